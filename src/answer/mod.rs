@@ -1,0 +1,121 @@
+//! Answer composition: retrieval result + corpus + intent → `Answer` with cited hits, excerpts,
+//! validity notes and follow-ups. Sync and pure: no teloxide, tantivy or redis types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{Department, Level, SourceRef};
+
+/// How the question was handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Cited clauses were found.
+    Answered,
+    /// Nothing relevant: no citation, topics suggested.
+    NoMatch,
+    /// A conversational intent (greeting, help, thanks, human hand-off) answered without retrieval.
+    Intent,
+}
+
+/// A piece of an excerpt; `hit` pieces contain a matched question term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// Text of the piece.
+    pub text: String,
+    /// True when the piece is a matched term (rendered bold).
+    pub hit: bool,
+}
+
+/// One cited clause of an answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cited {
+    /// 1-based rank within the whole result list (paging included).
+    pub rank: usize,
+    /// Ranking score.
+    pub score: f32,
+    /// Stable clause id.
+    pub clause_id: String,
+    /// Document title.
+    pub doc_title: String,
+    /// 文号.
+    pub doc_number: Option<String>,
+    /// Issuing body.
+    pub issuer: Option<String>,
+    /// ISO date of the document.
+    pub date: Option<String>,
+    /// Administrative level.
+    pub level: Level,
+    /// Region path, e.g. `河南省/安阳市`.
+    pub region: String,
+    /// Heading path joined with ` › `.
+    pub section: String,
+    /// Full clause text.
+    pub text: String,
+    /// Excerpt of at most ~150 characters around the best-matching sentences.
+    pub excerpt: Vec<Span>,
+    /// Responsible units named by the clause.
+    pub departments: Vec<Department>,
+    /// Every compendium copy: file and line.
+    pub sources: Vec<SourceRef>,
+    /// Validity / draft note (Chinese), e.g. `政策发布于2022年，部分措施可能已到期，请以最新规定为准`.
+    pub validity: Option<String>,
+}
+
+/// A follow-up the user can pick next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Followup {
+    /// Next page of results for the same question.
+    More,
+    /// Full text of cited clause `rank`.
+    FullText {
+        /// 1-based rank of the cited clause.
+        rank: usize,
+        /// Its clause id.
+        clause_id: String,
+    },
+    /// Re-ask the same question narrowed to a region.
+    Region {
+        /// Region name as shown, e.g. `安阳`.
+        region: String,
+    },
+    /// A related question from an intent topic.
+    Ask {
+        /// Short label.
+        label: String,
+        /// Question to ask.
+        question: String,
+    },
+}
+
+impl Followup {
+    /// Label shown to the user (Chinese).
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Followup::More => "更多结果".to_string(),
+            Followup::FullText { rank, .. } => format!("全文 {rank}"),
+            Followup::Region { region } => format!("只看{region}"),
+            Followup::Ask { label, .. } => label.clone(),
+        }
+    }
+}
+
+/// The composed answer to one question.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question as asked (after follow-up resolution: the effective question).
+    pub question: String,
+    /// How it was handled.
+    pub status: Status,
+    /// Intent name when one matched (greeting, 融资贷款 …).
+    pub intent: Option<String>,
+    /// Region the ranking favoured.
+    pub region: Option<String>,
+    /// Lead sentence(s) of the reply (Chinese): summary, or the no-match / intent text.
+    pub lead: String,
+    /// Cited clauses of this page.
+    pub hits: Vec<Cited>,
+    /// Follow-ups, in display order.
+    pub followups: Vec<Followup>,
+}

@@ -1,0 +1,1 @@
+//! Command line: clap subcommands and their runners.

@@ -1,0 +1,28 @@
+//! policybot — 惠企政策问答机器人: answers small-business owners' questions about government
+//! support policies with cited clauses from a policy compendium.
+//!
+//! Reading order:
+//! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
+//! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, synonyms and stop words.
+//! - [`index`]: tantivy schema, build, open and retrieval with region awareness.
+//! - [`intents`]: intent definitions as data and `classify()`.
+//! - [`answer`]: composes cited answers and follow-ups (pure).
+//! - [`render`]: plain, JSON and Telegram HTML presenters.
+//! - [`session`]: conversation state and its stores.
+//! - [`app`]: `App::ask`, shared by CLI and bot.
+//! - [`config`], [`cli`], [`eval`]: the command line.
+
+pub mod answer;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod corpus;
+pub mod error;
+pub mod eval;
+pub mod index;
+pub mod intents;
+pub mod render;
+pub mod session;
+pub mod text;
+
+pub use error::Error;

@@ -1,0 +1,3 @@
+//! The `policybot` binary: parses the command line and runs a subcommand.
+
+fn main() {}

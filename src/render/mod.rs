@@ -1,0 +1,1 @@
+//! Presenters of an `Answer`: plain text (CLI), JSON (`--json`), Telegram HTML.
