@@ -42,6 +42,10 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { k: 5, offset: 0, region: None }
+        SearchOptions {
+            k: 5,
+            offset: 0,
+            region: None,
+        }
     }
 }

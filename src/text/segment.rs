@@ -29,7 +29,9 @@ impl Segmenter {
     /// An unreadable or malformed user dictionary, naming file and line.
     pub fn load(lexicon_dir: &Path) -> Result<Self, Error> {
         let _ = lexicon_dir;
-        Ok(Segmenter { jieba: Arc::new(jieba_rs::Jieba::new()) })
+        Ok(Segmenter {
+            jieba: Arc::new(jieba_rs::Jieba::new()),
+        })
     }
 
     /// Search-mode (HMM) tokens of `text`, normalised, punctuation and whitespace dropped.
