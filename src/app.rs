@@ -22,6 +22,15 @@ pub struct FullText {
     pub text: String,
 }
 
+/// What a follow-up produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// A new answer (more results, narrowed region, related question).
+    Answer(Answer),
+    /// The full text of a cited clause (split it for Telegram with the renderer).
+    FullText(FullText),
+}
+
 /// Knowledge base, intents and session logic, shared by the CLI and the bot.
 pub struct App {}
 
@@ -46,7 +55,7 @@ impl App {
     /// Runs follow-up number `n` (1-based) of the last answer in `session`.
     /// `None` when the session has no such follow-up (expired or forged).
     #[must_use]
-    pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer> {
+    pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
         let _ = (n, session);
         None
     }
