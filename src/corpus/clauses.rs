@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::lines::{Kind, Line, Marker, squeeze_cjk_spaces};
+use super::lines::{Kind, Line, Marker, ends_with_doc_word, squeeze_cjk_spaces};
 use super::repair::{Para, paragraphs};
 use super::{ClauseKind, DiscardClass};
 
@@ -11,13 +11,6 @@ use super::{ClauseKind, DiscardClass};
 const MAX_UNIT: usize = 600;
 /// Sibling items shorter than this merge into their parent item.
 const TINY: usize = 50;
-/// Document-type words that end a (sub-)document title.
-const DOC_WORDS: &[&str] = &[
-    "通知", "方案", "办法", "细则", "意见", "指南", "解读", "体系", "规定", "措施", "计划", "清单",
-    "标准", "要点", "重点", "指引", "须知", "决定", "条例", "政策", "名单", "通告", "公告", "表",
-    "汇总表", "申请书", "报告", "承诺书", "目录",
-];
-
 /// A unit under construction.
 #[derive(Clone, Debug)]
 pub(crate) struct Unit {
@@ -30,7 +23,12 @@ pub(crate) struct Unit {
 
 impl Unit {
     fn new(kind: ClauseKind, path: Vec<String>) -> Self {
-        Unit { kind, path, text: String::new(), lines: Vec::new() }
+        Unit {
+            kind,
+            path,
+            text: String::new(),
+            lines: Vec::new(),
+        }
     }
 
     fn append(&mut self, p: &Para) {
@@ -70,7 +68,12 @@ pub(crate) struct Built {
 pub(crate) fn short_title(text: &str) -> String {
     let cut = text.find(['。', '？', '?']).map_or(text, |i| &text[..i]);
     let first_line = cut.lines().next().unwrap_or_default();
-    first_line.chars().take(40).collect::<String>().trim().to_string()
+    first_line
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn iso_date(text: &str) -> Option<String> {
@@ -90,30 +93,26 @@ fn iso_date(text: &str) -> Option<String> {
 fn is_title_para(p: &Para) -> bool {
     p.kind == Kind::Body
         && !p.text.contains(['。', '；', '！', '？', '：', ':', '，'])
-        && p.text.chars().count() <= 64
+        && p.text.chars().count() <= 90
+        && !is_annex_marker(&p.text)
 }
 
-fn ends_with_doc_word(text: &str) -> bool {
-    let t = text.trim_end_matches(|c: char| c == '）' || c == ')');
-    // Drop a trailing parenthetical such as （试行）/（草拟稿）.
-    let t = match t.rfind(['（', '(']) {
-        Some(i) if text.ends_with(['）', ')']) => &t[..i],
-        _ => t,
-    };
-    DOC_WORDS.iter().any(|w| t.ends_with(w)) && t.chars().count() >= 6
-}
-
-fn is_annex_marker(text: &str) -> bool {
+pub(crate) fn is_annex_marker(text: &str) -> bool {
     let t = text.trim();
     t.starts_with("附件") && t.chars().count() <= 5 && !t.contains('：')
 }
 
 fn norm_row(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace() && *c != '|' && *c != '-' && *c != ':').collect()
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '|' && *c != '-' && *c != ':')
+        .collect()
 }
 
 fn is_separator_row(text: &str) -> bool {
-    text.starts_with('|') && text.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
+    text.starts_with('|')
+        && text
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
 }
 
 /// Builds the units of one document from `lines` (the document's own line range).
@@ -143,6 +142,8 @@ struct Builder {
     pending: Vec<usize>,
     pending_title: bool,
     title_open: bool,
+    /// The 主送 line was seen: no more title lines.
+    addressed: bool,
     table_headers: HashSet<String>,
     started: bool,
 }
@@ -236,11 +237,15 @@ impl Builder {
             Kind::DocNo if self.meta.docno.is_none() => {
                 self.meta.docno = Some(super::lines::norm_docno(&p.text));
             }
-            Kind::Body if self.header_body == 0 && is_title_para(p) => {
+            Kind::Body if self.header_body == 0 && !self.addressed && is_title_para(p) => {
                 self.title.push(p.text.clone());
             }
-            Kind::Body if self.header_body == 0 && p.text.ends_with(['：', ':']) && p.text.chars().count() <= 120 => {
-                // 主送
+            Kind::Body
+                if self.header_body == 0
+                    && p.text.ends_with(['：', ':'])
+                    && p.text.chars().count() <= 120 =>
+            {
+                self.addressed = true;
             }
             Kind::Body | Kind::Meta if self.header_body == 0 => {
                 self.header_body += 1;
@@ -299,12 +304,15 @@ impl Builder {
             self.title_open = !complete;
             return true;
         }
-        let next_completes = rest.first().is_some_and(|q| is_title_para(q) && ends_with_doc_word(&q.text));
+        let next_completes = rest
+            .first()
+            .is_some_and(|q| is_title_para(q) && ends_with_doc_word(&q.text));
         if !(self.pending_title || complete || next_completes) {
             return false;
         }
         self.stack.clear();
-        self.stack.push((Marker::Title, t.chars().take(60).collect()));
+        self.stack
+            .push((Marker::Title, t.chars().take(60).collect()));
         self.pending.extend(&p.lines);
         self.title_open = !complete && next_completes;
         self.pending_title = false;
@@ -316,7 +324,10 @@ impl Builder {
         let last = self.units.len() - 1;
         let attach = last > 0
             && self.pending.is_empty()
-            && matches!(self.units[last].kind, ClauseKind::Measure | ClauseKind::Article | ClauseKind::Faq)
+            && matches!(
+                self.units[last].kind,
+                ClauseKind::Measure | ClauseKind::Article | ClauseKind::Faq
+            )
             && self.units[last].path == path;
         if attach || (p.kind == Kind::Meta && last > 0 && self.pending.is_empty()) {
             self.units[last].append(p);
@@ -334,7 +345,10 @@ impl Builder {
         if self.table_headers.contains(&key) {
             return self.discard(p, DiscardClass::TableHeader);
         }
-        let prev_is_table = self.units.last().is_some_and(|u| u.kind == ClauseKind::TableRow);
+        let prev_is_table = self
+            .units
+            .last()
+            .is_some_and(|u| u.kind == ClauseKind::TableRow);
         if pipe_header || !prev_is_table {
             self.table_headers.insert(key);
         }
@@ -345,22 +359,38 @@ impl Builder {
         let title = squeeze_cjk_spaces(&self.title.concat());
         self.meta.title = title;
         if self.meta.title.is_empty() {
-            self.meta.title =
-                self.units.iter().find(|u| !u.text.is_empty()).map(|u| short_title(&u.text)).unwrap_or_default();
+            self.meta.title = self
+                .units
+                .iter()
+                .find(|u| !u.text.is_empty())
+                .map(|u| short_title(&u.text))
+                .unwrap_or_default();
         }
         self.meta.issuer = if self.issuers.is_empty() {
-            let prefix = self.meta.title.find("关于").map(|i| self.meta.title[..i].trim().to_string());
-            prefix.filter(|p| super::lines::is_issuer(p)).or(self.letterhead.clone())
+            let prefix = self
+                .meta
+                .title
+                .find("关于")
+                .map(|i| self.meta.title[..i].trim().to_string());
+            prefix
+                .filter(|p| super::lines::is_issuer(p))
+                .or(self.letterhead.clone())
         } else {
             Some(self.issuers.join("、"))
         };
         if !self.pending.is_empty() {
             let lines = std::mem::take(&mut self.pending);
             let last = self.units.len() - 1;
-            self.units[last].lines.extend(lines.into_iter().map(|l| (0, l)));
+            self.units[last]
+                .lines
+                .extend(lines.into_iter().map(|l| (0, l)));
         }
         let units = postprocess(self.units);
-        Built { meta: self.meta, units, discards: self.discards }
+        Built {
+            meta: self.meta,
+            units,
+            discards: self.discards,
+        }
     }
 }
 
@@ -375,10 +405,14 @@ fn postprocess(units: Vec<Unit>) -> Vec<Unit> {
     while let Some(mut u) = it.next() {
         idx += 1;
         u.lines.splice(0..0, carry.drain(..).map(|l| (0, l.1)));
+        let body = u.text.trim_end_matches(['。', '：', ':']);
         let heading_only = u.kind == ClauseKind::Measure
             && !u.text.contains('\n')
-            && short_title(&u.text) == u.text.trim_end_matches('。').chars().take(40).collect::<String>();
-        let parent_of_next = it.peek().is_some_and(|v| v.path.len() > u.path.len() && v.path.starts_with(&u.path));
+            && body.chars().count() <= 40
+            && !body.contains(['。', '：', ':', '；']);
+        let parent_of_next = it
+            .peek()
+            .is_some_and(|v| v.path.len() > u.path.len() && v.path.starts_with(&u.path));
         if heading_only && parent_of_next && idx < n {
             carry = u.lines;
             continue;
@@ -395,12 +429,15 @@ fn postprocess(units: Vec<Unit>) -> Vec<Unit> {
                 && prev.kind == ClauseKind::Measure
                 && prev.path.len() < u.path.len()
                 && u.path.starts_with(&prev.path);
-            let para = u.kind == ClauseKind::Paragraph && prev.kind != ClauseKind::TableRow && prev.path == u.path;
+            let para = u.kind == ClauseKind::Paragraph
+                && prev.kind != ClauseKind::TableRow
+                && prev.path == u.path;
             if child || para {
                 let base = prev.text.len() + 1;
                 prev.text.push('\n');
                 prev.text.push_str(&u.text);
-                prev.lines.extend(u.lines.into_iter().map(|(o, l)| (o + base, l)));
+                prev.lines
+                    .extend(u.lines.into_iter().map(|(o, l)| (o + base, l)));
                 continue;
             }
         }
@@ -449,7 +486,12 @@ fn split_long(u: Unit) -> Vec<Unit> {
                 .filter(|l| if k == 0 { l.0 < b } else { l.0 >= a && l.0 < b })
                 .copied()
                 .collect();
-            Unit { kind: u.kind, path: u.path.clone(), text: u.text[a..b].trim_matches('\n').to_string(), lines }
+            Unit {
+                kind: u.kind,
+                path: u.path.clone(),
+                text: u.text[a..b].trim_matches('\n').to_string(),
+                lines,
+            }
         })
         .collect()
 }

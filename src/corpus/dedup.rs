@@ -20,7 +20,11 @@ fn core_title(title: &str) -> String {
 }
 
 fn shingles(clauses: &[&Clause]) -> HashSet<u64> {
-    let text: String = clauses.iter().flat_map(|c| c.text.chars()).filter(|c| c.is_alphanumeric()).collect();
+    let text: String = clauses
+        .iter()
+        .flat_map(|c| c.text.chars())
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     let chars: Vec<char> = text.chars().collect();
     chars
         .windows(4)
@@ -53,8 +57,14 @@ pub(crate) fn dedup(c: &mut Corpus) {
     }
     let richness: Vec<usize> = (0..n)
         .map(|d| {
-            let text: usize = by_doc[d].iter().map(|&i| c.clauses[i].text.chars().count()).sum();
-            let tags: usize = by_doc[d].iter().map(|&i| c.clauses[i].departments.len()).sum();
+            let text: usize = by_doc[d]
+                .iter()
+                .map(|&i| c.clauses[i].text.chars().count())
+                .sum();
+            let tags: usize = by_doc[d]
+                .iter()
+                .map(|&i| c.clauses[i].departments.len())
+                .sum();
             let doc = &c.documents[d];
             text + 200 * tags
                 + 500 * usize::from(doc.doc_number.is_some())
@@ -69,14 +79,21 @@ pub(crate) fn dedup(c: &mut Corpus) {
             let same = match (&a.doc_number, &b.doc_number) {
                 (Some(x), Some(y)) => x == y,
                 _ => {
-                    core_title(&a.title).len() >= 12 && core_title(&a.title) == core_title(&b.title) && {
-                        for d in [i, j] {
-                            shingle_cache.entry(d).or_insert_with(|| {
-                                shingles(&by_doc[d].iter().map(|&k| &c.clauses[k]).collect::<Vec<_>>())
-                            });
+                    core_title(&a.title).len() >= 12
+                        && core_title(&a.title) == core_title(&b.title)
+                        && {
+                            for d in [i, j] {
+                                shingle_cache.entry(d).or_insert_with(|| {
+                                    shingles(
+                                        &by_doc[d]
+                                            .iter()
+                                            .map(|&k| &c.clauses[k])
+                                            .collect::<Vec<_>>(),
+                                    )
+                                });
+                            }
+                            similarity(&shingle_cache[&i], &shingle_cache[&j]) >= SIMILAR
                         }
-                        similarity(&shingle_cache[&i], &shingle_cache[&j]) >= SIMILAR
-                    }
                 }
             };
             if same {
@@ -90,7 +107,11 @@ pub(crate) fn dedup(c: &mut Corpus) {
         if dropped[i] || dropped[j] {
             continue;
         }
-        let (keep, drop) = if richness[j] > richness[i] { (j, i) } else { (i, j) };
+        let (keep, drop) = if richness[j] > richness[i] {
+            (j, i)
+        } else {
+            (i, j)
+        };
         dropped[drop] = true;
         keeper_of[drop] = keep;
         merge_sources(c, &by_doc, keep, drop);
@@ -101,7 +122,12 @@ pub(crate) fn dedup(c: &mut Corpus) {
     // Children of a dropped copy now belong to its keeper.
     let renames: HashMap<String, String> = (0..n)
         .filter(|&d| dropped[d])
-        .map(|d| (c.documents[d].id.clone(), c.documents[keeper_of[d]].id.clone()))
+        .map(|d| {
+            (
+                c.documents[d].id.clone(),
+                c.documents[keeper_of[d]].id.clone(),
+            )
+        })
         .collect();
     for d in &mut c.documents {
         if let Some(p) = d.parent.as_ref().and_then(|p| renames.get(p)) {
@@ -126,7 +152,11 @@ pub(crate) fn dedup(c: &mut Corpus) {
     let clauses = std::mem::take(&mut c.clauses);
     for mut cl in clauses {
         if dropped.get(cl.doc).copied().unwrap_or(false) {
-            let file = cl.sources.first().map(|s| s.file.clone()).unwrap_or_default();
+            let file = cl
+                .sources
+                .first()
+                .map(|s| s.file.clone())
+                .unwrap_or_default();
             c.discards.extend(cl.lines.iter().map(|&line| Discard {
                 file: file.clone(),
                 line,
@@ -140,7 +170,10 @@ pub(crate) fn dedup(c: &mut Corpus) {
 }
 
 fn clause_key(cl: &Clause) -> (String, String) {
-    (format!("{:?}", cl.kind), title_key(&cl.text).chars().take(12).collect())
+    (
+        format!("{:?}", cl.kind),
+        title_key(&cl.text).chars().take(12).collect(),
+    )
 }
 
 fn merge_sources(c: &mut Corpus, by_doc: &[Vec<usize>], keep: usize, drop: usize) {
@@ -152,7 +185,9 @@ fn merge_sources(c: &mut Corpus, by_doc: &[Vec<usize>], keep: usize, drop: usize
     }
     for &i in &by_doc[keep] {
         let key = clause_key(&c.clauses[i]);
-        let Some(list) = theirs.get_mut(&key) else { continue };
+        let Some(list) = theirs.get_mut(&key) else {
+            continue;
+        };
         if list.is_empty() {
             continue;
         }

@@ -63,7 +63,10 @@ fn strip_toc_decor(text: &str) -> String {
 /// Finds and parses the table of contents (within the first 300 lines).
 #[must_use]
 pub(crate) fn find_toc(lines: &[Line]) -> Option<Toc> {
-    let start = lines.iter().take(300).position(|l| title_key(&l.text) == "目录")?;
+    let start = lines
+        .iter()
+        .take(300)
+        .position(|l| title_key(&l.text) == "目录")?;
     let mut end = start;
     for (i, l) in lines.iter().enumerate().skip(start + 1) {
         if is_toc_line(l) {
@@ -97,7 +100,12 @@ pub(crate) fn find_toc(lines: &[Line]) -> Option<Toc> {
     for e in &mut entries {
         e.docno = TOC_DOCNO.find(&e.title).map(|m| norm_docno(m.as_str()));
     }
-    Some(Toc { start, end, parts, entries })
+    Some(Toc {
+        start,
+        end,
+        parts,
+        entries,
+    })
 }
 
 fn prev_nonblank(lines: &[Line], i: usize, floor: usize) -> Option<usize> {
@@ -111,8 +119,13 @@ fn is_bare_chapter(l: &Line) -> bool {
 /// A line that can be part of a (split) title.
 pub(crate) fn is_title_fragment(l: &Line) -> bool {
     l.kind == Kind::Body
-        && !l.text.contains(['。', '；', '！', '？', '：', ':'])
-        && l.text.chars().count() <= 64
+        && !l.text.contains(['。', '；', '！', '？', '：', ':', '，'])
+        && l.text.chars().count() <= 90
+        && !super::clauses::is_annex_marker(&l.text)
+}
+
+fn starts_title(text: &str) -> bool {
+    text.starts_with("关于") || text.starts_with("转发") || text.starts_with("印发")
 }
 
 /// Moves a document start from its anchor (文号 or title line) back over title lines and, when
@@ -121,22 +134,28 @@ pub(crate) fn is_title_fragment(l: &Line) -> bool {
 pub(crate) fn move_back(lines: &[Line], anchor: usize, floor: usize) -> usize {
     let mut s = anchor;
     for _ in 0..4 {
-        let Some(p) = prev_nonblank(lines, s, floor) else { break };
-        let after_chapter = prev_nonblank(lines, p, floor).is_some_and(|q| is_bare_chapter(&lines[q]));
+        if starts_title(&lines[s].text) {
+            break;
+        }
+        let Some(p) = prev_nonblank(lines, s, floor) else {
+            break;
+        };
+        let after_chapter =
+            prev_nonblank(lines, p, floor).is_some_and(|q| is_bare_chapter(&lines[q]));
         if !is_title_fragment(&lines[p]) || after_chapter {
             break;
         }
         s = p;
     }
     let first = &lines[s].text;
-    let bare = first.starts_with("关于")
-        || first.starts_with("转发")
-        || first.starts_with("印发")
+    let bare = starts_title(first)
         || lines[s].kind == Kind::DocNo
         || prev_nonblank(lines, s, floor).is_some_and(|p| lines[p].kind == Kind::Letterhead);
     if bare {
         for _ in 0..8 {
-            let Some(p) = prev_nonblank(lines, s, floor) else { break };
+            let Some(p) = prev_nonblank(lines, s, floor) else {
+                break;
+            };
             if !matches!(lines[p].kind, Kind::Issuer | Kind::Letterhead) {
                 break;
             }
@@ -153,7 +172,10 @@ fn search_key(title: &str) -> String {
     }
     let k = title_key(&t);
     let from = k.find("关于").unwrap_or(0);
-    k[from..].chars().take(10).collect()
+    k[from..]
+        .chars()
+        .take(if from > 0 { 10 } else { 16 })
+        .collect()
 }
 
 fn find_title(lines: &[Line], key: &str, from: usize, to: usize) -> Option<usize> {
@@ -165,6 +187,7 @@ fn find_title(lines: &[Line], key: &str, from: usize, to: usize) -> Option<usize
             return false;
         }
         let mut window = title_key(&lines[i].text);
+        let own = window.len();
         let mut j = i + 1;
         let mut taken = 0;
         while j < to && taken < 2 {
@@ -174,7 +197,7 @@ fn find_title(lines: &[Line], key: &str, from: usize, to: usize) -> Option<usize
             }
             j += 1;
         }
-        window.contains(key)
+        window.find(key).is_some_and(|pos| pos < own)
     })
 }
 
@@ -202,8 +225,18 @@ pub(crate) fn anchor_toc(lines: &[Line], toc: &Toc) -> Vec<(usize, Option<String
         if anchors[k].is_some() {
             continue;
         }
-        let from = anchors[..k].iter().rev().flatten().next().map_or(body, |&a| a + 1);
-        let to = anchors[k + 1..].iter().flatten().next().copied().unwrap_or(lines.len());
+        let from = anchors[..k]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .map_or(body, |&a| a + 1);
+        let to = anchors[k + 1..]
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(lines.len());
         let e = &toc.entries[k];
         anchors[k] = find_title(lines, &search_key(&e.title), from, to);
     }
@@ -222,8 +255,12 @@ pub(crate) fn anchor_toc(lines: &[Line], toc: &Toc) -> Vec<(usize, Option<String
 /// Nested originals inside `[start, end)`: further 文号 lines after the document's own.
 #[must_use]
 pub(crate) fn nested_starts(lines: &[Line], start: usize, end: usize) -> Vec<usize> {
-    let docnos: Vec<usize> = (start..end).filter(|&i| lines[i].kind == Kind::DocNo).collect();
-    let Some(&own) = docnos.first() else { return Vec::new() };
+    let docnos: Vec<usize> = (start..end)
+        .filter(|&i| lines[i].kind == Kind::DocNo)
+        .collect();
+    let Some(&own) = docnos.first() else {
+        return Vec::new();
+    };
     if own > start + 30 {
         return Vec::new();
     }
@@ -236,7 +273,8 @@ pub(crate) fn nested_starts(lines: &[Line], start: usize, end: usize) -> Vec<usi
             continue;
         }
         let s = move_back(lines, d, floor);
-        let titled = s < d && is_title_fragment(&lines[s.max(floor)]);
+        let titled =
+            s < d && prev_nonblank(lines, d, floor).is_some_and(|p| is_title_fragment(&lines[p]));
         if titled {
             seen.push(key);
             out.push(s);
@@ -266,7 +304,15 @@ const DOCNO_PREFIX: &[(char, Level, &str)] = &[
     ('郑', Level::Province, "河南省"),
     ('甘', Level::Province, "甘肃省"),
 ];
-const NATIONAL: &[&str] = &["国务院", "国家", "部委", "中国人民银行", "银保监会", "财政部", "全国"];
+const NATIONAL: &[&str] = &[
+    "国务院",
+    "国家",
+    "部委",
+    "中国人民银行",
+    "银保监会",
+    "财政部",
+    "全国",
+];
 
 /// Level and region of a place name mentioned earliest in `text`.
 #[must_use]
@@ -283,7 +329,9 @@ fn from_docno(docno: &str) -> (Level, String) {
     DOCNO_PREFIX
         .iter()
         .find(|(c, _, _)| *c == first)
-        .map_or((Level::National, "全国".to_string()), |(_, l, p)| (*l, p.to_string()))
+        .map_or((Level::National, "全国".to_string()), |(_, l, p)| {
+            (*l, p.to_string())
+        })
 }
 
 fn from_part(part: &str, home: Option<&(Level, String)>) -> Option<(Level, String)> {
@@ -340,16 +388,37 @@ mod tests {
 
     #[test]
     fn region_rules() {
-        assert_eq!(region(Some("安政〔2022〕6号"), "", None, None, None), (Level::City, "河南省/安阳市".into()));
-        assert_eq!(region(Some("郑银发〔2022〕65号"), "", None, None, None).0, Level::Province);
-        assert_eq!(region(Some("工信部企业函〔2022〕103号"), "", None, None, None).1, "全国");
+        assert_eq!(
+            region(Some("安政〔2022〕6号"), "", None, None, None),
+            (Level::City, "河南省/安阳市".into())
+        );
+        assert_eq!(
+            region(Some("郑银发〔2022〕65号"), "", None, None, None).0,
+            Level::Province
+        );
+        assert_eq!(
+            region(Some("工信部企业函〔2022〕103号"), "", None, None, None).1,
+            "全国"
+        );
         let home = (Level::City, "河南省/安阳市".to_string());
         assert_eq!(
-            region(None, "关于营造更好环境支持科技型中小企业研发的实施方案", None, Some("二、省政策"), Some(&home)),
+            region(
+                None,
+                "关于营造更好环境支持科技型中小企业研发的实施方案",
+                None,
+                Some("二、省政策"),
+                Some(&home)
+            ),
             (Level::Province, "河南省".into())
         );
         assert_eq!(
-            region(None, "中国人民银行获嘉县支行 2022 年度货币信贷工作指导意见", None, None, None),
+            region(
+                None,
+                "中国人民银行获嘉县支行 2022 年度货币信贷工作指导意见",
+                None,
+                None,
+                None
+            ),
             (Level::County, "河南省/新乡市/获嘉县".into())
         );
     }

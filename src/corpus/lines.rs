@@ -104,6 +104,48 @@ re!(
 /// Characters that end a sentence or a clause; a line ending in one is complete.
 pub(crate) const TERMINAL: &[char] = &['。', '！', '？', '；', '：', '?', '!', ';', ':'];
 
+/// Document-type words that end a (sub-)document title.
+const DOC_WORDS: &[&str] = &[
+    "通知",
+    "方案",
+    "办法",
+    "细则",
+    "意见",
+    "指南",
+    "解读",
+    "体系",
+    "规定",
+    "措施",
+    "计划",
+    "清单",
+    "标准",
+    "要点",
+    "重点",
+    "指引",
+    "须知",
+    "决定",
+    "条例",
+    "政策",
+    "名单",
+    "通告",
+    "公告",
+    "表",
+    "申请书",
+    "报告",
+    "承诺书",
+    "目录",
+];
+
+/// Whether `text` ends with a document-type word (a trailing （试行）-style parenthetical ignored).
+#[must_use]
+pub(crate) fn ends_with_doc_word(text: &str) -> bool {
+    let t = match text.rfind(['（', '(']) {
+        Some(i) if text.ends_with(['）', ')']) => &text[..i],
+        _ => text,
+    };
+    DOC_WORDS.iter().any(|w| t.ends_with(w)) && t.chars().count() >= 6
+}
+
 /// Removes Markdown markup that is not content: leading `#`s, a leading `- ` bullet, `**`.
 #[must_use]
 pub(crate) fn clean(raw: &str) -> String {
@@ -169,7 +211,9 @@ pub(crate) fn is_issuer(text: &str) -> bool {
     let n = text.chars().count();
     (2..=48).contains(&n)
         && !text.contains("关于")
-        && !text.chars().any(|c| "，。；：、,;:（）()《》“”\t|".contains(c))
+        && !text
+            .chars()
+            .any(|c| "，。；：、,;:（）()《》“”\t|".contains(c))
         && ISSUER.is_match(text)
 }
 
@@ -189,7 +233,9 @@ pub(crate) fn classify(raw: &str, text: &str) -> Kind {
     if MARK.is_match(text) {
         return Kind::Mark;
     }
-    if text == "文件" || (text.ends_with(" 文件") || text.ends_with("局文件")) && !text.contains('，') {
+    if text == "文件"
+        || (text.ends_with(" 文件") || text.ends_with("局文件")) && !text.contains('，')
+    {
         return Kind::Letterhead;
     }
     if is_docno(text) {
@@ -218,7 +264,11 @@ pub(crate) fn split(text: &str) -> Vec<Line> {
         .map(|(i, raw)| {
             let cleaned = clean(raw);
             let kind = classify(raw, &cleaned);
-            Line { no: i + 1, text: cleaned, kind }
+            Line {
+                no: i + 1,
+                text: cleaned,
+                kind,
+            }
         })
         .collect()
 }
@@ -227,7 +277,9 @@ pub(crate) fn split(text: &str) -> Vec<Line> {
 #[must_use]
 pub(crate) fn norm_docno(text: &str) -> String {
     let s: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let s = s.trim_start_matches(['（', '(']).trim_end_matches([')', '）']);
+    let s = s
+        .trim_start_matches(['（', '('])
+        .trim_end_matches([')', '）']);
     let mut out = String::with_capacity(s.len());
     let mut seen_open = false;
     for c in s.chars() {
@@ -295,7 +347,10 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert_eq!(classify("国发〔2022〕12号", "国发〔2022〕12号"), Kind::DocNo);
+        assert_eq!(
+            classify("国发〔2022〕12号", "国发〔2022〕12号"),
+            Kind::DocNo
+        );
         assert_eq!(classify("", "(新银发[2021]37号)"), Kind::DocNo);
         assert_eq!(classify("", "银保监办发〔2022〕37 号"), Kind::DocNo);
         assert_eq!(classify("", "豫 xxxx 免罚决字〔xxx〕x 号"), Kind::Body);
@@ -303,15 +358,24 @@ mod tests {
         assert_eq!(classify("", "中国人民银行郑州中心支行"), Kind::Issuer);
         assert_eq!(classify("", "责任单位：市财政局、税务局"), Kind::Meta);
         assert_eq!(classify("", "(本文有删减)"), Kind::Mark);
-        assert_eq!(classify("", "中国人民银行济源市中心支行 文件"), Kind::Letterhead);
+        assert_eq!(
+            classify("", "中国人民银行济源市中心支行 文件"),
+            Kind::Letterhead
+        );
         assert_eq!(classify("a\tb", "a\tb"), Kind::Table);
-        assert_eq!(clean("## **（一）保持信贷稳定增长**"), "（一）保持信贷稳定增长");
+        assert_eq!(
+            clean("## **（一）保持信贷稳定增长**"),
+            "（一）保持信贷稳定增长"
+        );
     }
 
     #[test]
     fn docno_normalised() {
         assert_eq!(norm_docno("(新银发[2021]37号)"), "新银发〔2021〕37号");
         assert_eq!(norm_docno("新金（2021）68号"), "新金〔2021〕68号");
-        assert_eq!(norm_docno("银保监办发〔2022〕37 号"), "银保监办发〔2022〕37号");
+        assert_eq!(
+            norm_docno("银保监办发〔2022〕37 号"),
+            "银保监办发〔2022〕37号"
+        );
     }
 }

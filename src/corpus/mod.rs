@@ -181,7 +181,10 @@ pub struct Corpus {
 /// A missing or unreadable directory, a file that is not UTF-8 text (binary), or a directory with
 /// no compendium file, each naming the path; a file that yields no document is an [`Error::Data`].
 pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
-    let io = |source| Error::Io { path: dir.to_path_buf(), source };
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(Result::ok)
@@ -190,19 +193,33 @@ pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::Data { path: dir.to_path_buf(), reason: "no *.txt or *.md compendium file".into() });
+        return Err(Error::Data {
+            path: dir.to_path_buf(),
+            reason: "no *.txt or *.md compendium file".into(),
+        });
     }
     let mut corpus = Corpus::default();
     for path in files {
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         if bytes.contains(&0) {
             return Err(Error::Binary { path });
         }
-        let Ok(text) = String::from_utf8(bytes) else { return Err(Error::Binary { path }) };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(Error::Binary { path });
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let part = parse_file(&name, &text);
         if part.documents.is_empty() {
-            return Err(Error::Data { path, reason: "no policy document found in this file".into() });
+            return Err(Error::Data {
+                path,
+                reason: "no policy document found in this file".into(),
+            });
         }
         corpus.append(part);
     }
@@ -247,16 +264,30 @@ impl Corpus {
 #[must_use]
 fn short_hash(s: &str, len: usize) -> String {
     let digest = Sha256::digest(s.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect::<String>().chars().take(len).collect()
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(len)
+        .collect()
 }
 
 /// Clause ids: hash of document id + heading path + kind + ordinal among same-path clauses.
 fn assign_clause_ids(c: &mut Corpus) {
     let mut ordinals = std::collections::HashMap::<(usize, Vec<String>), usize>::new();
     for cl in &mut c.clauses {
-        let Some(doc) = c.documents.get(cl.doc) else { continue };
+        let Some(doc) = c.documents.get(cl.doc) else {
+            continue;
+        };
         let n = ordinals.entry((cl.doc, cl.path.clone())).or_insert(0);
-        let key = format!("{}\u{1f}{}\u{1f}{:?}\u{1f}{}", doc.id, cl.path.join("\u{1f}"), cl.kind, n);
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
+            doc.id,
+            cl.path.join("\u{1f}"),
+            cl.kind,
+            n
+        );
         *n += 1;
         cl.id = short_hash(&key, 16);
     }

@@ -5,46 +5,88 @@ use super::clauses::{self, Unit};
 use super::documents::{self, Span};
 use super::lines::{self, Kind, Line, Marker, title_key};
 use super::{
-    Clause, ClauseKind, Corpus, Discard, DiscardClass, Document, Level, SourceRef, assign_clause_ids,
-    short_hash, tags,
+    Clause, ClauseKind, Corpus, Discard, DiscardClass, Document, Level, SourceRef,
+    assign_clause_ids, short_hash, tags,
 };
 
-fn discard_range(lines: &[Line], from: usize, to: usize, class: DiscardClass, file: &str, out: &mut Vec<Discard>) {
+fn discard_range(
+    lines: &[Line],
+    from: usize,
+    to: usize,
+    class: DiscardClass,
+    file: &str,
+    out: &mut Vec<Discard>,
+) {
     for l in lines.iter().take(to).skip(from) {
         if l.kind != Kind::Blank {
-            out.push(Discard { file: file.to_string(), line: l.no, class });
+            out.push(Discard {
+                file: file.to_string(),
+                line: l.no,
+                class,
+            });
         }
     }
 }
 
 /// Part header at the tail of a compendium span (`第二章 …` before the next document).
 fn tail_part_header(lines: &[Line], start: usize, end: usize) -> usize {
-    let tail: Vec<usize> = (start..end).rev().filter(|&i| lines[i].kind != Kind::Blank).take(3).collect();
+    let tail: Vec<usize> = (start..end)
+        .rev()
+        .filter(|&i| lines[i].kind != Kind::Blank)
+        .take(3)
+        .collect();
     for &i in tail.iter().rev() {
         let l = &lines[i];
-        let after: Vec<usize> = (i + 1..end).filter(|&j| lines[j].kind != Kind::Blank).collect();
-        let titled_rest = after.iter().all(|&j| documents::is_title_fragment(&lines[j])) && after.len() <= 1;
-        if l.kind == Kind::Heading(Marker::Chapter) && !l.text.contains('。') && titled_rest && i > start {
+        let after: Vec<usize> = (i + 1..end)
+            .filter(|&j| lines[j].kind != Kind::Blank)
+            .collect();
+        let titled_rest = after
+            .iter()
+            .all(|&j| documents::is_title_fragment(&lines[j]))
+            && after.len() <= 1;
+        if l.kind == Kind::Heading(Marker::Chapter)
+            && !l.text.contains('。')
+            && titled_rest
+            && i > start
+        {
             return i;
         }
     }
     end
 }
 
-fn spans(lines: &[Line], file: &str, discards: &mut Vec<Discard>) -> (Vec<Span>, Option<(Level, String)>) {
+fn spans(
+    lines: &[Line],
+    file: &str,
+    discards: &mut Vec<Discard>,
+) -> (Vec<Span>, Option<(Level, String)>) {
     let mut top: Vec<(usize, Option<String>)> = Vec::new();
     let home;
     let compendium;
     match documents::find_toc(lines) {
         Some(toc) => {
             discard_range(lines, 0, toc.start, DiscardClass::Cover, file, discards);
-            discard_range(lines, toc.start, toc.end + 1, DiscardClass::Toc, file, discards);
+            discard_range(
+                lines,
+                toc.start,
+                toc.end + 1,
+                DiscardClass::Toc,
+                file,
+                discards,
+            );
             let cover: String = lines[..toc.start].iter().map(|l| l.text.as_str()).collect();
             home = documents::place_in(&cover);
             top = documents::anchor_toc(lines, &toc);
             match top.first() {
                 Some(&(first, _)) => {
-                    discard_range(lines, toc.end + 1, first, DiscardClass::PartHeader, file, discards);
+                    discard_range(
+                        lines,
+                        toc.end + 1,
+                        first,
+                        DiscardClass::PartHeader,
+                        file,
+                        discards,
+                    );
                 }
                 None => top.push((toc.end + 1, None)),
             }
@@ -68,10 +110,20 @@ fn spans(lines: &[Line], file: &str, discards: &mut Vec<Discard>) -> (Vec<Span>,
         let nested = documents::nested_starts(lines, *start, end);
         let parent = out.len();
         let first_end = nested.first().copied().unwrap_or(end);
-        out.push(Span { start: *start, end: first_end, part: part.clone(), parent: None });
+        out.push(Span {
+            start: *start,
+            end: first_end,
+            part: part.clone(),
+            parent: None,
+        });
         for (j, &s) in nested.iter().enumerate() {
             let e = nested.get(j + 1).copied().unwrap_or(end);
-            out.push(Span { start: s, end: e, part: part.clone(), parent: Some(parent) });
+            out.push(Span {
+                start: s,
+                end: e,
+                part: part.clone(),
+                parent: Some(parent),
+            });
         }
     }
     (out, home)
@@ -82,7 +134,8 @@ fn validity(units: &[Unit]) -> Option<String> {
         for sentence in u.text.split(['。', '\n']) {
             let s = sentence.trim();
             let hit = s.contains("有效期")
-                || (s.contains("之日起") && (s.contains("施行") || s.contains("实施") || s.contains("执行")))
+                || (s.contains("之日起")
+                    && (s.contains("施行") || s.contains("实施") || s.contains("执行")))
                 || (s.contains("起执行") || s.contains("起实施") || s.contains("起施行"))
                 || s.contains("截止");
             if hit && s.chars().count() <= 120 {
@@ -117,12 +170,19 @@ pub(crate) fn parse(file: &str, text: &str) -> Corpus {
         };
         let built = clauses::build(slice);
         let m = &built.meta;
-        let (level, region) =
-            documents::region(m.docno.as_deref(), &m.title, m.issuer.as_deref(), span.part.as_deref(), home.as_ref());
+        let (level, region) = documents::region(
+            m.docno.as_deref(),
+            &m.title,
+            m.issuer.as_deref(),
+            span.part.as_deref(),
+            home.as_ref(),
+        );
         let n = title_counts.entry(title_key(&m.title)).or_insert(0);
         *n += 1;
         let id = doc_id(m.docno.as_deref(), &m.title, file, *n);
-        let parent = span.parent.and_then(|p| doc_index.get(p).copied().flatten());
+        let parent = span
+            .parent
+            .and_then(|p| doc_index.get(p).copied().flatten());
         let d = corpus.documents.len();
         corpus.documents.push(Document {
             id,
@@ -132,7 +192,10 @@ pub(crate) fn parse(file: &str, text: &str) -> Corpus {
             date: m.date.clone(),
             level,
             region,
-            sources: vec![SourceRef { file: file.to_string(), line: first.no }],
+            sources: vec![SourceRef {
+                file: file.to_string(),
+                line: first.no,
+            }],
             draft: m.draft,
             abridged: m.abridged,
             parent: parent.map(|p| corpus.documents[p].id.clone()),
@@ -140,7 +203,11 @@ pub(crate) fn parse(file: &str, text: &str) -> Corpus {
         });
         doc_index.push(Some(d));
         for (line, class) in &built.discards {
-            corpus.discards.push(Discard { file: file.to_string(), line: *line, class: *class });
+            corpus.discards.push(Discard {
+                file: file.to_string(),
+                line: *line,
+                class: *class,
+            });
         }
         for u in built.units {
             if u.lines.is_empty() && u.text.is_empty() {
@@ -155,10 +222,17 @@ pub(crate) fn parse(file: &str, text: &str) -> Corpus {
                 doc: d,
                 kind: u.kind,
                 path: u.path,
-                departments: if u.kind == ClauseKind::Header { Vec::new() } else { tags::departments(&u.text) },
+                departments: if u.kind == ClauseKind::Header {
+                    Vec::new()
+                } else {
+                    tags::departments(&u.text)
+                },
                 deadline: tags::deadline(&u.text),
                 text: u.text,
-                sources: vec![SourceRef { file: file.to_string(), line: first_line }],
+                sources: vec![SourceRef {
+                    file: file.to_string(),
+                    line: first_line,
+                }],
                 lines: line_nos,
             });
         }

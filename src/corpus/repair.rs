@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::lines::{Kind, Line, Marker, TERMINAL, classify};
+use super::lines::{Kind, Line, Marker, TERMINAL, classify, ends_with_doc_word};
 
 static INLINE_ARTICLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"。(第[一二三四五六七八九十百零]{1,5}条)\s").expect("valid regex")
@@ -28,7 +28,11 @@ pub(crate) struct Para {
 impl Para {
     fn new(piece: &Piece) -> Self {
         Para {
-            lines: if piece.owns { vec![piece.no] } else { Vec::new() },
+            lines: if piece.owns {
+                vec![piece.no]
+            } else {
+                Vec::new()
+            },
             starts: vec![(0, piece.no)],
             text: piece.text.clone(),
             kind: piece.kind,
@@ -55,16 +59,33 @@ fn pieces(lines: &[Line]) -> Vec<Piece> {
     let mut out = Vec::with_capacity(lines.len());
     for l in lines.iter().filter(|l| l.kind != Kind::Blank) {
         let split_at = match l.kind {
-            Kind::Body | Kind::Heading(_) => INLINE_ARTICLE.captures(&l.text).and_then(|c| c.get(1)),
+            Kind::Body | Kind::Heading(_) => {
+                INLINE_ARTICLE.captures(&l.text).and_then(|c| c.get(1))
+            }
             _ => None,
         };
         match split_at {
             Some(m) => {
                 let (a, b) = l.text.split_at(m.start());
-                out.push(Piece { no: l.no, text: a.to_string(), kind: l.kind, owns: true });
-                out.push(Piece { no: l.no, text: b.to_string(), kind: classify("", b), owns: false });
+                out.push(Piece {
+                    no: l.no,
+                    text: a.to_string(),
+                    kind: l.kind,
+                    owns: true,
+                });
+                out.push(Piece {
+                    no: l.no,
+                    text: b.to_string(),
+                    kind: classify("", b),
+                    owns: false,
+                });
             }
-            None => out.push(Piece { no: l.no, text: l.text.clone(), kind: l.kind, owns: true }),
+            None => out.push(Piece {
+                no: l.no,
+                text: l.text.clone(),
+                kind: l.kind,
+                owns: true,
+            }),
         }
     }
     out
@@ -79,20 +100,31 @@ fn ends_with_tag(p: &str) -> bool {
     if !p.ends_with(['）', ')']) {
         return false;
     }
-    let tail: String = p.chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
-    ["负责", "单位", "部门", "牵头"].iter().any(|k| tail.contains(k))
+    let tail: String = p
+        .chars()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    ["负责", "单位", "部门", "牵头"]
+        .iter()
+        .any(|k| tail.contains(k))
 }
 
 fn can_continue(p: &Para) -> bool {
     let open = match p.kind {
         Kind::Body => true,
         Kind::Heading(Marker::Title) => false,
-        Kind::Heading(_) | Kind::Meta => p.text.contains('。') || has_inner_punct(&p.text),
+        // A heading's own marker may hold a `、`: only sentence punctuation opens it.
+        Kind::Heading(_) | Kind::Meta => p.text.contains(['。', '，', '；', ',']),
         _ => false,
     };
     open && !p.text.ends_with(TERMINAL)
         && !ends_with_tag(&p.text)
-        && (has_inner_punct(&p.text) || p.text.chars().count() > 45)
+        && (has_inner_punct(&p.text)
+            || (p.text.chars().count() > 45 && !ends_with_doc_word(&p.text)))
 }
 
 fn is_orphan(n: &Piece) -> bool {
@@ -112,8 +144,12 @@ pub(crate) fn paragraphs(lines: &[Line]) -> Vec<Para> {
         }
         let join = match &cur {
             Some(p) if p.kind == Kind::Table => false,
-            Some(p) if p.kind == Kind::Body && p.text.chars().count() == 1 => piece.kind == Kind::Body,
-            Some(p) if is_orphan(&piece) => !matches!(p.kind, Kind::Table | Kind::DocNo | Kind::Date),
+            Some(p) if p.kind == Kind::Body && p.text.chars().count() == 1 => {
+                piece.kind == Kind::Body
+            }
+            Some(p) if is_orphan(&piece) => {
+                !matches!(p.kind, Kind::Table | Kind::DocNo | Kind::Date)
+            }
             Some(p) => piece.kind == Kind::Body && can_continue(p),
             None => false,
         };
@@ -142,7 +178,10 @@ mod tests {
     use crate::corpus::lines::split;
 
     fn texts(src: &str) -> Vec<String> {
-        paragraphs(&split(src)).into_iter().map(|p| p.text).collect()
+        paragraphs(&split(src))
+            .into_iter()
+            .map(|p| p.text)
+            .collect()
     }
 
     #[test]
@@ -172,7 +211,10 @@ mod tests {
         // 000 L1942/1944/1946.
         let src = "各银行业金融机构要建立专门机制，负责制定工作目\n\n¹ 根据国家工信部有关规定。\n\n标、把牢工作方向，统筹推进。";
         let t = texts(src);
-        assert_eq!(t[0], "各银行业金融机构要建立专门机制，负责制定工作目标、把牢工作方向，统筹推进。");
+        assert_eq!(
+            t[0],
+            "各银行业金融机构要建立专门机制，负责制定工作目标、把牢工作方向，统筹推进。"
+        );
         assert_eq!(t[1], "¹ 根据国家工信部有关规定。");
     }
 
@@ -187,7 +229,10 @@ mod tests {
         let src = "第八条 优质中小企业评价和认定工作坚持政策引领。**第九条** 工业和信息化部发布并适时更新创新型中小企业\n\n评价标准（附件1）。";
         let paras = paragraphs(&split(src));
         assert_eq!(paras.len(), 2);
-        assert_eq!(paras[1].text, "第九条 工业和信息化部发布并适时更新创新型中小企业评价标准（附件1）。");
+        assert_eq!(
+            paras[1].text,
+            "第九条 工业和信息化部发布并适时更新创新型中小企业评价标准（附件1）。"
+        );
         assert_eq!(paras[0].lines, vec![1]);
         assert_eq!(paras[1].lines, vec![3]);
     }

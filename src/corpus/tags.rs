@@ -83,7 +83,10 @@ fn labelled(text: &str, out: &mut Vec<Department>) {
             if chars[i..i + rc.len()] == rc[..] && matches!(chars[i + rc.len()], '：' | ':') {
                 let value = value_after(&chars, i + rc.len() + 1);
                 for name in split_units(&value) {
-                    out.push(Department { role: (*role).to_string(), name });
+                    out.push(Department {
+                        role: (*role).to_string(),
+                        name,
+                    });
                 }
                 i += rc.len();
             }
@@ -128,7 +131,10 @@ fn national(text: &str, out: &mut Vec<Department>) {
                 ("负责", seg)
             };
             for name in split_units(list) {
-                out.push(Department { role: role.to_string(), name });
+                out.push(Department {
+                    role: role.to_string(),
+                    name,
+                });
             }
         }
     }
@@ -168,7 +174,10 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<(String, String)> {
-        departments(text).into_iter().map(|d| (d.role, d.name)).collect()
+        departments(text)
+            .into_iter()
+            .map(|d| (d.role, d.name))
+            .collect()
     }
 
     #[test]
@@ -187,7 +196,8 @@ mod tests {
 
     #[test]
     fn lead_and_cooperating_units() {
-        let got = names("（责任单位：市科技局；配合单位：市工业和信息化局、市财政局、安阳市税务局）");
+        let got =
+            names("（责任单位：市科技局；配合单位：市工业和信息化局、市财政局、安阳市税务局）");
         assert_eq!(got[0], ("责任单位".into(), "市科技局".into()));
         assert_eq!(got.len(), 4);
         assert_eq!(got[3], ("配合单位".into(), "安阳市税务局".into()));
@@ -211,9 +221,12 @@ mod tests {
         let text = "1.加大小微企业信贷供给。引导金融机构。\n时间节点：2022年12月\n责任部门：金融服务科\n配合部门：金融信息服务中心";
         assert_eq!(deadline(text).as_deref(), Some("2022年12月"));
         let got = names(text);
-        assert_eq!(got, vec![
-            ("配合部门".into(), "金融信息服务中心".into()),
-            ("责任部门".into(), "金融服务科".into()),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("配合部门".into(), "金融信息服务中心".into()),
+                ("责任部门".into(), "金融服务科".into()),
+            ]
+        );
     }
 }
