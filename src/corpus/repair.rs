@@ -118,12 +118,17 @@ fn can_continue(p: &Para) -> bool {
         Kind::Body => true,
         Kind::Heading(Marker::Title) => false,
         // A heading's own marker may hold a `、`: only sentence punctuation opens it.
-        Kind::Heading(_) | Kind::Meta => p.text.contains(['。', '，', '；', ',']),
+        // 第X条 always carries its sentence on the same line.
+        Kind::Heading(Marker::Article) => true,
+        Kind::Heading(_) | Kind::Meta => {
+            p.text.contains(['。', '，', '；', ',']) || p.text.chars().count() > 28
+        }
         _ => false,
     };
     open && !p.text.ends_with(TERMINAL)
         && !ends_with_tag(&p.text)
-        && (has_inner_punct(&p.text)
+        && (p.kind == Kind::Heading(Marker::Article)
+            || has_inner_punct(&p.text)
             || (p.text.chars().count() > 45 && !ends_with_doc_word(&p.text)))
 }
 
@@ -228,7 +233,7 @@ mod tests {
     fn inline_article_is_split() {
         let src = "第八条 优质中小企业评价和认定工作坚持政策引领。**第九条** 工业和信息化部发布并适时更新创新型中小企业\n\n评价标准（附件1）。";
         let paras = paragraphs(&split(src));
-        assert_eq!(paras.len(), 2);
+        assert_eq!(paras.len(), 2, "{paras:?}");
         assert_eq!(
             paras[1].text,
             "第九条 工业和信息化部发布并适时更新创新型中小企业评价标准（附件1）。"

@@ -68,7 +68,12 @@ fn split_units(list: &str) -> Vec<String> {
 }
 
 fn push_unit(out: &mut Vec<String>, unit: &str) {
-    let u = unit.trim().trim_end_matches(['。', '等']).trim();
+    let u = unit.trim().trim_end_matches('。');
+    let u = u
+        .strip_suffix("等部门")
+        .or_else(|| u.strip_suffix("等单位"))
+        .unwrap_or(u);
+    let u = u.trim_end_matches('等').trim();
     if !u.is_empty() && u.chars().count() <= 40 {
         out.push(u.to_string());
     }
