@@ -1,1 +1,4 @@
 //! Presenters of an `Answer`: plain text (CLI), JSON (`--json`), Telegram HTML.
+
+pub mod json;
+pub mod plain;
