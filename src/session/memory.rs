@@ -3,6 +3,7 @@
 //! The default when no Redis URL is configured. Lost on restart.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -11,14 +12,13 @@ use super::{
 };
 
 /// Bounded in-memory session store; thread-safe.
-#[derive(Debug)]
 pub struct MemoryStore {
     ttl: Duration,
     max_entries: usize,
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     sessions: HashMap<SessionKey, Entry>,
     /// Last-use tick → key; the first entry is the least recently used.
@@ -32,11 +32,21 @@ struct Inner {
     unanswered: VecDeque<String>,
 }
 
-#[derive(Debug)]
 struct Entry {
     session: Session,
     expires: Instant,
     tick: u64,
+}
+
+impl fmt::Debug for MemoryStore {
+    // By hand: users' questions in the sessions and logs do not belong in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("ttl", &self.ttl)
+            .field("max_entries", &self.max_entries)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryStore {

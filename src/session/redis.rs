@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult};
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
 
 use super::{
     Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, StoreError, flood_window,
@@ -106,7 +106,7 @@ impl RedisStore {
         self.outcome(tokio::time::timeout(OP_TIMEOUT, pipe.query_async(&mut conn)).await)
     }
 
-    /// The reply, or `None` after logging: outages once (until recovery), other errors each time.
+    /// The reply, or `None` after logging: outages once (until recovery), data errors each time.
     fn outcome<T>(&self, result: Result<RedisResult<T>, tokio::time::error::Elapsed>) -> Option<T> {
         match result {
             Ok(Ok(value)) => {
@@ -167,9 +167,12 @@ impl RedisStore {
     }
 }
 
-/// Errors meaning "Redis is not there" rather than "Redis said no".
+/// Whether `e` means Redis cannot serve us (down, timing out, refusing our password, out of
+/// memory, read-only, loading…): logged once per outage. Data-level errors (a foreign key of
+/// another type, an unexpected reply) concern one key and are logged each time instead.
 fn is_outage(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_unrecoverable_error()
+    let data_level = e.kind() == ErrorKind::UnexpectedReturnType || e.code() == Some("WRONGTYPE");
+    !data_level
 }
 
 impl SessionStore for RedisStore {

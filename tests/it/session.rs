@@ -2,13 +2,13 @@
 //! a real Redis (`RedisStore`), plus backend-specific checks (key prefix, memory bound, Redis
 //! down at start, Redis going away and coming back, no secrets in logs).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use policybot::answer::Followup;
 use policybot::session::{MemoryStore, RedisStore, Session, SessionKey, SessionStore, Sessions};
 
+use crate::support::logs;
 use crate::support::redis::{TestRedis, free_port, unique_prefix};
 
 /// Where a conformance test runs.
@@ -375,9 +375,11 @@ async fn redis_unreadable_session_is_fresh() {
 
 #[tokio::test]
 async fn redis_down_at_start_then_up() {
+    logs::capture();
     let port = free_port();
+    let prefix = unique_prefix("down_at_start");
     let started = Instant::now();
-    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), "down:", MINUTE)
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), &prefix, MINUTE)
         .await
         .expect("a down Redis is not an error");
     assert!(
@@ -392,6 +394,17 @@ async fn redis_down_at_start_then_up() {
         return;
     };
     assert_recovers(&store).await;
+    let text = logs::lines_with(&prefix);
+    assert_eq!(
+        text.matches("Redis unreachable").count(),
+        1,
+        "help: log the outage once:\n{text}"
+    );
+    assert_eq!(
+        text.matches("reachable again").count(),
+        1,
+        "help: log recovery once:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -400,8 +413,9 @@ async fn redis_down_and_back_without_rebuilding_the_store() {
     let Some(mut server) = TestRedis::spawn(Some(PASSWORD)) else {
         return;
     };
-    let logs = Logs::capture();
-    let store = RedisStore::connect(server.url(), "outage:", MINUTE)
+    logs::capture();
+    let prefix = unique_prefix("outage");
+    let store = RedisStore::connect(server.url(), &prefix, MINUTE)
         .await
         .expect("connect");
     store.save(key(1, 1), &session("before")).await;
@@ -416,7 +430,7 @@ async fn redis_down_and_back_without_rebuilding_the_store() {
     server.restart();
     assert_recovers(&store).await;
 
-    let text = logs.text();
+    let text = logs::lines_with(&prefix);
     assert_eq!(
         text.matches("Redis unreachable").count(),
         1,
@@ -428,12 +442,38 @@ async fn redis_down_and_back_without_rebuilding_the_store() {
         "help: log recovery once:\n{text}"
     );
     assert!(
-        !text.contains(PASSWORD),
-        "help: the password leaked into the logs:\n{text}"
+        !logs::all().contains(PASSWORD),
+        "help: the password leaked into the logs"
     );
     assert!(
         !format!("{store:?}").contains(PASSWORD),
         "help: Debug leaks the password"
+    );
+}
+
+#[tokio::test]
+async fn redis_wrong_password_is_an_outage_logged_once_without_the_password() {
+    const WRONG: &str = "pw-wrong-Hq52";
+    let Some(server) = TestRedis::spawn(Some("pw-right-Jd07")) else {
+        return;
+    };
+    logs::capture();
+    let prefix = unique_prefix("wrong_password");
+    let url = server.url().replace("pw-right-Jd07", WRONG);
+    let store = RedisStore::connect(&url, &prefix, MINUTE)
+        .await
+        .expect("connect");
+    assert_down_behaviour(&store).await;
+    assert_down_behaviour(&store).await;
+    let text = logs::lines_with(&prefix);
+    assert_eq!(
+        text.matches("Redis unreachable").count(),
+        1,
+        "help: log the outage once:\n{text}"
+    );
+    assert!(
+        !logs::all().contains(WRONG),
+        "help: the password leaked into the logs"
     );
 }
 
@@ -481,43 +521,4 @@ async fn assert_recovers(store: &RedisStore) {
         !store.allow(key(3, 3), 1).await,
         "help: flood counting resumes"
     );
-}
-
-/// Log lines emitted on this thread while the guard lives (tokio tests run on one thread).
-struct Logs {
-    buf: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> Self {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&buf);
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .finish();
-        Logs {
-            buf,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buf.lock().expect("log buffer")).into_owned()
-    }
 }

@@ -2,6 +2,7 @@
 //! throw-away `redis-server` on a free port (no persistence) and kills it on drop. Without
 //! `redis-server` the tests are skipped loudly, except under `CI=true`, where they fail.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -150,7 +151,9 @@ fn skip_or_fail(e: &std::io::Error) {
             "CI=true but redis-server cannot be started ({e}); install it or set TEST_REDIS_URL"
         );
     }
-    eprintln!(
+    // Straight to stderr: libtest captures `eprintln!` of passing tests, and a skip must show.
+    let _ = writeln!(
+        std::io::stderr(),
         "\n!!!!!!!! SKIPPED Redis test: cannot start redis-server ({e}).\n\
          !!!!!!!! Install redis-server or set TEST_REDIS_URL to run it.\n"
     );
