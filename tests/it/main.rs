@@ -3,3 +3,5 @@
 mod cli;
 mod corpus;
 mod kb;
+mod session;
+mod support;
