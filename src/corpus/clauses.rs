@@ -424,11 +424,12 @@ fn postprocess(units: Vec<Unit>) -> Vec<Unit> {
             carry = u.lines;
             continue;
         }
-        if u.text.is_empty() && u.kind != ClauseKind::Header {
-            if let Some(prev) = out.last_mut() {
-                prev.lines.extend(u.lines);
-                continue;
-            }
+        if u.text.is_empty()
+            && u.kind != ClauseKind::Header
+            && let Some(prev) = out.last_mut()
+        {
+            prev.lines.extend(u.lines);
+            continue;
         }
         let tiny = u.text.chars().count() < TINY;
         if tiny && let Some(prev) = out.last_mut() {
