@@ -142,6 +142,8 @@ struct Builder {
     pending: Vec<usize>,
     pending_title: bool,
     title_open: bool,
+    /// Sub-document titles seen so far.
+    titles: usize,
     /// The 主送 line was seen: no more title lines.
     addressed: bool,
     table_headers: HashSet<String>,
@@ -296,10 +298,10 @@ impl Builder {
     fn sub_title(&mut self, p: &Para, rest: &[Para]) -> bool {
         let complete = ends_with_doc_word(&p.text);
         let t = squeeze_cjk_spaces(&p.text);
-        if self.title_open
-            && let Some(last) = self.stack.last_mut()
-        {
-            last.1 = (last.1.clone() + &t).chars().take(60).collect();
+        if self.title_open {
+            if let Some(last) = self.stack.last_mut() {
+                last.1 = (last.1.clone() + &t).chars().take(60).collect();
+            }
             self.pending.extend(&p.lines);
             self.title_open = !complete;
             return true;
@@ -311,8 +313,13 @@ impl Builder {
             return false;
         }
         self.stack.clear();
-        self.stack
-            .push((Marker::Title, t.chars().take(60).collect()));
+        // The first attached text (the 印发 notice's 方案) is the document itself; later titles
+        // (annexes, 细则) root their own subtree.
+        if self.titles > 0 {
+            self.stack
+                .push((Marker::Title, t.chars().take(60).collect()));
+        }
+        self.titles += 1;
         self.pending.extend(&p.lines);
         self.title_open = !complete && next_completes;
         self.pending_title = false;
@@ -417,11 +424,12 @@ fn postprocess(units: Vec<Unit>) -> Vec<Unit> {
             carry = u.lines;
             continue;
         }
-        if u.text.is_empty() && u.kind != ClauseKind::Header {
-            if let Some(prev) = out.last_mut() {
-                prev.lines.extend(u.lines);
-                continue;
-            }
+        if u.text.is_empty()
+            && u.kind != ClauseKind::Header
+            && let Some(prev) = out.last_mut()
+        {
+            prev.lines.extend(u.lines);
+            continue;
         }
         let tiny = u.text.chars().count() < TINY;
         if tiny && let Some(prev) = out.last_mut() {

@@ -160,6 +160,11 @@ pub(crate) fn clean(raw: &str) -> String {
 /// Heading marker at the start of `text`, if any.
 #[must_use]
 pub(crate) fn marker(text: &str) -> Option<Marker> {
+    // Cheap first-character gate: most lines are not headings.
+    let first = text.chars().next()?;
+    if !(first.is_ascii_alphanumeric() || "第一二三四五六七八九十（(".contains(first)) {
+        return None;
+    }
     if CHAPTER.is_match(text) {
         return Some(Marker::Chapter);
     }
@@ -196,13 +201,13 @@ pub(crate) fn marker(text: &str) -> Option<Marker> {
 /// Whether `text` is a stand-alone 文号 line.
 #[must_use]
 pub(crate) fn is_docno(text: &str) -> bool {
-    DOCNO.is_match(text)
+    text.len() <= 120 && text.ends_with(['号', ')', '）']) && DOCNO.is_match(text)
 }
 
 /// Whether `text` is a stand-alone date line.
 #[must_use]
 pub(crate) fn is_date(text: &str) -> bool {
-    DATE.is_match(text)
+    text.len() <= 60 && text.contains('年') && DATE.is_match(text)
 }
 
 /// Whether `text` looks like an issuing body (or several, space-separated).
@@ -230,7 +235,7 @@ pub(crate) fn classify(raw: &str, text: &str) -> Kind {
     if text.starts_with(['¹', '²', '³']) {
         return Kind::Footnote;
     }
-    if MARK.is_match(text) {
+    if text.starts_with(['（', '(']) && text.len() <= 40 && MARK.is_match(text) {
         return Kind::Mark;
     }
     if text == "文件"
@@ -244,7 +249,7 @@ pub(crate) fn classify(raw: &str, text: &str) -> Kind {
     if is_date(text) {
         return Kind::Date;
     }
-    if META.is_match(text) {
+    if text.contains([':', '：']) && META.is_match(text) {
         return Kind::Meta;
     }
     if let Some(m) = marker(text) {

@@ -81,7 +81,7 @@ fn push_unit(out: &mut Vec<String>, unit: &str) {
 
 fn labelled(text: &str, out: &mut Vec<Department>) {
     let chars: Vec<char> = text.chars().collect();
-    for role in ROLES {
+    for role in ROLES.iter().filter(|r| text.contains(*r)) {
         let rc: Vec<char> = role.chars().collect();
         let mut i = 0;
         while i + rc.len() < chars.len() {
@@ -102,6 +102,9 @@ fn labelled(text: &str, out: &mut Vec<Department>) {
 
 /// `（国家发展改革委、人民银行牵头，…按职责分工负责）`: scan back from `负责）` to its opening bracket.
 fn national(text: &str, out: &mut Vec<Department>) {
+    if !text.contains("负责") {
+        return;
+    }
     let chars: Vec<char> = text.chars().collect();
     for end in 0..chars.len() {
         if !is_close(chars[end]) || end < 2 || chars[end - 2..end] != ['负', '责'] {
@@ -159,6 +162,9 @@ pub(crate) fn departments(text: &str) -> Vec<Department> {
 /// The first `时序进度` / `时间节点` value in `text`.
 #[must_use]
 pub(crate) fn deadline(text: &str) -> Option<String> {
+    if !DEADLINES.iter().any(|k| text.contains(k)) {
+        return None;
+    }
     for line in text.lines() {
         let line = line.trim().trim_start_matches(['（', '(']);
         for key in DEADLINES {
