@@ -42,7 +42,10 @@ impl JiebaTokenizer {
     /// Wraps a (cheaply cloned) segmenter.
     #[must_use]
     pub fn new(seg: Segmenter) -> Self {
-        JiebaTokenizer { seg, tokens: Vec::new() }
+        JiebaTokenizer {
+            seg,
+            tokens: Vec::new(),
+        }
     }
 }
 
@@ -89,7 +92,10 @@ impl<'a> VecTokenStream<'a> {
         buf.clear();
         buf.push(Token::default());
         buf.extend(tokens);
-        VecTokenStream { tokens: buf, current: 0 }
+        VecTokenStream {
+            tokens: buf,
+            current: 0,
+        }
     }
 }
 
@@ -113,7 +119,9 @@ impl TokenStream for VecTokenStream<'_> {
 }
 
 fn analyzer<T: Tokenizer>(tokenizer: T) -> TextAnalyzer {
-    TextAnalyzer::builder(tokenizer).filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES)).build()
+    TextAnalyzer::builder(tokenizer)
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .build()
 }
 
 /// Character classes of the bigram tokenizer.
@@ -219,14 +227,22 @@ mod tests {
 
     fn run(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
         let mut tokens = Vec::new();
-        analyzer.token_stream(text).process(&mut |t: &Token| tokens.push(t.clone()));
+        analyzer
+            .token_stream(text)
+            .process(&mut |t: &Token| tokens.push(t.clone()));
         tokens
     }
 
     fn assert_token(token: &Token, position: usize, text: &str, from: usize, to: usize) {
-        assert_eq!(token.position, position, "expected position {position} but {token:?}");
+        assert_eq!(
+            token.position, position,
+            "expected position {position} but {token:?}"
+        );
         assert_eq!(token.text, text, "expected text {text} but {token:?}");
-        assert_eq!(token.offset_from, from, "expected offset_from {from} but {token:?}");
+        assert_eq!(
+            token.offset_from, from,
+            "expected offset_from {from} but {token:?}"
+        );
         assert_eq!(token.offset_to, to, "expected offset_to {to} but {token:?}");
     }
 
@@ -249,7 +265,12 @@ mod tests {
         let mut a = analyzer(BigramTokenizer::default());
         let texts: Vec<String> = run(&mut a, text).into_iter().map(|t| t.text).collect();
         assert_eq!(bigrams(text), texts);
-        assert_eq!(texts, ["小微", "微企", "企业", "业〇", "〇贷", "贷款", "abc", "12", "三"]);
+        assert_eq!(
+            texts,
+            [
+                "小微", "微企", "企业", "业〇", "〇贷", "贷款", "abc", "12", "三"
+            ]
+        );
         assert!(bigrams("，。！").is_empty());
         assert!(bigrams("").is_empty());
     }
@@ -259,11 +280,17 @@ mod tests {
         let mut a = analyzer(JiebaTokenizer::new(seg().clone()));
         // 申请(0..6)，(6..9)创业担保贷款(9..27)１０００(27..39)元(39..42)
         let tokens = run(&mut a, "申请，创业担保贷款１０００元");
-        let whole = tokens.iter().find(|t| t.text == "创业担保贷款").expect("whole word");
+        let whole = tokens
+            .iter()
+            .find(|t| t.text == "创业担保贷款")
+            .expect("whole word");
         assert_token(&tokens[0], 0, "申请", 0, 6);
         assert_token(whole, 1, "创业担保贷款", 9, 27);
         for t in tokens.iter().filter(|t| t.position == 1) {
-            assert!(9 <= t.offset_from && t.offset_to <= 27, "sub-word outside its word: {t:?}");
+            assert!(
+                9 <= t.offset_from && t.offset_to <= 27,
+                "sub-word outside its word: {t:?}"
+            );
         }
         let amount = tokens.iter().find(|t| t.text == "1000").expect("amount");
         assert_token(amount, 2, "1000", 27, 39);
@@ -284,7 +311,9 @@ mod tests {
         let grams = builder.add_text_field("grams", indexing(BIGRAM));
         let index = Index::create_in_ram(builder.build());
         register(&index, seg());
-        let mut writer = index.writer_with_num_threads(1, 15_000_000).expect("writer");
+        let mut writer = index
+            .writer_with_num_threads(1, 15_000_000)
+            .expect("writer");
         let text = "对首贷户给予贷款贴息";
         writer
             .add_document(tantivy::doc!(words => text, grams => text))
@@ -296,7 +325,9 @@ mod tests {
                 tantivy::Term::from_field_text(field, term),
                 IndexRecordOption::Basic,
             );
-            searcher.search(&query, &tantivy::collector::Count).expect("search")
+            searcher
+                .search(&query, &tantivy::collector::Count)
+                .expect("search")
         };
         assert_eq!(count(words, "首贷户"), 1);
         assert_eq!(count(grams, "贷户"), 1);

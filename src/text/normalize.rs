@@ -67,7 +67,11 @@ impl Normalized {
                 _ => spans.push(Span { norm, orig, linear }),
             }
         });
-        Normalized { text, spans, original_len: original.len() }
+        Normalized {
+            text,
+            spans,
+            original_len: original.len(),
+        }
     }
 
     /// Original byte offset of the token starting at normalised byte offset `norm`.
@@ -93,7 +97,11 @@ impl Normalized {
             return 0;
         };
         let span_end = self.span_orig_end(i - 1);
-        if span.linear { (span.orig + norm - span.norm).min(span_end) } else { span_end }
+        if span.linear {
+            (span.orig + norm - span.norm).min(span_end)
+        } else {
+            span_end
+        }
     }
 
     /// Byte length of the original text.

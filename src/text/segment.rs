@@ -32,7 +32,9 @@ pub struct Segmenter {
 
 impl std::fmt::Debug for Segmenter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Segmenter").field("jieba", &self.jieba).finish()
+        f.debug_struct("Segmenter")
+            .field("jieba", &self.jieba)
+            .finish()
     }
 }
 
@@ -45,27 +47,34 @@ impl Segmenter {
         let path = lexicon_dir.join(USERDICT);
         let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => Error::Binary { path: path.clone() },
-            _ => Error::Io { path: path.clone(), source },
+            _ => Error::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
         let entries = parse_userdict(&text, &path)?;
         let mut jieba = jieba_rs::Jieba::new();
         for entry in &entries {
             jieba.add_word(&entry.word, entry.freq, entry.tag.as_deref());
         }
-        Ok(Segmenter { jieba: Arc::new(jieba) })
+        Ok(Segmenter {
+            jieba: Arc::new(jieba),
+        })
     }
 
     /// Search-mode (HMM) tokens of `text`, normalised, punctuation and whitespace dropped.
     ///
-    /// Each default-mode word comes with the dictionary words of two and three characters inside
-    /// it, all at the word's position; offsets point into `text` itself, not its normal form.
+    /// Each default-mode word comes with the dictionary words inside it (jieba's search mode gives
+    /// those of two and three characters; longer ones such as 专精特新 in 专精特新小巨人 are added
+    /// here), all at the word's position; offsets point into `text` itself, not its normal form.
     #[must_use]
     pub fn tokens(&self, text: &str) -> Vec<Token> {
         let norm = Normalized::new(text);
         let cut = self.jieba.cut_for_search(&norm.text, true);
         // jieba emits each word after the sub-words inside it, and words tile the text: scanning
-        // backwards, a token not inside the current word starts the previous word.
+        // backwards, a token not inside the current word is the previous word.
         let mut word_of = vec![0usize; cut.len()];
+        let mut is_base = vec![false; cut.len()];
         let mut words = 0usize;
         let mut current: Option<(usize, usize)> = None;
         for (i, t) in cut.iter().enumerate().rev() {
@@ -73,19 +82,52 @@ impl Segmenter {
             if !inside && is_word(t.word) {
                 current = Some((t.byte_start, t.byte_end));
                 words += 1;
+                is_base[i] = true;
             }
             word_of[i] = words;
         }
-        cut.iter()
-            .zip(word_of)
-            .filter(|(t, _)| is_word(t.word))
-            .map(|(t, w)| Token {
-                text: t.word.to_owned(),
-                start: norm.original_start(t.byte_start),
-                end: norm.original_end(t.byte_end),
-                position: words - w,
-            })
-            .collect()
+        let mut out = Vec::with_capacity(cut.len());
+        for (i, t) in cut.iter().enumerate() {
+            if !is_word(t.word) {
+                continue;
+            }
+            let position = words - word_of[i];
+            let mut push = |from: usize, to: usize| {
+                out.push(Token {
+                    text: norm.text[from..to].to_owned(),
+                    start: norm.original_start(from),
+                    end: norm.original_end(to),
+                    position,
+                });
+            };
+            if is_base[i] {
+                for (from, to) in self.long_subwords(t.word) {
+                    push(t.byte_start + from, t.byte_start + to);
+                }
+            }
+            push(t.byte_start, t.byte_end);
+        }
+        out
+    }
+
+    /// Byte ranges of the dictionary words of four or more characters strictly inside `word`.
+    fn long_subwords(&self, word: &str) -> Vec<(usize, usize)> {
+        let bounds: Vec<usize> = word
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([word.len()])
+            .collect();
+        let chars = bounds.len() - 1;
+        let mut out = Vec::new();
+        for len in 4..chars {
+            for w in bounds.windows(len + 1) {
+                let (from, to) = (w[0], w[len]);
+                if self.jieba.has_word(&word[from..to]) {
+                    out.push((from, to));
+                }
+            }
+        }
+        out
     }
 
     /// Default-mode (HMM) words of `text`, normalised, punctuation and whitespace dropped; each
@@ -136,14 +178,23 @@ pub fn parse_userdict(text: &str, path: &Path) -> Result<Vec<UserWord>, Error> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |message: String| Error::Config { path: path.to_owned(), line: i + 1, message };
+        let bad = |message: String| Error::Config {
+            path: path.to_owned(),
+            line: i + 1,
+            message,
+        };
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (word, freq, tag) = match fields.as_slice() {
             [w] => (*w, None, None),
             [w, x] if x.bytes().all(|b| b.is_ascii_digit()) => (*w, Some(*x), None),
             [w, t] => (*w, None, Some(*t)),
             [w, f, t] => (*w, Some(*f), Some(*t)),
-            _ => return Err(bad(format!("expected `word [freq] [tag]`, found {} fields", fields.len()))),
+            _ => {
+                return Err(bad(format!(
+                    "expected `word [freq] [tag]`, found {} fields",
+                    fields.len()
+                )));
+            }
         };
         let freq = match freq.map(str::parse::<usize>) {
             None => None,
@@ -154,13 +205,21 @@ pub fn parse_userdict(text: &str, path: &Path) -> Result<Vec<UserWord>, Error> {
         if let Some(t) = tag
             && !t.bytes().all(|b| b.is_ascii_alphabetic())
         {
-            return Err(bad(format!("tag `{t}` is not a part-of-speech tag (ASCII letters)")));
+            return Err(bad(format!(
+                "tag `{t}` is not a part-of-speech tag (ASCII letters)"
+            )));
         }
         let word = normalize(word);
         if !is_word(&word) {
-            return Err(bad(format!("`{word}` has no letter, digit or CJK character")));
+            return Err(bad(format!(
+                "`{word}` has no letter, digit or CJK character"
+            )));
         }
-        out.push(UserWord { word, freq, tag: tag.map(str::to_owned) });
+        out.push(UserWord {
+            word,
+            freq,
+            tag: tag.map(str::to_owned),
+        });
     }
     Ok(out)
 }
@@ -172,18 +231,16 @@ fn is_word(token: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::sync::OnceLock;
 
     use super::*;
+    use crate::text::test_support::{corpus, lexicon_dir};
 
-    fn lexicon_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/lexicon")
-    }
-
-    pub(crate) fn shared() -> &'static Segmenter {
+    fn shared() -> &'static Segmenter {
         static SEG: OnceLock<Segmenter> = OnceLock::new();
-        SEG.get_or_init(|| Segmenter::load(&lexicon_dir()).expect("data/lexicon/userdict.txt loads"))
+        SEG.get_or_init(|| {
+            Segmenter::load(&lexicon_dir()).expect("data/lexicon/userdict.txt loads")
+        })
     }
 
     /// Policy words that must survive segmentation whole.
@@ -205,6 +262,38 @@ mod tests {
         "一次性吸纳就业补贴",
         "万人助万企",
     ];
+
+    #[test]
+    fn every_userdict_word_occurs_in_the_corpus() {
+        let path = lexicon_dir().join(USERDICT);
+        let text = std::fs::read_to_string(&path).expect("userdict readable");
+        let entries = parse_userdict(&text, &path).expect("userdict well formed");
+        assert!(
+            (300..=650).contains(&entries.len()),
+            "help: userdict has {} entries, expected 300–600",
+            entries.len()
+        );
+        let corpus = corpus();
+        let absent: Vec<&str> = entries
+            .iter()
+            .map(|e| e.word.as_str())
+            .filter(|w| !corpus.contains(w))
+            .collect();
+        assert!(
+            absent.is_empty(),
+            "help: userdict words not in data/compendium: {absent:?}"
+        );
+        let mut seen = std::collections::HashSet::new();
+        let dupes: Vec<&str> = entries
+            .iter()
+            .map(|e| e.word.as_str())
+            .filter(|w| !seen.insert(*w))
+            .collect();
+        assert!(
+            dupes.is_empty(),
+            "help: duplicate userdict entries: {dupes:?}"
+        );
+    }
 
     #[test]
     fn policy_words_stay_whole_in_default_mode() {
@@ -236,10 +325,11 @@ mod tests {
     #[test]
     fn golden_default_segmentation() {
         let cases: &[(&str, &[&str])] = &[
-            ("专精特新小巨人企业", &["专精特新", "小巨人", "企业"]),
+            ("专精特新小巨人企业", &["专精特新小巨人", "企业"]),
+            ("提高企业竞争力", &["提高", "企业", "竞争力"]),
             ("办理留抵退税", &["办理", "留抵退税"]),
             ("个体工商户房租减免", &["个体工商户", "房租减免"]),
-            ("贷款利率LPR下降15%", &["贷款", "利率", "lpr", "下降", "15%"]),
+            ("贷款利率LPR下降15%", &["贷款利率", "lpr", "下降", "15%"]),
         ];
         let seg = shared();
         for (input, expected) in cases {
@@ -262,13 +352,22 @@ mod tests {
         for input in inputs {
             let words = seg.words(input);
             let joined: String = words.iter().map(|t| t.text.as_str()).collect();
-            let expected: String =
-                normalize(input).chars().filter(|c| c.is_alphanumeric()).collect();
+            let expected: String = normalize(input)
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect();
             let joined_alnum: String = joined.chars().filter(|c| c.is_alphanumeric()).collect();
-            assert_eq!(joined_alnum, expected, "help: words of `{input}` lost or gained text");
+            assert_eq!(
+                joined_alnum, expected,
+                "help: words of `{input}` lost or gained text"
+            );
             for (i, t) in words.iter().enumerate() {
                 assert_eq!(t.position, i, "help: default-mode positions count words");
-                assert_eq!(normalize(&input[t.start..t.end]), t.text, "help: offsets of {t:?}");
+                assert_eq!(
+                    normalize(&input[t.start..t.end]),
+                    t.text,
+                    "help: offsets of {t:?}"
+                );
             }
         }
     }
@@ -279,18 +378,49 @@ mod tests {
         let input = "申请创业担保贷款，额度１０００万元";
         let tokens = seg.tokens(input);
         for t in &tokens {
-            assert_eq!(normalize(&input[t.start..t.end]), t.text, "help: offsets of {t:?}");
+            assert_eq!(
+                normalize(&input[t.start..t.end]),
+                t.text,
+                "help: offsets of {t:?}"
+            );
         }
-        let whole = tokens.iter().find(|t| t.text == "创业担保贷款").expect("whole word token");
-        let part = tokens.iter().find(|t| t.text == "担保").expect("sub-word token");
-        assert_eq!(part.position, whole.position, "help: sub-words share their word's position");
+        let long = seg.tokens("专精特新小巨人企业");
+        for inner in ["专精特新", "小巨人", "专精特新小巨人"] {
+            let t = long.iter().find(|t| t.text == inner);
+            assert_eq!(
+                t.map(|t| t.position),
+                Some(0),
+                "help: `{inner}` missing in {long:?}"
+            );
+        }
+        let whole = tokens
+            .iter()
+            .find(|t| t.text == "创业担保贷款")
+            .expect("whole word token");
+        let part = tokens
+            .iter()
+            .find(|t| t.text == "担保")
+            .expect("sub-word token");
+        assert_eq!(
+            part.position, whole.position,
+            "help: sub-words share their word's position"
+        );
         assert!(whole.start <= part.start && part.end <= whole.end);
-        let amount = tokens.iter().find(|t| t.text == "1000").expect("fullwidth digits normalised");
+        let amount = tokens
+            .iter()
+            .find(|t| t.text == "1000")
+            .expect("fullwidth digits normalised");
         assert_eq!(&input[amount.start..amount.end], "１０００");
         assert!(amount.position > whole.position);
-        assert!(tokens.iter().all(|t| t.text != "，"), "help: punctuation must be dropped");
+        assert!(
+            tokens.iter().all(|t| t.text != "，"),
+            "help: punctuation must be dropped"
+        );
         let positions: Vec<usize> = tokens.iter().map(|t| t.position).collect();
-        assert!(positions.windows(2).all(|w| w[0] <= w[1]), "positions never decrease: {positions:?}");
+        assert!(
+            positions.windows(2).all(|w| w[0] <= w[1]),
+            "positions never decrease: {positions:?}"
+        );
         assert_eq!(positions.first(), Some(&0));
     }
 
@@ -318,8 +448,14 @@ mod tests {
             ("，。\n", 1),
         ] {
             match parse_userdict(text, path) {
-                Err(Error::Config { path: p, line: l, .. }) => {
-                    assert_eq!((p.as_path(), l), (path, line), "help: wrong location for {text:?}");
+                Err(Error::Config {
+                    path: p, line: l, ..
+                }) => {
+                    assert_eq!(
+                        (p.as_path(), l),
+                        (path, line),
+                        "help: wrong location for {text:?}"
+                    );
                 }
                 other => panic!("help: {text:?} should be rejected, got {other:?}"),
             }
@@ -335,6 +471,9 @@ mod tests {
             other => panic!("expected Config error at line 2, got {other:?}"),
         }
         let missing = tempfile::tempdir().expect("tempdir");
-        assert!(matches!(Segmenter::load(missing.path()), Err(Error::Io { .. })));
+        assert!(matches!(
+            Segmenter::load(missing.path()),
+            Err(Error::Io { .. })
+        ));
     }
 }
