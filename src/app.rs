@@ -184,7 +184,17 @@ impl App {
             Turn::Fresh(question) => {
                 if let Some(m) = self.intents.classify(&question) {
                     if m.kind != IntentKind::Topic {
-                        let answer = answer::compose_intent(&question, &m, &self.intents);
+                        let answer = answer::compose(&answer::ComposeInput {
+                            question: &question,
+                            retrieval: &Retrieval::default(),
+                            corpus: &self.kb.corpus,
+                            intents: &self.intents,
+                            intent: Some(&m),
+                            offset: 0,
+                            more: false,
+                            today: &self.today,
+                            regions: &[],
+                        });
                         self.remember(session, &answer, None, 0);
                         return answer;
                     }
@@ -315,10 +325,11 @@ impl App {
             retrieval: &retrieval,
             corpus: &self.kb.corpus,
             intents: &self.intents,
-            topic: topic.as_ref(),
+            intent: topic.as_ref(),
             offset,
-            has_more,
+            more: has_more,
             today: &self.today,
+            regions: &[],
         });
         self.remember(session, &answer, topic.map(|t| t.name), offset);
         answer

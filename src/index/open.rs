@@ -50,6 +50,8 @@ pub struct KnowledgeBase {
     pub places: Places,
     /// Normalised `title path text` of every clause, for term coverage and highlighting.
     pub(super) haystacks: Vec<String>,
+    /// Stop words of two or more characters, longest first (removed before segmentation).
+    pub(super) multi_char_stopwords: Vec<String>,
     pub(super) reader: IndexReader,
     pub(super) fields: Fields,
     generation: PathBuf,
@@ -130,7 +132,11 @@ impl KnowledgeBase {
         let fields = schema::fields(&index.schema())?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let haystacks = haystacks(&corpus);
+        let mut multi_char_stopwords: Vec<String> =
+            lexicon.stopwords.iter().filter(|w| w.chars().count() >= 2).cloned().collect();
+        multi_char_stopwords.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
         Ok(KnowledgeBase {
+            multi_char_stopwords,
             corpus,
             segmenter,
             lexicon: lexicon.clone(),

@@ -24,8 +24,29 @@ const BODY_BOOST: f32 = 1.0;
 const BIGRAM_BOOST: f32 = 0.25;
 /// Weight of a single-character CJK token relative to a word.
 const CHAR_WEIGHT: f32 = 0.3;
+/// Weight of a token jieba made up (HMM, not in any dictionary): often a mis-split like 上查.
+const UNKNOWN_WEIGHT: f32 = 0.4;
+/// Weight of digits and Latin letters (amounts, LPR, 12366).
+const ASCII_WEIGHT: f32 = 0.8;
+
+/// Weight of a dictionary word by its part of speech: nouns and policy terms (user dictionary
+/// words carry no tag) decide what a question is about; verbs and adjectives less; time words,
+/// locatives, pronouns, adverbs and particles hardly.
+fn tag_weight(tag: &str) -> f32 {
+    match tag.as_bytes().first() {
+        None => 1.0,
+        Some(b'n' | b'j' | b'i' | b'l' | b'x') => 1.0,
+        Some(b'v' | b'a') => 0.7,
+        Some(_) => 0.25,
+    }
+}
+
+/// Credit for a compound word whose parts (not the whole word) occur, times the share of parts.
+const PART_CREDIT: f32 = 0.8;
+/// Hits whose terms together decide whether the question is covered at all.
+const COVERAGE_HITS: usize = 5;
 /// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
-const MIN_COVERAGE: f32 = 0.5;
+const MIN_COVERAGE: f32 = 0.42;
 /// Each further hit from a document already shown is scaled by this.
 const SAME_DOC_DECAY: f32 = 0.8;
 
@@ -51,7 +72,7 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let stripped = self.strip_places(question);
+        let stripped = self.strip_fillers(&arabic_numbers(&self.strip_places(question)));
         let terms = self.terms(&stripped);
         let content: Vec<String> =
             terms.iter().filter(|t| t.maximal).map(|t| t.text.clone()).collect();
@@ -76,7 +97,7 @@ impl KnowledgeBase {
             scored.push((ord, score, coverage, matched));
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        out.coverage = scored.iter().take(20).map(|s| s.2).fold(0.0, f32::max);
+        out.coverage = self.union_coverage(&scored, &terms, &idf);
         if out.coverage < MIN_COVERAGE {
             out.declined = true;
             return out;
@@ -102,6 +123,18 @@ impl KnowledgeBase {
         s
     }
 
+    /// Removes multi-character stop words from the raw text before segmentation, so that
+    /// "能不能自己" is not cut into the made-up word 不能自己.
+    fn strip_fillers(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for w in &self.multi_char_stopwords {
+            if s.contains(w.as_str()) {
+                s = s.replace(w.as_str(), " ");
+            }
+        }
+        s
+    }
+
     fn terms(&self, text: &str) -> Vec<QTerm> {
         let tokens = self.segmenter.tokens(text);
         let mut seen = HashSet::new();
@@ -112,7 +145,16 @@ impl KnowledgeBase {
             }
             let chars = tok.text.chars().count();
             let cjk = tok.text.chars().any(is_cjk);
-            let weight = if cjk && chars == 1 { CHAR_WEIGHT } else { 1.0 };
+            let weight = if !cjk {
+                ASCII_WEIGHT
+            } else if chars == 1 {
+                CHAR_WEIGHT
+            } else {
+                match self.segmenter.tag(&tok.text) {
+                    None => UNKNOWN_WEIGHT,
+                    Some(tag) => tag_weight(&tag),
+                }
+            };
             let maximal = !tokens.iter().enumerate().any(|(j, o)| {
                 j != i
                     && o.start <= tok.start
@@ -196,11 +238,10 @@ impl KnowledgeBase {
             if t.maximal {
                 let w = idf.get(&t.text).copied().unwrap_or(0.0);
                 all += w;
-                let parts_hit = !t.parts.is_empty() && t.parts.iter().all(|p| hay.contains(p));
                 if hit.is_some() {
                     got += w;
-                } else if parts_hit {
-                    got += 0.8 * w;
+                } else {
+                    got += PART_CREDIT * w * part_share(&t.parts, hay);
                 }
             }
             if let Some(h) = hit {
@@ -211,6 +252,32 @@ impl KnowledgeBase {
         }
         let coverage = if all > 0.0 { got / all } else { 0.0 };
         (coverage, matched)
+    }
+
+    /// Coverage of the question by the best [`COVERAGE_HITS`] candidates together, so that a
+    /// two-part question answered by two clauses is not declined.
+    fn union_coverage(
+        &self,
+        scored: &[(usize, f32, f32, Vec<String>)],
+        terms: &[QTerm],
+        idf: &HashMap<String, f32>,
+    ) -> f32 {
+        let top: Vec<&str> =
+            scored.iter().take(COVERAGE_HITS).map(|s| self.haystacks[s.0].as_str()).collect();
+        let (mut got, mut all) = (0.0, 0.0);
+        for t in terms.iter().filter(|t| t.maximal) {
+            let w = idf.get(&t.text).copied().unwrap_or(0.0);
+            all += w;
+            let found = |hay: &str| {
+                hay.contains(t.text.as_str()) || t.alts.iter().any(|(a, _)| hay.contains(a.as_str()))
+            };
+            if top.iter().any(|h| found(h)) {
+                got += w;
+            } else {
+                got += PART_CREDIT * w * top.iter().map(|h| part_share(&t.parts, h)).fold(0.0, f32::max);
+            }
+        }
+        if all > 0.0 { got / all } else { 0.0 }
     }
 
     /// Region and unit-kind prior of clause `ord`.
@@ -265,6 +332,96 @@ fn group(
     out
 }
 
+/// Share of `parts` that occur in `hay` (0 when there are none).
+fn part_share(parts: &[String], hay: &str) -> f32 {
+    if parts.is_empty() {
+        return 0.0;
+    }
+    parts.iter().filter(|p| hay.contains(p.as_str())).count() as f32 / parts.len() as f32
+}
+
+/// Rewrites Chinese numerals that carry a unit (一百亿 → 100亿, 十万 → 10万, 两千 → 2000) as
+/// digits, the way the documents print amounts. Bare 一/二 (一次性, 一是) are left alone.
+#[must_use]
+pub fn arabic_numbers(text: &str) -> String {
+    fn digit(c: char) -> Option<u64> {
+        "零一二三四五六七八九".find(c).map(|i| (i / 3) as u64).or((c == '两').then_some(2))
+    }
+    fn unit(c: char) -> Option<u64> {
+        match c {
+            '十' => Some(10),
+            '百' => Some(100),
+            '千' => Some(1000),
+            _ => None,
+        }
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && (digit(chars[i]).is_some() || unit(chars[i]).is_some()) {
+            i += 1;
+        }
+        if i == start {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let run = &chars[start..i];
+        let next = chars.get(i).copied();
+        let has_digit = run.iter().any(|c| digit(*c).is_some());
+        let has_unit = run.iter().any(|c| unit(*c).is_some());
+        let amount_follows = matches!(next, Some('万' | '亿' | '元' | '%'));
+        let ten_thousand = run == ['十'] && amount_follows;
+        let convert = (has_digit && (has_unit || (amount_follows && run.len() > 1))) || ten_thousand;
+        if !convert || run.len() > 8 {
+            out.extend(run);
+            continue;
+        }
+        let (mut total, mut pending) = (0, 0);
+        for &c in run {
+            if let Some(d) = digit(c) {
+                pending = d;
+            } else if let Some(u) = unit(c) {
+                total += if pending == 0 { 1 } else { pending } * u;
+                pending = 0;
+            }
+        }
+        total += pending;
+        out.push_str(&total.to_string());
+    }
+    out
+}
+
 fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_amounts_become_digits() {
+        for (input, want) in [
+            ("营收每多一百亿", "营收每多100亿"),
+            ("最多贷十万吗", "最多贷10万吗"),
+            ("补贴两千元", "补贴2000元"),
+            ("三十五万", "35万"),
+            ("一次性吸纳", "一次性吸纳"),
+            ("一是二是", "一是二是"),
+            ("三个月", "三个月"),
+            ("百日竞赛", "百日竞赛"),
+        ] {
+            assert_eq!(arabic_numbers(input), want, "help: {input}");
+        }
+    }
+
+    #[test]
+    fn part_share_counts_parts() {
+        let parts = vec!["钢铁".to_string(), "行业".to_string()];
+        assert!((part_share(&parts, "钢铁产业") - 0.5).abs() < 1e-6);
+        assert_eq!(part_share(&[], "x"), 0.0);
+    }
 }

@@ -149,6 +149,21 @@ impl Segmenter {
             .collect()
     }
 
+    /// Part-of-speech tag jieba gives `word` when it is one dictionary word (`n`, `v`, `vn`,
+    /// `d`, …; user-dictionary words without a tag get jieba's default); `None` when `word` is
+    /// not a single dictionary word.
+    #[must_use]
+    pub fn tag(&self, word: &str) -> Option<String> {
+        let word = normalize(word);
+        if !self.jieba.has_word(&word) {
+            return None;
+        }
+        match self.jieba.tag(&word, false).as_slice() {
+            [one] if one.word == word => Some(one.tag.to_string()),
+            _ => None,
+        }
+    }
+
     /// Whether `word` (normalised first) is in the dictionary, default or user.
     #[must_use]
     pub fn knows(&self, word: &str) -> bool {
