@@ -199,4 +199,21 @@ mod tests {
         assert_eq!(n.original_start(0), 0);
         assert_eq!(n.original_end(0), 0);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn offset_map_is_consistent(s in "[a-zA-Zａ-ｚＡ-Ｚ０-９0-9 ，。（）\u{300}-\u{36f}\u{2460}-\u{2473}\u{4e00}-\u{4e2f}\u{f900}-\u{f90f}]{0,24}") {
+            let n = Normalized::new(&s);
+            proptest::prop_assert_eq!(&n.text, &normalize(&s));
+            let mut last_start = 0;
+            for (i, _) in n.text.char_indices() {
+                let start = n.original_start(i);
+                proptest::prop_assert!(s.is_char_boundary(start) && start >= last_start);
+                last_start = start;
+                let end = n.original_end(i + n.text[i..].chars().next().map_or(0, char::len_utf8));
+                proptest::prop_assert!(s.is_char_boundary(end) && end > start && end <= s.len());
+            }
+            proptest::prop_assert_eq!(n.original_end(n.text.len()), s.len());
+        }
+    }
 }
