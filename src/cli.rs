@@ -135,7 +135,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ask { question, region, k, json } => {
+        Command::Ask {
+            question,
+            region,
+            k,
+            json,
+        } => {
             let app = load_app(&cfg, false)?;
             let opts = AskOptions { region, k: Some(k) };
             match question {
@@ -149,7 +154,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         failed |= ask_one(&app, &line, &opts, json) != ExitCode::SUCCESS;
                     }
-                    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                    Ok(if failed {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    })
                 }
             }
         }
@@ -158,7 +167,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chat(&app, region)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, k, json, repeat, min_recall3 } => {
+        Command::Eval {
+            file,
+            k,
+            json,
+            repeat,
+            min_recall3,
+        } => {
             let app = load_app(&cfg, false)?;
             let questions = crate::eval::load(&file)?;
             let report = crate::eval::run(&app, &questions, k, repeat);
@@ -169,7 +184,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             match min_recall3 {
                 Some(floor) if report.recall_at_3 < floor => {
-                    eprintln!("recall@3 {:.3} is below the floor {floor:.3}", report.recall_at_3);
+                    eprintln!(
+                        "recall@3 {:.3} is below the floor {floor:.3}",
+                        report.recall_at_3
+                    );
                     Ok(ExitCode::from(1))
                 }
                 _ => Ok(ExitCode::SUCCESS),
@@ -194,10 +212,16 @@ fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode
 }
 
 fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
-    let mut session = Session { region, ..Session::default() };
+    let mut session = Session {
+        region,
+        ..Session::default()
+    };
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
-    writeln!(out, "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）")?;
+    writeln!(
+        out,
+        "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）"
+    )?;
     loop {
         write!(out, "> ")?;
         out.flush()?;
@@ -219,7 +243,11 @@ fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
         if let Some(r) = line.strip_prefix("/region") {
             let r = r.trim();
             session.region = (!r.is_empty()).then(|| r.to_string());
-            writeln!(out, "地区已设为：{}", session.region.as_deref().unwrap_or("不限"))?;
+            writeln!(
+                out,
+                "地区已设为：{}",
+                session.region.as_deref().unwrap_or("不限")
+            )?;
             continue;
         }
         if let Ok(n) = line.parse::<usize>() {

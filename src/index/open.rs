@@ -48,8 +48,9 @@ pub struct KnowledgeBase {
     pub lexicon: Lexicon,
     /// Place names.
     pub places: Places,
-    /// Normalised `title path text` of every clause, for term coverage and highlighting.
-    pub(super) haystacks: Vec<String>,
+    /// Normalised `title 文号 path text` of every clause with the byte offset where the
+    /// clause's own part (`path text`) starts, for term coverage and highlighting.
+    pub(super) haystacks: Vec<(String, usize)>,
     /// Stop words of two or more characters, longest first (removed before segmentation).
     pub(super) multi_char_stopwords: Vec<String>,
     pub(super) reader: IndexReader,
@@ -89,7 +90,14 @@ impl KnowledgeBase {
                     if let Ok(kb) =
                         Self::open_generation(&generation, segmenter.clone(), &lexicon, &places)
                     {
-                        return Ok((kb, OpenReport { built: false, manifest, build_ms: None }));
+                        return Ok((
+                            kb,
+                            OpenReport {
+                                built: false,
+                                manifest,
+                                build_ms: None,
+                            },
+                        ));
                     }
                 }
             }
@@ -109,7 +117,14 @@ impl KnowledgeBase {
         let generation = store::publish(&paths.index_dir, &scratch, &name)?;
         let build_ms = started.elapsed().as_secs_f64() * 1000.0;
         let kb = Self::open_generation(&generation, segmenter, &lexicon, &places)?;
-        Ok((kb, OpenReport { built: true, manifest, build_ms: Some(build_ms) }))
+        Ok((
+            kb,
+            OpenReport {
+                built: true,
+                manifest,
+                build_ms: Some(build_ms),
+            },
+        ))
     }
 
     fn open_generation(
@@ -119,8 +134,10 @@ impl KnowledgeBase {
         places: &Places,
     ) -> Result<Self, Error> {
         let corpus_path = generation.join("corpus.json");
-        let bytes = std::fs::read(&corpus_path)
-            .map_err(|source| Error::Io { path: corpus_path.clone(), source })?;
+        let bytes = std::fs::read(&corpus_path).map_err(|source| Error::Io {
+            path: corpus_path.clone(),
+            source,
+        })?;
         let corpus: Corpus = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
             path: corpus_path.clone(),
             reason: format!("malformed corpus snapshot: {e}"),
@@ -130,11 +147,19 @@ impl KnowledgeBase {
         let index = Index::open(dir)?;
         analyzer::register(&index, &segmenter);
         let fields = schema::fields(&index.schema())?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         let haystacks = haystacks(&corpus);
-        let mut multi_char_stopwords: Vec<String> =
-            lexicon.stopwords.iter().filter(|w| w.chars().count() >= 2).cloned().collect();
-        multi_char_stopwords.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        let mut multi_char_stopwords: Vec<String> = lexicon
+            .stopwords
+            .iter()
+            .filter(|w| w.chars().count() >= 2)
+            .cloned()
+            .collect();
+        multi_char_stopwords
+            .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
         Ok(KnowledgeBase {
             multi_char_stopwords,
             corpus,
@@ -155,8 +180,8 @@ impl KnowledgeBase {
     }
 }
 
-/// Normalised `title 文号 path text` of each clause.
-fn haystacks(corpus: &Corpus) -> Vec<String> {
+/// Normalised `title 文号 path text` of each clause, with the offset of `path text`.
+fn haystacks(corpus: &Corpus) -> Vec<(String, usize)> {
     corpus
         .clauses
         .iter()
@@ -166,13 +191,17 @@ fn haystacks(corpus: &Corpus) -> Vec<String> {
             s.push_str(&doc.title);
             s.push(' ');
             s.push_str(doc.doc_number.as_deref().unwrap_or(""));
+            let mut own = String::with_capacity(c.text.len() + 64);
             for p in &c.path {
-                s.push(' ');
-                s.push_str(p);
+                own.push_str(p);
+                own.push(' ');
             }
-            s.push(' ');
-            s.push_str(&c.text);
-            normalize(&s)
+            own.push_str(&c.text);
+            let mut hay = normalize(&s);
+            hay.push(' ');
+            let split = hay.len();
+            hay.push_str(&normalize(&own));
+            (hay, split)
         })
         .collect()
 }
@@ -186,8 +215,10 @@ fn build_into(
 ) -> Result<Manifest, Error> {
     let (schema, f) = schema::build();
     let tantivy_dir = dir.join("tantivy");
-    std::fs::create_dir_all(&tantivy_dir)
-        .map_err(|source| Error::Io { path: tantivy_dir.clone(), source })?;
+    std::fs::create_dir_all(&tantivy_dir).map_err(|source| Error::Io {
+        path: tantivy_dir.clone(),
+        source,
+    })?;
     let index = Index::create_in_dir(&tantivy_dir, schema)?;
     analyzer::register(&index, segmenter);
     let mut writer: IndexWriter = index.writer_with_num_threads(1, 64_000_000)?;
@@ -215,7 +246,10 @@ fn build_into(
     writer.wait_merging_threads()?;
     let corpus_path = dir.join("corpus.json");
     let json = serde_json::to_vec(corpus).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&corpus_path, json).map_err(|source| Error::Io { path: corpus_path, source })?;
+    std::fs::write(&corpus_path, json).map_err(|source| Error::Io {
+        path: corpus_path,
+        source,
+    })?;
     let manifest = Manifest {
         fingerprint: fingerprint.to_string(),
         documents: corpus.documents.len(),
@@ -223,7 +257,9 @@ fn build_into(
     };
     let manifest_path = dir.join("manifest.json");
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&manifest_path, json)
-        .map_err(|source| Error::Io { path: manifest_path, source })?;
+    std::fs::write(&manifest_path, json).map_err(|source| Error::Io {
+        path: manifest_path,
+        source,
+    })?;
     Ok(manifest)
 }
