@@ -16,7 +16,7 @@ use crate::corpus::{ClauseKind, Level};
 use crate::text::analyzer::bigrams;
 
 /// Candidates taken from BM25 before reranking.
-const CANDIDATES: usize = 200;
+const CANDIDATES: usize = 60;
 /// Field boosts: title and heading path above body.
 const TITLE_BOOST: f32 = 1.4;
 const PATH_BOOST: f32 = 1.6;
