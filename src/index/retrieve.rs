@@ -49,6 +49,10 @@ const PART_CREDIT: f32 = 0.8;
 const COVERAGE_HITS: usize = 5;
 /// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
 const MIN_COVERAGE: f32 = 0.42;
+/// Ranked positions checked for copies (fixed, so pages stay consistent).
+const COPY_DEPTH: usize = 12;
+/// Character-bigram Jaccard similarity above which two clauses count as copies.
+const COPY_SIMILARITY: f32 = 0.6;
 /// Ranking: `bm25^ALPHA * (FLOOR + coverage)^BETA * prior` — term coverage of the clause
 /// dominates, BM25 orders clauses that cover the question equally well.
 const ALPHA: f32 = 0.3;
@@ -122,7 +126,8 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
+        let mut ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
+        self.demote_copies(&mut ranked);
         out.hits = ranked
             .into_iter()
             .skip(opts.offset)
@@ -312,6 +317,40 @@ impl KnowledgeBase {
         }
         let coverage = if all > 0.0 { got / all } else { 0.0 };
         (coverage, matched)
+    }
+
+    /// Moves near-identical copies of a clause already ranked higher (the same national measure
+    /// restated by a province and two cities) below the distinct results of the first
+    /// [`COPY_DEPTH`].
+    fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<String>)>) {
+        let depth = COPY_DEPTH.min(ranked.len());
+        let grams: Vec<HashSet<(char, char)>> = ranked[..depth]
+            .iter()
+            .map(|(ord, _, _)| {
+                let (full, split) = &self.haystacks[*ord];
+                let chars: Vec<char> = full[*split..]
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                chars.windows(2).map(|w| (w[0], w[1])).collect()
+            })
+            .collect();
+        let mut copies = Vec::new();
+        for i in 1..depth {
+            let copy = (0..i).filter(|j| !copies.contains(j)).any(|j| {
+                let inter = grams[i].intersection(&grams[j]).count() as f32;
+                let union = (grams[i].len() + grams[j].len()) as f32 - inter;
+                union > 0.0 && inter / union >= COPY_SIMILARITY
+            });
+            if copy {
+                copies.push(i);
+            }
+        }
+        for i in copies.into_iter().rev() {
+            let item = ranked.remove(i);
+            let at = depth.min(ranked.len());
+            ranked.insert(at, item);
+        }
     }
 
     /// Coverage of the question by the best [`COVERAGE_HITS`] candidates together, so that a
@@ -605,6 +644,8 @@ mod tests {
         assert!(a.when && a.who && !a.amount);
         assert!(Asks::of("最高能贷多少").amount);
         assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
+        assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
+        assert!(!has_time_limit("加大信贷投放力度"));
         assert!(has_amount("补贴标准为每人 1000 元"));
         assert!(!has_amount("第一条 为了规范管理"));
     }
