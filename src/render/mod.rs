@@ -1,1 +1,2 @@
 //! Presenters of an `Answer`: plain text (CLI), JSON (`--json`), Telegram HTML.
+pub mod telegram;
