@@ -4,7 +4,7 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::answer::{Answer, Cited, Followup};
+use crate::answer::{Answer, Cited, Followup, Status};
 use crate::app::FullText;
 
 /// Telegram's limit for one message text.
@@ -69,9 +69,10 @@ pub fn answer(answer: &Answer, header: Option<&str>) -> String {
 }
 
 /// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, and a
-/// 👍/👎 row. Every button carries `answer_id`, so presses on an older answer are recognised.
+/// 👍/👎 row under answered questions. Every button carries `answer_id`, so presses on an older
+/// answer are recognised. `None` when there is no button.
 #[must_use]
-pub fn keyboard(answer: &Answer, answer_id: u64) -> InlineKeyboardMarkup {
+pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup> {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut full_texts = Vec::new();
     for (i, followup) in answer.followups.iter().enumerate() {
@@ -92,23 +93,25 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> InlineKeyboardMarkup {
     let full_rows: Vec<Vec<InlineKeyboardButton>> =
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
-    rows.push(vec![
-        button(
-            "👍 有用",
-            &Callback::Feedback {
-                answer_id,
-                useful: true,
-            },
-        ),
-        button(
-            "👎 没用",
-            &Callback::Feedback {
-                answer_id,
-                useful: false,
-            },
-        ),
-    ]);
-    InlineKeyboardMarkup::new(rows)
+    if answer.status == Status::Answered {
+        rows.push(vec![
+            button(
+                "👍 有用",
+                &Callback::Feedback {
+                    answer_id,
+                    useful: true,
+                },
+            ),
+            button(
+                "👎 没用",
+                &Callback::Feedback {
+                    answer_id,
+                    useful: false,
+                },
+            ),
+        ]);
+    }
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 /// A keyboard of one button per row, e.g. /start's example questions or /topics.
@@ -441,7 +444,7 @@ fn parse_number(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::{Span, Status};
+    use crate::answer::Span;
     use crate::corpus::{Department, Level};
 
     fn cited(rank: usize, excerpt_len: usize) -> Cited {
@@ -618,7 +621,11 @@ mod tests {
 
     #[test]
     fn keyboard_has_every_followup_and_feedback() {
-        let kb = keyboard(&sample(2, 10), 42);
+        let mut no_buttons = sample(1, 10);
+        no_buttons.status = Status::Intent;
+        no_buttons.followups.clear();
+        assert_eq!(keyboard(&no_buttons, 1), None);
+        let kb = keyboard(&sample(2, 10), 42).unwrap();
         let data: Vec<String> = kb
             .inline_keyboard
             .iter()

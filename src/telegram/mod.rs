@@ -1,0 +1,328 @@
+//! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
+//! injected, and [`run`] (long polling or webhook, health endpoint, command menu). Endpoints only
+//! take ids and text → [`App`] → `render::telegram` → send; no retrieval logic lives here.
+
+mod command;
+mod handlers;
+mod health;
+mod send;
+pub mod texts;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::{Limits, Settings};
+use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::{Polling, webhooks};
+use url::Url;
+
+use crate::answer::Answer;
+use crate::app::{App, AskOptions, FullText};
+use crate::session::{Session, SessionStore};
+
+pub use command::{Command, Parsed, parse as parse_command};
+pub use health::spawn as spawn_health;
+pub use send::{Sender, Target, ThrottledBot};
+
+/// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A secret string (the bot token, the webhook secret): never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    #[must_use]
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Webhook mode: Telegram posts updates to `url`; the bot listens on `listen`.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// Public URL Telegram posts to (setWebhook).
+    pub url: Url,
+    /// Local address to listen on.
+    pub listen: SocketAddr,
+    /// `X-Telegram-Bot-Api-Secret-Token` expected on every post.
+    pub secret_token: Option<Secret>,
+}
+
+/// How the bot connects and behaves.
+#[derive(Clone, Debug)]
+pub struct BotConfig {
+    /// Bot token (`TELOXIDE_TOKEN`).
+    pub token: Secret,
+    /// Bot API server URL (`TELOXIDE_API_URL`); the public one when `None`.
+    pub api_url: Option<Url>,
+    /// Webhook mode; long polling when `None`.
+    pub webhook: Option<Webhook>,
+    /// Address of the `/health` endpoint; none when `None`.
+    pub health: Option<SocketAddr>,
+    /// Questions per user per minute before the polite flood reply.
+    pub flood_per_minute: u32,
+    /// Bot username for `/ask@name` in groups; taken from getMe when `None`.
+    pub username: Option<String>,
+    /// Send limits (Throttle). Telegram's published limits by default.
+    pub limits: Limits,
+    /// Long-polling timeout.
+    pub poll_timeout: Duration,
+}
+
+impl BotConfig {
+    /// Defaults for `token`: long polling, public Bot API, 20 questions a minute.
+    #[must_use]
+    pub fn new(token: Secret) -> Self {
+        BotConfig {
+            token,
+            api_url: None,
+            webhook: None,
+            health: None,
+            flood_per_minute: 20,
+            username: None,
+            limits: Limits::default(),
+            poll_timeout: Duration::from_secs(25),
+        }
+    }
+
+    /// Reads `TELOXIDE_TOKEN` and `TELOXIDE_API_URL` through `var` (the config module passes the
+    /// environment; tests pass a map). Errors name the variable, never its value.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let token = var("TELOXIDE_TOKEN")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
+        let mut config = BotConfig::new(Secret::new(token.trim()));
+        if let Some(url) = var("TELOXIDE_API_URL").filter(|u| !u.trim().is_empty()) {
+            let url =
+                Url::parse(url.trim()).map_err(|_| ConfigError::Invalid("TELOXIDE_API_URL"))?;
+            config.api_url = Some(url);
+        }
+        Ok(config)
+    }
+}
+
+/// A bad bot configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    /// A variable does not parse.
+    #[error("{0} is not valid")]
+    Invalid(&'static str),
+}
+
+/// Why the bot stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The Bot API could not be reached at startup (getMe, setWebhook).
+    #[error("Telegram Bot API: {0}")]
+    Telegram(#[from] teloxide::RequestError),
+    /// The health endpoint could not bind its address.
+    #[error("health endpoint: {0}")]
+    Health(#[from] std::io::Error),
+}
+
+/// What the bot needs from the knowledge base; [`App`] is the implementation. Generic so the
+/// handler tree can be exercised end to end with a fixture knowledge base.
+pub trait Knowledge: Send + Sync + 'static {
+    /// See [`App::ask`].
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
+    /// See [`App::follow_up`].
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer>;
+    /// See [`App::full_text`].
+    fn full_text(&self, clause_id: &str) -> Option<FullText>;
+    /// See [`App::topics`].
+    fn topics(&self) -> Vec<(String, String)>;
+}
+
+impl Knowledge for App {
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        App::ask(self, text, session, opts)
+    }
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer> {
+        App::follow_up(self, n, session)
+    }
+    fn full_text(&self, clause_id: &str) -> Option<FullText> {
+        App::full_text(self, clause_id)
+    }
+    fn topics(&self) -> Vec<(String, String)> {
+        App::topics(self)
+    }
+}
+
+/// Who the bot is, from getMe (username possibly overridden by config).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// Bot user id: replies to its messages count as questions in groups.
+    pub id: UserId,
+    /// Username without `@`, for `/ask@username`.
+    pub username: String,
+}
+
+/// Everything the endpoints need; injected into the handler tree as one dependency.
+pub struct Ctx<A, S> {
+    /// Knowledge base.
+    pub app: Arc<A>,
+    /// Session store.
+    pub sessions: S,
+    /// Outgoing calls.
+    pub sender: Sender,
+    /// Who the bot is.
+    pub me: Identity,
+    /// Questions per user per minute.
+    pub flood_per_minute: u32,
+}
+
+/// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies)
+/// and callback queries. Needs an `Arc<Ctx<A, S>>` dependency.
+#[must_use]
+pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(handlers::on_message::<A, S>))
+        .branch(Update::filter_callback_query().endpoint(handlers::on_callback::<A, S>))
+}
+
+/// Runs the bot until Ctrl-C: getMe, setMyCommands, health endpoint, then long polling (or the
+/// webhook listener) feeding [`schema`].
+pub async fn run<A: Knowledge, S: SessionStore + 'static>(
+    app: Arc<A>,
+    sessions: S,
+    cfg: BotConfig,
+) -> Result<(), RunError> {
+    let mut bot = Bot::new(cfg.token.expose());
+    if let Some(url) = cfg.api_url.clone() {
+        bot = bot.set_api_url(url);
+    }
+    let (bot, worker) = Throttle::with_settings(bot, Settings::default().limits(cfg.limits));
+    tokio::spawn(worker);
+    let sender = Sender::new(bot.clone());
+    let me = sender.me().await?;
+    let username = cfg
+        .username
+        .clone()
+        .unwrap_or_else(|| me.username().to_string());
+    tracing::info!(bot = %username, api_url = ?cfg.api_url.as_ref().map(Url::as_str), "starting");
+    if let Err(error) = sender.set_commands(command::menu()).await {
+        tracing::warn!(%error, "setMyCommands failed; the command menu may be stale");
+    }
+    if let Some(addr) = cfg.health {
+        let bound = health::spawn(addr).await?;
+        tracing::info!(%bound, "health endpoint at /health");
+    }
+    let ctx = Arc::new(Ctx {
+        app,
+        sessions,
+        sender,
+        me: Identity {
+            id: me.id,
+            username,
+        },
+        flood_per_minute: cfg.flood_per_minute,
+    });
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema::<A, S>())
+        .dependencies(dptree::deps![ctx])
+        .default_handler(|update| async move {
+            tracing::debug!(update_id = update.id.0, "update not handled");
+        })
+        .error_handler(Arc::new(LogErrors))
+        .enable_ctrlc_handler()
+        .build();
+    match cfg.webhook {
+        None => {
+            let listener = Polling::builder(bot)
+                .timeout(cfg.poll_timeout)
+                .delete_webhook()
+                .await
+                .build();
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(LogErrors))
+                .await;
+        }
+        Some(hook) => {
+            let mut options = webhooks::Options::new(hook.listen, hook.url);
+            if let Some(secret) = hook.secret_token {
+                options = options.secret_token(secret.expose().to_string());
+            }
+            let listener = webhooks::axum(bot, options).await?;
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(LogErrors))
+                .await;
+        }
+    }
+    Ok(())
+}
+
+/// Logs what a handler or the update listener could not do (the user already got an apology
+/// where one could be sent).
+struct LogErrors;
+
+impl<E: fmt::Display + Send + 'static> ErrorHandler<E> for LogErrors {
+    fn handle_error(self: Arc<Self>, error: E) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            tracing::error!(%error, "telegram handler failed");
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let cfg = BotConfig::new(Secret::new("123:SECRET"));
+        assert!(!format!("{cfg:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn reads_teloxide_variables() {
+        let vars = |k: &str| match k {
+            "TELOXIDE_TOKEN" => Some("1:T".to_string()),
+            "TELOXIDE_API_URL" => Some("http://127.0.0.1:8081".to_string()),
+            _ => None,
+        };
+        let cfg = BotConfig::from_vars(vars).unwrap();
+        assert_eq!(cfg.token.expose(), "1:T");
+        assert_eq!(cfg.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert!(matches!(
+            BotConfig::from_vars(|_| None),
+            Err(ConfigError::Missing(_))
+        ));
+        let bad = |k: &str| {
+            Some(
+                if k == "TELOXIDE_TOKEN" {
+                    "1:T"
+                } else {
+                    "not a url"
+                }
+                .to_string(),
+            )
+        };
+        assert!(matches!(
+            BotConfig::from_vars(bad),
+            Err(ConfigError::Invalid("TELOXIDE_API_URL"))
+        ));
+    }
+}
