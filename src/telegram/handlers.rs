@@ -2,8 +2,6 @@
 //! replies) and button presses. Each takes ids and text, calls the knowledge base with the
 //! (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use teloxide::types::{CallbackQuery, Message};
@@ -284,17 +282,16 @@ async fn ask<A: Knowledge, S: SessionStore + 'static>(
     reply(ctx, target, key, session, &answer, header.as_deref()).await
 }
 
-/// Stores what the buttons point at (under a fresh answer id), then sends the answer.
+/// Stores the session (the knowledge base recorded the offered follow-ups under a new answer id,
+/// which the buttons carry), then sends the answer.
 async fn reply<A: Knowledge, S: SessionStore + 'static>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
-    mut session: Session,
+    session: Session,
     answer: &Answer,
     header: Option<&str>,
 ) -> HandlerResult {
-    session.answer_id = fresh_answer_id(session.answer_id);
-    session.followups.clone_from(&answer.followups);
     // Saved before sending, so a quick press finds the state.
     ctx.sessions.save(key, &session).await;
     let html = render::answer(answer, header);
@@ -325,16 +322,6 @@ fn is_current(session: &Session, answer_id: u64) -> bool {
     answer_id != 0 && session.answer_id == answer_id
 }
 
-/// An unpredictable, non-zero answer id different from `previous`.
-fn fresh_answer_id(previous: u64) -> u64 {
-    let id = RandomState::new().hash_one(previous);
-    match id {
-        0 => 1,
-        id if id == previous => id.wrapping_add(2),
-        id => id,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,15 +346,5 @@ mod tests {
             !is_current(&Session::default(), 0),
             "help: a fresh session matches no button"
         );
-    }
-
-    #[test]
-    fn answer_ids_change_and_are_never_zero() {
-        let mut id = 0;
-        for _ in 0..1000 {
-            let next = fresh_answer_id(id);
-            assert!(next != 0 && next != id);
-            id = next;
-        }
     }
 }
