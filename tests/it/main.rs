@@ -1,1 +1,4 @@
+//! The one integration-test binary: `cargo test --test it`.
 
+mod session;
+mod support;

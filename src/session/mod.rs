@@ -1,0 +1,271 @@
+//! Conversation state per (chat, user): the `Session` value, the `SessionStore` trait, and its
+//! in-memory and Redis implementations, plus the operator logs (feedback, unanswered questions).
+//! Stores never return errors to callers and never log secrets (URLs, passwords) or session
+//! contents.
+
+mod memory;
+mod redis;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::answer::Followup;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+/// Default time a session lives without use.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// Entries kept in each operator log (feedback, unanswered).
+pub const LOG_CAPACITY: usize = 1000;
+
+/// Longest question (in chars) kept in the operator logs; longer ones are cut.
+pub const LOG_QUESTION_CHARS: usize = 500;
+
+/// What the bot remembers about one conversation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The last effective question (after follow-up resolution).
+    pub last_question: Option<String>,
+    /// The last policy topic (intent name) talked about.
+    pub last_topic: Option<String>,
+    /// Region set with `/region` (sticky until changed).
+    pub region: Option<String>,
+    /// Region the last question was narrowed to (by the question itself or a follow-up).
+    pub last_region: Option<String>,
+    /// Results already shown for the last question (paging offset).
+    pub shown: usize,
+    /// Clause ids cited by the last answer, by rank order.
+    pub cited: Vec<String>,
+    /// Follow-ups offered by the last answer, numbered from 1.
+    pub followups: Vec<Followup>,
+    /// Id of the last answer; button callback data carries it, so a stale or forged button is
+    /// recognised (it does not match) and never runs against another answer.
+    pub answer_id: u64,
+}
+
+/// Whose conversation: sessions are per (chat, user) so two people in one group do not share context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// Telegram chat id (negative for groups); 0 for the terminal chat.
+    pub chat: i64,
+    /// Telegram user id; 0 for the terminal chat.
+    pub user: u64,
+}
+
+/// One 👍/👎 on an answer, for the operator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Chat the answer was given in.
+    pub chat: i64,
+    /// User who rated it.
+    pub user: u64,
+    /// Id of the rated answer.
+    pub answer_id: u64,
+    /// True for 👍, false for 👎.
+    pub up: bool,
+    /// The question answered (cut to [`LOG_QUESTION_CHARS`]).
+    pub question: String,
+    /// When, in Unix seconds.
+    pub at: u64,
+}
+
+impl Feedback {
+    fn new(key: SessionKey, answer_id: u64, up: bool, question: &str) -> Self {
+        Feedback {
+            chat: key.chat,
+            user: key.user,
+            answer_id,
+            up,
+            question: log_question(question),
+            at: unix_now().as_secs(),
+        }
+    }
+}
+
+/// Storage of sessions. Implementations: in-memory (bounded) and Redis (prefix + TTL).
+/// Errors never reach the caller: a store that is down behaves as empty (stateless answers)
+/// and logs the outage once.
+pub trait SessionStore: Send + Sync {
+    /// The session for `key`, or a fresh one when absent, expired or the store is unreachable.
+    /// Refreshes the TTL on use.
+    fn load(&self, key: SessionKey) -> impl std::future::Future<Output = Session> + Send;
+    /// Stores `session` for `key` with the configured TTL.
+    fn save(
+        &self,
+        key: SessionKey,
+        session: &Session,
+    ) -> impl std::future::Future<Output = ()> + Send;
+    /// Forgets the session for `key` (/reset).
+    fn reset(&self, key: SessionKey) -> impl std::future::Future<Output = ()> + Send;
+    /// Counts one question for `key` in the current window; false when over `limit` per minute.
+    fn allow(&self, key: SessionKey, limit: u32) -> impl std::future::Future<Output = bool> + Send;
+    /// Logs a 👍/👎 on answer `answer_id` to `question` for the operator (newest
+    /// [`LOG_CAPACITY`] kept).
+    fn record_feedback(
+        &self,
+        key: SessionKey,
+        answer_id: u64,
+        up: bool,
+        question: &str,
+    ) -> impl std::future::Future<Output = ()> + Send;
+    /// Logs a question the bot could not answer (newest [`LOG_CAPACITY`] kept).
+    fn record_unanswered(&self, question: &str) -> impl std::future::Future<Output = ()> + Send;
+    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
+    fn recent_unanswered(&self, n: usize) -> impl std::future::Future<Output = Vec<String>> + Send;
+    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
+    fn recent_feedback(&self, n: usize) -> impl std::future::Future<Output = Vec<Feedback>> + Send;
+}
+
+/// A store could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The Redis URL is malformed (the URL itself is not repeated: it may hold a password).
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+}
+
+/// The store the bot holds: one concrete type, either backend.
+#[derive(Debug)]
+pub enum Sessions {
+    /// In-process, bounded; lost on restart.
+    Memory(MemoryStore),
+    /// Shared and persistent across restarts.
+    Redis(RedisStore),
+}
+
+impl Sessions {
+    /// Redis when `url` is given (and not blank), otherwise memory bounded to
+    /// `max_memory_entries`. Redis being down is not an error (the store starts empty and
+    /// reconnects); only a malformed URL is.
+    pub async fn from_url(
+        url: Option<&str>,
+        prefix: &str,
+        ttl: Duration,
+        max_memory_entries: usize,
+    ) -> Result<Self, StoreError> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Ok(Sessions::Redis(
+                RedisStore::connect(url, prefix, ttl).await?,
+            )),
+            None => Ok(Sessions::Memory(MemoryStore::new(ttl, max_memory_entries))),
+        }
+    }
+}
+
+impl SessionStore for Sessions {
+    async fn load(&self, key: SessionKey) -> Session {
+        match self {
+            Sessions::Memory(s) => s.load(key).await,
+            Sessions::Redis(s) => s.load(key).await,
+        }
+    }
+
+    async fn save(&self, key: SessionKey, session: &Session) {
+        match self {
+            Sessions::Memory(s) => s.save(key, session).await,
+            Sessions::Redis(s) => s.save(key, session).await,
+        }
+    }
+
+    async fn reset(&self, key: SessionKey) {
+        match self {
+            Sessions::Memory(s) => s.reset(key).await,
+            Sessions::Redis(s) => s.reset(key).await,
+        }
+    }
+
+    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
+        match self {
+            Sessions::Memory(s) => s.allow(key, limit).await,
+            Sessions::Redis(s) => s.allow(key, limit).await,
+        }
+    }
+
+    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
+        match self {
+            Sessions::Memory(s) => s.record_feedback(key, answer_id, up, question).await,
+            Sessions::Redis(s) => s.record_feedback(key, answer_id, up, question).await,
+        }
+    }
+
+    async fn record_unanswered(&self, question: &str) {
+        match self {
+            Sessions::Memory(s) => s.record_unanswered(question).await,
+            Sessions::Redis(s) => s.record_unanswered(question).await,
+        }
+    }
+
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        match self {
+            Sessions::Memory(s) => s.recent_unanswered(n).await,
+            Sessions::Redis(s) => s.recent_unanswered(n).await,
+        }
+    }
+
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        match self {
+            Sessions::Memory(s) => s.recent_feedback(n).await,
+            Sessions::Redis(s) => s.recent_feedback(n).await,
+        }
+    }
+}
+
+/// Wall-clock time since the Unix epoch (zero if the clock is before it).
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The current flood window: whole minutes since the Unix epoch.
+fn flood_window() -> u64 {
+    unix_now().as_secs() / 60
+}
+
+/// `question` cut to [`LOG_QUESTION_CHARS`] chars for the operator logs.
+fn log_question(question: &str) -> String {
+    question.chars().take(LOG_QUESTION_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_question_cuts_on_char_boundaries() {
+        let long = "政".repeat(LOG_QUESTION_CHARS + 10);
+        let cut = log_question(&long);
+        assert_eq!(
+            cut.chars().count(),
+            LOG_QUESTION_CHARS,
+            "help: cut counts chars, not bytes"
+        );
+        assert_eq!(log_question("贷款"), "贷款");
+    }
+
+    #[tokio::test]
+    async fn from_url_picks_backend() {
+        let mem = Sessions::from_url(None, "t:", DEFAULT_TTL, 10).await;
+        assert!(matches!(mem, Ok(Sessions::Memory(_))));
+        let blank = Sessions::from_url(Some("  "), "t:", DEFAULT_TTL, 10).await;
+        assert!(
+            matches!(blank, Ok(Sessions::Memory(_))),
+            "help: a blank URL means no Redis"
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_url_is_an_error_without_the_url() {
+        let err = Sessions::from_url(Some("nonsense://:hunter2@x"), "t:", DEFAULT_TTL, 10).await;
+        match err {
+            Err(e) => assert!(
+                !e.to_string().contains("hunter2"),
+                "help: secret leaked: {e}"
+            ),
+            Ok(s) => panic!("expected an error, got {s:?}"),
+        }
+    }
+}

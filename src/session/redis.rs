@@ -1,0 +1,259 @@
+//! `RedisStore`: sessions as JSON under `{prefix}session:{chat}:{user}` with a TTL refreshed on
+//! use, flood counters under `{prefix}flood:{chat}:{user}:{minute}`, and capped operator logs
+//! `{prefix}feedback` / `{prefix}unanswered`. Every command is time-bounded; while Redis is
+//! unreachable the store behaves as empty, logs the outage once and its recovery once, and the
+//! `ConnectionManager` reconnects in the background. Never logs the URL (it may hold a password).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
+
+use super::{
+    Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, StoreError, flood_window,
+    log_question,
+};
+
+/// Upper bound on one command, including waiting for a (re)connection: a dead server must not
+/// stall answers.
+const OP_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Upper bound on one connection attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Flood counters outlive their one-minute window a little, then Redis drops them.
+const FLOOD_KEY_SECS: i64 = 120;
+
+/// Session store in Redis; cheap to share (`&self` everywhere).
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    ttl: Duration,
+    /// True while Redis is unreachable (so the outage and the recovery are logged once each).
+    down: AtomicBool,
+}
+
+impl fmt::Debug for RedisStore {
+    // By hand: the connection's Debug would print the connection info, password included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.ttl)
+            .field("down", &self.down.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store on `url` with keys under `prefix` and sessions kept `ttl` after their last use
+    /// (at least 1 ms). Returns within about [`CONNECT_TIMEOUT`] even when Redis is down; a down
+    /// Redis is logged and the store starts empty, reconnecting on later commands. Fails only on
+    /// a malformed URL.
+    pub async fn connect(url: &str, prefix: &str, ttl: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(OP_TIMEOUT))
+            // Few, short retries: a failed reconnection is retried by the next command anyway.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+        let store = RedisStore {
+            conn,
+            prefix: prefix.to_string(),
+            ttl: ttl.max(Duration::from_millis(1)),
+            down: AtomicBool::new(false),
+        };
+        if store.query::<String>(&redis::cmd("PING")).await.is_some() {
+            tracing::info!(prefix = %store.prefix, "sessions stored in Redis");
+        }
+        Ok(store)
+    }
+
+    /// False while Redis is known to be unreachable.
+    #[must_use]
+    pub fn is_up(&self) -> bool {
+        !self.down.load(Ordering::Relaxed)
+    }
+
+    fn session_key(&self, key: SessionKey) -> String {
+        format!("{}session:{}:{}", self.prefix, key.chat, key.user)
+    }
+
+    fn flood_key(&self, key: SessionKey, window: u64) -> String {
+        format!("{}flood:{}:{}:{window}", self.prefix, key.chat, key.user)
+    }
+
+    fn log_key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Option<T> {
+        let mut conn = self.conn.clone();
+        self.outcome(tokio::time::timeout(OP_TIMEOUT, cmd.query_async(&mut conn)).await)
+    }
+
+    async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Option<T> {
+        let mut conn = self.conn.clone();
+        self.outcome(tokio::time::timeout(OP_TIMEOUT, pipe.query_async(&mut conn)).await)
+    }
+
+    /// The reply, or `None` after logging: outages once (until recovery), data errors each time.
+    fn outcome<T>(&self, result: Result<RedisResult<T>, tokio::time::error::Elapsed>) -> Option<T> {
+        match result {
+            Ok(Ok(value)) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!(prefix = %self.prefix, "Redis reachable again; sessions resume");
+                }
+                Some(value)
+            }
+            Ok(Err(e)) if !is_outage(&e) => {
+                tracing::warn!(error = %e, "Redis command failed");
+                None
+            }
+            Ok(Err(e)) => {
+                self.mark_down(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.mark_down("timed out");
+                None
+            }
+        }
+    }
+
+    fn mark_down(&self, reason: &str) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                prefix = %self.prefix,
+                reason,
+                "Redis unreachable; answering without sessions until it returns"
+            );
+        }
+    }
+
+    async fn lrange(&self, name: &str, n: usize) -> Vec<String> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let stop = isize::try_from(n.min(LOG_CAPACITY) - 1).unwrap_or(isize::MAX);
+        let cmd = redis::cmd("LRANGE")
+            .arg(self.log_key(name))
+            .arg(0)
+            .arg(stop)
+            .take();
+        self.query(&cmd).await.unwrap_or_default()
+    }
+
+    async fn push_log(&self, name: &str, item: &str) {
+        let key = self.log_key(name);
+        let mut pipe = redis::pipe();
+        pipe.cmd("LPUSH").arg(&key).arg(item).ignore();
+        pipe.cmd("LTRIM")
+            .arg(&key)
+            .arg(0)
+            .arg(LOG_CAPACITY - 1)
+            .ignore();
+        // `()` for a pipeline whose replies are all ignored.
+        let _: Option<()> = self.query_pipe(&pipe).await;
+    }
+}
+
+/// Whether `e` means Redis cannot serve us (down, timing out, refusing our password, out of
+/// memory, read-only, loading…): logged once per outage. Data-level errors (a foreign key of
+/// another type, an unexpected reply) concern one key and are logged each time instead.
+fn is_outage(e: &RedisError) -> bool {
+    let data_level = e.kind() == ErrorKind::UnexpectedReturnType || e.code() == Some("WRONGTYPE");
+    !data_level
+}
+
+impl SessionStore for RedisStore {
+    async fn load(&self, key: SessionKey) -> Session {
+        let cmd = redis::cmd("GETEX")
+            .arg(self.session_key(key))
+            .arg("PX")
+            .arg(self.ttl_ms())
+            .take();
+        let Some(Some(json)) = self.query::<Option<String>>(&cmd).await else {
+            return Session::default();
+        };
+        match serde_json::from_str(&json) {
+            Ok(session) => session,
+            Err(e) => {
+                // E.g. written by an older version; the message carries no session contents.
+                tracing::warn!(error = %e, "stored session unreadable; starting fresh");
+                Session::default()
+            }
+        }
+    }
+
+    async fn save(&self, key: SessionKey, session: &Session) {
+        let json = match serde_json::to_string(session) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(error = %e, "session not serialisable; not saved");
+                return;
+            }
+        };
+        let cmd = redis::cmd("SET")
+            .arg(self.session_key(key))
+            .arg(json)
+            .arg("PX")
+            .arg(self.ttl_ms())
+            .take();
+        let _: Option<()> = self.query(&cmd).await;
+    }
+
+    async fn reset(&self, key: SessionKey) {
+        let _: Option<()> = self
+            .query(&redis::cmd("DEL").arg(self.session_key(key)).take())
+            .await;
+    }
+
+    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
+        let counter = self.flood_key(key, flood_window());
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("INCR").arg(&counter);
+        pipe.cmd("EXPIRE")
+            .arg(&counter)
+            .arg(FLOOD_KEY_SECS)
+            .ignore();
+        match self.query_pipe::<(u64,)>(&pipe).await {
+            Some((count,)) => count <= u64::from(limit),
+            // No Redis, no counting: answering beats refusing everyone.
+            None => true,
+        }
+    }
+
+    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
+        let item = Feedback::new(key, answer_id, up, question);
+        match serde_json::to_string(&item) {
+            Ok(json) => self.push_log("feedback", &json).await,
+            Err(e) => tracing::warn!(error = %e, "feedback not serialisable; not logged"),
+        }
+    }
+
+    async fn record_unanswered(&self, question: &str) {
+        self.push_log("unanswered", &log_question(question)).await;
+    }
+
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        self.lrange("unanswered", n).await
+    }
+
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        let raw = self.lrange("feedback", n).await;
+        raw.iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect()
+    }
+}

@@ -1,0 +1,4 @@
+//! Shared test fixtures: a real Redis server per test (or `TEST_REDIS_URL`), log capture.
+
+pub mod logs;
+pub mod redis;
