@@ -9,7 +9,7 @@ use teloxide::types::{CallbackQuery, Message};
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::{Answer, Followup};
+use crate::answer::{Answer, Followup, Status};
 use crate::app::AskOptions;
 use crate::render::telegram::{self as render, Callback};
 use crate::session::{Session, SessionKey, SessionStore};
@@ -102,7 +102,10 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             let session = ctx.sessions.load(key).await;
             let toast = match is_current(&session, answer_id) {
                 true => {
-                    tracing::info!(answer_id, useful, question = ?session.last_question, "feedback");
+                    let question = session.last_question.as_deref().unwrap_or_default();
+                    ctx.sessions
+                        .record_feedback(key, answer_id, useful, question)
+                        .await;
                     texts::THANKS
                 }
                 false => texts::EXPIRED,
@@ -294,6 +297,9 @@ async fn reply<A: Knowledge, S: SessionStore + 'static>(
 ) -> HandlerResult {
     // Saved before sending, so a quick press finds the state.
     ctx.sessions.save(key, &session).await;
+    if answer.status == Status::NoMatch {
+        ctx.sessions.record_unanswered(&answer.question).await;
+    }
     let html = render::answer(answer, header);
     let keyboard = render::keyboard(answer, session.answer_id);
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;

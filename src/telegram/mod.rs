@@ -29,7 +29,7 @@ use crate::session::{Session, SessionStore};
 
 pub use command::{Command, Parsed, parse as parse_command};
 pub use health::spawn as spawn_health;
-pub use send::{Sender, Target, ThrottledBot};
+pub use send::{Sender, Target};
 
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,8 +84,9 @@ pub struct BotConfig {
     pub flood_per_minute: u32,
     /// Bot username for `/ask@name` in groups; taken from getMe when `None`.
     pub username: Option<String>,
-    /// Send limits (Throttle). Telegram's published limits by default.
-    pub limits: Limits,
+    /// Send limits (teloxide `Throttle`, which also waits out 429s); Telegram's published limits
+    /// by default. `None` sends unthrottled (a local Bot API server, benchmarks).
+    pub limits: Option<Limits>,
     /// Long-polling timeout.
     pub poll_timeout: Duration,
 }
@@ -101,7 +102,7 @@ impl BotConfig {
             health: None,
             flood_per_minute: 20,
             username: None,
-            limits: Limits::default(),
+            limits: Some(Limits::default()),
             poll_timeout: Duration::from_secs(25),
         }
     }
@@ -215,9 +216,16 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     if let Some(url) = cfg.api_url.clone() {
         bot = bot.set_api_url(url);
     }
-    let (bot, worker) = Throttle::with_settings(bot, Settings::default().limits(cfg.limits));
-    tokio::spawn(worker);
-    let sender = Sender::new(bot.clone());
+    // Updates come in through the plain bot; replies go out through the throttled one.
+    let sender = match cfg.limits {
+        Some(limits) => {
+            let (throttled, worker) =
+                Throttle::with_settings(bot.clone(), Settings::default().limits(limits));
+            tokio::spawn(worker);
+            Sender::throttled(throttled)
+        }
+        None => Sender::direct(bot.clone()),
+    };
     let me = sender.me().await?;
     let username = cfg
         .username

@@ -18,9 +18,6 @@ use teloxide::{ApiError, RequestError};
 
 use crate::render::telegram::escape;
 
-/// The bot type the layer talks through.
-pub type ThrottledBot = Throttle<Bot>;
-
 /// Attempts per call, the first included.
 const ATTEMPTS: u32 = 5;
 /// First backoff delay; doubled per attempt.
@@ -37,17 +34,43 @@ pub struct Target {
     pub reply_to: Option<MessageId>,
 }
 
-/// Sends through a throttled bot, retrying transient failures.
+/// Sends through a bot (throttled unless limits are off), retrying transient failures.
 #[derive(Clone)]
 pub struct Sender {
-    bot: ThrottledBot,
+    via: Via,
+}
+
+#[derive(Clone)]
+enum Via {
+    Throttled(Throttle<Bot>),
+    Direct(Bot),
+}
+
+/// Runs `$e` with `$b` bound to whichever bot the sender holds.
+macro_rules! via {
+    ($sender:expr, $b:ident => $e:expr) => {
+        match &$sender.via {
+            Via::Throttled($b) => $e,
+            Via::Direct($b) => $e,
+        }
+    };
 }
 
 impl Sender {
-    /// Wraps a throttled bot.
+    /// Sends through `Throttle` (Telegram's limits, 429 waited out).
     #[must_use]
-    pub fn new(bot: ThrottledBot) -> Self {
-        Sender { bot }
+    pub fn throttled(bot: Throttle<Bot>) -> Self {
+        Sender {
+            via: Via::Throttled(bot),
+        }
+    }
+
+    /// Sends directly: for a Bot API server without limits (benchmarks, local server).
+    #[must_use]
+    pub fn direct(bot: Bot) -> Self {
+        Sender {
+            via: Via::Direct(bot),
+        }
     }
 
     /// Sends HTML `html` (already escaped and within limits) with an optional keyboard.
@@ -57,22 +80,7 @@ impl Sender {
         html: &str,
         keyboard: Option<&InlineKeyboardMarkup>,
     ) -> Result<Message, RequestError> {
-        retry("sendMessage", || {
-            let mut request = self
-                .bot
-                .send_message(target.chat, html)
-                .parse_mode(ParseMode::Html)
-                .link_preview_options(no_preview());
-            if let Some(keyboard) = keyboard {
-                request = request.reply_markup(keyboard.clone());
-            }
-            if let Some(id) = target.reply_to {
-                request = request
-                    .reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
-            }
-            request.send()
-        })
-        .await
+        via!(self, bot => send_html(bot, target, html, keyboard).await)
     }
 
     /// Sends a fixed text (escaped here) with an optional keyboard.
@@ -91,30 +99,59 @@ impl Sender {
         id: &CallbackQueryId,
         text: Option<&str>,
     ) -> Result<(), RequestError> {
-        retry("answerCallbackQuery", || {
-            let mut request = self.bot.answer_callback_query(id.clone());
-            if let Some(text) = text {
-                request = request.text(text);
-            }
-            request.send()
-        })
-        .await
-        .map(drop)
+        via!(self, bot => answer_callback(bot, id, text).await)
     }
 
     /// getMe.
     pub async fn me(&self) -> Result<Me, RequestError> {
-        retry("getMe", || self.bot.get_me().send()).await
+        via!(self, bot => retry("getMe", || bot.get_me().send()).await)
     }
 
     /// setMyCommands.
     pub async fn set_commands(&self, commands: Vec<BotCommand>) -> Result<(), RequestError> {
-        retry("setMyCommands", || {
-            self.bot.set_my_commands(commands.clone()).send()
-        })
-        .await
-        .map(drop)
+        via!(self, bot => retry("setMyCommands", || bot.set_my_commands(commands.clone()).send())
+            .await
+            .map(drop))
     }
+}
+
+async fn send_html<B: Requester<Err = RequestError>>(
+    bot: &B,
+    target: Target,
+    html: &str,
+    keyboard: Option<&InlineKeyboardMarkup>,
+) -> Result<Message, RequestError> {
+    retry("sendMessage", || {
+        let mut request = bot
+            .send_message(target.chat, html)
+            .parse_mode(ParseMode::Html)
+            .link_preview_options(no_preview());
+        if let Some(keyboard) = keyboard {
+            request = request.reply_markup(keyboard.clone());
+        }
+        if let Some(id) = target.reply_to {
+            request =
+                request.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
+        }
+        request.send()
+    })
+    .await
+}
+
+async fn answer_callback<B: Requester<Err = RequestError>>(
+    bot: &B,
+    id: &CallbackQueryId,
+    text: Option<&str>,
+) -> Result<(), RequestError> {
+    retry("answerCallbackQuery", || {
+        let mut request = bot.answer_callback_query(id.clone());
+        if let Some(text) = text {
+            request = request.text(text);
+        }
+        request.send()
+    })
+    .await
+    .map(drop)
 }
 
 /// Runs `call` until it succeeds, fails permanently, or [`ATTEMPTS`] are used up.

@@ -1,4 +1,6 @@
 //! The one integration-test binary: `cargo test --test it`.
 
+mod fake_bot_api;
 mod session;
 mod support;
+mod telegram;
