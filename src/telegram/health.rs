@@ -1,4 +1,4 @@
-//! Health endpoint for the container: `GET /health` → `200 ok` on its own address. A minimal
+//! Health endpoint for the container: `GET /healthz` (or `/health`) → `200 ok` on its own address. A minimal
 //! HTTP/1.1 responder on a tokio listener, so it works in polling and webhook mode alike.
 
 use std::net::SocketAddr;
@@ -48,7 +48,7 @@ mod tests {
     #[tokio::test]
     async fn answers_health_and_rejects_other_paths() {
         let addr = spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        for (path, status) in [("/health", "200"), ("/other", "404")] {
+        for (path, status) in [("/healthz", "200"), ("/health", "200"), ("/other", "404")] {
             let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             stream
                 .write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())

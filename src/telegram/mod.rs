@@ -78,7 +78,7 @@ pub struct BotConfig {
     pub api_url: Option<Url>,
     /// Webhook mode; long polling when `None`.
     pub webhook: Option<Webhook>,
-    /// Address of the `/health` endpoint; none when `None`.
+    /// Address of the `/healthz` endpoint; none when `None`.
     pub health: Option<SocketAddr>,
     /// Questions per user per minute before the polite flood reply.
     pub flood_per_minute: u32,
@@ -237,7 +237,7 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     }
     if let Some(addr) = cfg.health {
         let bound = health::spawn(addr).await?;
-        tracing::info!(%bound, "health endpoint at /health");
+        tracing::info!(%bound, "health endpoint at /healthz");
     }
     let ctx = Arc::new(Ctx {
         app,
