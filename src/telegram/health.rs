@@ -33,7 +33,9 @@ fn response(request: &[u8]) -> &'static str {
         .split(|&b| b == b'\r' || b == b'\n')
         .next()
         .unwrap_or_default();
-    match line.starts_with(b"GET /health ") || line.starts_with(b"HEAD /health ") {
+    let path = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    let method_ok = line.starts_with(b"GET ") || line.starts_with(b"HEAD ");
+    match method_ok && matches!(path, b"/healthz" | b"/health") {
         true => {
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n"
         }
