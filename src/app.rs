@@ -1,15 +1,75 @@
 //! `App`: knowledge base + intents + session logic. `ask()` and `follow_up()` are shared by the
 //! CLI and the bot, so every bot answer can be reproduced offline.
 
-use crate::answer::{Answer, Status};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::answer::{self, Answer, Followup, Status};
+use crate::config::Config;
+use crate::error::Error;
+use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions};
+use crate::intents::{IntentKind, IntentSet};
 use crate::session::Session;
+
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 500;
+
+/// Words that ask about an aspect of the previous question rather than a new topic
+/// ("申请条件呢", "找哪个部门"): a message made only of these continues the last question.
+const ASPECT_WORDS: &[&str] = &[
+    "申请条件", "条件", "申报条件", "材料", "申报材料", "申请材料", "流程", "程序", "怎么申请",
+    "如何申请", "去哪申请", "在哪申请", "哪里申请", "部门", "哪个部门", "找哪个部门", "找谁",
+    "谁负责", "责任单位", "期限", "有效期", "截止", "什么时候", "到什么时候", "多久", "标准",
+    "多少", "额度", "金额", "比例", "要求", "依据", "文件", "文号", "联系方式", "电话",
+];
+
+/// Messages asking for the next page.
+const MORE_WORDS: &[&str] = &["更多", "更多结果", "下一页", "还有吗", "还有呢", "继续", "more"];
+
+/// Why a message is not a usable question (the text is the Chinese reply).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidQuestion {
+    /// Nothing but whitespace.
+    #[error("问题为空，请输入您想了解的政策问题，例如“小店房租能减免吗”。")]
+    Empty,
+    /// Longer than [`MAX_QUESTION_CHARS`].
+    #[error("问题太长（{0} 字），请精简到 500 字以内再问。")]
+    TooLong(usize),
+    /// Control characters other than ordinary whitespace.
+    #[error("问题中含有无法识别的控制字符，请只输入文字。")]
+    ControlCharacters,
+    /// No letter, digit or CJK character at all (emoji only, punctuation only).
+    #[error("没有看懂这条消息，请用文字描述您的问题，例如“安阳上市有奖励吗”。")]
+    NoText,
+}
+
+/// Checks a message and returns it trimmed, or why it cannot be answered.
+///
+/// # Errors
+/// See [`InvalidQuestion`].
+pub fn validate(text: &str) -> Result<&str, InvalidQuestion> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(InvalidQuestion::Empty);
+    }
+    let n = t.chars().count();
+    if n > MAX_QUESTION_CHARS {
+        return Err(InvalidQuestion::TooLong(n));
+    }
+    if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(InvalidQuestion::ControlCharacters);
+    }
+    if !t.chars().any(char::is_alphanumeric) {
+        return Err(InvalidQuestion::NoText);
+    }
+    Ok(t)
+}
 
 /// Per-question options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AskOptions {
     /// Region given explicitly (`--region`), overriding the session's.
     pub region: Option<String>,
-    /// Hits per page (default 3 in chat, 5 on the CLI).
+    /// Hits per page (default: the configured page size).
     pub k: Option<usize>,
 }
 
@@ -22,45 +82,288 @@ pub struct FullText {
     pub text: String,
 }
 
+/// What a follow-up produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// A new answer (more results, narrowed region, related question).
+    Answer(Answer),
+    /// The full text of a cited clause (split it for Telegram with the renderer).
+    FullText(FullText),
+}
+
+/// How a message relates to the conversation so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Turn {
+    /// A question that stands on its own.
+    Fresh(String),
+    /// The last question again, for another region ("那安阳呢").
+    Narrow { question: String, region: String },
+    /// The last question plus an aspect ("申请条件呢").
+    Combine(String),
+    /// A follow-up picked by number.
+    Pick(usize),
+    /// Next page.
+    More,
+}
+
 /// Knowledge base, intents and session logic, shared by the CLI and the bot.
-pub struct App {}
+pub struct App {
+    kb: KnowledgeBase,
+    intents: IntentSet,
+    page_size: usize,
+    today: String,
+}
+
+static ANSWER_IDS: AtomicU64 = AtomicU64::new(0);
+
+fn next_answer_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    // Unique within the process, unpredictable enough across restarts for stale-button checks.
+    (nanos ^ (u64::from(std::process::id()) << 32)).wrapping_add(ANSWER_IDS.fetch_add(1, Ordering::Relaxed))
+}
 
 impl App {
+    /// Opens (building when stale) the knowledge base and loads the intents.
+    ///
+    /// # Errors
+    /// Missing data, a broken intents file (file and line), or an index failure.
+    pub fn load(
+        cfg: &Config,
+        force_rebuild: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(App, OpenReport), Error> {
+        let intents = IntentSet::load(&cfg.intents_dir)?;
+        let paths = Paths { data_dir: cfg.data_dir.clone(), index_dir: cfg.index_dir.clone() };
+        let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress)?;
+        Ok((App::new(kb, intents, cfg.page_size, today()), report))
+    }
+
+    /// Assembles an app from its parts; `today` is `YYYY-MM-DD` (for validity notes).
+    #[must_use]
+    pub fn new(kb: KnowledgeBase, intents: IntentSet, page_size: usize, today: String) -> App {
+        App { kb, intents, page_size: page_size.max(1), today }
+    }
+
+    /// The knowledge base.
+    #[must_use]
+    pub fn kb(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// The intents.
+    #[must_use]
+    pub fn intents(&self) -> &IntentSet {
+        &self.intents
+    }
+
     /// Answers `text` in the context of `session`, updating the session (last question, topic,
     /// region, cited clauses, offered follow-ups). Handles short follow-ups such as "那安阳呢",
-    /// "申请条件呢", a bare follow-up number, "更多".
+    /// "申请条件呢", a bare follow-up number, "更多". Invalid input gets a `NoMatch` answer whose
+    /// lead explains the problem.
     #[must_use]
     pub fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
-        let _ = (session, opts);
-        Answer {
-            question: text.to_string(),
-            status: Status::NoMatch,
-            intent: None,
-            region: None,
-            lead: String::new(),
-            hits: Vec::new(),
-            followups: Vec::new(),
+        let text = match validate(text) {
+            Ok(t) => t,
+            Err(e) => return self.plain(text, Status::NoMatch, e.to_string()),
+        };
+        match self.turn(text, session) {
+            Turn::Pick(n) => match self.follow_up(n, session) {
+                Some(Reply::Answer(a)) => a,
+                Some(Reply::FullText(t)) => self.plain(text, Status::Intent, format!("{}\n{}", t.citation, t.text)),
+                None => self.plain(text, Status::NoMatch, "没有这个编号的选项，请重新提问。".to_string()),
+            },
+            Turn::More => self.more(session, opts),
+            Turn::Narrow { question, region } => {
+                let opts = AskOptions { region: Some(region), k: opts.k };
+                self.search_and_compose(&question, 0, session, &opts)
+            }
+            Turn::Combine(question) => self.search_and_compose(&question, 0, session, opts),
+            Turn::Fresh(question) => {
+                if let Some(m) = self.intents.classify(&question) {
+                    if m.kind != IntentKind::Topic {
+                        let answer = answer::compose(&answer::ComposeInput {
+                            question: &question,
+                            retrieval: &Retrieval::default(),
+                            corpus: &self.kb.corpus,
+                            intents: &self.intents,
+                            intent: Some(&m),
+                            offset: 0,
+                            more: false,
+                            today: &self.today,
+                            regions: &[],
+                        });
+                        self.remember(session, &answer, None, 0);
+                        return answer;
+                    }
+                }
+                self.search_and_compose(&question, 0, session, opts)
+            }
         }
     }
 
     /// Runs follow-up number `n` (1-based) of the last answer in `session`.
     /// `None` when the session has no such follow-up (expired or forged).
     #[must_use]
-    pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer> {
-        let _ = (n, session);
-        None
+    pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
+        let followup = session.followups.get(n.checked_sub(1)?)?.clone();
+        let opts = AskOptions::default();
+        Some(match followup {
+            Followup::More => Reply::Answer(self.more(session, &opts)),
+            Followup::FullText { clause_id, .. } => Reply::FullText(self.full_text(&clause_id)?),
+            Followup::Region { region } => {
+                let question = session.last_question.clone()?;
+                let opts = AskOptions { region: Some(region), k: None };
+                Reply::Answer(self.search_and_compose(&question, 0, session, &opts))
+            }
+            Followup::Ask { question, .. } => {
+                Reply::Answer(self.search_and_compose(&question, 0, session, &opts))
+            }
+        })
     }
 
     /// Full text and citation of a clause by id.
     #[must_use]
     pub fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        let _ = clause_id;
-        None
+        let corpus = &self.kb.corpus;
+        let clause = corpus.clauses.iter().find(|c| c.id == clause_id)?;
+        let doc = &corpus.documents[clause.doc];
+        let mut citation = format!("《{}》", doc.title);
+        if let Some(n) = &doc.doc_number {
+            citation.push_str(&format!("（{n}）"));
+        }
+        for part in [doc.issuer.as_deref(), doc.date.as_deref()].into_iter().flatten() {
+            citation.push_str(" · ");
+            citation.push_str(part);
+        }
+        if !clause.path.is_empty() {
+            citation.push_str("\n");
+            citation.push_str(&clause.path.join(" › "));
+        }
+        Some(FullText { citation, text: clause.text.clone() })
     }
 
     /// Topic intents as (label, example question) pairs, for /topics and /start.
     #[must_use]
     pub fn topics(&self) -> Vec<(String, String)> {
-        Vec::new()
+        self.intents
+            .topics()
+            .into_iter()
+            .filter_map(|i| Some((i.label.clone(), i.example.clone()?)))
+            .collect()
     }
+
+    fn turn(&self, text: &str, session: &Session) -> Turn {
+        let t = text.trim_end_matches(['？', '?', '。', '！', '!', ' ']);
+        if let Ok(n) = t.parse::<usize>() {
+            if n >= 1 && n <= session.followups.len() {
+                return Turn::Pick(n);
+            }
+        }
+        let Some(last) = session.last_question.clone() else {
+            return Turn::Fresh(text.to_string());
+        };
+        if MORE_WORDS.contains(&t) {
+            return Turn::More;
+        }
+        let continues = t.starts_with('那') || t.ends_with('呢');
+        let core = t
+            .trim_start_matches("那么")
+            .trim_start_matches('那')
+            .trim_end_matches('呢')
+            .trim_end_matches("的")
+            .trim_end_matches("这边")
+            .trim_end_matches("那边")
+            .trim_start_matches('在')
+            .trim();
+        if core.chars().count() <= 8 {
+            if let Some(region) = self.kb.places.resolve(core) {
+                return Turn::Narrow { question: last, region: region.to_string() };
+            }
+        }
+        let only_aspects = !core.is_empty() && {
+            let mut rest = core.to_string();
+            for w in ASPECT_WORDS.iter().rev() {
+                rest = rest.replace(w, "");
+            }
+            rest.chars().filter(|c| !"吗呢的是有要和及或需怎么样么啥什".contains(*c)).count() <= 1
+        };
+        if (continues && t.chars().count() <= 12) || only_aspects {
+            return Turn::Combine(format!("{last} {core}"));
+        }
+        Turn::Fresh(text.to_string())
+    }
+
+    fn more(&self, session: &mut Session, opts: &AskOptions) -> Answer {
+        let Some(question) = session.last_question.clone() else {
+            return self.plain("更多", Status::NoMatch, "请先提一个问题。".to_string());
+        };
+        let opts = AskOptions { region: session.last_region.clone().or(opts.region.clone()), k: opts.k };
+        let offset = session.shown;
+        self.search_and_compose(&question, offset, session, &opts)
+    }
+
+    fn search_and_compose(
+        &self,
+        question: &str,
+        offset: usize,
+        session: &mut Session,
+        opts: &AskOptions,
+    ) -> Answer {
+        let k = opts.k.unwrap_or(self.page_size).max(1);
+        let named = self.kb.places.detect(question).is_some();
+        let region = opts.region.clone().or_else(|| (!named).then(|| session.region.clone()).flatten());
+        let search = SearchOptions { k: k + 1, offset, region };
+        let mut retrieval: Retrieval = self.kb.search(question, &search);
+        let has_more = retrieval.hits.len() > k;
+        retrieval.hits.truncate(k);
+        let topic = self.intents.best_topic(question);
+        let answer = answer::compose(&answer::ComposeInput {
+            question,
+            retrieval: &retrieval,
+            corpus: &self.kb.corpus,
+            intents: &self.intents,
+            intent: topic.as_ref(),
+            offset,
+            more: has_more,
+            today: &self.today,
+            regions: &[],
+        });
+        self.remember(session, &answer, topic.map(|t| t.name), offset);
+        answer
+    }
+
+    fn remember(&self, session: &mut Session, answer: &Answer, topic: Option<String>, offset: usize) {
+        if answer.status == Status::Answered || answer.status == Status::NoMatch {
+            session.last_question = Some(answer.question.clone());
+            session.last_region.clone_from(&answer.region);
+            session.shown = offset + answer.hits.len();
+        }
+        if topic.is_some() {
+            session.last_topic = topic;
+        }
+        session.cited = answer.hits.iter().map(|h| h.clause_id.clone()).collect();
+        session.followups.clone_from(&answer.followups);
+        session.answer_id = next_answer_id();
+    }
+
+    fn plain(&self, question: &str, status: Status, lead: String) -> Answer {
+        Answer {
+            question: question.to_string(),
+            status,
+            intent: None,
+            region: None,
+            lead,
+            hits: Vec::new(),
+            followups: Vec::new(),
+        }
+    }
+}
+
+/// Today's date (local time) as `YYYY-MM-DD`.
+#[must_use]
+pub fn today() -> String {
+    chrono::Local::now().format("%Y-%m-%d").to_string()
 }

@@ -1,1 +1,240 @@
-//! Command line: clap subcommands and their runners.
+//! Command line: clap subcommands and their runners. Every subcommand loads the config, builds
+//! `App` and calls it; nothing here retrieves or composes answers itself.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, App, AskOptions, Reply};
+use crate::config::Config;
+use crate::render;
+use crate::session::Session;
+
+/// 惠企政策问答机器人 — answers questions about SME support policies with cited clauses.
+#[derive(Debug, Parser)]
+#[command(name = "policybot", version, about)]
+pub struct Cli {
+    /// Config file (TOML); default `policybot.toml` in the working directory when present.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory with compendium/ and lexicon/ [env POLICYBOT_DATA_DIR; default data].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Intent definitions directory [env POLICYBOT_INTENTS_DIR; default intents].
+    #[arg(long, global = true)]
+    pub intents_dir: Option<PathBuf>,
+    /// Index directory [env POLICYBOT_INDEX_DIR; default .policybot/index].
+    #[arg(long, global = true)]
+    pub index_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse the compendium and (re)build the search index.
+    Index {
+        /// Rebuild even when the index is up to date.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Answer one question, or (without QUESTION) every line of stdin.
+    Ask {
+        /// The question; omit to read questions from stdin, one per line.
+        question: Option<String>,
+        /// Favour this region's policies and their parents' (e.g. 安阳, 新乡, 河南).
+        #[arg(long)]
+        region: Option<String>,
+        /// Number of cited clauses.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Print one JSON object per question per line (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Terminal conversation with numbered follow-ups (same session logic as the bot).
+    Chat {
+        /// Start with this region set (like /region).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency).
+    Eval {
+        /// Gold questions, e.g. ../shared/eval/dev.jsonl or tests/data/gold.jsonl.
+        file: PathBuf,
+        /// Hits retrieved per question (at least 10 are scored).
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Passes over the questions for the latency percentiles (warm runs).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Exit with status 1 when recall@3 is below this floor (for CI).
+        #[arg(long)]
+        min_recall3: Option<f64>,
+    },
+}
+
+fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data_dir {
+        cfg.data_dir.clone_from(d);
+    }
+    if let Some(d) = &cli.intents_dir {
+        cfg.intents_dir.clone_from(d);
+    }
+    if let Some(d) = &cli.index_dir {
+        cfg.index_dir.clone_from(d);
+    }
+    Ok(cfg.resolved())
+}
+
+fn load_app(cfg: &Config, force: bool) -> anyhow::Result<App> {
+    let bar = indicatif::ProgressBar::hidden();
+    let mut progress = |done: usize, total: usize| {
+        if bar.is_hidden() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let (app, report) = App::load(cfg, force, &mut progress)
+        .with_context(|| format!("无法加载知识库 (data dir {})", cfg.data_dir.display()))?;
+    bar.finish_and_clear();
+    if let Some(ms) = report.build_ms {
+        eprintln!(
+            "已建立索引: {} 份文件, {} 条条款 ({ms:.0} ms)",
+            report.manifest.documents, report.manifest.clauses
+        );
+    }
+    Ok(app)
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// Configuration or knowledge-base failures; bad questions are reported per question.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cfg = config(&cli)?;
+    match cli.command {
+        Command::Index { force } => {
+            let app = load_app(&cfg, force)?;
+            let kb = app.kb();
+            println!(
+                "索引就绪: {} 份文件, {} 条条款, 位于 {}",
+                kb.corpus.documents.len(),
+                kb.corpus.clauses.len(),
+                kb.generation().display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask { question, region, k, json } => {
+            let app = load_app(&cfg, false)?;
+            let opts = AskOptions { region, k: Some(k) };
+            match question {
+                Some(q) => Ok(ask_one(&app, &q, &opts, json)),
+                None => {
+                    let mut failed = false;
+                    for line in std::io::stdin().lock().lines() {
+                        let line = line.context("读取标准输入失败")?;
+                        if line.trim().is_empty() {
+                            continue;
+                        }
+                        failed |= ask_one(&app, &line, &opts, json) != ExitCode::SUCCESS;
+                    }
+                    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                }
+            }
+        }
+        Command::Chat { region } => {
+            let app = load_app(&cfg, false)?;
+            chat(&app, region)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { file, k, json, repeat, min_recall3 } => {
+            let app = load_app(&cfg, false)?;
+            let questions = crate::eval::load(&file)?;
+            let report = crate::eval::run(&app, &questions, k, repeat);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            match min_recall3 {
+                Some(floor) if report.recall_at_3 < floor => {
+                    eprintln!("recall@3 {:.3} is below the floor {floor:.3}", report.recall_at_3);
+                    Ok(ExitCode::from(1))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}
+
+fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {
+    if let Err(e) = app::validate(question) {
+        eprintln!("错误: {e}");
+        return ExitCode::from(1);
+    }
+    let answer = app.ask(question, &mut Session::default(), opts);
+    let reply = render::plain::render(&answer);
+    if json {
+        println!("{}", render::json::to_value(&answer, &reply));
+    } else {
+        println!("{reply}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
+    let mut session = Session { region, ..Session::default() };
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    writeln!(out, "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）")?;
+    loop {
+        write!(out, "> ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" | "/exit" | "退出" => return Ok(()),
+            "/reset" => {
+                session = Session::default();
+                writeln!(out, "已重置对话。")?;
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(r) = line.strip_prefix("/region") {
+            let r = r.trim();
+            session.region = (!r.is_empty()).then(|| r.to_string());
+            writeln!(out, "地区已设为：{}", session.region.as_deref().unwrap_or("不限"))?;
+            continue;
+        }
+        if let Ok(n) = line.parse::<usize>() {
+            match app.follow_up(n, &mut session) {
+                Some(Reply::Answer(a)) => writeln!(out, "{}", render::plain::render(&a))?,
+                Some(Reply::FullText(t)) => writeln!(out, "{}\n{}", t.citation, t.text)?,
+                None => writeln!(out, "没有编号为 {n} 的后续选项，请重新提问。")?,
+            }
+            continue;
+        }
+        if let Err(e) = app::validate(line) {
+            writeln!(out, "{e}")?;
+            continue;
+        }
+        let answer = app.ask(line, &mut session, &AskOptions::default());
+        writeln!(out, "{}", render::plain::render(&answer))?;
+    }
+}

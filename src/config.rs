@@ -1,2 +1,256 @@
-//! Configuration: defaults, then an optional `policybot.toml`, then `POLICYBOT_*` environment
-//! variables, then command-line flags. The only module that reads the environment.
+//! Configuration: defaults, then an optional TOML file (`--config`, or `policybot.toml` in the
+//! working directory), then environment variables, then command-line flags. The only module that
+//! reads the environment.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// A secret (the bot token) that never appears in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret value; call only where it is handed to the library that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every setting. Field names are the TOML keys; see the README for the environment variables.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Data directory with `compendium/` (policy texts) and `lexicon/` (dictionary, synonyms,
+    /// stop words, places). Env `POLICYBOT_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// Intent definitions directory. Env `POLICYBOT_INTENTS_DIR`.
+    pub intents_dir: PathBuf,
+    /// Where index generations are kept. Env `POLICYBOT_INDEX_DIR`.
+    pub index_dir: PathBuf,
+    /// Results per page in chat and bot replies. Env `POLICYBOT_PAGE_SIZE`.
+    pub page_size: usize,
+    /// Redis URL for sessions; none = in-memory sessions. Env `REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key. Env `POLICYBOT_REDIS_PREFIX`.
+    pub redis_prefix: String,
+    /// Session lifetime in seconds, refreshed on use. Env `POLICYBOT_SESSION_TTL`.
+    pub session_ttl_secs: u64,
+    /// Maximum sessions kept by the in-memory store. Env `POLICYBOT_MEMORY_SESSIONS`.
+    pub memory_sessions: usize,
+    /// Questions per user per minute before the polite flood reply. Env `POLICYBOT_FLOOD_LIMIT`.
+    pub flood_limit: u32,
+    /// Telegram bot token. Env `TELOXIDE_TOKEN`.
+    pub telegram_token: Option<Secret>,
+    /// Bot API server URL override. Env `TELOXIDE_API_URL`.
+    pub telegram_api_url: Option<String>,
+    /// Public webhook URL; none = long polling. Env `POLICYBOT_WEBHOOK_URL`.
+    pub webhook_url: Option<String>,
+    /// Address the webhook server listens on. Env `POLICYBOT_LISTEN`.
+    pub listen: String,
+    /// Secret token Telegram sends with webhook calls. Env `POLICYBOT_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Secret>,
+    /// Address of the health endpoint (`GET /healthz`); none = off. Env `POLICYBOT_HEALTH_LISTEN`.
+    pub health_listen: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            intents_dir: PathBuf::from("intents"),
+            index_dir: PathBuf::from(".policybot/index"),
+            page_size: 3,
+            redis_url: None,
+            redis_prefix: "policybot:".to_string(),
+            session_ttl_secs: 6 * 3600,
+            memory_sessions: 10_000,
+            flood_limit: 20,
+            telegram_token: None,
+            telegram_api_url: None,
+            webhook_url: None,
+            listen: "0.0.0.0:8080".to_string(),
+            webhook_secret: None,
+            health_listen: None,
+        }
+    }
+}
+
+/// Environment variable → setter.
+type EnvSetter = fn(&mut Config, String) -> Result<(), String>;
+
+const ENV: &[(&str, EnvSetter)] = &[
+    ("POLICYBOT_DATA_DIR", |c, v| {
+        c.data_dir = v.into();
+        Ok(())
+    }),
+    ("POLICYBOT_INTENTS_DIR", |c, v| {
+        c.intents_dir = v.into();
+        Ok(())
+    }),
+    ("POLICYBOT_INDEX_DIR", |c, v| {
+        c.index_dir = v.into();
+        Ok(())
+    }),
+    ("POLICYBOT_PAGE_SIZE", |c, v| {
+        c.page_size = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("REDIS_URL", |c, v| {
+        c.redis_url = Some(v).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+    ("POLICYBOT_REDIS_PREFIX", |c, v| {
+        c.redis_prefix = v;
+        Ok(())
+    }),
+    ("POLICYBOT_SESSION_TTL", |c, v| {
+        c.session_ttl_secs = v.parse().map_err(|_| "expected seconds".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_MEMORY_SESSIONS", |c, v| {
+        c.memory_sessions = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_FLOOD_LIMIT", |c, v| {
+        c.flood_limit = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("TELOXIDE_TOKEN", |c, v| {
+        c.telegram_token = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        Ok(())
+    }),
+    ("TELOXIDE_API_URL", |c, v| {
+        c.telegram_api_url = Some(v).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+    ("POLICYBOT_WEBHOOK_URL", |c, v| {
+        c.webhook_url = Some(v).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+    ("POLICYBOT_LISTEN", |c, v| {
+        c.listen = v;
+        Ok(())
+    }),
+    ("POLICYBOT_WEBHOOK_SECRET", |c, v| {
+        c.webhook_secret = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        Ok(())
+    }),
+    ("POLICYBOT_HEALTH_LISTEN", |c, v| {
+        c.health_listen = Some(v).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+];
+
+impl Config {
+    /// Defaults, then `file` (or `policybot.toml` when present), then the environment.
+    ///
+    /// # Errors
+    /// An unreadable or malformed config file (with line), or a malformed environment value.
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        let mut cfg = match file {
+            Some(path) => Self::from_file(path)?,
+            None if Path::new("policybot.toml").is_file() => {
+                Self::from_file(Path::new("policybot.toml"))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| text[..s.start].lines().count().max(1)).unwrap_or(0),
+            message: e.message().to_string(),
+        })
+    }
+
+    /// Applies environment overrides read through `get`.
+    ///
+    /// # Errors
+    /// A malformed value, naming the variable.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        for (name, set) in ENV {
+            if let Some(v) = get(name) {
+                set(self, v).map_err(|message| Error::Config {
+                    path: PathBuf::from(format!("${name}")),
+                    line: 0,
+                    message,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The data directory to use: the configured one, or — when it is the default `data` and
+    /// missing from the working directory — the compendium bundled with the source tree.
+    #[must_use]
+    pub fn resolved(mut self) -> Self {
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR"));
+        if self.data_dir == Path::new("data") && !self.data_dir.is_dir() {
+            self.data_dir = bundled.join("data");
+        }
+        if self.intents_dir == Path::new("intents") && !self.intents_dir.is_dir() {
+            self.intents_dir = bundled.join("intents");
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "REDIS_URL" => Some("redis://127.0.0.1:1/".into()),
+            "POLICYBOT_PAGE_SIZE" => Some("4".into()),
+            "TELOXIDE_TOKEN" => Some("1:SECRET".into()),
+            _ => None,
+        })
+        .expect("valid env");
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:1/"));
+        assert_eq!(c.page_size, 4);
+        assert!(!format!("{c:?}").contains("SECRET"), "token must not leak into Debug output");
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "POLICYBOT_FLOOD_LIMIT").then(|| "many".into()))
+            .expect_err("not a number");
+        assert!(err.to_string().contains("POLICYBOT_FLOOD_LIMIT"), "{err}");
+    }
+
+    #[test]
+    fn file_errors_carry_the_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "page_size = 3\nno_such_key = 1\n").expect("write");
+        let err = Config::load(Some(&p)).expect_err("unknown key");
+        assert!(err.to_string().contains(":2:"), "{err}");
+    }
+}

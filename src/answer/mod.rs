@@ -1,9 +1,15 @@
 //! Answer composition: retrieval result + corpus + intent → `Answer` with cited hits, excerpts,
 //! validity notes and follow-ups. Sync and pure: no teloxide, tantivy or redis types.
 
+mod compose;
+pub mod excerpt;
+pub mod validity;
+
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Department, Level, SourceRef};
+
+pub use compose::{ComposeInput, MAX_FOLLOWUPS, compose, short_region};
 
 /// How the question was handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,4 +124,51 @@ pub struct Answer {
     pub hits: Vec<Cited>,
     /// Follow-ups, in display order.
     pub followups: Vec<Followup>,
+}
+
+impl Cited {
+    /// The excerpt as plain text, without highlight markers.
+    #[must_use]
+    pub fn excerpt_text(&self) -> String {
+        excerpt::plain(&self.excerpt)
+    }
+
+    /// Responsible units grouped by role, e.g. `责任单位：市财政局、市税务局；配合单位：市发展改革委`.
+    #[must_use]
+    pub fn departments_line(&self) -> Option<String> {
+        departments_line(&self.departments)
+    }
+
+    /// Every copy of the clause, e.g. `anyang-2022-compendium.txt 第815行；huojia-… 第90行`.
+    #[must_use]
+    pub fn sources_line(&self) -> String {
+        self.sources
+            .iter()
+            .map(|s| format!("{} 第{}行", s.file, s.line))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+}
+
+/// Units grouped by role in order of first appearance; `None` when there is none.
+#[must_use]
+pub fn departments_line(departments: &[Department]) -> Option<String> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for d in departments {
+        match groups.iter_mut().find(|(role, _)| *role == d.role) {
+            Some((_, names)) if names.contains(&d.name.as_str()) => {}
+            Some((_, names)) => names.push(&d.name),
+            None => groups.push((&d.role, vec![&d.name])),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    Some(
+        groups
+            .iter()
+            .map(|(role, names)| format!("{role}：{}", names.join("、")))
+            .collect::<Vec<_>>()
+            .join("；"),
+    )
 }

@@ -1,9 +1,17 @@
 //! Corpus model: the compendium texts in `data/compendium/` parsed into documents and cited clauses.
 //! Owns parsing and de-duplication; knows nothing of tantivy, Telegram or Redis.
 
+mod clauses;
+mod dedup;
+mod documents;
+mod lines;
+mod repair;
+mod tags;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
@@ -171,8 +179,118 @@ pub struct Corpus {
 ///
 /// # Errors
 /// A missing or unreadable directory, a file that is not UTF-8 text (binary), or a directory with
-/// no compendium file, each naming the path.
+/// no compendium file, each naming the path; a file that yields no document is an [`Error::Data`].
 pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
-    let _ = dir;
-    Ok(Corpus::default())
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "txt" || x == "md"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Data {
+            path: dir.to_path_buf(),
+            reason: "no *.txt or *.md compendium file".into(),
+        });
+    }
+    let mut corpus = Corpus::default();
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if bytes.contains(&0) {
+            return Err(Error::Binary { path });
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(Error::Binary { path });
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let part = parse_file(&name, &text);
+        if part.documents.is_empty() {
+            return Err(Error::Data {
+                path,
+                reason: "no policy document found in this file".into(),
+            });
+        }
+        corpus.append(part);
+    }
+    dedup::dedup(&mut corpus);
+    corpus.ensure_unique_ids();
+    Ok(corpus)
 }
+
+/// Parses one compendium or single-notice file. Pure; never panics on arbitrary text.
+#[must_use]
+pub fn parse_file(file_name: &str, text: &str) -> Corpus {
+    parse::parse(file_name, text)
+}
+
+impl Corpus {
+    /// Appends another corpus (document indices of its clauses shifted).
+    pub fn append(&mut self, other: Corpus) {
+        let offset = self.documents.len();
+        self.documents.extend(other.documents);
+        self.clauses.extend(other.clauses.into_iter().map(|mut c| {
+            c.doc += offset;
+            c
+        }));
+        self.discards.extend(other.discards);
+    }
+
+    /// Renames documents whose id repeats (suffix `-2`, `-3`, …) and recomputes clause ids.
+    fn ensure_unique_ids(&mut self) {
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for d in &mut self.documents {
+            let n = seen.entry(d.id.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                d.id = format!("{}-{}", d.id, n);
+            }
+        }
+        assign_clause_ids(self);
+    }
+}
+
+/// Short hex SHA-256 of `s`.
+#[must_use]
+fn short_hash(s: &str, len: usize) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(len)
+        .collect()
+}
+
+/// Clause ids: hash of document id + heading path + kind + ordinal among same-path clauses.
+fn assign_clause_ids(c: &mut Corpus) {
+    let mut ordinals = std::collections::HashMap::<(usize, Vec<String>), usize>::new();
+    for cl in &mut c.clauses {
+        let Some(doc) = c.documents.get(cl.doc) else {
+            continue;
+        };
+        let n = ordinals.entry((cl.doc, cl.path.clone())).or_insert(0);
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
+            doc.id,
+            cl.path.join("\u{1f}"),
+            cl.kind,
+            n
+        );
+        *n += 1;
+        cl.id = short_hash(&key, 16);
+    }
+}
+
+mod parse;

@@ -1,7 +1,15 @@
 //! The tantivy index of the corpus: schema, open (the only place that registers analyzers),
 //! build (the only writer) and retrieve. No Telegram, no Redis.
 
+pub mod open;
+pub mod region;
+pub mod retrieve;
+pub mod schema;
+pub mod store;
+
 use serde::{Deserialize, Serialize};
+
+pub use open::{KnowledgeBase, OpenReport, Paths};
 
 /// One retrieved clause.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

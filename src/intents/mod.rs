@@ -1,6 +1,15 @@
 //! Intent definitions loaded from `intents/*.toml` and a pure `classify()`.
+//!
+//! Owns the intent file format, its validation (errors name file and line) and the matching
+//! rules. Knows nothing of retrieval: a topic match never stops a search, it only adds
+//! follow-up questions.
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::text::normalize::normalize;
 
 /// What an intent does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,4 +25,554 @@ pub enum IntentKind {
     Human,
     /// A policy topic: retrieval runs; the topic adds related follow-up questions.
     Topic,
+}
+
+impl IntentKind {
+    /// True for greeting, help, thanks and human: answered without retrieval.
+    #[must_use]
+    pub fn is_conversational(self) -> bool {
+        self != IntentKind::Topic
+    }
+
+    /// Which conversational intent wins when one message holds several
+    /// ("你好，转人工" asks for a human).
+    fn priority(self) -> u8 {
+        match self {
+            IntentKind::Human => 0,
+            IntentKind::Help => 1,
+            IntentKind::Thanks => 2,
+            IntentKind::Greeting => 3,
+            IntentKind::Topic => 4,
+        }
+    }
+}
+
+/// A related question offered as a follow-up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicQuestion {
+    /// Short label (button text).
+    pub label: String,
+    /// The question asked when picked.
+    pub question: String,
+}
+
+/// One intent as defined in a TOML file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Intent {
+    /// Unique name: `greeting`, `help`, `thanks`, `human`, or a topic such as `融资贷款`.
+    pub name: String,
+    /// What the intent does.
+    pub kind: IntentKind,
+    /// Display label (Chinese).
+    pub label: String,
+    /// Trigger words, normalised (NFKC, lower case).
+    pub triggers: Vec<String>,
+    /// Canned reply (required for conversational intents).
+    pub reply: Option<String>,
+    /// Example question (required for topics), shown by /topics.
+    pub example: Option<String>,
+    /// Related questions offered as follow-ups.
+    pub followups: Vec<TopicQuestion>,
+}
+
+/// The result of [`IntentSet::classify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentMatch {
+    /// Position of the intent in the set (file order).
+    pub index: usize,
+    /// Intent name.
+    pub name: String,
+    /// Intent kind.
+    pub kind: IntentKind,
+    /// Triggers that occurred in the message.
+    pub matched: Vec<String>,
+}
+
+/// All intents, in load order (files sorted by name, then file order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntentSet {
+    intents: Vec<Intent>,
+}
+
+/// A conversational message longer than this (in characters, after normalisation) is a question.
+const MAX_CONVERSATIONAL_CHARS: usize = 24;
+
+/// Words that may surround a conversational trigger without making the message a question.
+const FILLER_WORDS: &[&str] = &[
+    "小助手",
+    "助手",
+    "机器人",
+    "老师",
+    "同志",
+    "大家",
+    "各位",
+    "你们",
+    "您们",
+    "请问",
+    "麻烦",
+    "一下",
+    "非常",
+    "十分",
+    "太",
+    "很",
+    "真",
+    "啊",
+    "呀",
+    "哦",
+    "噢",
+    "哈",
+    "嘛",
+    "呢",
+    "吧",
+    "啦",
+    "了",
+    "的",
+    "呗",
+    "嗯",
+    "喔",
+    "么",
+    "哟",
+    "哇",
+    "呐",
+    "你",
+    "您",
+    "我",
+    "要",
+    "请",
+    "帮我",
+    "给我",
+    "想",
+    "一个",
+    "个",
+    "下",
+    "ok",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    intent: Vec<RawIntent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntent {
+    name: toml::Spanned<String>,
+    kind: IntentKind,
+    label: String,
+    #[serde(default)]
+    triggers: Vec<String>,
+    reply: Option<String>,
+    example: Option<String>,
+    #[serde(default)]
+    followups: Vec<TopicQuestion>,
+}
+
+impl IntentSet {
+    /// Loads every `*.toml` file in `dir`, sorted by file name.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory or a file cannot be read; [`Error::Config`] naming the
+    /// file and 1-based line for malformed TOML, unknown keys, a duplicate intent name, a
+    /// conversational intent without reply, a topic without example or triggers; and
+    /// [`Error::Data`] when the directory holds no intent at all.
+    pub fn load(dir: &Path) -> Result<IntentSet, Error> {
+        let io = |source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect();
+        files.sort();
+        let mut set = IntentSet::default();
+        for path in &files {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            set.add_file(path, &text)?;
+        }
+        if set.intents.is_empty() {
+            return Err(Error::Data {
+                path: dir.to_path_buf(),
+                reason: "no intent defined (expected *.toml files with [[intent]] tables)".into(),
+            });
+        }
+        Ok(set)
+    }
+
+    /// Parses one intent file's text and appends its intents.
+    ///
+    /// # Errors
+    /// As [`IntentSet::load`], naming `path`.
+    pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+        let config = |line: usize, message: String| Error::Config {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(0, |span| line_of(text, span.start));
+            config(line, e.message().to_string())
+        })?;
+        for r in raw.intent {
+            let line = line_of(text, r.name.span().start);
+            let name = r.name.into_inner().trim().to_string();
+            if name.is_empty() {
+                return Err(config(line, "intent name is empty".into()));
+            }
+            if self.intents.iter().any(|i| i.name == name) {
+                return Err(config(line, format!("duplicate intent name `{name}`")));
+            }
+            let triggers: Vec<String> = r
+                .triggers
+                .iter()
+                .map(|t| normalize(t.trim()))
+                .filter(|t| !t.is_empty())
+                .collect();
+            if triggers.is_empty() {
+                return Err(config(line, format!("intent `{name}` has no triggers")));
+            }
+            match r.kind {
+                IntentKind::Topic if r.example.is_none() => {
+                    return Err(config(
+                        line,
+                        format!("topic `{name}` has no example question"),
+                    ));
+                }
+                k if k.is_conversational() && r.reply.is_none() => {
+                    return Err(config(line, format!("intent `{name}` has no reply")));
+                }
+                _ => {}
+            }
+            self.intents.push(Intent {
+                name,
+                kind: r.kind,
+                label: r.label,
+                triggers,
+                reply: r.reply,
+                example: r.example,
+                followups: r.followups,
+            });
+        }
+        Ok(())
+    }
+
+    /// All intents in load order.
+    #[must_use]
+    pub fn intents(&self) -> &[Intent] {
+        &self.intents
+    }
+
+    /// The intent called `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Intent> {
+        self.intents.iter().find(|i| i.name == name)
+    }
+
+    /// Topic intents in load order, for /topics and no-match suggestions.
+    #[must_use]
+    pub fn topics(&self) -> Vec<&Intent> {
+        self.intents
+            .iter()
+            .filter(|i| i.kind == IntentKind::Topic)
+            .collect()
+    }
+
+    /// Classifies a user message. Conversational intents match only when the message is
+    /// essentially just their trigger words (with punctuation, particles and forms of address);
+    /// otherwise the best topic by number of trigger hits (ties: load order), if any.
+    #[must_use]
+    pub fn classify(&self, message: &str) -> Option<IntentMatch> {
+        let text = normalize(message.trim());
+        self.conversational(&text)
+            .or_else(|| self.best_topic(&text))
+    }
+
+    /// The topic whose triggers occur most often in `text` (ties: load order); used for
+    /// questions and for inferring a topic from retrieved clause text.
+    #[must_use]
+    pub fn best_topic(&self, text: &str) -> Option<IntentMatch> {
+        let text = normalize(text);
+        let mut best: Option<IntentMatch> = None;
+        for (index, intent) in self.intents.iter().enumerate() {
+            if intent.kind != IntentKind::Topic {
+                continue;
+            }
+            let matched: Vec<String> = intent
+                .triggers
+                .iter()
+                .filter(|t| text.contains(t.as_str()))
+                .cloned()
+                .collect();
+            if matched.is_empty()
+                || best
+                    .as_ref()
+                    .is_some_and(|b| b.matched.len() >= matched.len())
+            {
+                continue;
+            }
+            best = Some(IntentMatch {
+                index,
+                name: intent.name.clone(),
+                kind: intent.kind,
+                matched,
+            });
+        }
+        best
+    }
+
+    fn conversational(&self, text: &str) -> Option<IntentMatch> {
+        let core: String = text.chars().filter(|c| !is_noise(*c)).collect();
+        if core.is_empty() || core.chars().count() > MAX_CONVERSATIONAL_CHARS {
+            return None;
+        }
+        // Remove every conversational trigger (longest first) and the filler words; what is left
+        // must be nothing for the message to be "just" a greeting, thanks, help or hand-off.
+        let mut triggers: Vec<(usize, &str)> = self
+            .intents
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.kind.is_conversational())
+            .flat_map(|(n, i)| i.triggers.iter().map(move |t| (n, t.as_str())))
+            .collect();
+        triggers.sort_by_key(|(_, t)| std::cmp::Reverse(t.chars().count()));
+        let mut rest = core;
+        let mut hits: Vec<(usize, String)> = Vec::new();
+        for (n, trigger) in triggers {
+            let trigger: String = trigger.chars().filter(|c| !is_noise(*c)).collect();
+            if !trigger.is_empty() && rest.contains(&trigger) {
+                rest = rest.replace(&trigger, "\u{0}");
+                hits.push((n, trigger));
+            }
+        }
+        if hits.is_empty() {
+            return None;
+        }
+        let mut words: Vec<&str> = FILLER_WORDS.to_vec();
+        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        for w in words {
+            rest = rest.replace(w, "");
+        }
+        if rest.chars().any(|c| c != '\u{0}') {
+            return None;
+        }
+        let index = hits
+            .iter()
+            .map(|(n, _)| *n)
+            .min_by_key(|n| (self.intents[*n].kind.priority(), *n))?;
+        let intent = &self.intents[index];
+        let matched = hits
+            .into_iter()
+            .filter(|(n, _)| *n == index)
+            .map(|(_, t)| t)
+            .collect();
+        Some(IntentMatch {
+            index,
+            name: intent.name.clone(),
+            kind: intent.kind,
+            matched,
+        })
+    }
+}
+
+/// Punctuation, symbols, emoji and whitespace: ignored when deciding whether a message is only a
+/// greeting.
+fn is_noise(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || matches!(c, '\u{2000}'..='\u{2BFF}' | '\u{3000}'..='\u{303F}' | '\u{FE30}'..='\u{FE4F}')
+        || matches!(c, '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}' | '\u{FF5B}'..='\u{FF65}')
+        || matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}' | '\u{200D}')
+}
+
+/// 1-based line of byte offset `pos` in `text`.
+fn line_of(text: &str, pos: usize) -> usize {
+    let pos = pos.min(text.len());
+    text.as_bytes()[..pos]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real() -> IntentSet {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+        IntentSet::load(&dir).expect("the shipped intents/ directory loads")
+    }
+
+    #[test]
+    fn shipped_intents_load_and_cover_the_topics() {
+        let set = real();
+        for kind in [
+            IntentKind::Greeting,
+            IntentKind::Help,
+            IntentKind::Thanks,
+            IntentKind::Human,
+        ] {
+            assert!(
+                set.intents().iter().any(|i| i.kind == kind),
+                "help: missing {kind:?}"
+            );
+        }
+        let topics = set.topics();
+        assert!(topics.len() >= 14, "help: only {} topics", topics.len());
+        for t in &topics {
+            assert!(
+                (3..=5).contains(&t.followups.len()),
+                "help: topic {} has {} follow-ups",
+                t.name,
+                t.followups.len()
+            );
+            assert!(
+                t.example.is_some(),
+                "help: topic {} lacks an example",
+                t.name
+            );
+        }
+        for name in [
+            "融资贷款",
+            "税费减免",
+            "社保缓缴",
+            "房租减免",
+            "创业担保贷款",
+            "不动产登记",
+        ] {
+            assert!(set.get(name).is_some(), "help: topic {name} missing");
+        }
+    }
+
+    #[test]
+    fn human_reply_quotes_compendium_contacts_with_sources() {
+        let set = real();
+        let reply = set
+            .get("human")
+            .and_then(|i| i.reply.clone())
+            .unwrap_or_default();
+        assert!(reply.contains("12366"), "help: {reply}");
+        assert!(reply.contains("0371—65509847"), "help: {reply}");
+        assert!(reply.contains("第1664行"), "help: {reply}");
+        // The compiler's personal mobile number must not be handed out.
+        assert!(!reply.contains("13938753328"));
+    }
+
+    #[test]
+    fn classification_table() {
+        let set = real();
+        let cases: &[(&str, Option<&str>)] = &[
+            ("你好", Some("greeting")),
+            ("您好！", Some("greeting")),
+            ("你好呀～", Some("greeting")),
+            ("Hello", Some("greeting")),
+            ("在吗？", Some("greeting")),
+            ("谢谢！", Some("thanks")),
+            ("谢谢你啊", Some("thanks")),
+            ("非常感谢", Some("thanks")),
+            ("转人工", Some("human")),
+            ("你好，转人工", Some("human")),
+            ("人工客服", Some("human")),
+            ("帮助", Some("help")),
+            ("/help", Some("help")),
+            ("你能做什么？", Some("help")),
+            ("你好，小店房租能减免吗", Some("房租减免")),
+            ("谢谢，那社保可以缓缴吗", Some("社保缓缴")),
+            ("人工智能企业有什么补贴", None),
+            ("创业担保贷款个人最高能贷多少", Some("创业担保贷款")),
+            ("政府采购价格扣除比例", Some("政府采购")),
+            ("小规模纳税人免征增值税吗", Some("税费减免")),
+            ("今天天气怎么样", None),
+            ("", None),
+        ];
+        for (question, want) in cases {
+            let got = set.classify(question).map(|m| m.name);
+            assert_eq!(got.as_deref(), *want, "help: classify({question:?})");
+        }
+    }
+
+    #[test]
+    fn topic_ties_go_to_file_order() {
+        let mut set = IntentSet::default();
+        let text = r#"
+[[intent]]
+name = "a"
+kind = "topic"
+label = "A"
+triggers = ["贷款"]
+example = "?"
+
+[[intent]]
+name = "b"
+kind = "topic"
+label = "B"
+triggers = ["贷款"]
+example = "?"
+"#;
+        set.add_file(Path::new("t.toml"), text).unwrap();
+        assert_eq!(set.classify("贷款").map(|m| m.name).as_deref(), Some("a"));
+    }
+
+    fn load_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        match IntentSet::load(dir.path()) {
+            Ok(_) => panic!("help: expected an error for {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn broken_toml_names_file_and_line() {
+        let err = load_error("[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\n");
+        assert!(err.contains("bad.toml:4:"), "help: {err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_line() {
+        let text = "[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\"\ntriggers = [\"a\"]\n\
+                    example = \"?\"\ncolour = \"red\"\n";
+        let err = load_error(text);
+        assert!(
+            err.contains("bad.toml:7:") && err.contains("colour"),
+            "help: {err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_name_is_rejected_with_line() {
+        let one = "[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\"\ntriggers = [\"a\"]\n\
+                   example = \"?\"\n";
+        let err = load_error(&format!("{one}\n{one}"));
+        assert!(
+            err.contains("bad.toml:9:") && err.contains("duplicate"),
+            "help: {err}"
+        );
+    }
+
+    #[test]
+    fn conversational_intent_needs_a_reply() {
+        let err = load_error(
+            "[[intent]]\nname = \"hi\"\nkind = \"greeting\"\nlabel = \"H\"\ntriggers = [\"hi\"]\n",
+        );
+        assert!(
+            err.contains("bad.toml:2:") && err.contains("reply"),
+            "help: {err}"
+        );
+    }
+
+    #[test]
+    fn empty_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(IntentSet::load(dir.path()).is_err());
+        assert!(IntentSet::load(&dir.path().join("missing")).is_err());
+    }
 }

@@ -10,7 +10,7 @@ use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
 use crate::answer::{Answer, Followup, Status};
-use crate::app::AskOptions;
+use crate::app::{AskOptions, FullText, Reply};
 use crate::render::telegram::{self as render, Callback};
 use crate::session::{Session, SessionKey, SessionStore};
 
@@ -143,10 +143,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
                 ctx.sender.text(target, texts::NO_FULL_TEXT, None).await?;
                 return Ok(());
             };
-            for message in render::full_text(&full) {
-                ctx.sender.html(target, &message, None).await?;
-            }
-            Ok(())
+            send_full_text(&ctx, target, &full).await
         }
         Callback::More { answer_id, n }
         | Callback::Region { answer_id, n }
@@ -177,7 +174,10 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             })
             .await?;
             match answer {
-                Some(answer) => reply(&ctx, target, key, session, &answer, None).await,
+                Some(Reply::Answer(answer)) => {
+                    reply(&ctx, target, key, session, &answer, None).await
+                }
+                Some(Reply::FullText(full)) => send_full_text(&ctx, target, &full).await,
                 None => expired(&ctx, target).await,
             }
         }
@@ -303,6 +303,18 @@ async fn reply<A: Knowledge, S: SessionStore + 'static>(
     let html = render::answer(answer, header);
     let keyboard = render::keyboard(answer, session.answer_id);
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;
+    Ok(())
+}
+
+/// The full text of a clause, split into as many messages as it needs, in order.
+async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    full: &FullText,
+) -> HandlerResult {
+    for message in render::full_text(full) {
+        ctx.sender.html(target, &message, None).await?;
+    }
     Ok(())
 }
 

@@ -24,39 +24,16 @@ use teloxide::update_listeners::{Polling, webhooks};
 use url::Url;
 
 use crate::answer::Answer;
-use crate::app::{App, AskOptions, FullText};
+use crate::app::{App, AskOptions, FullText, Reply};
 use crate::session::{Session, SessionStore};
 
+pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
 pub use health::spawn as spawn_health;
 pub use send::{Sender, Target};
 
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A secret string (the bot token, the webhook secret): never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    #[must_use]
-    pub fn new(secret: impl Into<String>) -> Self {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the one place that needs it.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 /// Webhook mode: Telegram posts updates to `url`; the bot listens on `listen`.
 #[derive(Clone, Debug)]
@@ -151,7 +128,7 @@ pub trait Knowledge: Send + Sync + 'static {
     /// See [`App::ask`].
     fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
     /// See [`App::follow_up`].
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer>;
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply>;
     /// See [`App::full_text`].
     fn full_text(&self, clause_id: &str) -> Option<FullText>;
     /// See [`App::topics`].
@@ -162,7 +139,7 @@ impl Knowledge for App {
     fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
         App::ask(self, text, session, opts)
     }
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer> {
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
         App::follow_up(self, n, session)
     }
     fn full_text(&self, clause_id: &str) -> Option<FullText> {

@@ -1,9 +1,16 @@
-//! Synonym table and stop list loaded from `data/lexicon/`.
+//! Synonym table and stop list loaded from `data/lexicon/`: how owners phrase things mapped to the
+//! documents' wording, and the question words a query should ignore. Pure data, no retrieval.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::text::normalize::normalize;
+
+/// File name of the synonym table inside the lexicon directory.
+pub const SYNONYMS: &str = "synonyms.tsv";
+/// File name of the stop list inside the lexicon directory.
+pub const STOPWORDS: &str = "stopwords.txt";
 
 /// Synonyms (term → weighted alternatives) and stop words.
 #[derive(Clone, Debug, Default)]
@@ -20,7 +27,216 @@ impl Lexicon {
     /// # Errors
     /// Unreadable or malformed files, naming file and line.
     pub fn load(dir: &Path) -> Result<Self, Error> {
-        let _ = dir;
-        Ok(Lexicon::default())
+        let synonyms_path = dir.join(SYNONYMS);
+        let stopwords_path = dir.join(STOPWORDS);
+        Ok(Lexicon {
+            synonyms: parse_synonyms(&read(&synonyms_path)?, &synonyms_path)?,
+            stopwords: parse_stopwords(&read(&stopwords_path)?, &stopwords_path)?,
+        })
+    }
+
+    /// Weighted alternatives of `term` (already normalised), empty when it has none.
+    #[must_use]
+    pub fn alternatives(&self, term: &str) -> &[(String, f32)] {
+        self.synonyms.get(term).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `term` (already normalised) is a question or filler word.
+    #[must_use]
+    pub fn is_stopword(&self, term: &str) -> bool {
+        self.stopwords.contains(term)
+    }
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::InvalidData => Error::Binary {
+            path: path.to_owned(),
+        },
+        _ => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+    })
+}
+
+/// Non-blank, non-comment lines of `text` with their 1-based numbers, comments (`#…`) cut off.
+fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, raw)| {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        (!line.is_empty()).then_some((i + 1, line))
+    })
+}
+
+fn config_error(path: &Path, line: usize, message: String) -> Error {
+    Error::Config {
+        path: PathBuf::from(path),
+        line,
+        message,
+    }
+}
+
+/// Parses `term<TAB>alternative<TAB>weight` lines, weight in (0, 1).
+///
+/// # Errors
+/// [`Error::Config`] naming `path` and the line of the first malformed or duplicate entry.
+pub fn parse_synonyms(
+    text: &str,
+    path: &Path,
+) -> Result<HashMap<String, Vec<(String, f32)>>, Error> {
+    let mut out: HashMap<String, Vec<(String, f32)>> = HashMap::new();
+    for (line, content) in content_lines(text) {
+        let bad = |message: String| config_error(path, line, message);
+        let fields: Vec<&str> = content.split('\t').map(str::trim).collect();
+        let [term, alternative, weight] = fields.as_slice() else {
+            return Err(bad(format!(
+                "expected `term<TAB>alternative<TAB>weight`, found {} tab-separated fields",
+                fields.len()
+            )));
+        };
+        let (term, alternative) = (normalize(term), normalize(alternative));
+        if term.is_empty() || alternative.is_empty() {
+            return Err(bad("empty term or alternative".to_owned()));
+        }
+        if term == alternative {
+            return Err(bad(format!("`{term}` is its own synonym")));
+        }
+        let weight: f32 = match weight.parse() {
+            Ok(w) if w > 0.0 && w < 1.0 => w,
+            _ => return Err(bad(format!("weight `{weight}` is not a number in (0, 1)"))),
+        };
+        let alternatives = out.entry(term.clone()).or_default();
+        if alternatives.iter().any(|(a, _)| *a == alternative) {
+            return Err(bad(format!("duplicate pair `{term}` → `{alternative}`")));
+        }
+        alternatives.push((alternative, weight));
+    }
+    Ok(out)
+}
+
+/// Parses one stop word per line.
+///
+/// # Errors
+/// [`Error::Config`] naming `path` and the line of the first entry holding whitespace.
+pub fn parse_stopwords(text: &str, path: &Path) -> Result<HashSet<String>, Error> {
+    let mut out = HashSet::new();
+    for (line, content) in content_lines(text) {
+        if content.contains(char::is_whitespace) {
+            return Err(config_error(
+                path,
+                line,
+                format!("`{content}`: one stop word per line"),
+            ));
+        }
+        out.insert(normalize(content));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::test_support::{corpus, lexicon_dir};
+
+    fn expect_line<T: std::fmt::Debug>(result: Result<T, Error>, line: usize, input: &str) {
+        match result {
+            Err(Error::Config { line: l, .. }) => {
+                assert_eq!(l, line, "help: wrong line reported for {input:?}");
+            }
+            other => panic!("help: {input:?} should be rejected at line {line}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_synonyms_with_comments_and_normalisation() {
+        let text = "# colloquial → document\n社保\t社会保险\t0.8\n\n社保\t社保费\t0.5 # fees\nＬＰＲ\t贷款市场报价利率\t0.7\n";
+        let map = parse_synonyms(text, Path::new("s.tsv")).expect("valid");
+        assert_eq!(
+            map["社保"],
+            [("社会保险".to_owned(), 0.8), ("社保费".to_owned(), 0.5)]
+        );
+        assert_eq!(map["lpr"], [("贷款市场报价利率".to_owned(), 0.7)]);
+    }
+
+    #[test]
+    fn rejects_malformed_synonym_lines() {
+        let p = Path::new("s.tsv");
+        for (text, line) in [
+            ("社保\t社会保险\n", 1),
+            ("# c\n社保 社会保险 0.8\n", 2),
+            ("社保\t社会保险\t1.0\n", 1),
+            ("社保\t社会保险\t0\n", 1),
+            ("社保\t社会保险\tabc\n", 1),
+            ("社保\t社保\t0.5\n", 1),
+            ("社保\t社会保险\t0.8\n社保\t社会保险\t0.7\n", 2),
+            ("社保\t\t0.8\n", 1),
+        ] {
+            expect_line(parse_synonyms(text, p), line, text);
+        }
+    }
+
+    #[test]
+    fn parses_and_rejects_stopwords() {
+        let p = Path::new("stop.txt");
+        let set = parse_stopwords("# 疑问词\n吗\n请问 # polite\n\nＯＫ\n", p).expect("valid");
+        assert_eq!(set.len(), 3);
+        assert!(set.contains("请问") && set.contains("ok"));
+        expect_line(parse_stopwords("吗\n有 没有\n", p), 2, "有 没有");
+    }
+
+    #[test]
+    fn load_names_the_missing_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(SYNONYMS), "社保\t社会保险\t0.8\n").expect("write");
+        match Lexicon::load(dir.path()) {
+            Err(Error::Io { path, .. }) => assert!(path.ends_with(STOPWORDS)),
+            other => panic!("expected Io error for the stop list, got {other:?}"),
+        }
+        std::fs::write(dir.path().join(STOPWORDS), "吗\n").expect("write");
+        std::fs::write(dir.path().join(SYNONYMS), "a\tb\t0.5\nbad line\n").expect("write");
+        match Lexicon::load(dir.path()) {
+            Err(Error::Config { path, line: 2, .. }) => assert!(path.ends_with(SYNONYMS)),
+            other => panic!("expected Config error at synonyms line 2, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shipped_lexicon_loads() {
+        let lexicon = Lexicon::load(&lexicon_dir()).expect("data/lexicon loads");
+        let pairs: usize = lexicon.synonyms.values().map(Vec::len).sum();
+        assert!(
+            pairs >= 150,
+            "help: only {pairs} synonym pairs in data/lexicon/synonyms.tsv"
+        );
+        assert!(lexicon.is_stopword("请问"));
+        assert!(
+            !lexicon.is_stopword("企业"),
+            "help: 企业 is a content word (see stopwords.txt)"
+        );
+        assert!(
+            lexicon
+                .alternatives("社保")
+                .iter()
+                .any(|(a, _)| a == "社会保险")
+        );
+        assert!(lexicon.alternatives("没有这个词").is_empty());
+    }
+
+    #[test]
+    fn every_synonym_alternative_occurs_in_the_corpus() {
+        let lexicon = Lexicon::load(&lexicon_dir()).expect("data/lexicon loads");
+        let corpus = corpus();
+        let mut absent: Vec<String> = lexicon
+            .synonyms
+            .iter()
+            .flat_map(|(term, alts)| alts.iter().map(move |(a, _)| (term, a)))
+            .filter(|(_, a)| !corpus.contains(a.as_str()))
+            .map(|(term, a)| format!("{term}→{a}"))
+            .collect();
+        absent.sort();
+        assert!(
+            absent.is_empty(),
+            "help: alternatives not in data/compendium: {absent:?}"
+        );
     }
 }

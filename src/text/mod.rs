@@ -5,3 +5,44 @@ pub mod analyzer;
 pub mod lexicon;
 pub mod normalize;
 pub mod segment;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Shared test fixtures: the shipped lexicon directory and the compendium text.
+
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    use crate::text::normalize::compact;
+
+    /// `data/lexicon/` of this checkout.
+    pub(crate) fn lexicon_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/lexicon")
+    }
+
+    /// All of `data/compendium/` concatenated in [`compact`] form (normalised, no whitespace),
+    /// so a term broken across a line or letter-spaced still counts as occurring.
+    pub(crate) fn corpus() -> &'static str {
+        static CORPUS: OnceLock<String> = OnceLock::new();
+        CORPUS.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/compendium");
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .expect("data/compendium exists")
+                .map(|e| e.expect("directory entry").path())
+                .collect();
+            files.sort();
+            let mut text = String::new();
+            for f in files {
+                text.push_str(&compact(
+                    &std::fs::read_to_string(&f).expect("UTF-8 corpus file"),
+                ));
+                text.push('\u{0}');
+            }
+            assert!(
+                text.len() > 1_000_000,
+                "help: data/compendium looks incomplete"
+            );
+            text
+        })
+    }
+}

@@ -1,6 +1,9 @@
-//! The one integration-test binary: `cargo test --test it`.
+//! Integration tests: one binary, one module per area.
 
+mod cli;
+mod corpus;
 mod fake_bot_api;
+mod kb;
 mod session;
 mod support;
 mod telegram;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use policybot::answer::{Answer, Cited, Followup, Span, Status};
-use policybot::app::{AskOptions, FullText};
+use policybot::app::App;
+use policybot::app::{AskOptions, FullText, Reply};
 use policybot::corpus::{Department, Level};
 use policybot::session::{MemoryStore, Session};
 use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
@@ -126,16 +127,18 @@ impl Knowledge for Fixture {
         answer
     }
 
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Answer> {
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
         let question = session.last_question.clone()?;
         let answer = match session.followups.get(n.checked_sub(1)?)? {
             Followup::More => answered(&question, None, session.shown),
             Followup::Region { region } => answered(&question, Some(region), 0),
             Followup::Ask { question, .. } => answered(question, None, 0),
-            Followup::FullText { .. } => return None,
+            Followup::FullText { clause_id, .. } => {
+                return self.full_text(clause_id).map(Reply::FullText);
+            }
         };
         self.remember(session, &answer);
-        Some(answer)
+        Some(Reply::Answer(answer))
     }
 
     fn full_text(&self, clause_id: &str) -> Option<FullText> {
@@ -188,6 +191,17 @@ async fn start_bot(flood_per_minute: u32) -> Running {
 }
 
 async fn start_bot_with(flood_per_minute: u32, limits: Option<Limits>) -> Running {
+    let knowledge = Arc::new(Fixture {
+        ids: AtomicU64::new(0),
+    });
+    start_bot_on(knowledge, flood_per_minute, limits).await
+}
+
+async fn start_bot_on<K: Knowledge>(
+    knowledge: Arc<K>,
+    flood_per_minute: u32,
+    limits: Option<Limits>,
+) -> Running {
     let api = FakeBotApi::start().await;
     let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
     cfg.api_url = Some(api.url());
@@ -195,9 +209,6 @@ async fn start_bot_with(flood_per_minute: u32, limits: Option<Limits>) -> Runnin
     cfg.limits = limits;
     cfg.flood_per_minute = flood_per_minute;
     let store = MemoryStore::new(Duration::from_secs(600), 10_000);
-    let knowledge = Arc::new(Fixture {
-        ids: AtomicU64::new(0),
-    });
     let bot = tokio::spawn(async move {
         if let Err(e) = telegram::run(knowledge, store, cfg).await {
             panic!("bot stopped: {e}");
@@ -828,6 +839,71 @@ async fn long_full_text_is_split_on_sentences() {
         body,
         long_clause(),
         "help: the parts concatenate to the clause"
+    );
+    assert_all_html(api);
+}
+
+/// The real knowledge base (bundled compendium), shared with the `kb` tests.
+struct RealApp(&'static App);
+
+impl Knowledge for RealApp {
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        self.0.ask(text, session, opts)
+    }
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
+        self.0.follow_up(n, session)
+    }
+    fn full_text(&self, clause_id: &str) -> Option<FullText> {
+        self.0.full_text(clause_id)
+    }
+    fn topics(&self) -> Vec<(String, String)> {
+        self.0.topics()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_app_answers_with_citations_and_working_buttons() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let first = exchange(api, fake::private(100, "小微企业贷款有贴息吗"), 1)
+        .await
+        .remove(0);
+    assert!(
+        text(&first).contains("<b>1. "),
+        "help: a cited clause: {}",
+        text(&first)
+    );
+    let full = button(&first, "t:");
+    let parts = exchange(api, fake::callback(100, 100, 10_001, &full), 1).await;
+    assert!(
+        text(&parts[0]).starts_with("<b>《"),
+        "help: citation first: {}",
+        text(&parts[0])
+    );
+    let more = exchange(
+        api,
+        fake::callback(100, 100, 10_001, &button(&first, "m:")),
+        1,
+    )
+    .await;
+    assert!(!text(&more[0]).is_empty());
+    let topics = exchange(api, fake::private(100, "/topics"), 1)
+        .await
+        .remove(0);
+    assert!(
+        !buttons(&topics).is_empty(),
+        "help: intents/ topics as buttons"
+    );
+    let followup = exchange(api, fake::private(100, "那安阳呢"), 1)
+        .await
+        .remove(0);
+    assert!(
+        text(&followup).contains("安阳"),
+        "help: session follow-up: {}",
+        text(&followup)
     );
     assert_all_html(api);
 }

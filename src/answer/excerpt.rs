@@ -1,0 +1,325 @@
+//! Excerpts: the best-matching sentences of a clause, at most [`MAX_EXCERPT_CHARS`] characters,
+//! with matched question terms marked as highlight spans. Pure; works on characters, never bytes.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::Span;
+
+/// Upper bound of an excerpt in characters, `…` markers included.
+pub const MAX_EXCERPT_CHARS: usize = 150;
+
+/// Ellipsis shown where the clause text was cut.
+const CUT: &str = "…";
+
+/// A clause's characters with their folded (NFKC, lower case, whitespace dropped) form and the
+/// map from folded positions back to original ones, so terms match across stray spaces and
+/// full-width forms yet highlights land on the original text.
+struct Folded {
+    chars: Vec<char>,
+    folded: Vec<char>,
+    origin: Vec<usize>,
+}
+
+impl Folded {
+    fn new(text: &str) -> Folded {
+        let chars: Vec<char> = text.chars().collect();
+        let mut folded = Vec::with_capacity(chars.len());
+        let mut origin = Vec::with_capacity(chars.len());
+        for (i, c) in chars.iter().enumerate() {
+            for f in fold_char(*c) {
+                folded.push(f);
+                origin.push(i);
+            }
+        }
+        Folded {
+            chars,
+            folded,
+            origin,
+        }
+    }
+
+    /// Marks every original character covered by an occurrence of one of `terms`.
+    fn hit_mask(&self, terms: &[Vec<char>]) -> Vec<bool> {
+        let mut mask = vec![false; self.chars.len()];
+        for term in terms {
+            let n = term.len();
+            if n == 0 || n > self.folded.len() {
+                continue;
+            }
+            let mut i = 0;
+            while i + n <= self.folded.len() {
+                if self.folded[i..i + n] == term[..] {
+                    let (from, to) = (self.origin[i], self.origin[i + n - 1]);
+                    mask[from..=to].iter_mut().for_each(|m| *m = true);
+                    i += n;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        mask
+    }
+}
+
+/// NFKC + lower case of one character, whitespace dropped.
+fn fold_char(c: char) -> impl Iterator<Item = char> {
+    std::iter::once(c)
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace())
+}
+
+/// Folds a question term the same way as clause text.
+fn fold(term: &str) -> Vec<char> {
+    term.chars().flat_map(fold_char).collect()
+}
+
+/// The terms used for highlighting: folded, de-duplicated, longest first. Single characters are
+/// dropped (they would light up half a Chinese clause) unless nothing longer was matched.
+fn usable_terms(matched: &[String]) -> Vec<Vec<char>> {
+    let mut terms: Vec<Vec<char>> = matched
+        .iter()
+        .map(|t| fold(t))
+        .filter(|t| !t.is_empty())
+        .collect();
+    terms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    terms.dedup();
+    if terms.iter().any(|t| t.len() > 1) {
+        terms.retain(|t| t.len() > 1);
+    }
+    terms
+}
+
+/// Sentence ranges (char indices, end exclusive, terminator included).
+fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in chars.iter().enumerate() {
+        if matches!(c, '。' | '；' | '！' | '？' | '\n' | ';' | '!' | '?') {
+            out.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    if start < chars.len() {
+        out.push((start, chars.len()));
+    }
+    out.retain(|(s, e)| chars[*s..*e].iter().any(|c| !c.is_whitespace()));
+    out
+}
+
+/// Builds the excerpt of `text` for the matched question `terms`.
+///
+/// The best sentence (most distinct terms, then most highlighted characters, then earliest) is
+/// always included, cut around its first match when it alone is too long; neighbours are added
+/// (following first) while the total stays within [`MAX_EXCERPT_CHARS`].
+#[must_use]
+pub fn excerpt(text: &str, terms: &[String]) -> Vec<Span> {
+    let folded = Folded::new(text);
+    let terms = usable_terms(terms);
+    let mask = folded.hit_mask(&terms);
+    let chars = &folded.chars;
+    let sents = sentences(chars);
+    if sents.is_empty() {
+        return Vec::new();
+    }
+    let best = best_sentence(&folded, &terms, &mask, &sents);
+    let (s, e) = sents[best];
+    let budget = |from: usize, to: usize| {
+        let cuts = usize::from(from > 0) + usize::from(to < chars.len());
+        to - from + cuts
+    };
+    let (mut from, mut to) = (s, e);
+    if budget(s, e) > MAX_EXCERPT_CHARS {
+        let width = MAX_EXCERPT_CHARS - 2;
+        let first_hit = (s..e).find(|i| mask[*i]).unwrap_or(s);
+        from = first_hit
+            .saturating_sub(20)
+            .max(s)
+            .min(e.saturating_sub(width));
+        to = (from + width).min(e);
+    } else {
+        let (mut prev, mut next) = (best, best + 1);
+        loop {
+            let mut grew = false;
+            if next < sents.len() && budget(from, sents[next].1) <= MAX_EXCERPT_CHARS {
+                to = sents[next].1;
+                next += 1;
+                grew = true;
+            }
+            if prev > 0 && budget(sents[prev - 1].0, to) <= MAX_EXCERPT_CHARS {
+                prev -= 1;
+                from = sents[prev].0;
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+    }
+    spans(chars, &mask, from, to)
+}
+
+fn best_sentence(
+    folded: &Folded,
+    terms: &[Vec<char>],
+    mask: &[bool],
+    sents: &[(usize, usize)],
+) -> usize {
+    let mut best = 0;
+    let mut best_score = (0, 0);
+    for (n, (s, e)) in sents.iter().enumerate() {
+        let sentence = Folded::new(&folded.chars[*s..*e].iter().collect::<String>());
+        let distinct = terms
+            .iter()
+            .filter(|t| sentence.folded.windows(t.len()).any(|w| w == &t[..]))
+            .count();
+        let lit = mask[*s..*e].iter().filter(|m| **m).count();
+        if (distinct, lit) > best_score {
+            best_score = (distinct, lit);
+            best = n;
+        }
+    }
+    best
+}
+
+/// Turns `chars[from..to]` into spans, trimming whitespace at the edges, turning line breaks
+/// into spaces and adding `…` where the clause was cut.
+fn spans(chars: &[char], mask: &[bool], mut from: usize, mut to: usize) -> Vec<Span> {
+    let cut_before = from > 0;
+    let cut_after = to < chars.len();
+    while from < to && chars[from].is_whitespace() {
+        from += 1;
+    }
+    while to > from && chars[to - 1].is_whitespace() {
+        to -= 1;
+    }
+    let mut out: Vec<Span> = Vec::new();
+    if cut_before {
+        out.push(Span {
+            text: CUT.to_string(),
+            hit: false,
+        });
+    }
+    for i in from..to {
+        let c = if chars[i] == '\n' { ' ' } else { chars[i] };
+        match out.last_mut() {
+            Some(last) if last.hit == mask[i] && last.text != CUT => last.text.push(c),
+            _ => out.push(Span {
+                text: c.to_string(),
+                hit: mask[i],
+            }),
+        }
+    }
+    if cut_after {
+        out.push(Span {
+            text: CUT.to_string(),
+            hit: false,
+        });
+    }
+    out
+}
+
+/// The excerpt as plain text (no markers).
+#[must_use]
+pub fn plain(spans: &[Span]) -> String {
+    spans.iter().map(|s| s.text.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(t: &[&str]) -> Vec<String> {
+        t.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn short_clause_is_whole_and_uncut() {
+        let spans = excerpt("对小微企业减免房租。", &terms(&["房租"]));
+        assert_eq!(plain(&spans), "对小微企业减免房租。");
+        assert_eq!(
+            spans
+                .iter()
+                .filter(|s| s.hit)
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>(),
+            ["房租"]
+        );
+    }
+
+    #[test]
+    fn window_holds_best_sentence_within_limit() {
+        let filler = "各地要加强组织领导，认真抓好落实，确保各项工作取得实效。".repeat(6);
+        let best = "对月销售额15万元以下的小规模纳税人免征增值税。";
+        let text = format!("{filler}{best}{filler}");
+        let spans = excerpt(&text, &terms(&["小规模纳税人", "增值税"]));
+        let out = plain(&spans);
+        assert!(
+            out.chars().count() <= MAX_EXCERPT_CHARS,
+            "help: {} chars",
+            out.chars().count()
+        );
+        assert!(out.contains(best), "help: {out}");
+        assert!(out.starts_with('…') && out.ends_with('…'), "help: {out}");
+        let hits: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.hit)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(hits, ["小规模纳税人", "增值税"]);
+    }
+
+    #[test]
+    fn overlong_sentence_is_cut_around_the_match() {
+        let text = format!(
+            "{}创业担保贷款最高300万元{}",
+            "甲".repeat(200),
+            "乙".repeat(200)
+        );
+        let out = plain(&excerpt(&text, &terms(&["创业担保贷款"])));
+        assert!(out.chars().count() <= MAX_EXCERPT_CHARS);
+        assert!(out.contains("创业担保贷款最高300万元"), "help: {out}");
+    }
+
+    #[test]
+    fn matching_ignores_width_case_and_stray_spaces() {
+        let spans = excerpt(
+            "有效期至 2022 年底，LPR 减去 150 个基点。",
+            &terms(&["2022年", "lpr"]),
+        );
+        let hits: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.hit)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(hits, ["2022 年", "LPR"]);
+        let full = excerpt("ＬＰＲ下降", &terms(&["lpr"]));
+        assert_eq!(
+            full[0],
+            Span {
+                text: "ＬＰＲ".into(),
+                hit: true
+            }
+        );
+    }
+
+    #[test]
+    fn no_match_starts_at_the_beginning() {
+        let text = "第一句。".repeat(60);
+        let out = plain(&excerpt(&text, &terms(&["不存在"])));
+        assert!(out.starts_with("第一句") && out.ends_with('…'));
+        assert!(out.chars().count() <= MAX_EXCERPT_CHARS);
+        assert!(excerpt("", &terms(&["x"])).is_empty());
+    }
+
+    #[test]
+    fn single_characters_only_when_nothing_longer() {
+        let spans = excerpt("税费减免和贷款贴息。", &terms(&["税", "贷款"]));
+        let hits: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.hit)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(hits, ["贷款"]);
+    }
+}

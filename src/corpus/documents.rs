@@ -1,0 +1,425 @@
+//! Document boundaries: front matter and table of contents, TOC-anchored document starts (文号
+//! first, fuzzy title second), nested 转发 originals, and the generic level/region rules.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Level;
+use super::lines::{Kind, Line, Marker, norm_docno, title_key};
+
+static TOC_DOCNO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\p{Han}A-Za-z]{1,12}\s*[〔\[（(]\s*(?:19|20)\d\d\s*[〕\]）)]\s*\d{1,4}\s*号")
+        .expect("valid regex")
+});
+static TOC_NUM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{1,3}\s*[.．、]\s*").expect("valid regex"));
+
+/// One entry of a compendium's table of contents.
+#[derive(Clone, Debug)]
+pub(crate) struct TocEntry {
+    /// Index into [`Toc::parts`].
+    pub part: Option<usize>,
+    /// Title as printed (number, leaders and page removed).
+    pub title: String,
+    /// Normalised 文号 candidate found in the entry (may carry extra leading characters).
+    pub docno: Option<String>,
+}
+
+/// A compendium's table of contents: line range and entries.
+#[derive(Clone, Debug)]
+pub(crate) struct Toc {
+    /// Line index of `目 录`.
+    pub start: usize,
+    /// Last TOC line index (inclusive).
+    pub end: usize,
+    /// Part / chapter titles.
+    pub parts: Vec<String>,
+    /// Entries in order.
+    pub entries: Vec<TocEntry>,
+}
+
+/// A document's line range (indices into the line vector, `end` exclusive).
+#[derive(Clone, Debug)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+    /// TOC part title, if anchored by a TOC.
+    pub part: Option<String>,
+    /// Index of the enclosing span for a nested original.
+    pub parent: Option<usize>,
+}
+
+fn is_toc_line(l: &Line) -> bool {
+    l.kind == Kind::Table || l.text.contains("....") || l.text.contains("……")
+}
+
+fn strip_toc_decor(text: &str) -> String {
+    let t = text.split('\t').next().unwrap_or_default();
+    t.trim_end_matches(|c: char| c == '.' || c == '…' || c.is_ascii_digit() || c.is_whitespace())
+        .to_string()
+}
+
+/// Finds and parses the table of contents (within the first 300 lines).
+#[must_use]
+pub(crate) fn find_toc(lines: &[Line]) -> Option<Toc> {
+    let start = lines
+        .iter()
+        .take(300)
+        .position(|l| title_key(&l.text) == "目录")?;
+    let mut end = start;
+    for (i, l) in lines.iter().enumerate().skip(start + 1) {
+        if is_toc_line(l) {
+            end = i;
+        } else if l.kind != Kind::Blank && i > end + 6 {
+            break;
+        }
+    }
+    if end == start {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut entries: Vec<TocEntry> = Vec::new();
+    for l in &lines[start + 1..=end] {
+        if l.kind == Kind::Blank {
+            continue;
+        }
+        let t = strip_toc_decor(&l.text);
+        if let Some(m) = TOC_NUM.find(&t) {
+            entries.push(TocEntry {
+                part: parts.len().checked_sub(1),
+                title: t[m.end()..].to_string(),
+                docno: None,
+            });
+        } else if matches!(l.kind, Kind::Heading(Marker::Chapter | Marker::CnNum)) {
+            parts.push(t);
+        } else if let Some(e) = entries.last_mut() {
+            e.title.push_str(&t);
+        }
+    }
+    for e in &mut entries {
+        e.docno = TOC_DOCNO.find(&e.title).map(|m| norm_docno(m.as_str()));
+    }
+    Some(Toc {
+        start,
+        end,
+        parts,
+        entries,
+    })
+}
+
+fn prev_nonblank(lines: &[Line], i: usize, floor: usize) -> Option<usize> {
+    (floor..i).rev().find(|&j| lines[j].kind != Kind::Blank)
+}
+
+fn is_bare_chapter(l: &Line) -> bool {
+    l.kind == Kind::Heading(Marker::Chapter) && l.text.chars().count() <= 5
+}
+
+/// A line that can be part of a (split) title.
+pub(crate) fn is_title_fragment(l: &Line) -> bool {
+    l.kind == Kind::Body
+        && !l.text.contains(['。', '；', '！', '？', '：', ':', '，'])
+        && l.text.chars().count() <= 90
+        && !super::clauses::is_annex_marker(&l.text)
+}
+
+fn starts_title(text: &str) -> bool {
+    text.starts_with("关于") || text.starts_with("转发") || text.starts_with("印发")
+}
+
+/// Moves a document start from its anchor (文号 or title line) back over title lines and, when
+/// the title has no issuer prefix, over the issuer block and letterhead above it.
+#[must_use]
+pub(crate) fn move_back(lines: &[Line], anchor: usize, floor: usize) -> usize {
+    let mut s = anchor;
+    for _ in 0..4 {
+        if starts_title(&lines[s].text) {
+            break;
+        }
+        let Some(p) = prev_nonblank(lines, s, floor) else {
+            break;
+        };
+        let after_chapter =
+            prev_nonblank(lines, p, floor).is_some_and(|q| is_bare_chapter(&lines[q]));
+        if !is_title_fragment(&lines[p]) || after_chapter {
+            break;
+        }
+        s = p;
+    }
+    let first = &lines[s].text;
+    let bare = starts_title(first)
+        || lines[s].kind == Kind::DocNo
+        || prev_nonblank(lines, s, floor).is_some_and(|p| lines[p].kind == Kind::Letterhead);
+    if bare {
+        for _ in 0..8 {
+            let Some(p) = prev_nonblank(lines, s, floor) else {
+                break;
+            };
+            if !matches!(lines[p].kind, Kind::Issuer | Kind::Letterhead) {
+                break;
+            }
+            s = p;
+        }
+    }
+    s
+}
+
+fn search_key(title: &str) -> String {
+    let mut t = title.to_string();
+    if let Some(m) = TOC_DOCNO.find(title) {
+        t.truncate(m.start());
+    }
+    let k = title_key(&t);
+    let from = k.find("关于").unwrap_or(0);
+    k[from..]
+        .chars()
+        .take(if from > 0 { 10 } else { 16 })
+        .collect()
+}
+
+fn find_title(lines: &[Line], key: &str, from: usize, to: usize) -> Option<usize> {
+    if key.chars().count() < 4 {
+        return None;
+    }
+    (from..to).find(|&i| {
+        if !is_title_fragment(&lines[i]) && lines[i].kind != Kind::Issuer {
+            return false;
+        }
+        let mut window = title_key(&lines[i].text);
+        let own = window.len();
+        let mut j = i + 1;
+        let mut taken = 0;
+        while j < to && taken < 2 {
+            if lines[j].kind != Kind::Blank {
+                window.push_str(&title_key(&lines[j].text));
+                taken += 1;
+            }
+            j += 1;
+        }
+        window.find(key).is_some_and(|pos| pos < own)
+    })
+}
+
+/// Document starts in a compendium, anchored on its TOC entries. Returns `(start, part)` pairs.
+#[must_use]
+pub(crate) fn anchor_toc(lines: &[Line], toc: &Toc) -> Vec<(usize, Option<String>)> {
+    let body = toc.end + 1;
+    let n = toc.entries.len();
+    let mut anchors: Vec<Option<usize>> = vec![None; n];
+    let mut cursor = body;
+    for (k, e) in toc.entries.iter().enumerate() {
+        let Some(d) = &e.docno else { continue };
+        let hit = (cursor..lines.len()).find(|&i| {
+            lines[i].kind == Kind::DocNo && {
+                let b = norm_docno(&lines[i].text);
+                b.chars().count() >= 6 && d.ends_with(&b)
+            }
+        });
+        if let Some(i) = hit {
+            anchors[k] = Some(i);
+            cursor = i + 1;
+        }
+    }
+    for k in 0..n {
+        if anchors[k].is_some() {
+            continue;
+        }
+        let from = anchors[..k]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .map_or(body, |&a| a + 1);
+        let to = anchors[k + 1..]
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(lines.len());
+        let e = &toc.entries[k];
+        anchors[k] = find_title(lines, &search_key(&e.title), from, to);
+    }
+    let mut out = Vec::new();
+    let mut floor = body;
+    for (k, a) in anchors.iter().enumerate() {
+        let Some(a) = *a else { continue };
+        let start = move_back(lines, a, floor);
+        let part = toc.entries[k].part.and_then(|p| toc.parts.get(p)).cloned();
+        out.push((start, part));
+        floor = a + 1;
+    }
+    out
+}
+
+/// Nested originals inside `[start, end)`: further 文号 lines after the document's own.
+#[must_use]
+pub(crate) fn nested_starts(lines: &[Line], start: usize, end: usize) -> Vec<usize> {
+    let docnos: Vec<usize> = (start..end)
+        .filter(|&i| lines[i].kind == Kind::DocNo)
+        .collect();
+    let Some(&own) = docnos.first() else {
+        return Vec::new();
+    };
+    if own > start + 30 {
+        return Vec::new();
+    }
+    let mut seen = vec![norm_docno(&lines[own].text)];
+    let mut out = Vec::new();
+    let mut floor = own + 1;
+    for &d in &docnos[1..] {
+        let key = norm_docno(&lines[d].text);
+        if seen.contains(&key) {
+            continue;
+        }
+        let s = move_back(lines, d, floor);
+        let titled =
+            s < d && prev_nonblank(lines, d, floor).is_some_and(|p| is_title_fragment(&lines[p]));
+        if titled {
+            seen.push(key);
+            out.push(s);
+            floor = d + 1;
+        }
+    }
+    out
+}
+
+const PLACES: &[(&str, Level, &str)] = &[
+    ("获嘉", Level::County, "河南省/新乡市/获嘉县"),
+    ("新乡", Level::City, "河南省/新乡市"),
+    ("安阳", Level::City, "河南省/安阳市"),
+    ("济源", Level::City, "河南省/济源示范区"),
+    ("临夏", Level::City, "甘肃省/临夏回族自治州"),
+    ("郑州", Level::Province, "河南省"),
+    ("河南", Level::Province, "河南省"),
+    ("甘肃", Level::Province, "甘肃省"),
+];
+const DOCNO_PREFIX: &[(char, Level, &str)] = &[
+    ('获', Level::County, "河南省/新乡市/获嘉县"),
+    ('新', Level::City, "河南省/新乡市"),
+    ('安', Level::City, "河南省/安阳市"),
+    ('济', Level::City, "河南省/济源示范区"),
+    ('临', Level::City, "甘肃省/临夏回族自治州"),
+    ('豫', Level::Province, "河南省"),
+    ('郑', Level::Province, "河南省"),
+    ('甘', Level::Province, "甘肃省"),
+];
+const NATIONAL: &[&str] = &[
+    "国务院",
+    "国家",
+    "部委",
+    "中国人民银行",
+    "银保监会",
+    "财政部",
+    "全国",
+];
+
+/// Level and region of a place name mentioned earliest in `text`.
+#[must_use]
+pub(crate) fn place_in(text: &str) -> Option<(Level, String)> {
+    PLACES
+        .iter()
+        .filter_map(|(name, level, path)| text.find(name).map(|pos| (pos, *level, *path)))
+        .min_by_key(|x| x.0)
+        .map(|(_, l, p)| (l, p.to_string()))
+}
+
+fn from_docno(docno: &str) -> (Level, String) {
+    let first = docno.chars().next().unwrap_or_default();
+    DOCNO_PREFIX
+        .iter()
+        .find(|(c, _, _)| *c == first)
+        .map_or((Level::National, "全国".to_string()), |(_, l, p)| {
+            (*l, p.to_string())
+        })
+}
+
+fn from_part(part: &str, home: Option<&(Level, String)>) -> Option<(Level, String)> {
+    if NATIONAL.iter().any(|k| part.contains(k)) {
+        return Some((Level::National, "全国".into()));
+    }
+    if let Some(p) = place_in(part) {
+        return Some(p);
+    }
+    let home_path = home.map(|h| h.1.clone())?;
+    let mut segs = home_path.split('/');
+    if part.contains('省') {
+        return segs.next().map(|p| (Level::Province, p.to_string()));
+    }
+    if part.contains('市') {
+        let path: Vec<&str> = home_path.split('/').take(2).collect();
+        return Some((Level::City, path.join("/")));
+    }
+    if part.contains('县') {
+        return home.cloned();
+    }
+    None
+}
+
+/// Generic level/region rules: 文号 prefix, then place names in title/issuer, then the TOC part,
+/// then the compendium's home region, then national.
+#[must_use]
+pub(crate) fn region(
+    docno: Option<&str>,
+    title: &str,
+    issuer: Option<&str>,
+    part: Option<&str>,
+    home: Option<&(Level, String)>,
+) -> (Level, String) {
+    if let Some(d) = docno {
+        return from_docno(d);
+    }
+    if let Some(p) = place_in(title).or_else(|| issuer.and_then(place_in)) {
+        return p;
+    }
+    let national = |t: &str| NATIONAL.iter().any(|k| t.contains(k));
+    if national(title) || issuer.is_some_and(national) {
+        return (Level::National, "全国".into());
+    }
+    if let Some(r) = part.and_then(|p| from_part(p, home)) {
+        return r;
+    }
+    home.cloned().unwrap_or((Level::National, "全国".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_rules() {
+        assert_eq!(
+            region(Some("安政〔2022〕6号"), "", None, None, None),
+            (Level::City, "河南省/安阳市".into())
+        );
+        assert_eq!(
+            region(Some("郑银发〔2022〕65号"), "", None, None, None).0,
+            Level::Province
+        );
+        assert_eq!(
+            region(Some("工信部企业函〔2022〕103号"), "", None, None, None).1,
+            "全国"
+        );
+        let home = (Level::City, "河南省/安阳市".to_string());
+        assert_eq!(
+            region(
+                None,
+                "关于营造更好环境支持科技型中小企业研发的实施方案",
+                None,
+                Some("二、省政策"),
+                Some(&home)
+            ),
+            (Level::Province, "河南省".into())
+        );
+        assert_eq!(
+            region(
+                None,
+                "中国人民银行获嘉县支行 2022 年度货币信贷工作指导意见",
+                None,
+                None,
+                None
+            ),
+            (Level::County, "河南省/新乡市/获嘉县".into())
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! `KnowledgeBase`: the parsed corpus plus its tantivy index, opened from the index directory or
+//! (re)built when the data, lexicon or schema changed. The only place that opens an index and
+//! registers the analyzers; the only writer.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+
+use super::region::Places;
+use super::schema::{self, Fields, SCHEMA_VERSION};
+use super::store::{self, Manifest};
+use crate::corpus::{self, Corpus};
+use crate::error::Error;
+use crate::text::analyzer;
+use crate::text::lexicon::Lexicon;
+use crate::text::normalize::normalize;
+use crate::text::segment::Segmenter;
+
+/// Where the knowledge base comes from and goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    /// Data directory with `compendium/` and `lexicon/`.
+    pub data_dir: PathBuf,
+    /// Index directory (generations and `CURRENT`).
+    pub index_dir: PathBuf,
+}
+
+/// How the knowledge base was obtained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenReport {
+    /// True when the index was (re)built by this call.
+    pub built: bool,
+    /// Manifest of the live generation.
+    pub manifest: Manifest,
+    /// Wall time of parse + index, when built.
+    pub build_ms: Option<f64>,
+}
+
+/// The corpus, its index and the text tools needed to query it.
+pub struct KnowledgeBase {
+    /// Parsed corpus; `Hit::clause` indexes `corpus.clauses`.
+    pub corpus: Corpus,
+    /// Shared jieba segmenter (same one the analyzer uses).
+    pub segmenter: Segmenter,
+    /// Synonyms and stop words.
+    pub lexicon: Lexicon,
+    /// Place names.
+    pub places: Places,
+    /// Normalised `title path text` of every clause, for term coverage and highlighting.
+    pub(super) haystacks: Vec<String>,
+    /// Stop words of two or more characters, longest first (removed before segmentation).
+    pub(super) multi_char_stopwords: Vec<String>,
+    pub(super) reader: IndexReader,
+    pub(super) fields: Fields,
+    generation: PathBuf,
+}
+
+impl KnowledgeBase {
+    /// Opens the live generation if its fingerprint matches the data; otherwise (or when `force`)
+    /// parses the data and builds a new generation beside it, then swaps it in atomically.
+    /// `progress(done, total)` is called while documents are added.
+    ///
+    /// # Errors
+    /// Missing or unreadable data, a malformed lexicon, or an index failure.
+    pub fn open(
+        paths: &Paths,
+        force: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Self, OpenReport), Error> {
+        let compendium = paths.data_dir.join("compendium");
+        if !compendium.is_dir() {
+            return Err(Error::Data {
+                path: compendium,
+                reason: "data directory has no compendium/ folder".to_string(),
+            });
+        }
+        let lexicon_dir = paths.data_dir.join("lexicon");
+        let segmenter = Segmenter::load(&lexicon_dir)?;
+        let lexicon = Lexicon::load(&lexicon_dir)?;
+        let places = Places::load(&lexicon_dir.join("places.tsv"))?;
+        let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
+
+        if !force {
+            if let Some(generation) = store::current(&paths.index_dir) {
+                let manifest = store::manifest(&generation)?;
+                if manifest.fingerprint == fingerprint {
+                    if let Ok(kb) =
+                        Self::open_generation(&generation, segmenter.clone(), &lexicon, &places)
+                    {
+                        return Ok((kb, OpenReport { built: false, manifest, build_ms: None }));
+                    }
+                }
+            }
+        }
+
+        let started = Instant::now();
+        let corpus = corpus::load_dir(&compendium)?;
+        let scratch = store::scratch(&paths.index_dir)?;
+        let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&scratch);
+                return Err(e);
+            }
+        };
+        let name = format!("gen-{}", &fingerprint[..16]);
+        let generation = store::publish(&paths.index_dir, &scratch, &name)?;
+        let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let kb = Self::open_generation(&generation, segmenter, &lexicon, &places)?;
+        Ok((kb, OpenReport { built: true, manifest, build_ms: Some(build_ms) }))
+    }
+
+    fn open_generation(
+        generation: &Path,
+        segmenter: Segmenter,
+        lexicon: &Lexicon,
+        places: &Places,
+    ) -> Result<Self, Error> {
+        let corpus_path = generation.join("corpus.json");
+        let bytes = std::fs::read(&corpus_path)
+            .map_err(|source| Error::Io { path: corpus_path.clone(), source })?;
+        let corpus: Corpus = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
+            path: corpus_path.clone(),
+            reason: format!("malformed corpus snapshot: {e}"),
+        })?;
+        let dir = MmapDirectory::open(generation.join("tantivy"))
+            .map_err(|e| Error::Index(e.to_string()))?;
+        let index = Index::open(dir)?;
+        analyzer::register(&index, &segmenter);
+        let fields = schema::fields(&index.schema())?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let haystacks = haystacks(&corpus);
+        let mut multi_char_stopwords: Vec<String> =
+            lexicon.stopwords.iter().filter(|w| w.chars().count() >= 2).cloned().collect();
+        multi_char_stopwords.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        Ok(KnowledgeBase {
+            multi_char_stopwords,
+            corpus,
+            segmenter,
+            lexicon: lexicon.clone(),
+            places: places.clone(),
+            haystacks,
+            reader,
+            fields,
+            generation: generation.to_path_buf(),
+        })
+    }
+
+    /// Directory of the live generation this knowledge base was opened from.
+    #[must_use]
+    pub fn generation(&self) -> &Path {
+        &self.generation
+    }
+}
+
+/// Normalised `title 文号 path text` of each clause.
+fn haystacks(corpus: &Corpus) -> Vec<String> {
+    corpus
+        .clauses
+        .iter()
+        .map(|c| {
+            let doc = &corpus.documents[c.doc];
+            let mut s = String::with_capacity(doc.title.len() + c.text.len() + 64);
+            s.push_str(&doc.title);
+            s.push(' ');
+            s.push_str(doc.doc_number.as_deref().unwrap_or(""));
+            for p in &c.path {
+                s.push(' ');
+                s.push_str(p);
+            }
+            s.push(' ');
+            s.push_str(&c.text);
+            normalize(&s)
+        })
+        .collect()
+}
+
+fn build_into(
+    dir: &Path,
+    corpus: &Corpus,
+    segmenter: &Segmenter,
+    fingerprint: &str,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Manifest, Error> {
+    let (schema, f) = schema::build();
+    let tantivy_dir = dir.join("tantivy");
+    std::fs::create_dir_all(&tantivy_dir)
+        .map_err(|source| Error::Io { path: tantivy_dir.clone(), source })?;
+    let index = Index::create_in_dir(&tantivy_dir, schema)?;
+    analyzer::register(&index, segmenter);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 64_000_000)?;
+    let total = corpus.clauses.len();
+    for (ord, clause) in corpus.clauses.iter().enumerate() {
+        let doc = &corpus.documents[clause.doc];
+        let mut d = TantivyDocument::default();
+        d.add_u64(f.ord, ord as u64);
+        d.add_text(f.title, &doc.title);
+        if let Some(n) = &doc.doc_number {
+            d.add_text(f.title, n);
+        }
+        let path = clause.path.join(" ");
+        d.add_text(f.path, &path);
+        d.add_text(f.body, &clause.text);
+        d.add_text(f.bigram, &doc.title);
+        d.add_text(f.bigram, &path);
+        d.add_text(f.bigram, &clause.text);
+        writer.add_document(d)?;
+        if ord % 256 == 0 || ord + 1 == total {
+            progress(ord + 1, total);
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    let corpus_path = dir.join("corpus.json");
+    let json = serde_json::to_vec(corpus).map_err(|e| Error::Index(e.to_string()))?;
+    std::fs::write(&corpus_path, json).map_err(|source| Error::Io { path: corpus_path, source })?;
+    let manifest = Manifest {
+        fingerprint: fingerprint.to_string(),
+        documents: corpus.documents.len(),
+        clauses: corpus.clauses.len(),
+    };
+    let manifest_path = dir.join("manifest.json");
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Index(e.to_string()))?;
+    std::fs::write(&manifest_path, json)
+        .map_err(|source| Error::Io { path: manifest_path, source })?;
+    Ok(manifest)
+}

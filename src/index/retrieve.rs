@@ -1,0 +1,427 @@
+//! Retrieval: question → weighted term query (own jieba tokens, synonyms, stop words, bigrams;
+//! never tantivy's `QueryParser`) → BM25 candidates → rerank by term coverage, region and
+//! document grouping → `Retrieval`, or an honest decline when the question is not covered.
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use super::open::KnowledgeBase;
+use super::region::{self, Relation};
+use super::{Hit, Retrieval, SearchOptions};
+use crate::corpus::{ClauseKind, Level};
+use crate::text::analyzer::bigrams;
+
+/// Candidates taken from BM25 before reranking.
+const CANDIDATES: usize = 200;
+/// Field boosts: title and heading path above body.
+const TITLE_BOOST: f32 = 1.4;
+const PATH_BOOST: f32 = 1.6;
+const BODY_BOOST: f32 = 1.0;
+const BIGRAM_BOOST: f32 = 0.25;
+/// Weight of a single-character CJK token relative to a word.
+const CHAR_WEIGHT: f32 = 0.3;
+/// Weight of a token jieba made up (HMM, not in any dictionary): often a mis-split like 上查.
+const UNKNOWN_WEIGHT: f32 = 0.4;
+/// Weight of digits and Latin letters (amounts, LPR, 12366).
+const ASCII_WEIGHT: f32 = 0.8;
+
+/// Weight of a dictionary word by its part of speech: nouns and policy terms (user dictionary
+/// words carry no tag) decide what a question is about; verbs and adjectives less; time words,
+/// locatives, pronouns, adverbs and particles hardly.
+fn tag_weight(tag: &str) -> f32 {
+    match tag.as_bytes().first() {
+        None => 1.0,
+        Some(b'n' | b'j' | b'i' | b'l' | b'x') => 1.0,
+        Some(b'v' | b'a') => 0.7,
+        Some(_) => 0.25,
+    }
+}
+
+/// Credit for a compound word whose parts (not the whole word) occur, times the share of parts.
+const PART_CREDIT: f32 = 0.8;
+/// Hits whose terms together decide whether the question is covered at all.
+const COVERAGE_HITS: usize = 5;
+/// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
+const MIN_COVERAGE: f32 = 0.42;
+/// Each further hit from a document already shown is scaled by this.
+const SAME_DOC_DECAY: f32 = 0.8;
+
+/// One content word of the question with its weight and synonyms.
+#[derive(Clone, Debug, PartialEq)]
+struct QTerm {
+    text: String,
+    weight: f32,
+    alts: Vec<(String, f32)>,
+    /// Not contained in a longer token of the question (counts for coverage).
+    maximal: bool,
+    /// Search-mode parts of a maximal token (≥ 2 chars): covered when all occur.
+    parts: Vec<String>,
+}
+
+impl KnowledgeBase {
+    /// Searches the knowledge base for `question`.
+    #[must_use]
+    pub fn search(&self, question: &str, opts: &SearchOptions) -> Retrieval {
+        let region = opts
+            .region
+            .as_deref()
+            .and_then(|r| self.places.resolve(r))
+            .or_else(|| self.places.detect(question).map(|(_, path)| path))
+            .map(str::to_string);
+        let stripped = self.strip_fillers(&arabic_numbers(&self.strip_places(question)));
+        let terms = self.terms(&stripped);
+        let content: Vec<String> =
+            terms.iter().filter(|t| t.maximal).map(|t| t.text.clone()).collect();
+        let mut out = Retrieval { terms: content, region: region.clone(), ..Retrieval::default() };
+        if terms.is_empty() {
+            out.declined = true;
+            return out;
+        }
+        let searcher = self.reader.searcher();
+        let query = self.query(&terms, &stripped);
+        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+        else {
+            out.declined = true;
+            return out;
+        };
+        let idf = self.idf(&searcher, &terms);
+        let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
+        for (bm25, addr) in top {
+            let Some(ord) = self.ord(&searcher, addr) else { continue };
+            let (coverage, matched) = self.coverage(ord, &terms, &idf);
+            let score = bm25 * (0.3 + 0.7 * coverage) * self.prior(ord, region.as_deref());
+            scored.push((ord, score, coverage, matched));
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.coverage = self.union_coverage(&scored, &terms, &idf);
+        if out.coverage < MIN_COVERAGE {
+            out.declined = true;
+            return out;
+        }
+        let ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
+        out.hits = ranked
+            .into_iter()
+            .skip(opts.offset)
+            .take(opts.k)
+            .map(|(clause, score, matched)| Hit { clause, score, matched })
+            .collect();
+        out
+    }
+
+    /// Replaces place names with spaces so they do not count as content words.
+    fn strip_places(&self, question: &str) -> String {
+        let mut s = question.to_string();
+        for alias in self.places.aliases() {
+            if s.contains(alias) {
+                s = s.replace(alias, " ");
+            }
+        }
+        s
+    }
+
+    /// Removes multi-character stop words from the raw text before segmentation, so that
+    /// "能不能自己" is not cut into the made-up word 不能自己.
+    fn strip_fillers(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for w in &self.multi_char_stopwords {
+            if s.contains(w.as_str()) {
+                s = s.replace(w.as_str(), " ");
+            }
+        }
+        s
+    }
+
+    fn terms(&self, text: &str) -> Vec<QTerm> {
+        let tokens = self.segmenter.tokens(text);
+        let mut seen = HashSet::new();
+        let mut out: Vec<QTerm> = Vec::new();
+        for (i, tok) in tokens.iter().enumerate() {
+            if self.lexicon.stopwords.contains(&tok.text) || !seen.insert(tok.text.clone()) {
+                continue;
+            }
+            let chars = tok.text.chars().count();
+            let cjk = tok.text.chars().any(is_cjk);
+            let weight = if !cjk {
+                ASCII_WEIGHT
+            } else if chars == 1 {
+                CHAR_WEIGHT
+            } else {
+                match self.segmenter.tag(&tok.text) {
+                    None => UNKNOWN_WEIGHT,
+                    Some(tag) => tag_weight(&tag),
+                }
+            };
+            let maximal = !tokens.iter().enumerate().any(|(j, o)| {
+                j != i
+                    && o.start <= tok.start
+                    && tok.end <= o.end
+                    && o.end - o.start > tok.end - tok.start
+            });
+            let parts = if maximal {
+                tokens
+                    .iter()
+                    .filter(|o| {
+                        tok.start <= o.start
+                            && o.end <= tok.end
+                            && o.text != tok.text
+                            && o.text.chars().count() >= 2
+                    })
+                    .map(|o| o.text.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let alts = self.lexicon.synonyms.get(&tok.text).cloned().unwrap_or_default();
+            out.push(QTerm { text: tok.text.clone(), weight, alts, maximal, parts });
+        }
+        out
+    }
+
+    fn query(&self, terms: &[QTerm], text: &str) -> BooleanQuery {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut push = |field: Field, word: &str, boost: f32| {
+            let q = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+        };
+        for t in terms {
+            for (word, w) in std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
+            {
+                let w = w * t.weight;
+                push(f.title, word, TITLE_BOOST * w);
+                push(f.path, word, PATH_BOOST * w);
+                push(f.body, word, BODY_BOOST * w);
+            }
+        }
+        let mut grams = HashSet::new();
+        for g in bigrams(text) {
+            if grams.insert(g.clone()) {
+                push(f.bigram, &g, BIGRAM_BOOST);
+            }
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Inverse document frequency of each maximal term (its best synonym counts too).
+    fn idf(&self, searcher: &Searcher, terms: &[QTerm]) -> HashMap<String, f32> {
+        let n = searcher.num_docs().max(1) as f32;
+        let df = |w: &str| {
+            searcher.doc_freq(&Term::from_field_text(self.fields.body, w)).unwrap_or(0) as f32
+        };
+        terms
+            .iter()
+            .filter(|t| t.maximal)
+            .map(|t| {
+                let d = t.alts.iter().map(|(a, _)| df(a)).fold(df(&t.text), f32::max);
+                let idf = (1.0 + n / (1.0 + d)).ln() * t.weight;
+                (t.text.clone(), idf)
+            })
+            .collect()
+    }
+
+    /// IDF-weighted share of the maximal terms found in clause `ord`, and the words matched
+    /// (question terms or their synonyms, as they occur in the clause).
+    fn coverage(&self, ord: usize, terms: &[QTerm], idf: &HashMap<String, f32>) -> (f32, Vec<String>) {
+        let hay = &self.haystacks[ord];
+        let mut matched = Vec::new();
+        let (mut got, mut all) = (0.0, 0.0);
+        for t in terms {
+            let hit = if hay.contains(&t.text) {
+                Some(t.text.clone())
+            } else {
+                t.alts.iter().find(|(a, _)| hay.contains(a.as_str())).map(|(a, _)| a.clone())
+            };
+            if t.maximal {
+                let w = idf.get(&t.text).copied().unwrap_or(0.0);
+                all += w;
+                if hit.is_some() {
+                    got += w;
+                } else {
+                    got += PART_CREDIT * w * part_share(&t.parts, hay);
+                }
+            }
+            if let Some(h) = hit {
+                if h.chars().count() >= 2 && !matched.contains(&h) {
+                    matched.push(h);
+                }
+            }
+        }
+        let coverage = if all > 0.0 { got / all } else { 0.0 };
+        (coverage, matched)
+    }
+
+    /// Coverage of the question by the best [`COVERAGE_HITS`] candidates together, so that a
+    /// two-part question answered by two clauses is not declined.
+    fn union_coverage(
+        &self,
+        scored: &[(usize, f32, f32, Vec<String>)],
+        terms: &[QTerm],
+        idf: &HashMap<String, f32>,
+    ) -> f32 {
+        let top: Vec<&str> =
+            scored.iter().take(COVERAGE_HITS).map(|s| self.haystacks[s.0].as_str()).collect();
+        let (mut got, mut all) = (0.0, 0.0);
+        for t in terms.iter().filter(|t| t.maximal) {
+            let w = idf.get(&t.text).copied().unwrap_or(0.0);
+            all += w;
+            let found = |hay: &str| {
+                hay.contains(t.text.as_str()) || t.alts.iter().any(|(a, _)| hay.contains(a.as_str()))
+            };
+            if top.iter().any(|h| found(h)) {
+                got += w;
+            } else {
+                got += PART_CREDIT * w * top.iter().map(|h| part_share(&t.parts, h)).fold(0.0, f32::max);
+            }
+        }
+        if all > 0.0 { got / all } else { 0.0 }
+    }
+
+    /// Region and unit-kind prior of clause `ord`.
+    fn prior(&self, ord: usize, region: Option<&str>) -> f32 {
+        let clause = &self.corpus.clauses[ord];
+        let doc = &self.corpus.documents[clause.doc];
+        let place = match region {
+            Some(asked) => match region::relation(asked, &doc.region) {
+                Relation::Same => 1.25,
+                Relation::Parent => 1.0,
+                Relation::Child => 0.9,
+                Relation::Other => 0.55,
+            },
+            None => match doc.level {
+                Level::National | Level::Province => 1.0,
+                Level::City | Level::County => 0.9,
+            },
+        };
+        let kind = match clause.kind {
+            ClauseKind::Header => 0.7,
+            _ => 1.0,
+        };
+        let draft = if doc.draft { 0.9 } else { 1.0 };
+        place * kind * draft
+    }
+
+    fn ord(&self, searcher: &Searcher, addr: tantivy::DocAddress) -> Option<usize> {
+        let reader = searcher.segment_reader(addr.segment_ord);
+        let column = reader.fast_fields().u64("ord").ok()?;
+        let ord = column.first(addr.doc_id)? as usize;
+        (ord < self.corpus.clauses.len()).then_some(ord)
+    }
+}
+
+/// Orders candidates so one document does not fill the list: each further hit from a document
+/// already placed is scaled by [`SAME_DOC_DECAY`] per earlier hit, then candidates are re-sorted.
+fn group(
+    scored: Vec<(usize, f32, f32, Vec<String>)>,
+    doc_of: impl Fn(usize) -> usize,
+) -> Vec<(usize, f32, Vec<String>)> {
+    let mut per_doc: HashMap<usize, i32> = HashMap::new();
+    let mut out: Vec<(usize, f32, Vec<String>)> = scored
+        .into_iter()
+        .map(|(ord, score, _, matched)| {
+            let n = per_doc.entry(doc_of(ord)).or_insert(0);
+            let s = score * SAME_DOC_DECAY.powi(*n);
+            *n += 1;
+            (ord, s, matched)
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+/// Share of `parts` that occur in `hay` (0 when there are none).
+fn part_share(parts: &[String], hay: &str) -> f32 {
+    if parts.is_empty() {
+        return 0.0;
+    }
+    parts.iter().filter(|p| hay.contains(p.as_str())).count() as f32 / parts.len() as f32
+}
+
+/// Rewrites Chinese numerals that carry a unit (一百亿 → 100亿, 十万 → 10万, 两千 → 2000) as
+/// digits, the way the documents print amounts. Bare 一/二 (一次性, 一是) are left alone.
+#[must_use]
+pub fn arabic_numbers(text: &str) -> String {
+    fn digit(c: char) -> Option<u64> {
+        "零一二三四五六七八九".find(c).map(|i| (i / 3) as u64).or((c == '两').then_some(2))
+    }
+    fn unit(c: char) -> Option<u64> {
+        match c {
+            '十' => Some(10),
+            '百' => Some(100),
+            '千' => Some(1000),
+            _ => None,
+        }
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && (digit(chars[i]).is_some() || unit(chars[i]).is_some()) {
+            i += 1;
+        }
+        if i == start {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let run = &chars[start..i];
+        let next = chars.get(i).copied();
+        let has_digit = run.iter().any(|c| digit(*c).is_some());
+        let has_unit = run.iter().any(|c| unit(*c).is_some());
+        let amount_follows = matches!(next, Some('万' | '亿' | '元' | '%'));
+        let ten_thousand = run == ['十'] && amount_follows;
+        let convert = (has_digit && (has_unit || (amount_follows && run.len() > 1))) || ten_thousand;
+        if !convert || run.len() > 8 {
+            out.extend(run);
+            continue;
+        }
+        let (mut total, mut pending) = (0, 0);
+        for &c in run {
+            if let Some(d) = digit(c) {
+                pending = d;
+            } else if let Some(u) = unit(c) {
+                total += if pending == 0 { 1 } else { pending } * u;
+                pending = 0;
+            }
+        }
+        total += pending;
+        out.push_str(&total.to_string());
+    }
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_amounts_become_digits() {
+        for (input, want) in [
+            ("营收每多一百亿", "营收每多100亿"),
+            ("最多贷十万吗", "最多贷10万吗"),
+            ("补贴两千元", "补贴2000元"),
+            ("三十五万", "35万"),
+            ("一次性吸纳", "一次性吸纳"),
+            ("一是二是", "一是二是"),
+            ("三个月", "三个月"),
+            ("百日竞赛", "百日竞赛"),
+        ] {
+            assert_eq!(arabic_numbers(input), want, "help: {input}");
+        }
+    }
+
+    #[test]
+    fn part_share_counts_parts() {
+        let parts = vec!["钢铁".to_string(), "行业".to_string()];
+        assert!((part_share(&parts, "钢铁产业") - 0.5).abs() < 1e-6);
+        assert_eq!(part_share(&[], "x"), 0.0);
+    }
+}

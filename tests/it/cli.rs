@@ -1,0 +1,150 @@
+//! The `policybot` binary end to end: one-line errors with non-zero exits on bad input, JSON
+//! schema of `ask --json`, batch mode, and the index rebuild on data changes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use super::kb::root;
+
+fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
+    cmd.current_dir(root())
+        .env_remove("REDIS_URL")
+        .env("POLICYBOT_INDEX_DIR", index_dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("binary runs");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("binary finishes")
+}
+
+fn shared_index() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir").keep())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn bad_questions_get_one_clear_line_and_nonzero_exit() {
+    let long = "贷".repeat(10_000);
+    for (q, needle) in [
+        ("", "问题为空"),
+        ("   ", "问题为空"),
+        (long.as_str(), "问题太长"),
+        ("😀😀🎉", "用文字描述"),
+        ("贷款\u{1b}[31m", "控制字符"),
+    ] {
+        let out = policybot(shared_index(), &["ask", q], None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "question {q:?}: {err}");
+        assert!(err.contains(needle), "question {q:?} → {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn ask_json_has_the_documented_schema() {
+    let out = policybot(shared_index(), &["ask", "小店房租能减免吗", "--json", "--k", "3"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
+    for key in ["question", "status", "intent", "hits", "reply", "followups"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["status"], "answered", "{v}");
+    let hits = v["hits"].as_array().expect("hits array");
+    assert!(!hits.is_empty() && hits.len() <= 3, "{v}");
+    for key in [
+        "rank", "score", "clause_id", "doc_title", "doc_number", "issuer", "date", "level",
+        "region", "section", "text", "excerpt", "departments", "sources", "validity",
+    ] {
+        assert!(hits[0].get(key).is_some(), "hit lacks {key}: {}", hits[0]);
+    }
+    assert!(hits[0]["sources"][0]["file"].is_string() && hits[0]["sources"][0]["line"].is_u64());
+}
+
+#[test]
+fn batch_mode_answers_each_stdin_line() {
+    let out = policybot(
+        shared_index(),
+        &["ask", "--json"],
+        Some("社保费能缓缴吗\n\n安阳企业上市有什么奖励\n美元汇率多少\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "blank lines are skipped");
+    assert_eq!(lines[0]["status"], "answered");
+    assert_eq!(lines[2]["status"], "no_match", "out of scope: {}", lines[2]);
+    assert!(lines[2]["hits"].as_array().is_some_and(Vec::is_empty));
+}
+
+#[test]
+fn missing_data_dir_is_one_line_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = policybot(
+        dir.path(),
+        &["--data-dir", "/nonexistent/policybot-data", "ask", "贷款"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("/nonexistent/policybot-data") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn binary_data_file_is_rejected_by_name() {
+    let data = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(data.path().join("compendium")).expect("mkdir");
+    std::fs::write(data.path().join("compendium/broken.txt"), [0xff, 0xfe, 0x00, 0x81]).expect("write");
+    let lexicon = data.path().join("lexicon");
+    std::fs::create_dir_all(&lexicon).expect("mkdir");
+    for f in std::fs::read_dir(root().join("data/lexicon")).expect("lexicon") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, lexicon.join(f.file_name().expect("name"))).expect("copy");
+    }
+    let index = tempfile::tempdir().expect("tempdir");
+    let data_arg = data.path().to_string_lossy().into_owned();
+    let out = policybot(index.path(), &["--data-dir", &data_arg, "ask", "贷款"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("broken.txt"), "{err}");
+}
+
+#[test]
+fn index_rebuilds_when_data_changes() {
+    let data = tempfile::tempdir().expect("tempdir");
+    for sub in ["compendium", "lexicon"] {
+        let to = data.path().join(sub);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for f in std::fs::read_dir(root().join("data").join(sub)).expect("read") {
+            let f = f.expect("entry").path();
+            std::fs::copy(&f, to.join(f.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let index = tempfile::tempdir().expect("tempdir");
+    let data_arg = data.path().to_string_lossy().into_owned();
+    let first = policybot(index.path(), &["--data-dir", &data_arg, "index"], None);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stderr).contains("已建立索引"), "first run builds");
+    let again = policybot(index.path(), &["--data-dir", &data_arg, "index"], None);
+    assert!(!text(&again.stderr).contains("已建立索引"), "unchanged data reuses the index");
+    std::fs::write(
+        data.path().join("compendium/zz-new-notice.txt"),
+        "关于支持奶茶店发展的通知\n\n测试〔2022〕1号\n\n各单位：\n\n一、对奶茶店给予每户5000元开业补贴。\n",
+    )
+    .expect("write");
+    let rebuilt = policybot(index.path(), &["--data-dir", &data_arg, "ask", "奶茶店开业补贴", "--json"], None);
+    assert!(text(&rebuilt.stderr).contains("已建立索引"), "changed data rebuilds");
+    assert!(text(&rebuilt.stdout).contains("奶茶店"), "new notice answerable: {}", text(&rebuilt.stdout));
+}
