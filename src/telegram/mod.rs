@@ -25,6 +25,7 @@ use url::Url;
 
 use crate::answer::Answer;
 use crate::app::{App, AskOptions, FullText, Reply};
+use crate::config::Config;
 use crate::session::{Session, SessionStore};
 
 pub use crate::config::Secret;
@@ -84,29 +85,61 @@ impl BotConfig {
         }
     }
 
-    /// Reads `TELOXIDE_TOKEN` and `TELOXIDE_API_URL` through `var` (the config module passes the
-    /// environment; tests pass a map). Errors name the variable, never its value.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let token = var("TELOXIDE_TOKEN")
-            .filter(|t| !t.trim().is_empty())
+    /// The bot settings of the application config (token, Bot API URL, webhook, health
+    /// endpoint, flood limit). Errors name the setting, never its value.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let token = config
+            .telegram_token
+            .clone()
+            .filter(|t| !t.expose().trim().is_empty())
             .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
-        let mut config = BotConfig::new(Secret::new(token.trim()));
-        if let Some(url) = var("TELOXIDE_API_URL").filter(|u| !u.trim().is_empty()) {
-            let url =
-                Url::parse(url.trim()).map_err(|_| ConfigError::Invalid("TELOXIDE_API_URL"))?;
-            config.api_url = Some(url);
+        let mut bot = BotConfig::new(token);
+        bot.flood_per_minute = config.flood_limit;
+        bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
+        if let Some(url) = parse_url(config.webhook_url.as_deref(), "POLICYBOT_WEBHOOK_URL")? {
+            let listen = config
+                .listen
+                .parse()
+                .map_err(|_| ConfigError::Invalid("POLICYBOT_LISTEN"))?;
+            let secret_token = config.webhook_secret.clone();
+            bot.webhook = Some(Webhook {
+                url,
+                listen,
+                secret_token,
+            });
         }
-        Ok(config)
+        bot.health = match config
+            .health_listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::Invalid("POLICYBOT_HEALTH_LISTEN"))?,
+            ),
+            None => None,
+        };
+        Ok(bot)
+    }
+}
+
+fn parse_url(value: Option<&str>, name: &'static str) -> Result<Option<Url>, ConfigError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => Url::parse(v)
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid(name)),
+        None => Ok(None),
     }
 }
 
 /// A bad bot configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A required variable is not set.
+    /// A required setting is missing.
     #[error("{0} is not set")]
     Missing(&'static str),
-    /// A variable does not parse.
+    /// A setting does not parse.
     #[error("{0} is not valid")]
     Invalid(&'static str),
 }
@@ -282,32 +315,31 @@ mod tests {
     }
 
     #[test]
-    fn reads_teloxide_variables() {
-        let vars = |k: &str| match k {
-            "TELOXIDE_TOKEN" => Some("1:T".to_string()),
-            "TELOXIDE_API_URL" => Some("http://127.0.0.1:8081".to_string()),
-            _ => None,
+    fn reads_the_application_config() {
+        let mut config = Config {
+            telegram_token: Some(Secret::new("1:T")),
+            telegram_api_url: Some("http://127.0.0.1:8081".to_string()),
+            health_listen: Some("127.0.0.1:9000".to_string()),
+            flood_limit: 7,
+            ..Config::default()
         };
-        let cfg = BotConfig::from_vars(vars).unwrap();
+        let cfg = BotConfig::from_config(&config).unwrap();
         assert_eq!(cfg.token.expose(), "1:T");
         assert_eq!(cfg.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!((cfg.flood_per_minute, cfg.webhook.is_none()), (7, true));
+        assert_eq!(cfg.health, Some("127.0.0.1:9000".parse().unwrap()));
+        config.webhook_url = Some("https://bot.example.org/hook".to_string());
+        let hook = BotConfig::from_config(&config).unwrap().webhook.unwrap();
+        assert_eq!(hook.listen, "0.0.0.0:8080".parse().unwrap());
+        config.telegram_api_url = Some("not a url".to_string());
         assert!(matches!(
-            BotConfig::from_vars(|_| None),
-            Err(ConfigError::Missing(_))
-        ));
-        let bad = |k: &str| {
-            Some(
-                if k == "TELOXIDE_TOKEN" {
-                    "1:T"
-                } else {
-                    "not a url"
-                }
-                .to_string(),
-            )
-        };
-        assert!(matches!(
-            BotConfig::from_vars(bad),
+            BotConfig::from_config(&config),
             Err(ConfigError::Invalid("TELOXIDE_API_URL"))
+        ));
+        config.telegram_token = None;
+        assert!(matches!(
+            BotConfig::from_config(&config),
+            Err(ConfigError::Missing(_))
         ));
     }
 }
