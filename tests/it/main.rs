@@ -2,6 +2,8 @@
 
 mod cli;
 mod corpus;
+mod fake_bot_api;
 mod kb;
 mod session;
 mod support;
+mod telegram;
