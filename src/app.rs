@@ -242,22 +242,22 @@ impl App {
             }
             Turn::Combine(question) => self.search_and_compose(&question, 0, session, opts),
             Turn::Fresh(question) => {
-                if let Some(m) = self.intents.classify(&question) {
-                    if m.kind != IntentKind::Topic {
-                        let answer = answer::compose(&answer::ComposeInput {
-                            question: &question,
-                            retrieval: &Retrieval::default(),
-                            corpus: &self.kb.corpus,
-                            intents: &self.intents,
-                            intent: Some(&m),
-                            offset: 0,
-                            more: false,
-                            today: &self.today,
-                            regions: &[],
-                        });
-                        self.remember(session, &answer, None, 0);
-                        return answer;
-                    }
+                if let Some(m) = self.intents.classify(&question)
+                    && m.kind != IntentKind::Topic
+                {
+                    let answer = answer::compose(&answer::ComposeInput {
+                        question: &question,
+                        retrieval: &Retrieval::default(),
+                        corpus: &self.kb.corpus,
+                        intents: &self.intents,
+                        intent: Some(&m),
+                        offset: 0,
+                        more: false,
+                        today: &self.today,
+                        regions: &[],
+                    });
+                    self.remember(session, &answer, None, 0);
+                    return answer;
                 }
                 self.search_and_compose(&question, 0, session, opts)
             }
@@ -305,7 +305,7 @@ impl App {
             citation.push_str(part);
         }
         if !clause.path.is_empty() {
-            citation.push_str("\n");
+            citation.push('\n');
             citation.push_str(&clause.path.join(" › "));
         }
         Some(FullText {
@@ -326,10 +326,11 @@ impl App {
 
     fn turn(&self, text: &str, session: &Session) -> Turn {
         let t = text.trim_end_matches(['？', '?', '。', '！', '!', ' ']);
-        if let Ok(n) = t.parse::<usize>() {
-            if n >= 1 && n <= session.followups.len() {
-                return Turn::Pick(n);
-            }
+        if let Ok(n) = t.parse::<usize>()
+            && n >= 1
+            && n <= session.followups.len()
+        {
+            return Turn::Pick(n);
         }
         let Some(last) = session.last_question.clone() else {
             return Turn::Fresh(text.to_string());
@@ -347,13 +348,13 @@ impl App {
             .trim_end_matches("那边")
             .trim_start_matches('在')
             .trim();
-        if core.chars().count() <= 8 {
-            if let Some(region) = self.kb.places.resolve(core) {
-                return Turn::Narrow {
-                    question: last,
-                    region: region.to_string(),
-                };
-            }
+        if core.chars().count() <= 8
+            && let Some(region) = self.kb.places.resolve(core)
+        {
+            return Turn::Narrow {
+                question: last,
+                region: region.to_string(),
+            };
         }
         let only_aspects = !core.is_empty() && {
             let mut rest = core.to_string();

@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
+    /// Needs TELOXIDE_TOKEN; sessions in Redis when REDIS_URL is set, else in memory.
+    Serve,
     /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency).
     Eval {
         /// Gold questions, e.g. ../shared/eval/dev.jsonl or tests/data/gold.jsonl.
@@ -162,6 +165,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Serve => {
+            serve(&cfg)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Chat { region } => {
             let app = load_app(&cfg, false)?;
             chat(&app, region)?;
@@ -194,6 +201,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+fn serve(cfg: &Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let bot = crate::telegram::BotConfig::from_config(cfg)?;
+    let app = std::sync::Arc::new(load_app(cfg, false)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let sessions = crate::session::Sessions::from_url(
+            cfg.redis_url.as_deref(),
+            &cfg.redis_prefix,
+            std::time::Duration::from_secs(cfg.session_ttl_secs),
+            cfg.memory_sessions,
+        )
+        .await?;
+        crate::telegram::run(app, sessions, bot).await?;
+        anyhow::Ok(())
+    })
 }
 
 fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {

@@ -257,8 +257,11 @@ mod tests {
     fn file_errors_carry_the_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.toml");
-        std::fs::write(&p, "page_size = 3\nno_such_key = 1\n").expect("write");
+        std::fs::write(&p, "page_size = 3\nflood_limit = \"many\"\n").expect("write");
+        let err = Config::load(Some(&p)).expect_err("not a number");
+        assert!(err.to_string().contains("c.toml:2:"), "{err}");
+        std::fs::write(&p, "no_such_key = 1\n").expect("write");
         let err = Config::load(Some(&p)).expect_err("unknown key");
-        assert!(err.to_string().contains(":2:"), "{err}");
+        assert!(err.to_string().contains("no_such_key"), "{err}");
     }
 }

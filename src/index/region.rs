@@ -56,7 +56,7 @@ impl Places {
                 _ => return Err((i + 1, "expected `alias<TAB>region path`".to_string())),
             }
         }
-        aliases.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        aliases.sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
         Ok(Places { aliases })
     }
 

@@ -309,10 +309,11 @@ impl KnowledgeBase {
                     got += PART_CREDIT * w * part_share(&t.parts, own);
                 }
             }
-            if let Some(h) = hit {
-                if h.chars().count() >= 2 && !matched.contains(&h) {
-                    matched.push(h);
-                }
+            if let Some(h) = hit
+                && h.chars().count() >= 2
+                && !matched.contains(&h)
+            {
+                matched.push(h);
             }
         }
         let coverage = if all > 0.0 { got / all } else { 0.0 };
@@ -494,7 +495,7 @@ impl Asks {
 
 /// A date, deadline or time limit: `6月30日前`, `年底前`, `起实施`, `5个工作日内`, `有效期`.
 fn has_time_limit(text: &str) -> bool {
-    [
+    const WORDS: &[&str] = &[
         "日前",
         "之前",
         "以前",
@@ -511,9 +512,13 @@ fn has_time_limit(text: &str) -> bool {
         "期限",
         "延长至",
         "延期至",
-    ]
-    .iter()
-    .any(|w| text.contains(w))
+    ];
+    if WORDS.iter().any(|w| text.contains(w)) {
+        return true;
+    }
+    // A day followed closely by 前: `9 日下午 5:30 前`.
+    text.match_indices('日')
+        .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
 }
 
 /// An amount, rate or count: a digit followed (after optional spaces) by a unit.
