@@ -325,21 +325,17 @@ impl KnowledgeBase {
     /// [`COPY_DEPTH`].
     fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<String>)>) {
         let depth = COPY_DEPTH.min(ranked.len());
-        let grams: Vec<HashSet<(char, char)>> = ranked[..depth]
+        let grams: Vec<Vec<u64>> = ranked[..depth]
             .iter()
             .map(|(ord, _, _)| {
                 let (full, split) = &self.haystacks[*ord];
-                let chars: Vec<char> = full[*split..]
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect();
-                chars.windows(2).map(|w| (w[0], w[1])).collect()
+                bigram_set(&full[*split..])
             })
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
             let copy = (0..i).filter(|j| !copies.contains(j)).any(|j| {
-                let inter = grams[i].intersection(&grams[j]).count() as f32;
+                let inter = sorted_intersection(&grams[i], &grams[j]) as f32;
                 let union = (grams[i].len() + grams[j].len()) as f32 - inter;
                 union > 0.0 && inter / union >= COPY_SIMILARITY
             });
@@ -553,6 +549,38 @@ fn group(
     out
 }
 
+/// Sorted, de-duplicated character bigrams of `text` (whitespace ignored), packed in `u64`s.
+fn bigram_set(text: &str) -> Vec<u64> {
+    let mut prev: Option<char> = None;
+    let mut out = Vec::with_capacity(text.len() / 3);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if let Some(p) = prev {
+            out.push((u64::from(u32::from(p)) << 32) | u64::from(u32::from(c)));
+        }
+        prev = Some(c);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Size of the intersection of two sorted, de-duplicated slices.
+fn sorted_intersection(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Share of `parts` that occur in `hay` (0 when there are none).
 fn part_share(parts: &[String], hay: &str) -> f32 {
     if parts.is_empty() {
@@ -653,6 +681,14 @@ mod tests {
         assert!(!has_time_limit("加大信贷投放力度"));
         assert!(has_amount("补贴标准为每人 1000 元"));
         assert!(!has_amount("第一条 为了规范管理"));
+    }
+
+    #[test]
+    fn bigram_similarity_counts_shared_pairs() {
+        let a = bigram_set("普惠 小微贷款");
+        let b = bigram_set("普惠小微企业");
+        assert_eq!(a.len(), 5);
+        assert_eq!(sorted_intersection(&a, &b), 3, "普惠 惠小 小微");
     }
 
     #[test]
