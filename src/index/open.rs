@@ -77,74 +77,58 @@ impl KnowledgeBase {
             });
         }
         let lexicon_dir = paths.data_dir.join("lexicon");
-        let segmenter = Segmenter::load(&lexicon_dir)?;
-        let lexicon = Lexicon::load(&lexicon_dir)?;
-        let places = Places::load(&lexicon_dir.join("places.tsv"))?;
-        let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
+        // Loading jieba's dictionary is the slowest step of an open: it runs on its own thread
+        // while this one hashes the data and reads the live generation or parses the corpus.
+        std::thread::scope(|scope| {
+            let loading = scope.spawn(|| Segmenter::load(&lexicon_dir));
+            let segmenter = || match loading.join() {
+                Ok(loaded) => loaded,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let lexicon = Lexicon::load(&lexicon_dir)?;
+            let places = Places::load(&lexicon_dir.join("places.tsv"))?;
+            let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
 
-        if !force {
-            if let Some(generation) = store::current(&paths.index_dir) {
+            if !force && let Some(generation) = store::current(&paths.index_dir) {
                 let manifest = store::manifest(&generation)?;
-                if manifest.fingerprint == fingerprint {
-                    if let Ok(kb) =
-                        Self::open_generation(&generation, segmenter.clone(), &lexicon, &places)
-                    {
-                        return Ok((kb, OpenReport { built: false, manifest, build_ms: None }));
-                    }
+                // An unreadable live generation is rebuilt below.
+                if manifest.fingerprint == fingerprint
+                    && let Ok(live) = Generation::read(&generation)
+                {
+                    let kb = live.finish(segmenter()?, &lexicon, &places);
+                    let report = OpenReport {
+                        built: false,
+                        manifest,
+                        build_ms: None,
+                    };
+                    return Ok((kb, report));
                 }
             }
-        }
 
-        let started = Instant::now();
-        let corpus = corpus::load_dir(&compendium)?;
-        let scratch = store::scratch(&paths.index_dir)?;
-        let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&scratch);
-                return Err(e);
-            }
-        };
-        let name = format!("gen-{}", &fingerprint[..16]);
-        let generation = store::publish(&paths.index_dir, &scratch, &name)?;
-        let build_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let kb = Self::open_generation(&generation, segmenter, &lexicon, &places)?;
-        Ok((kb, OpenReport { built: true, manifest, build_ms: Some(build_ms) }))
-    }
-
-    fn open_generation(
-        generation: &Path,
-        segmenter: Segmenter,
-        lexicon: &Lexicon,
-        places: &Places,
-    ) -> Result<Self, Error> {
-        let corpus_path = generation.join("corpus.json");
-        let bytes = std::fs::read(&corpus_path)
-            .map_err(|source| Error::Io { path: corpus_path.clone(), source })?;
-        let corpus: Corpus = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
-            path: corpus_path.clone(),
-            reason: format!("malformed corpus snapshot: {e}"),
-        })?;
-        let dir = MmapDirectory::open(generation.join("tantivy"))
-            .map_err(|e| Error::Index(e.to_string()))?;
-        let index = Index::open(dir)?;
-        analyzer::register(&index, &segmenter);
-        let fields = schema::fields(&index.schema())?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let haystacks = haystacks(&corpus);
-        let mut multi_char_stopwords: Vec<String> =
-            lexicon.stopwords.iter().filter(|w| w.chars().count() >= 2).cloned().collect();
-        multi_char_stopwords.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        Ok(KnowledgeBase {
-            multi_char_stopwords,
-            corpus,
-            segmenter,
-            lexicon: lexicon.clone(),
-            places: places.clone(),
-            haystacks,
-            reader,
-            fields,
-            generation: generation.to_path_buf(),
+            let started = Instant::now();
+            let corpus = corpus::load_dir(&compendium)?;
+            let segmenter = segmenter()?;
+            let scratch = store::scratch(&paths.index_dir)?;
+            let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    return Err(e);
+                }
+            };
+            let name = format!("gen-{}", &fingerprint[..16]);
+            let generation = store::publish(&paths.index_dir, &scratch, &name)?;
+            let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // The corpus just written to `corpus.json` is still in memory: no need to read it back.
+            let kb = Generation::open(&generation, corpus)?.finish(segmenter, &lexicon, &places);
+            Ok((
+                kb,
+                OpenReport {
+                    built: true,
+                    manifest,
+                    build_ms: Some(build_ms),
+                },
+            ))
         })
     }
 
@@ -152,6 +136,77 @@ impl KnowledgeBase {
     #[must_use]
     pub fn generation(&self) -> &Path {
         &self.generation
+    }
+}
+
+/// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter.
+struct Generation {
+    dir: PathBuf,
+    corpus: Corpus,
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    haystacks: Vec<String>,
+}
+
+impl Generation {
+    /// Reads `corpus.json` and opens the tantivy index of generation `dir`.
+    fn read(dir: &Path) -> Result<Self, Error> {
+        let corpus_path = dir.join("corpus.json");
+        let bytes = std::fs::read(&corpus_path).map_err(|source| Error::Io {
+            path: corpus_path.clone(),
+            source,
+        })?;
+        let corpus: Corpus = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
+            path: corpus_path.clone(),
+            reason: format!("malformed corpus snapshot: {e}"),
+        })?;
+        Self::open(dir, corpus)
+    }
+
+    /// Opens the tantivy index of generation `dir`, built from `corpus`.
+    fn open(dir: &Path, corpus: Corpus) -> Result<Self, Error> {
+        let mmap =
+            MmapDirectory::open(dir.join("tantivy")).map_err(|e| Error::Index(e.to_string()))?;
+        let index = Index::open(mmap)?;
+        let fields = schema::fields(&index.schema())?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let haystacks = haystacks(&corpus);
+        Ok(Generation {
+            dir: dir.to_path_buf(),
+            corpus,
+            index,
+            fields,
+            reader,
+            haystacks,
+        })
+    }
+
+    /// Registers the analyzers on the index and assembles the knowledge base.
+    fn finish(self, segmenter: Segmenter, lexicon: &Lexicon, places: &Places) -> KnowledgeBase {
+        analyzer::register(&self.index, &segmenter);
+        let mut multi_char_stopwords: Vec<String> = lexicon
+            .stopwords
+            .iter()
+            .filter(|w| w.chars().count() >= 2)
+            .cloned()
+            .collect();
+        multi_char_stopwords
+            .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        KnowledgeBase {
+            multi_char_stopwords,
+            corpus: self.corpus,
+            segmenter,
+            lexicon: lexicon.clone(),
+            places: places.clone(),
+            haystacks: self.haystacks,
+            reader: self.reader,
+            fields: self.fields,
+            generation: self.dir,
+        }
     }
 }
 
@@ -186,8 +241,10 @@ fn build_into(
 ) -> Result<Manifest, Error> {
     let (schema, f) = schema::build();
     let tantivy_dir = dir.join("tantivy");
-    std::fs::create_dir_all(&tantivy_dir)
-        .map_err(|source| Error::Io { path: tantivy_dir.clone(), source })?;
+    std::fs::create_dir_all(&tantivy_dir).map_err(|source| Error::Io {
+        path: tantivy_dir.clone(),
+        source,
+    })?;
     let index = Index::create_in_dir(&tantivy_dir, schema)?;
     analyzer::register(&index, segmenter);
     let mut writer: IndexWriter = index.writer_with_num_threads(1, 64_000_000)?;
@@ -215,7 +272,10 @@ fn build_into(
     writer.wait_merging_threads()?;
     let corpus_path = dir.join("corpus.json");
     let json = serde_json::to_vec(corpus).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&corpus_path, json).map_err(|source| Error::Io { path: corpus_path, source })?;
+    std::fs::write(&corpus_path, json).map_err(|source| Error::Io {
+        path: corpus_path,
+        source,
+    })?;
     let manifest = Manifest {
         fingerprint: fingerprint.to_string(),
         documents: corpus.documents.len(),
@@ -223,7 +283,9 @@ fn build_into(
     };
     let manifest_path = dir.join("manifest.json");
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&manifest_path, json)
-        .map_err(|source| Error::Io { path: manifest_path, source })?;
+    std::fs::write(&manifest_path, json).map_err(|source| Error::Io {
+        path: manifest_path,
+        source,
+    })?;
     Ok(manifest)
 }
