@@ -16,14 +16,54 @@ pub const MAX_QUESTION_CHARS: usize = 500;
 /// Words that ask about an aspect of the previous question rather than a new topic
 /// ("申请条件呢", "找哪个部门"): a message made only of these continues the last question.
 const ASPECT_WORDS: &[&str] = &[
-    "申请条件", "条件", "申报条件", "材料", "申报材料", "申请材料", "流程", "程序", "怎么申请",
-    "如何申请", "去哪申请", "在哪申请", "哪里申请", "部门", "哪个部门", "找哪个部门", "找谁",
-    "谁负责", "责任单位", "期限", "有效期", "截止", "什么时候", "到什么时候", "多久", "标准",
-    "多少", "额度", "金额", "比例", "要求", "依据", "文件", "文号", "联系方式", "电话",
+    "申请条件",
+    "条件",
+    "申报条件",
+    "材料",
+    "申报材料",
+    "申请材料",
+    "流程",
+    "程序",
+    "怎么申请",
+    "如何申请",
+    "去哪申请",
+    "在哪申请",
+    "哪里申请",
+    "部门",
+    "哪个部门",
+    "找哪个部门",
+    "找谁",
+    "谁负责",
+    "责任单位",
+    "期限",
+    "有效期",
+    "截止",
+    "什么时候",
+    "到什么时候",
+    "多久",
+    "标准",
+    "多少",
+    "额度",
+    "金额",
+    "比例",
+    "要求",
+    "依据",
+    "文件",
+    "文号",
+    "联系方式",
+    "电话",
 ];
 
 /// Messages asking for the next page.
-const MORE_WORDS: &[&str] = &["更多", "更多结果", "下一页", "还有吗", "还有呢", "继续", "more"];
+const MORE_WORDS: &[&str] = &[
+    "更多",
+    "更多结果",
+    "下一页",
+    "还有吗",
+    "还有呢",
+    "继续",
+    "more",
+];
 
 /// Why a message is not a usable question (the text is the Chinese reply).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +95,9 @@ pub fn validate(text: &str) -> Result<&str, InvalidQuestion> {
     if n > MAX_QUESTION_CHARS {
         return Err(InvalidQuestion::TooLong(n));
     }
-    if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+    if t.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
         return Err(InvalidQuestion::ControlCharacters);
     }
     if !t.chars().any(char::is_alphanumeric) {
@@ -122,7 +164,8 @@ fn next_answer_id() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or_default();
     // Unique within the process, unpredictable enough across restarts for stale-button checks.
-    (nanos ^ (u64::from(std::process::id()) << 32)).wrapping_add(ANSWER_IDS.fetch_add(1, Ordering::Relaxed))
+    (nanos ^ (u64::from(std::process::id()) << 32))
+        .wrapping_add(ANSWER_IDS.fetch_add(1, Ordering::Relaxed))
 }
 
 impl App {
@@ -136,7 +179,10 @@ impl App {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(App, OpenReport), Error> {
         let intents = IntentSet::load(&cfg.intents_dir)?;
-        let paths = Paths { data_dir: cfg.data_dir.clone(), index_dir: cfg.index_dir.clone() };
+        let paths = Paths {
+            data_dir: cfg.data_dir.clone(),
+            index_dir: cfg.index_dir.clone(),
+        };
         let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress)?;
         Ok((App::new(kb, intents, cfg.page_size, today()), report))
     }
@@ -144,7 +190,12 @@ impl App {
     /// Assembles an app from its parts; `today` is `YYYY-MM-DD` (for validity notes).
     #[must_use]
     pub fn new(kb: KnowledgeBase, intents: IntentSet, page_size: usize, today: String) -> App {
-        App { kb, intents, page_size: page_size.max(1), today }
+        App {
+            kb,
+            intents,
+            page_size: page_size.max(1),
+            today,
+        }
     }
 
     /// The knowledge base.
@@ -172,32 +223,41 @@ impl App {
         match self.turn(text, session) {
             Turn::Pick(n) => match self.follow_up(n, session) {
                 Some(Reply::Answer(a)) => a,
-                Some(Reply::FullText(t)) => self.plain(text, Status::Intent, format!("{}\n{}", t.citation, t.text)),
-                None => self.plain(text, Status::NoMatch, "没有这个编号的选项，请重新提问。".to_string()),
+                Some(Reply::FullText(t)) => {
+                    self.plain(text, Status::Intent, format!("{}\n{}", t.citation, t.text))
+                }
+                None => self.plain(
+                    text,
+                    Status::NoMatch,
+                    "没有这个编号的选项，请重新提问。".to_string(),
+                ),
             },
             Turn::More => self.more(session, opts),
             Turn::Narrow { question, region } => {
-                let opts = AskOptions { region: Some(region), k: opts.k };
+                let opts = AskOptions {
+                    region: Some(region),
+                    k: opts.k,
+                };
                 self.search_and_compose(&question, 0, session, &opts)
             }
             Turn::Combine(question) => self.search_and_compose(&question, 0, session, opts),
             Turn::Fresh(question) => {
-                if let Some(m) = self.intents.classify(&question) {
-                    if m.kind != IntentKind::Topic {
-                        let answer = answer::compose(&answer::ComposeInput {
-                            question: &question,
-                            retrieval: &Retrieval::default(),
-                            corpus: &self.kb.corpus,
-                            intents: &self.intents,
-                            intent: Some(&m),
-                            offset: 0,
-                            more: false,
-                            today: &self.today,
-                            regions: &[],
-                        });
-                        self.remember(session, &answer, None, 0);
-                        return answer;
-                    }
+                if let Some(m) = self.intents.classify(&question)
+                    && m.kind != IntentKind::Topic
+                {
+                    let answer = answer::compose(&answer::ComposeInput {
+                        question: &question,
+                        retrieval: &Retrieval::default(),
+                        corpus: &self.kb.corpus,
+                        intents: &self.intents,
+                        intent: Some(&m),
+                        offset: 0,
+                        more: false,
+                        today: &self.today,
+                        regions: &[],
+                    });
+                    self.remember(session, &answer, None, 0);
+                    return answer;
                 }
                 self.search_and_compose(&question, 0, session, opts)
             }
@@ -215,7 +275,10 @@ impl App {
             Followup::FullText { clause_id, .. } => Reply::FullText(self.full_text(&clause_id)?),
             Followup::Region { region } => {
                 let question = session.last_question.clone()?;
-                let opts = AskOptions { region: Some(region), k: None };
+                let opts = AskOptions {
+                    region: Some(region),
+                    k: None,
+                };
                 Reply::Answer(self.search_and_compose(&question, 0, session, &opts))
             }
             Followup::Ask { question, .. } => {
@@ -234,15 +297,21 @@ impl App {
         if let Some(n) = &doc.doc_number {
             citation.push_str(&format!("（{n}）"));
         }
-        for part in [doc.issuer.as_deref(), doc.date.as_deref()].into_iter().flatten() {
+        for part in [doc.issuer.as_deref(), doc.date.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             citation.push_str(" · ");
             citation.push_str(part);
         }
         if !clause.path.is_empty() {
-            citation.push_str("\n");
+            citation.push('\n');
             citation.push_str(&clause.path.join(" › "));
         }
-        Some(FullText { citation, text: clause.text.clone() })
+        Some(FullText {
+            citation,
+            text: clause.text.clone(),
+        })
     }
 
     /// Topic intents as (label, example question) pairs, for /topics and /start.
@@ -257,10 +326,11 @@ impl App {
 
     fn turn(&self, text: &str, session: &Session) -> Turn {
         let t = text.trim_end_matches(['？', '?', '。', '！', '!', ' ']);
-        if let Ok(n) = t.parse::<usize>() {
-            if n >= 1 && n <= session.followups.len() {
-                return Turn::Pick(n);
-            }
+        if let Ok(n) = t.parse::<usize>()
+            && n >= 1
+            && n <= session.followups.len()
+        {
+            return Turn::Pick(n);
         }
         let Some(last) = session.last_question.clone() else {
             return Turn::Fresh(text.to_string());
@@ -278,17 +348,23 @@ impl App {
             .trim_end_matches("那边")
             .trim_start_matches('在')
             .trim();
-        if core.chars().count() <= 8 {
-            if let Some(region) = self.kb.places.resolve(core) {
-                return Turn::Narrow { question: last, region: region.to_string() };
-            }
+        if core.chars().count() <= 8
+            && let Some(region) = self.kb.places.resolve(core)
+        {
+            return Turn::Narrow {
+                question: last,
+                region: region.to_string(),
+            };
         }
         let only_aspects = !core.is_empty() && {
             let mut rest = core.to_string();
             for w in ASPECT_WORDS.iter().rev() {
                 rest = rest.replace(w, "");
             }
-            rest.chars().filter(|c| !"吗呢的是有要和及或需怎么样么啥什".contains(*c)).count() <= 1
+            rest.chars()
+                .filter(|c| !"吗呢的是有要和及或需怎么样么啥什".contains(*c))
+                .count()
+                <= 1
         };
         if (continues && t.chars().count() <= 12) || only_aspects {
             return Turn::Combine(format!("{last} {core}"));
@@ -300,7 +376,10 @@ impl App {
         let Some(question) = session.last_question.clone() else {
             return self.plain("更多", Status::NoMatch, "请先提一个问题。".to_string());
         };
-        let opts = AskOptions { region: session.last_region.clone().or(opts.region.clone()), k: opts.k };
+        let opts = AskOptions {
+            region: session.last_region.clone().or(opts.region.clone()),
+            k: opts.k,
+        };
         let offset = session.shown;
         self.search_and_compose(&question, offset, session, &opts)
     }
@@ -314,8 +393,15 @@ impl App {
     ) -> Answer {
         let k = opts.k.unwrap_or(self.page_size).max(1);
         let named = self.kb.places.detect(question).is_some();
-        let region = opts.region.clone().or_else(|| (!named).then(|| session.region.clone()).flatten());
-        let search = SearchOptions { k: k + 1, offset, region };
+        let region = opts
+            .region
+            .clone()
+            .or_else(|| (!named).then(|| session.region.clone()).flatten());
+        let search = SearchOptions {
+            k: k + 1,
+            offset,
+            region,
+        };
         let mut retrieval: Retrieval = self.kb.search(question, &search);
         let has_more = retrieval.hits.len() > k;
         retrieval.hits.truncate(k);
@@ -335,7 +421,13 @@ impl App {
         answer
     }
 
-    fn remember(&self, session: &mut Session, answer: &Answer, topic: Option<String>, offset: usize) {
+    fn remember(
+        &self,
+        session: &mut Session,
+        answer: &Answer,
+        topic: Option<String>,
+        offset: usize,
+    ) {
         if answer.status == Status::Answered || answer.status == Status::NoMatch {
             session.last_question = Some(answer.question.clone());
             session.last_region.clone_from(&answer.region);

@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
+    /// Needs TELOXIDE_TOKEN; sessions in Redis when REDIS_URL is set, else in memory.
+    Serve,
     /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency).
     Eval {
         /// Gold questions, e.g. ../shared/eval/dev.jsonl or tests/data/gold.jsonl.
@@ -135,7 +138,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ask { question, region, k, json } => {
+        Command::Ask {
+            question,
+            region,
+            k,
+            json,
+        } => {
             let app = load_app(&cfg, false)?;
             let opts = AskOptions { region, k: Some(k) };
             match question {
@@ -149,16 +157,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         failed |= ask_one(&app, &line, &opts, json) != ExitCode::SUCCESS;
                     }
-                    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                    Ok(if failed {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    })
                 }
             }
+        }
+        Command::Serve => {
+            serve(&cfg)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Chat { region } => {
             let app = load_app(&cfg, false)?;
             chat(&app, region)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, k, json, repeat, min_recall3 } => {
+        Command::Eval {
+            file,
+            k,
+            json,
+            repeat,
+            min_recall3,
+        } => {
             let app = load_app(&cfg, false)?;
             let questions = crate::eval::load(&file)?;
             let report = crate::eval::run(&app, &questions, k, repeat);
@@ -169,13 +191,41 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             match min_recall3 {
                 Some(floor) if report.recall_at_3 < floor => {
-                    eprintln!("recall@3 {:.3} is below the floor {floor:.3}", report.recall_at_3);
+                    eprintln!(
+                        "recall@3 {:.3} is below the floor {floor:.3}",
+                        report.recall_at_3
+                    );
                     Ok(ExitCode::from(1))
                 }
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
     }
+}
+
+fn serve(cfg: &Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let bot = crate::telegram::BotConfig::from_config(cfg)?;
+    let app = std::sync::Arc::new(load_app(cfg, false)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let sessions = crate::session::Sessions::from_url(
+            cfg.redis_url.as_deref(),
+            &cfg.redis_prefix,
+            std::time::Duration::from_secs(cfg.session_ttl_secs),
+            cfg.memory_sessions,
+        )
+        .await?;
+        crate::telegram::run(app, sessions, bot).await?;
+        anyhow::Ok(())
+    })
 }
 
 fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {
@@ -194,10 +244,16 @@ fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode
 }
 
 fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
-    let mut session = Session { region, ..Session::default() };
+    let mut session = Session {
+        region,
+        ..Session::default()
+    };
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
-    writeln!(out, "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）")?;
+    writeln!(
+        out,
+        "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）"
+    )?;
     loop {
         write!(out, "> ")?;
         out.flush()?;
@@ -219,7 +275,11 @@ fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
         if let Some(r) = line.strip_prefix("/region") {
             let r = r.trim();
             session.region = (!r.is_empty()).then(|| r.to_string());
-            writeln!(out, "地区已设为：{}", session.region.as_deref().unwrap_or("不限"))?;
+            writeln!(
+                out,
+                "地区已设为：{}",
+                session.region.as_deref().unwrap_or("不限")
+            )?;
             continue;
         }
         if let Ok(n) = line.parse::<usize>() {

@@ -176,11 +176,16 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            line: e.span().map(|s| text[..s.start].lines().count().max(1)).unwrap_or(0),
+            line: e
+                .span()
+                .map(|s| text[..s.start].lines().count().max(1))
+                .unwrap_or(0),
             message: e.message().to_string(),
         })
     }
@@ -233,7 +238,10 @@ mod tests {
         .expect("valid env");
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:1/"));
         assert_eq!(c.page_size, 4);
-        assert!(!format!("{c:?}").contains("SECRET"), "token must not leak into Debug output");
+        assert!(
+            !format!("{c:?}").contains("SECRET"),
+            "token must not leak into Debug output"
+        );
     }
 
     #[test]
@@ -249,8 +257,11 @@ mod tests {
     fn file_errors_carry_the_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.toml");
-        std::fs::write(&p, "page_size = 3\nno_such_key = 1\n").expect("write");
+        std::fs::write(&p, "page_size = 3\nflood_limit = \"many\"\n").expect("write");
+        let err = Config::load(Some(&p)).expect_err("not a number");
+        assert!(err.to_string().contains("c.toml:2:"), "{err}");
+        std::fs::write(&p, "no_such_key = 1\n").expect("write");
         let err = Config::load(Some(&p)).expect_err("unknown key");
-        assert!(err.to_string().contains(":2:"), "{err}");
+        assert!(err.to_string().contains("no_such_key"), "{err}");
     }
 }

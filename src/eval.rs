@@ -93,8 +93,10 @@ pub struct Report {
 /// # Errors
 /// Unreadable file or a malformed line (with its number).
 pub fn load(path: &Path) -> Result<Vec<GoldQuestion>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -113,7 +115,10 @@ pub fn load(path: &Path) -> Result<Vec<GoldQuestion>, Error> {
 #[must_use]
 pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Report {
     let mut latencies = Vec::with_capacity(questions.len() * repeat.max(1));
-    let opts = AskOptions { region: None, k: Some(k.max(10)) };
+    let opts = AskOptions {
+        region: None,
+        k: Some(k.max(10)),
+    };
     for _ in 1..repeat {
         for q in questions {
             let started = Instant::now();
@@ -129,12 +134,22 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
         let started = Instant::now();
         let answer = app.ask(&q.question, &mut Session::default(), &opts);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        let top: Vec<String> = answer.hits.iter().take(3).map(|h| h.doc_title.clone()).collect();
+        let top: Vec<String> = answer
+            .hits
+            .iter()
+            .take(3)
+            .map(|h| h.doc_title.clone())
+            .collect();
         let answered = answer.status == Status::Answered && !answer.hits.is_empty();
         if q.gold.is_empty() {
             oos += 1;
             if answered {
-                misses.push(miss(q, "out-of-scope question answered with citations", None, top));
+                misses.push(miss(
+                    q,
+                    "out-of-scope question answered with citations",
+                    None,
+                    top,
+                ));
             } else {
                 oos_declined += 1;
             }
@@ -148,7 +163,14 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
         let excerpts: Vec<String> = answer
             .hits
             .iter()
-            .map(|h| compact(&h.excerpt.iter().map(|s| s.text.as_str()).collect::<String>()))
+            .map(|h| {
+                compact(
+                    &h.excerpt
+                        .iter()
+                        .map(|s| s.text.as_str())
+                        .collect::<String>(),
+                )
+            })
             .collect();
         let rank_of = |hay: &[String], snippet: &str| hay.iter().position(|t| t.contains(snippet));
         let mut first: Option<usize> = None;
@@ -190,7 +212,13 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
             latencies[((latencies.len() - 1) as f64 * p).round() as usize]
         }
     };
-    let share = |n: usize| if entries == 0 { 0.0 } else { n as f64 / entries as f64 };
+    let share = |n: usize| {
+        if entries == 0 {
+            0.0
+        } else {
+            n as f64 / entries as f64
+        }
+    };
     Report {
         questions: questions.len(),
         gold_entries: entries,
@@ -198,7 +226,11 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
         recall_at_3: share(found3),
         recall_at_10: share(found10),
         excerpt_recall_at_3: share(excerpt3),
-        mrr: if answerable == 0 { 0.0 } else { rr_sum / answerable as f64 },
+        mrr: if answerable == 0 {
+            0.0
+        } else {
+            rr_sum / answerable as f64
+        },
         out_of_scope: oos,
         out_of_scope_declined: oos_declined,
         wrongly_declined,

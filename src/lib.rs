@@ -9,6 +9,7 @@
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
 //! - [`session`]: conversation state and its stores.
+//! - [`telegram`]: the bot: handler tree, commands, sending with retries, `run`.
 //! - [`app`]: `App::ask`, shared by CLI and bot.
 //! - [`config`], [`cli`], [`eval`]: the command line.
 
@@ -23,6 +24,7 @@ pub mod index;
 pub mod intents;
 pub mod render;
 pub mod session;
+pub mod telegram;
 pub mod text;
 
 pub use error::Error;

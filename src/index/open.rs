@@ -48,8 +48,9 @@ pub struct KnowledgeBase {
     pub lexicon: Lexicon,
     /// Place names.
     pub places: Places,
-    /// Normalised `title path text` of every clause, for term coverage and highlighting.
-    pub(super) haystacks: Vec<String>,
+    /// Normalised `title 文号 path text` of every clause with the byte offset where the
+    /// clause's own part (`path text`) starts, for term coverage and highlighting.
+    pub(super) haystacks: Vec<(String, usize)>,
     /// Stop words of two or more characters, longest first (removed before segmentation).
     pub(super) multi_char_stopwords: Vec<String>,
     pub(super) reader: IndexReader,
@@ -146,7 +147,7 @@ struct Generation {
     index: Index,
     fields: Fields,
     reader: IndexReader,
-    haystacks: Vec<String>,
+    haystacks: Vec<(String, usize)>,
 }
 
 impl Generation {
@@ -210,8 +211,8 @@ impl Generation {
     }
 }
 
-/// Normalised `title 文号 path text` of each clause.
-fn haystacks(corpus: &Corpus) -> Vec<String> {
+/// Normalised `title 文号 path text` of each clause, with the offset of `path text`.
+fn haystacks(corpus: &Corpus) -> Vec<(String, usize)> {
     corpus
         .clauses
         .iter()
@@ -221,13 +222,17 @@ fn haystacks(corpus: &Corpus) -> Vec<String> {
             s.push_str(&doc.title);
             s.push(' ');
             s.push_str(doc.doc_number.as_deref().unwrap_or(""));
+            let mut own = String::with_capacity(c.text.len() + 64);
             for p in &c.path {
-                s.push(' ');
-                s.push_str(p);
+                own.push_str(p);
+                own.push(' ');
             }
-            s.push(' ');
-            s.push_str(&c.text);
-            normalize(&s)
+            own.push_str(&c.text);
+            let mut hay = normalize(&s);
+            hay.push(' ');
+            let split = hay.len();
+            hay.push_str(&normalize(&own));
+            (hay, split)
         })
         .collect()
 }

@@ -30,8 +30,10 @@ impl Places {
     /// # Errors
     /// Unreadable file or a line without exactly two fields, naming file and line.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text).map_err(|(line, message)| Error::Config {
             path: path.to_path_buf(),
             line,
@@ -54,7 +56,7 @@ impl Places {
                 _ => return Err((i + 1, "expected `alias<TAB>region path`".to_string())),
             }
         }
-        aliases.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        aliases.sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
         Ok(Places { aliases })
     }
 
@@ -75,7 +77,10 @@ impl Places {
         if self.aliases.iter().any(|(_, path)| path == name) {
             return Some(name);
         }
-        self.aliases.iter().find(|(alias, _)| alias == name).map(|(_, path)| path.as_str())
+        self.aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+            .map(|(_, path)| path.as_str())
     }
 
     /// Every alias, for removing place names from query terms.
@@ -100,7 +105,8 @@ pub fn relation(asked: &str, doc: &str) -> Relation {
 }
 
 fn is_prefix_path(prefix: &str, path: &str) -> bool {
-    path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -108,16 +114,28 @@ mod tests {
     use super::*;
 
     fn places() -> Places {
-        Places::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/lexicon/places.tsv")))
-            .expect("bundled places.tsv loads")
+        Places::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/lexicon/places.tsv"
+        )))
+        .expect("bundled places.tsv loads")
     }
 
     #[test]
     fn detects_longest_earliest_alias() {
         let p = places();
-        assert_eq!(p.detect("安阳这边上市有奖励没"), Some(("安阳", "河南省/安阳市")));
-        assert_eq!(p.detect("获嘉县的银行"), Some(("获嘉县", "河南省/新乡市/获嘉县")));
-        assert_eq!(p.detect("临夏州小微企业"), Some(("临夏州", "甘肃省/临夏回族自治州")));
+        assert_eq!(
+            p.detect("安阳这边上市有奖励没"),
+            Some(("安阳", "河南省/安阳市"))
+        );
+        assert_eq!(
+            p.detect("获嘉县的银行"),
+            Some(("获嘉县", "河南省/新乡市/获嘉县"))
+        );
+        assert_eq!(
+            p.detect("临夏州小微企业"),
+            Some(("临夏州", "甘肃省/临夏回族自治州"))
+        );
         assert_eq!(p.detect("小店房租能减免吗"), None);
     }
 
@@ -131,9 +149,15 @@ mod tests {
 
     #[test]
     fn relations() {
-        assert_eq!(relation("河南省/新乡市/获嘉县", "河南省/新乡市"), Relation::Parent);
+        assert_eq!(
+            relation("河南省/新乡市/获嘉县", "河南省/新乡市"),
+            Relation::Parent
+        );
         assert_eq!(relation("河南省/新乡市/获嘉县", "全国"), Relation::Parent);
-        assert_eq!(relation("河南省/新乡市", "河南省/新乡市/获嘉县"), Relation::Child);
+        assert_eq!(
+            relation("河南省/新乡市", "河南省/新乡市/获嘉县"),
+            Relation::Child
+        );
         assert_eq!(relation("河南省/安阳市", "河南省/新乡市"), Relation::Other);
         assert_eq!(relation("河南省/安阳市", "河南省/安阳市"), Relation::Same);
         assert_eq!(relation("甘肃省", "河南省"), Relation::Other);
@@ -142,6 +166,11 @@ mod tests {
 
     #[test]
     fn malformed_line_is_reported_with_its_number() {
-        assert_eq!(Places::parse("# c\n安阳\t河南省/安阳市\n坏行\n").unwrap_err().0, 3);
+        assert_eq!(
+            Places::parse("# c\n安阳\t河南省/安阳市\n坏行\n")
+                .unwrap_err()
+                .0,
+            3
+        );
     }
 }

@@ -16,12 +16,12 @@ use crate::corpus::{ClauseKind, Level};
 use crate::text::analyzer::bigrams;
 
 /// Candidates taken from BM25 before reranking.
-const CANDIDATES: usize = 200;
+const CANDIDATES: usize = 60;
 /// Field boosts: title and heading path above body.
 const TITLE_BOOST: f32 = 1.4;
 const PATH_BOOST: f32 = 1.6;
 const BODY_BOOST: f32 = 1.0;
-const BIGRAM_BOOST: f32 = 0.25;
+const BIGRAM_BOOST: f32 = 1.5;
 /// Weight of a single-character CJK token relative to a word.
 const CHAR_WEIGHT: f32 = 0.3;
 /// Weight of a token jieba made up (HMM, not in any dictionary): often a mis-split like 上查.
@@ -41,14 +41,25 @@ fn tag_weight(tag: &str) -> f32 {
     }
 }
 
+/// Credit for a word found only in the document title, not in the clause itself.
+const TITLE_CREDIT: f32 = 0.8;
 /// Credit for a compound word whose parts (not the whole word) occur, times the share of parts.
 const PART_CREDIT: f32 = 0.8;
 /// Hits whose terms together decide whether the question is covered at all.
 const COVERAGE_HITS: usize = 5;
 /// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
 const MIN_COVERAGE: f32 = 0.42;
+/// Ranked positions checked for copies (fixed, so pages stay consistent).
+const COPY_DEPTH: usize = 12;
+/// Character-bigram Jaccard similarity above which two clauses count as copies.
+const COPY_SIMILARITY: f32 = 0.6;
+/// Ranking: `bm25^ALPHA * (FLOOR + coverage)^BETA * prior` — term coverage of the clause
+/// dominates, BM25 orders clauses that cover the question equally well.
+const ALPHA: f32 = 0.3;
+const BETA: f32 = 2.0;
+const FLOOR: f32 = 0.3;
 /// Each further hit from a document already shown is scaled by this.
-const SAME_DOC_DECAY: f32 = 0.8;
+const SAME_DOC_DECAY: f32 = 0.9;
 
 /// One content word of the question with its weight and synonyms.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,9 +85,16 @@ impl KnowledgeBase {
             .map(str::to_string);
         let stripped = self.strip_fillers(&arabic_numbers(&self.strip_places(question)));
         let terms = self.terms(&stripped);
-        let content: Vec<String> =
-            terms.iter().filter(|t| t.maximal).map(|t| t.text.clone()).collect();
-        let mut out = Retrieval { terms: content, region: region.clone(), ..Retrieval::default() };
+        let content: Vec<String> = terms
+            .iter()
+            .filter(|t| t.maximal)
+            .map(|t| t.text.clone())
+            .collect();
+        let mut out = Retrieval {
+            terms: content,
+            region: region.clone(),
+            ..Retrieval::default()
+        };
         if terms.is_empty() {
             out.declined = true;
             return out;
@@ -89,11 +107,17 @@ impl KnowledgeBase {
             return out;
         };
         let idf = self.idf(&searcher, &terms);
+        let asks = Asks::of(question);
         let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
         for (bm25, addr) in top {
-            let Some(ord) = self.ord(&searcher, addr) else { continue };
+            let Some(ord) = self.ord(&searcher, addr) else {
+                continue;
+            };
             let (coverage, matched) = self.coverage(ord, &terms, &idf);
-            let score = bm25 * (0.3 + 0.7 * coverage) * self.prior(ord, region.as_deref());
+            let score = bm25.powf(ALPHA)
+                * (FLOOR + coverage).powf(BETA)
+                * self.prior(ord, region.as_deref())
+                * asks.boost(&self.corpus.clauses[ord]);
             scored.push((ord, score, coverage, matched));
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -102,12 +126,17 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
+        let mut ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
+        self.demote_copies(&mut ranked);
         out.hits = ranked
             .into_iter()
             .skip(opts.offset)
             .take(opts.k)
-            .map(|(clause, score, matched)| Hit { clause, score, matched })
+            .map(|(clause, score, matched)| Hit {
+                clause,
+                score,
+                matched,
+            })
             .collect();
         out
     }
@@ -175,8 +204,19 @@ impl KnowledgeBase {
             } else {
                 Vec::new()
             };
-            let alts = self.lexicon.synonyms.get(&tok.text).cloned().unwrap_or_default();
-            out.push(QTerm { text: tok.text.clone(), weight, alts, maximal, parts });
+            let alts = self
+                .lexicon
+                .synonyms
+                .get(&tok.text)
+                .cloned()
+                .unwrap_or_default();
+            out.push(QTerm {
+                text: tok.text.clone(),
+                weight,
+                alts,
+                maximal,
+                parts,
+            });
         }
         out
     }
@@ -185,11 +225,15 @@ impl KnowledgeBase {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut push = |field: Field, word: &str, boost: f32| {
-            let q = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            let q = TermQuery::new(
+                Term::from_field_text(field, word),
+                IndexRecordOption::WithFreqs,
+            );
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
         };
         for t in terms {
-            for (word, w) in std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
+            for (word, w) in
+                std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
             {
                 let w = w * t.weight;
                 push(f.title, word, TITLE_BOOST * w);
@@ -210,13 +254,19 @@ impl KnowledgeBase {
     fn idf(&self, searcher: &Searcher, terms: &[QTerm]) -> HashMap<String, f32> {
         let n = searcher.num_docs().max(1) as f32;
         let df = |w: &str| {
-            searcher.doc_freq(&Term::from_field_text(self.fields.body, w)).unwrap_or(0) as f32
+            searcher
+                .doc_freq(&Term::from_field_text(self.fields.body, w))
+                .unwrap_or(0) as f32
         };
         terms
             .iter()
             .filter(|t| t.maximal)
             .map(|t| {
-                let d = t.alts.iter().map(|(a, _)| df(a)).fold(df(&t.text), f32::max);
+                let d = t
+                    .alts
+                    .iter()
+                    .map(|(a, _)| df(a))
+                    .fold(df(&t.text), f32::max);
                 let idf = (1.0 + n / (1.0 + d)).ln() * t.weight;
                 (t.text.clone(), idf)
             })
@@ -225,33 +275,79 @@ impl KnowledgeBase {
 
     /// IDF-weighted share of the maximal terms found in clause `ord`, and the words matched
     /// (question terms or their synonyms, as they occur in the clause).
-    fn coverage(&self, ord: usize, terms: &[QTerm], idf: &HashMap<String, f32>) -> (f32, Vec<String>) {
-        let hay = &self.haystacks[ord];
+    fn coverage(
+        &self,
+        ord: usize,
+        terms: &[QTerm],
+        idf: &HashMap<String, f32>,
+    ) -> (f32, Vec<String>) {
+        let (full, split) = &self.haystacks[ord];
+        // Ranking rewards words in the clause itself; the document title counts for half.
+        let own = &full[*split..];
         let mut matched = Vec::new();
         let (mut got, mut all) = (0.0, 0.0);
         for t in terms {
-            let hit = if hay.contains(&t.text) {
-                Some(t.text.clone())
-            } else {
-                t.alts.iter().find(|(a, _)| hay.contains(a.as_str())).map(|(a, _)| a.clone())
+            let find = |hay: &str| {
+                if hay.contains(&t.text) {
+                    Some(t.text.clone())
+                } else {
+                    t.alts
+                        .iter()
+                        .find(|(a, _)| hay.contains(a.as_str()))
+                        .map(|(a, _)| a.clone())
+                }
             };
+            let hit = find(own);
             if t.maximal {
                 let w = idf.get(&t.text).copied().unwrap_or(0.0);
                 all += w;
                 if hit.is_some() {
                     got += w;
+                } else if find(full).is_some() {
+                    got += TITLE_CREDIT * w;
                 } else {
-                    got += PART_CREDIT * w * part_share(&t.parts, hay);
+                    got += PART_CREDIT * w * part_share(&t.parts, own);
                 }
             }
-            if let Some(h) = hit {
-                if h.chars().count() >= 2 && !matched.contains(&h) {
-                    matched.push(h);
-                }
+            if let Some(h) = hit
+                && h.chars().count() >= 2
+                && !matched.contains(&h)
+            {
+                matched.push(h);
             }
         }
         let coverage = if all > 0.0 { got / all } else { 0.0 };
         (coverage, matched)
+    }
+
+    /// Moves near-identical copies of a clause already ranked higher (the same national measure
+    /// restated by a province and two cities) below the distinct results of the first
+    /// [`COPY_DEPTH`].
+    fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<String>)>) {
+        let depth = COPY_DEPTH.min(ranked.len());
+        let grams: Vec<Vec<u64>> = ranked[..depth]
+            .iter()
+            .map(|(ord, _, _)| {
+                let (full, split) = &self.haystacks[*ord];
+                bigram_set(&full[*split..])
+            })
+            .collect();
+        let mut copies = Vec::new();
+        for i in 1..depth {
+            let copy = (0..i).filter(|j| !copies.contains(j)).any(|j| {
+                let inter = sorted_intersection(&grams[i], &grams[j]) as f32;
+                let union = (grams[i].len() + grams[j].len()) as f32 - inter;
+                union > 0.0 && inter / union >= COPY_SIMILARITY
+            });
+            if copy {
+                copies.push(i);
+            }
+        }
+        for i in copies.into_iter().rev() {
+            let item = ranked.remove(i);
+            let at = depth.min(ranked.len());
+            ranked.insert(at, item);
+        }
     }
 
     /// Coverage of the question by the best [`COVERAGE_HITS`] candidates together, so that a
@@ -262,19 +358,28 @@ impl KnowledgeBase {
         terms: &[QTerm],
         idf: &HashMap<String, f32>,
     ) -> f32 {
-        let top: Vec<&str> =
-            scored.iter().take(COVERAGE_HITS).map(|s| self.haystacks[s.0].as_str()).collect();
+        let top: Vec<&str> = scored
+            .iter()
+            .take(COVERAGE_HITS)
+            .map(|s| self.haystacks[s.0].0.as_str())
+            .collect();
         let (mut got, mut all) = (0.0, 0.0);
         for t in terms.iter().filter(|t| t.maximal) {
             let w = idf.get(&t.text).copied().unwrap_or(0.0);
             all += w;
             let found = |hay: &str| {
-                hay.contains(t.text.as_str()) || t.alts.iter().any(|(a, _)| hay.contains(a.as_str()))
+                hay.contains(t.text.as_str())
+                    || t.alts.iter().any(|(a, _)| hay.contains(a.as_str()))
             };
             if top.iter().any(|h| found(h)) {
                 got += w;
             } else {
-                got += PART_CREDIT * w * top.iter().map(|h| part_share(&t.parts, h)).fold(0.0, f32::max);
+                got += PART_CREDIT
+                    * w
+                    * top
+                        .iter()
+                        .map(|h| part_share(&t.parts, h))
+                        .fold(0.0, f32::max);
             }
         }
         if all > 0.0 { got / all } else { 0.0 }
@@ -312,6 +417,118 @@ impl KnowledgeBase {
     }
 }
 
+/// What kind of answer the question asks for, read from its question words (which are stop
+/// words for matching but say what the answering clause must contain).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Asks {
+    /// 啥时候 / 多久 / 截止 …: a date, deadline or time limit.
+    when: bool,
+    /// 多少 / 最高 / 比例 …: an amount, rate or count.
+    amount: bool,
+    /// 谁负责 / 哪个部门 …: the responsible units.
+    who: bool,
+}
+
+const WHEN_WORDS: &[&str] = &[
+    "什么时候",
+    "啥时候",
+    "何时",
+    "多久",
+    "多长时间",
+    "最晚",
+    "截止",
+    "几月",
+    "几号",
+    "哪天",
+    "期限",
+    "到期",
+    "执行到",
+    "到什么时候",
+    "几天",
+    "时间",
+];
+const AMOUNT_WORDS: &[&str] = &[
+    "多少", "几", "最高", "最多", "最低", "最少", "上限", "额度", "比例", "标准", "费率", "利率",
+];
+const WHO_WORDS: &[&str] = &[
+    "谁",
+    "哪个部门",
+    "什么部门",
+    "哪个科室",
+    "找哪",
+    "负责",
+    "责任单位",
+    "牵头",
+];
+/// Boost of a clause that carries what the question asks for.
+const ASKS_BOOST: f32 = 1.25;
+
+impl Asks {
+    fn of(question: &str) -> Self {
+        let has = |words: &[&str]| words.iter().any(|w| question.contains(w));
+        Asks {
+            when: has(WHEN_WORDS),
+            amount: has(AMOUNT_WORDS),
+            who: has(WHO_WORDS),
+        }
+    }
+
+    fn boost(self, clause: &crate::corpus::Clause) -> f32 {
+        let text = clause.text.as_str();
+        let mut b = 1.0;
+        if self.when && has_time_limit(text) {
+            b *= ASKS_BOOST;
+        }
+        if self.amount && has_amount(text) {
+            b *= ASKS_BOOST;
+        }
+        if self.who && !clause.departments.is_empty() {
+            b *= ASKS_BOOST;
+        }
+        b
+    }
+}
+
+/// A date, deadline or time limit: `6月30日前`, `年底前`, `起实施`, `5个工作日内`, `有效期`.
+fn has_time_limit(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "日前",
+        "之前",
+        "以前",
+        "年底",
+        "月底",
+        "截止",
+        "起实施",
+        "起施行",
+        "起执行",
+        "有效期",
+        "工作日",
+        "日内",
+        "天内",
+        "期限",
+        "延长至",
+        "延期至",
+    ];
+    if WORDS.iter().any(|w| text.contains(w)) {
+        return true;
+    }
+    // A day followed closely by 前: `9 日下午 5:30 前`.
+    text.match_indices('日')
+        .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
+}
+
+/// An amount, rate or count: a digit followed (after optional spaces) by a unit.
+fn has_amount(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        c.is_ascii_digit()
+            && chars[i + 1..]
+                .iter()
+                .find(|n| !n.is_ascii_digit() && !matches!(n, ' ' | '.'))
+                .is_some_and(|n| "万亿元%个家倍分项户年月天人".contains(*n))
+    })
+}
+
 /// Orders candidates so one document does not fill the list: each further hit from a document
 /// already placed is scaled by [`SAME_DOC_DECAY`] per earlier hit, then candidates are re-sorted.
 fn group(
@@ -332,6 +549,38 @@ fn group(
     out
 }
 
+/// Sorted, de-duplicated character bigrams of `text` (whitespace ignored), packed in `u64`s.
+fn bigram_set(text: &str) -> Vec<u64> {
+    let mut prev: Option<char> = None;
+    let mut out = Vec::with_capacity(text.len() / 3);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if let Some(p) = prev {
+            out.push((u64::from(u32::from(p)) << 32) | u64::from(u32::from(c)));
+        }
+        prev = Some(c);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Size of the intersection of two sorted, de-duplicated slices.
+fn sorted_intersection(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Share of `parts` that occur in `hay` (0 when there are none).
 fn part_share(parts: &[String], hay: &str) -> f32 {
     if parts.is_empty() {
@@ -345,7 +594,10 @@ fn part_share(parts: &[String], hay: &str) -> f32 {
 #[must_use]
 pub fn arabic_numbers(text: &str) -> String {
     fn digit(c: char) -> Option<u64> {
-        "零一二三四五六七八九".find(c).map(|i| (i / 3) as u64).or((c == '两').then_some(2))
+        "零一二三四五六七八九"
+            .find(c)
+            .map(|i| (i / 3) as u64)
+            .or((c == '两').then_some(2))
     }
     fn unit(c: char) -> Option<u64> {
         match c {
@@ -374,7 +626,8 @@ pub fn arabic_numbers(text: &str) -> String {
         let has_unit = run.iter().any(|c| unit(*c).is_some());
         let amount_follows = matches!(next, Some('万' | '亿' | '元' | '%'));
         let ten_thousand = run == ['十'] && amount_follows;
-        let convert = (has_digit && (has_unit || (amount_follows && run.len() > 1))) || ten_thousand;
+        let convert =
+            (has_digit && (has_unit || (amount_follows && run.len() > 1))) || ten_thousand;
         if !convert || run.len() > 8 {
             out.extend(run);
             continue;
@@ -416,6 +669,26 @@ mod tests {
         ] {
             assert_eq!(arabic_numbers(input), want, "help: {input}");
         }
+    }
+
+    #[test]
+    fn answer_types_are_read_from_question_words() {
+        let a = Asks::of("社保能缓缴到啥时候，找哪个部门");
+        assert!(a.when && a.who && !a.amount);
+        assert!(Asks::of("最高能贷多少").amount);
+        assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
+        assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
+        assert!(!has_time_limit("加大信贷投放力度"));
+        assert!(has_amount("补贴标准为每人 1000 元"));
+        assert!(!has_amount("第一条 为了规范管理"));
+    }
+
+    #[test]
+    fn bigram_similarity_counts_shared_pairs() {
+        let a = bigram_set("普惠 小微贷款");
+        let b = bigram_set("普惠小微企业");
+        assert_eq!(a.len(), 5);
+        assert_eq!(sorted_intersection(&a, &b), 3, "普惠 惠小 小微");
     }
 
     #[test]

@@ -40,7 +40,16 @@ pub fn build() -> (Schema, Fields) {
     let path = b.add_text_field("path", text(JIEBA));
     let body = b.add_text_field("body", text(JIEBA));
     let bigram = b.add_text_field("bigram", text(BIGRAM));
-    (b.build(), Fields { ord, title, path, body, bigram })
+    (
+        b.build(),
+        Fields {
+            ord,
+            title,
+            path,
+            body,
+            bigram,
+        },
+    )
 }
 
 /// Field handles of an opened index's schema.

@@ -30,7 +30,10 @@ pub struct Manifest {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Fingerprint of everything an index is derived from: every file under `data_dir/compendium`
@@ -44,14 +47,20 @@ pub fn fingerprint(data_dir: &Path, schema_version: u32) -> Result<String, Error
     for sub in ["compendium", "lexicon"] {
         let dir = data_dir.join(sub);
         let mut files: Vec<PathBuf> = match fs::read_dir(&dir) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(&dir)(e)),
         };
         files.sort();
         for f in files {
             let bytes = fs::read(&f).map_err(io(&f))?;
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             h.update(format!("{sub}/{name} {}\n", bytes.len()).as_bytes());
             h.update(&bytes);
         }
@@ -74,8 +83,10 @@ pub fn current(index_dir: &Path) -> Option<PathBuf> {
 pub fn manifest(generation: &Path) -> Result<Manifest, Error> {
     let path = generation.join("manifest.json");
     let text = fs::read_to_string(&path).map_err(io(&path))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Data { path, reason: format!("malformed manifest: {e}") })
+    serde_json::from_str(&text).map_err(|e| Error::Data {
+        path,
+        reason: format!("malformed manifest: {e}"),
+    })
 }
 
 /// A fresh, private directory to build a generation in.
@@ -145,7 +156,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::write(dir.path().join(CURRENT), "gen-x").expect("write");
         fs::create_dir_all(dir.path().join("gen-x")).expect("mkdir");
-        assert_eq!(current(dir.path()), None, "a generation without manifest is not live");
+        assert_eq!(
+            current(dir.path()),
+            None,
+            "a generation without manifest is not live"
+        );
     }
 
     #[test]
@@ -157,6 +172,9 @@ mod tests {
         assert_eq!(a, fingerprint(dir.path(), 1).expect("fp"));
         fs::write(dir.path().join("compendium/a.txt"), "二").expect("write");
         assert_ne!(a, fingerprint(dir.path(), 1).expect("fp"));
-        assert_ne!(fingerprint(dir.path(), 1).expect("fp"), fingerprint(dir.path(), 2).expect("fp"));
+        assert_ne!(
+            fingerprint(dir.path(), 1).expect("fp"),
+            fingerprint(dir.path(), 2).expect("fp")
+        );
     }
 }

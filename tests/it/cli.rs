@@ -17,15 +17,26 @@ fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) ->
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("binary runs");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("binary finishes")
 }
 
+/// An index directory built once (so later runs print nothing about building).
 fn shared_index() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir").keep())
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let out = policybot(&dir, &["index"], None);
+        assert!(out.status.success(), "index builds: {}", text(&out.stderr));
+        dir
+    })
 }
 
 fn text(b: &[u8]) -> String {
@@ -53,9 +64,14 @@ fn bad_questions_get_one_clear_line_and_nonzero_exit() {
 
 #[test]
 fn ask_json_has_the_documented_schema() {
-    let out = policybot(shared_index(), &["ask", "小店房租能减免吗", "--json", "--k", "3"], None);
+    let out = policybot(
+        shared_index(),
+        &["ask", "小店房租能减免吗", "--json", "--k", "3"],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
+    let v: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
     for key in ["question", "status", "intent", "hits", "reply", "followups"] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
@@ -63,8 +79,21 @@ fn ask_json_has_the_documented_schema() {
     let hits = v["hits"].as_array().expect("hits array");
     assert!(!hits.is_empty() && hits.len() <= 3, "{v}");
     for key in [
-        "rank", "score", "clause_id", "doc_title", "doc_number", "issuer", "date", "level",
-        "region", "section", "text", "excerpt", "departments", "sources", "validity",
+        "rank",
+        "score",
+        "clause_id",
+        "doc_title",
+        "doc_number",
+        "issuer",
+        "date",
+        "level",
+        "region",
+        "section",
+        "text",
+        "excerpt",
+        "departments",
+        "sources",
+        "validity",
     ] {
         assert!(hits[0].get(key).is_some(), "hit lacks {key}: {}", hits[0]);
     }
@@ -99,14 +128,21 @@ fn missing_data_dir_is_one_line_error() {
     );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("/nonexistent/policybot-data") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("/nonexistent/policybot-data") && !err.contains("panicked"),
+        "{err}"
+    );
 }
 
 #[test]
 fn binary_data_file_is_rejected_by_name() {
     let data = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(data.path().join("compendium")).expect("mkdir");
-    std::fs::write(data.path().join("compendium/broken.txt"), [0xff, 0xfe, 0x00, 0x81]).expect("write");
+    std::fs::write(
+        data.path().join("compendium/broken.txt"),
+        [0xff, 0xfe, 0x00, 0x81],
+    )
+    .expect("write");
     let lexicon = data.path().join("lexicon");
     std::fs::create_dir_all(&lexicon).expect("mkdir");
     for f in std::fs::read_dir(root().join("data/lexicon")).expect("lexicon") {
@@ -115,7 +151,11 @@ fn binary_data_file_is_rejected_by_name() {
     }
     let index = tempfile::tempdir().expect("tempdir");
     let data_arg = data.path().to_string_lossy().into_owned();
-    let out = policybot(index.path(), &["--data-dir", &data_arg, "ask", "贷款"], None);
+    let out = policybot(
+        index.path(),
+        &["--data-dir", &data_arg, "ask", "贷款"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("broken.txt"), "{err}");
@@ -136,15 +176,32 @@ fn index_rebuilds_when_data_changes() {
     let data_arg = data.path().to_string_lossy().into_owned();
     let first = policybot(index.path(), &["--data-dir", &data_arg, "index"], None);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert!(text(&first.stderr).contains("已建立索引"), "first run builds");
+    assert!(
+        text(&first.stderr).contains("已建立索引"),
+        "first run builds"
+    );
     let again = policybot(index.path(), &["--data-dir", &data_arg, "index"], None);
-    assert!(!text(&again.stderr).contains("已建立索引"), "unchanged data reuses the index");
+    assert!(
+        !text(&again.stderr).contains("已建立索引"),
+        "unchanged data reuses the index"
+    );
     std::fs::write(
         data.path().join("compendium/zz-new-notice.txt"),
         "关于支持奶茶店发展的通知\n\n测试〔2022〕1号\n\n各单位：\n\n一、对奶茶店给予每户5000元开业补贴。\n",
     )
     .expect("write");
-    let rebuilt = policybot(index.path(), &["--data-dir", &data_arg, "ask", "奶茶店开业补贴", "--json"], None);
-    assert!(text(&rebuilt.stderr).contains("已建立索引"), "changed data rebuilds");
-    assert!(text(&rebuilt.stdout).contains("奶茶店"), "new notice answerable: {}", text(&rebuilt.stdout));
+    let rebuilt = policybot(
+        index.path(),
+        &["--data-dir", &data_arg, "ask", "奶茶店开业补贴", "--json"],
+        None,
+    );
+    assert!(
+        text(&rebuilt.stderr).contains("已建立索引"),
+        "changed data rebuilds"
+    );
+    assert!(
+        text(&rebuilt.stdout).contains("奶茶店"),
+        "new notice answerable: {}",
+        text(&rebuilt.stdout)
+    );
 }

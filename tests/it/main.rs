@@ -1,7 +1,11 @@
 //! Integration tests: one binary, one module per area.
 
 mod cli;
+mod conversation;
 mod corpus;
+mod fake_bot_api;
 mod kb;
+mod retrieval;
 mod session;
 mod support;
+mod telegram;

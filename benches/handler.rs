@@ -1,0 +1,107 @@
+//! Handler capacity: question → `App::ask` → Telegram HTML + keyboard, with the session read
+//! from and written back to the store (Redis at `BENCH_REDIS_URL`, default
+//! `redis://127.0.0.1:6379/`, falling back to memory when unreachable), two concurrent workers
+//! on a two-thread runtime. No network to Telegram.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use policybot::app::{App, AskOptions};
+use policybot::config::Config;
+use policybot::render;
+use policybot::session::{SessionKey, SessionStore, Sessions};
+
+const QUESTIONS: &[&str] = &[
+    "小店房租能减免吗",
+    "安阳这边上市有奖励没",
+    "专精特新小巨人认定条件",
+    "社保费能缓缴吗",
+    "创业担保贷款最高能贷多少",
+    "新乡招应届毕业生有补贴吗",
+    "科技贷去哪里申请",
+    "政府采购合同能融资吗",
+];
+/// Answers per measured batch.
+const BATCH: u64 = 64;
+
+fn bench(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = Config {
+        data_dir: root.join("data"),
+        intents_dir: root.join("intents"),
+        index_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let (app, _) = App::load(&cfg, false, &mut |_, _| {}).expect("open");
+    let app = Arc::new(app);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let sessions = rt.block_on(async {
+        let s = Sessions::from_url(
+            Some(&url),
+            "policybot-bench:",
+            Duration::from_secs(60),
+            10_000,
+        )
+        .await
+        .expect("valid url");
+        let probe = SessionKey { chat: -1, user: 0 };
+        let mut session = s.load(probe).await;
+        session.shown = 1;
+        s.save(probe, &session).await;
+        if s.load(probe).await.shown != 1 {
+            eprintln!("Redis at {url} unreachable: benchmarking the in-memory store");
+            return Sessions::from_url(None, "", Duration::from_secs(60), 10_000)
+                .await
+                .expect("memory");
+        }
+        eprintln!("benchmarking with Redis at {url}");
+        s
+    });
+    let sessions = Arc::new(sessions);
+    let mut group = c.benchmark_group("handler");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("ask_render_session_roundtrip", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            rt.block_on(async {
+                for _ in 0..iters {
+                    let mut workers = Vec::new();
+                    for w in 0..2u64 {
+                        let (app, sessions) = (app.clone(), sessions.clone());
+                        workers.push(tokio::spawn(async move {
+                            for i in 0..BATCH / 2 {
+                                let key = SessionKey {
+                                    chat: (i % 50) as i64,
+                                    user: w,
+                                };
+                                let mut session = sessions.load(key).await;
+                                let q = QUESTIONS[(i as usize) % QUESTIONS.len()];
+                                let answer = app.ask(q, &mut session, &AskOptions::default());
+                                let html = render::telegram::answer(&answer, None);
+                                let keys = render::telegram::keyboard(&answer, session.answer_id);
+                                sessions.save(key, &session).await;
+                                std::hint::black_box((html, keys));
+                            }
+                        }));
+                    }
+                    for w in workers {
+                        w.await.expect("worker");
+                    }
+                }
+            });
+            started.elapsed()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

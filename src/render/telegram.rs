@@ -1,0 +1,705 @@
+//! Telegram presenter: `Answer` → HTML message text (escaped, hits in `<b>`, within Telegram's
+//! 4096-character limit), the inline keyboard of follow-ups, the callback-data codec, and the
+//! splitting of a clause's full text into several messages. Pure: sends nothing.
+
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use crate::answer::{Answer, Cited, Followup, Status};
+use crate::app::FullText;
+
+/// Telegram's limit for one message text.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// Telegram's limit for callback data, in bytes.
+pub const MAX_CALLBACK_DATA: usize = 64;
+
+/// Longest button label, in characters (longer labels are shortened with `…`).
+const MAX_LABEL: usize = 24;
+
+/// Room kept free in each full-text message for the `（2/3）` page marker.
+const PAGE_MARKER_ROOM: usize = 16;
+
+/// Escapes text for Telegram's HTML parse mode.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Length as Telegram counts it (UTF-16 code units). Measured on the HTML source, which is never
+/// shorter than the text after entity parsing, so a source within the limit is always accepted.
+#[must_use]
+pub fn tg_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// The HTML text of an answer, at most [`MAX_MESSAGE`] long. `header` (raw text, e.g. where a
+/// forwarded question came from) is shown first, in italics. Excerpts are shortened first, then
+/// trailing citations dropped, then the lead shortened, until the text fits.
+#[must_use]
+pub fn answer(answer: &Answer, header: Option<&str>) -> String {
+    let header = header.map(|h| format!("<i>{}</i>\n\n", escape(&truncate_chars(h, 300))));
+    let header = header.unwrap_or_default();
+    let longest = answer.hits.iter().map(excerpt_chars).max().unwrap_or(0);
+    let mut cap = Some(longest);
+    let mut hits = answer.hits.len();
+    let mut lead_cap = answer.lead.chars().count();
+    loop {
+        let text = assemble(answer, &header, cap, hits, lead_cap);
+        if tg_len(&text) <= MAX_MESSAGE {
+            return text;
+        }
+        // Shrink the most expendable part first: excerpts, then citations, then the lead.
+        match cap {
+            Some(c) if c > 20 => cap = Some(c * 3 / 4),
+            Some(_) => cap = None,
+            None if hits > 0 => hits -= 1,
+            None => lead_cap = lead_cap * 3 / 4,
+        }
+    }
+}
+
+/// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, and a
+/// 👍/👎 row under answered questions. Every button carries `answer_id`, so presses on an older
+/// answer are recognised. `None` when there is no button.
+#[must_use]
+pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup> {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
+    let mut full_texts = Vec::new();
+    for (i, followup) in answer.followups.iter().enumerate() {
+        let n = i + 1;
+        let callback = match followup {
+            Followup::More => Callback::More { answer_id, n },
+            Followup::FullText { .. } => Callback::FullText { answer_id, n },
+            Followup::Region { .. } => Callback::Region { answer_id, n },
+            Followup::Ask { .. } => Callback::Ask { answer_id, n },
+        };
+        let button = button(&followup.label(), &callback);
+        match followup {
+            Followup::FullText { .. } => full_texts.push(button),
+            _ => rows.push(vec![button]),
+        }
+    }
+    // 全文 buttons first, up to four per row.
+    let full_rows: Vec<Vec<InlineKeyboardButton>> =
+        full_texts.chunks(4).map(<[_]>::to_vec).collect();
+    rows.splice(0..0, full_rows);
+    if answer.status == Status::Answered {
+        rows.push(vec![
+            button(
+                "👍 有用",
+                &Callback::Feedback {
+                    answer_id,
+                    useful: true,
+                },
+            ),
+            button(
+                "👎 没用",
+                &Callback::Feedback {
+                    answer_id,
+                    useful: false,
+                },
+            ),
+        ]);
+    }
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
+/// A keyboard of one button per row, e.g. /start's example questions or /topics.
+#[must_use]
+pub fn list_keyboard(buttons: &[(String, Callback)]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(buttons.iter().map(|(label, cb)| vec![button(label, cb)]))
+}
+
+/// What a button press asks for. Encoded as a short readable string (`m:1a2b:1`), at most
+/// [`MAX_CALLBACK_DATA`] bytes; the state it points at lives in the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callback {
+    /// 更多结果: follow-up `n` of answer `answer_id`.
+    More {
+        /// Answer the button belongs to.
+        answer_id: u64,
+        /// 1-based follow-up number.
+        n: usize,
+    },
+    /// 全文 N: follow-up `n` of answer `answer_id`.
+    FullText {
+        /// Answer the button belongs to.
+        answer_id: u64,
+        /// 1-based follow-up number.
+        n: usize,
+    },
+    /// 只看<地区>: follow-up `n` of answer `answer_id`.
+    Region {
+        /// Answer the button belongs to.
+        answer_id: u64,
+        /// 1-based follow-up number.
+        n: usize,
+    },
+    /// A related topic question: follow-up `n` of answer `answer_id`.
+    Ask {
+        /// Answer the button belongs to.
+        answer_id: u64,
+        /// 1-based follow-up number.
+        n: usize,
+    },
+    /// 👍 / 👎 on answer `answer_id`.
+    Feedback {
+        /// Answer the button belongs to.
+        answer_id: u64,
+        /// 👍 when true.
+        useful: bool,
+    },
+    /// /start example question number `i` (0-based).
+    Example(usize),
+    /// /topics topic number `i` (0-based).
+    Topic(usize),
+}
+
+impl Callback {
+    /// The callback data string.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        match *self {
+            Callback::More { answer_id, n } => format!("m:{}:{n}", base36(answer_id)),
+            Callback::FullText { answer_id, n } => format!("t:{}:{n}", base36(answer_id)),
+            Callback::Region { answer_id, n } => format!("r:{}:{n}", base36(answer_id)),
+            Callback::Ask { answer_id, n } => format!("a:{}:{n}", base36(answer_id)),
+            Callback::Feedback { answer_id, useful } => {
+                format!("v:{}:{}", base36(answer_id), u8::from(useful))
+            }
+            Callback::Example(i) => format!("e:{i}"),
+            Callback::Topic(i) => format!("q:{i}"),
+        }
+    }
+
+    /// Parses callback data; `None` for anything this bot did not produce.
+    #[must_use]
+    pub fn parse(data: &str) -> Option<Callback> {
+        if data.len() > MAX_CALLBACK_DATA {
+            return None;
+        }
+        let mut parts = data.split(':');
+        let kind = parts.next()?;
+        let first = parts.next()?;
+        let second = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let followup = |make: fn(u64, usize) -> Callback| {
+            let answer_id = u64::from_str_radix(first, 36).ok()?;
+            let n = parse_number(second?)?;
+            (n >= 1).then(|| make(answer_id, n))
+        };
+        match (kind, second) {
+            ("m", _) => followup(|answer_id, n| Callback::More { answer_id, n }),
+            ("t", _) => followup(|answer_id, n| Callback::FullText { answer_id, n }),
+            ("r", _) => followup(|answer_id, n| Callback::Region { answer_id, n }),
+            ("a", _) => followup(|answer_id, n| Callback::Ask { answer_id, n }),
+            ("v", Some(flag)) => {
+                let answer_id = u64::from_str_radix(first, 36).ok()?;
+                match flag {
+                    "1" => Some(Callback::Feedback {
+                        answer_id,
+                        useful: true,
+                    }),
+                    "0" => Some(Callback::Feedback {
+                        answer_id,
+                        useful: false,
+                    }),
+                    _ => None,
+                }
+            }
+            ("e", None) => parse_number(first).map(Callback::Example),
+            ("q", None) => parse_number(first).map(Callback::Topic),
+            _ => None,
+        }
+    }
+}
+
+/// The full text of a clause as messages of at most [`MAX_MESSAGE`]: citation in bold first, the
+/// text split on paragraph, then sentence, then clause boundaries (a hard cut only for a clause
+/// longer than a whole message), and `（i/n）` markers when there is more than one.
+#[must_use]
+pub fn full_text(full: &FullText) -> Vec<String> {
+    let header = format!(
+        "<b>{}</b>\n\n",
+        escape(&truncate_chars(&full.citation, 300))
+    );
+    let budget = MAX_MESSAGE - tg_len(&header) - PAGE_MARKER_ROOM;
+    let chunks = split_text(&full.text, budget);
+    if chunks.is_empty() {
+        return vec![header.trim_end().to_string()];
+    }
+    let total = chunks.len();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let body = escape(chunk.trim_matches('\n'));
+            let head = if i == 0 { header.as_str() } else { "" };
+            match total {
+                1 => format!("{head}{body}"),
+                _ => format!("{head}{body}\n（{}/{total}）", i + 1),
+            }
+        })
+        .collect()
+}
+
+/// Splits `text` into pieces whose escaped length is at most `budget`, preferring paragraph
+/// breaks, then sentence ends, then clause marks. The pieces concatenate to `text`; blank pieces
+/// are dropped.
+#[must_use]
+pub fn split_text(text: &str, budget: usize) -> Vec<String> {
+    let budget = budget.max(8);
+    let mut units = Vec::new();
+    cut(text, 0, budget, &mut units);
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for unit in units {
+        let len = tg_len(&escape(unit));
+        if current_len + len > budget && !current.is_empty() {
+            chunks.push(std::mem::take(&mut current));
+            current_len = 0;
+        }
+        current.push_str(unit);
+        current_len += len;
+    }
+    chunks.push(current);
+    chunks.retain(|c| !c.trim().is_empty());
+    chunks
+}
+
+/// Boundary classes, strongest first: paragraph, sentence, clause.
+const BOUNDARIES: [&[char]; 3] = [
+    &['\n'],
+    &['。', '！', '？', '；', '!', '?', ';'],
+    &['，', '、', '：', ',', ':'],
+];
+
+/// Cuts `text` into units that each fit `budget`, using boundary class `level` and weaker ones.
+fn cut<'a>(text: &'a str, level: usize, budget: usize, out: &mut Vec<&'a str>) {
+    if tg_len(&escape(text)) <= budget {
+        out.push(text);
+        return;
+    }
+    let Some(marks) = BOUNDARIES.get(level) else {
+        hard_cut(text, budget, out);
+        return;
+    };
+    for piece in text.split_inclusive(*marks) {
+        if tg_len(&escape(piece)) <= budget {
+            out.push(piece);
+        } else {
+            cut(piece, level + 1, budget, out);
+        }
+    }
+}
+
+/// Cuts at character boundaries when no punctuation helps.
+fn hard_cut<'a>(text: &'a str, budget: usize, out: &mut Vec<&'a str>) {
+    let mut start = 0;
+    let mut len = 0;
+    for (i, c) in text.char_indices() {
+        let w = tg_len(&escape(c.encode_utf8(&mut [0; 4])));
+        if len + w > budget {
+            out.push(&text[start..i]);
+            start = i;
+            len = 0;
+        }
+        len += w;
+    }
+    out.push(&text[start..]);
+}
+
+fn assemble(
+    answer: &Answer,
+    header: &str,
+    cap: Option<usize>,
+    hits: usize,
+    lead_cap: usize,
+) -> String {
+    let mut text = header.to_string();
+    text.push_str(&escape(&truncate_chars(answer.lead.trim(), lead_cap)));
+    for cited in answer.hits.iter().take(hits) {
+        text.push_str("\n\n");
+        text.push_str(&cited_block(cited, cap));
+    }
+    text
+}
+
+fn cited_block(cited: &Cited, cap: Option<usize>) -> String {
+    let mut out = format!("<b>{}. {}</b>", cited.rank, escape(&cited.doc_title));
+    let meta: Vec<&str> = [
+        cited.doc_number.as_deref(),
+        cited.issuer.as_deref(),
+        cited.date.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect();
+    if !meta.is_empty() {
+        out.push('\n');
+        out.push_str(&escape(&meta.join("｜")));
+    }
+    if !cited.section.is_empty() {
+        out.push('\n');
+        out.push_str(&escape(&cited.section));
+    }
+    if let Some(cap) = cap {
+        let excerpt = excerpt_html(cited, cap);
+        if !excerpt.is_empty() {
+            out.push('\n');
+            out.push_str(&excerpt);
+        }
+    }
+    if !cited.departments.is_empty() {
+        let names: Vec<&str> = cited.departments.iter().map(|d| d.name.as_str()).collect();
+        out.push('\n');
+        out.push_str(&escape(&format!("责任单位：{}", names.join("、"))));
+    }
+    if let Some(validity) = cited.validity.as_deref().filter(|v| !v.is_empty()) {
+        out.push_str(&format!("\n<i>{}</i>", escape(validity)));
+    }
+    out
+}
+
+/// Excerpt with hit spans in `<b>`, cut after `cap` characters (never inside a tag or entity:
+/// text is cut before escaping).
+fn excerpt_html(cited: &Cited, cap: usize) -> String {
+    let mut out = String::new();
+    let mut left = cap;
+    let total = excerpt_chars(cited);
+    for span in &cited.excerpt {
+        if left == 0 {
+            break;
+        }
+        let piece: String = span.text.chars().take(left).collect();
+        left -= piece.chars().count();
+        if piece.is_empty() {
+            continue;
+        }
+        match span.hit {
+            true => out.push_str(&format!("<b>{}</b>", escape(&piece))),
+            false => out.push_str(&escape(&piece)),
+        }
+    }
+    if cap < total {
+        out.push('…');
+    }
+    out
+}
+
+fn excerpt_chars(cited: &Cited) -> usize {
+    cited.excerpt.iter().map(|s| s.text.chars().count()).sum()
+}
+
+fn button(label: &str, callback: &Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(truncate_chars(label, MAX_LABEL), callback.encode())
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((i, _)) if max > 0 => format!(
+            "{}…",
+            &text[..text[..i].char_indices().last().map_or(0, |(j, _)| j)]
+        ),
+        Some(_) => String::new(),
+    }
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn parse_number(s: &str) -> Option<usize> {
+    match s.len() {
+        1..=4 if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::Span;
+    use crate::corpus::{Department, Level};
+
+    fn cited(rank: usize, excerpt_len: usize) -> Cited {
+        Cited {
+            rank,
+            score: 1.0,
+            clause_id: format!("doc-{rank}"),
+            doc_title: "关于<进一步>支持中小企业&个体工商户的通知".to_string(),
+            doc_number: Some("豫政〔2022〕1号".to_string()),
+            issuer: Some("河南省人民政府".to_string()),
+            date: Some("2022-05-01".to_string()),
+            level: Level::Province,
+            region: "河南省".to_string(),
+            section: "二、金融支持".to_string(),
+            text: "全文".to_string(),
+            excerpt: vec![
+                Span {
+                    text: "对符合条件的".to_string(),
+                    hit: false,
+                },
+                Span {
+                    text: "小微企业".to_string(),
+                    hit: true,
+                },
+                Span {
+                    text: "给予<贷款>贴息&".repeat(excerpt_len / 9 + 1),
+                    hit: false,
+                },
+            ],
+            departments: vec![Department {
+                role: "责任单位".to_string(),
+                name: "省财政厅".to_string(),
+            }],
+            sources: Vec::new(),
+            validity: Some("政策发布于2022年，部分措施可能已到期，请以最新规定为准".to_string()),
+        }
+    }
+
+    fn sample(hits: usize, excerpt_len: usize) -> Answer {
+        Answer {
+            question: "小微企业贷款贴息".to_string(),
+            status: Status::Answered,
+            intent: Some("融资贷款".to_string()),
+            region: None,
+            lead: "找到以下政策 <条款>：".to_string(),
+            hits: (1..=hits).map(|r| cited(r, excerpt_len)).collect(),
+            followups: vec![
+                Followup::More,
+                Followup::FullText {
+                    rank: 1,
+                    clause_id: "doc-1".to_string(),
+                },
+                Followup::FullText {
+                    rank: 2,
+                    clause_id: "doc-2".to_string(),
+                },
+                Followup::Region {
+                    region: "安阳".to_string(),
+                },
+                Followup::Ask {
+                    label: "申请条件".to_string(),
+                    question: "贴息申请条件".to_string(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn escapes_every_special_character() {
+        assert_eq!(
+            escape(r#"<a href="x">&amp;</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn answer_escapes_corpus_text_and_bolds_hits() {
+        let html = answer(&sample(1, 20), Some("转发自 <张三>"));
+        assert!(
+            html.starts_with("<i>转发自 &lt;张三&gt;</i>"),
+            "help: header first: {html}"
+        );
+        assert!(html.contains("<b>小微企业</b>"));
+        assert!(html.contains("关于&lt;进一步&gt;支持中小企业&amp;个体工商户"));
+        assert!(
+            !html.contains("<贷款>"),
+            "help: raw corpus markup leaked: {html}"
+        );
+    }
+
+    #[test]
+    fn long_answers_fit_one_message() {
+        for (hits, len) in [(1, 10_000), (5, 2_000), (30, 400), (200, 10)] {
+            let mut a = sample(hits, len);
+            a.lead = "长".repeat(len);
+            let html = answer(&a, Some(&"头".repeat(1000)));
+            assert!(
+                tg_len(&html) <= MAX_MESSAGE,
+                "help: {hits} hits × {len}: {}",
+                tg_len(&html)
+            );
+            assert_eq!(html.matches("<b>").count(), html.matches("</b>").count());
+            assert!(
+                !html.contains("&am…") && !html.contains("<…"),
+                "help: cut inside an entity"
+            );
+        }
+    }
+
+    #[test]
+    fn short_answers_are_not_truncated() {
+        let html = answer(&sample(3, 60), None);
+        assert!(!html.contains('…'), "help: {html}");
+        assert_eq!(html.matches("<i>").count(), 3);
+    }
+
+    #[test]
+    fn callback_round_trips_and_stays_short() {
+        let cases = [
+            Callback::More {
+                answer_id: u64::MAX,
+                n: 1,
+            },
+            Callback::FullText {
+                answer_id: 0,
+                n: 9999,
+            },
+            Callback::Region {
+                answer_id: 12345,
+                n: 3,
+            },
+            Callback::Ask {
+                answer_id: 1 << 40,
+                n: 12,
+            },
+            Callback::Feedback {
+                answer_id: 77,
+                useful: true,
+            },
+            Callback::Feedback {
+                answer_id: 77,
+                useful: false,
+            },
+            Callback::Example(2),
+            Callback::Topic(41),
+        ];
+        for cb in cases {
+            let data = cb.encode();
+            assert!(data.len() <= MAX_CALLBACK_DATA, "help: {data}");
+            assert_eq!(Callback::parse(&data), Some(cb), "help: {data}");
+        }
+    }
+
+    #[test]
+    fn callback_rejects_forged_data() {
+        for data in [
+            "",
+            "m",
+            "m:1",
+            "m:1:0",
+            "m:zzzzzzzzzzzzzzzz:1",
+            "x:1:1",
+            "v:1:2",
+            "e:1:2",
+            "q:-1",
+            "m:1:1:1",
+            "t:1:99999",
+            "m:!:1",
+        ] {
+            assert_eq!(Callback::parse(data), None, "help: {data:?} accepted");
+        }
+        assert_eq!(Callback::parse(&"m:1:1".repeat(20)), None);
+    }
+
+    #[test]
+    fn keyboard_has_every_followup_and_feedback() {
+        let mut no_buttons = sample(1, 10);
+        no_buttons.status = Status::Intent;
+        no_buttons.followups.clear();
+        assert_eq!(keyboard(&no_buttons, 1), None);
+        let kb = keyboard(&sample(2, 10), 42).unwrap();
+        let data: Vec<String> = kb
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            data,
+            [
+                "t:16:2", "t:16:3", "m:16:1", "r:16:4", "a:16:5", "v:16:1", "v:16:0"
+            ]
+        );
+    }
+
+    #[test]
+    fn full_text_splits_on_sentence_boundaries() {
+        let sentence = "第一条 对符合条件的小微企业给予贷款贴息<50%>。";
+        let text = format!("{}\n{}", sentence.repeat(150), sentence.repeat(150));
+        let full = FullText {
+            citation: "豫政〔2022〕1号 二、金融支持".to_string(),
+            text: text.clone(),
+        };
+        let messages = full_text(&full);
+        assert!(messages.len() >= 3, "help: {}", messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            assert!(
+                tg_len(m) <= MAX_MESSAGE,
+                "help: message {i} is {}",
+                tg_len(m)
+            );
+            assert!(m.contains(&format!("（{}/{}）", i + 1, messages.len())));
+            let body = m.rsplit_once('\n').map_or(m.as_str(), |(b, _)| b);
+            assert!(
+                body.ends_with("。"),
+                "help: message {i} not cut at a sentence end"
+            );
+        }
+        assert!(messages[0].starts_with("<b>豫政〔2022〕1号"));
+    }
+
+    #[test]
+    fn split_text_concatenates_to_input() {
+        let texts = [
+            "一".repeat(10_000),
+            "甲，乙、丙：".repeat(3_000),
+            "A&B<C>".repeat(2_000),
+            "段落。\n\n".repeat(900),
+            String::new(),
+        ];
+        for text in texts {
+            let chunks = split_text(&text, 4000);
+            for c in &chunks {
+                assert!(
+                    tg_len(&escape(c)) <= 4000,
+                    "help: chunk of {}",
+                    tg_len(&escape(c))
+                );
+            }
+            let joined: String = chunks.concat();
+            assert_eq!(
+                joined.trim(),
+                text.trim(),
+                "help: pieces must concatenate to the input"
+            );
+        }
+    }
+
+    #[test]
+    fn truncate_never_exceeds() {
+        assert_eq!(truncate_chars("abcdef", 3), "ab…");
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abc", 0), "");
+    }
+}

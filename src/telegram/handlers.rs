@@ -1,0 +1,368 @@
+//! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
+//! replies) and button presses. Each takes ids and text, calls the knowledge base with the
+//! (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
+
+use std::sync::Arc;
+
+use teloxide::types::{CallbackQuery, Message};
+
+use super::command::{self, Command, Parsed};
+use super::send::Target;
+use super::{Ctx, HandlerError, Knowledge, texts};
+use crate::answer::{Answer, Followup, Status};
+use crate::app::{AskOptions, FullText, Reply};
+use crate::render::telegram::{self as render, Callback};
+use crate::session::{Session, SessionKey, SessionStore};
+
+type HandlerResult = Result<(), HandlerError>;
+
+/// Longest region name accepted by /region.
+const MAX_REGION: usize = 20;
+
+/// Most topics shown by /topics.
+const MAX_TOPICS: usize = 20;
+
+/// Any message the bot can see.
+pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
+    msg: Message,
+    ctx: Arc<Ctx<A, S>>,
+) -> HandlerResult {
+    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
+        return Ok(());
+    };
+    let private = msg.chat.is_private();
+    if !private && !msg.chat.is_group() && !msg.chat.is_supergroup() {
+        return Ok(());
+    }
+    let key = SessionKey {
+        chat: msg.chat.id.0,
+        user: from.id.0,
+    };
+    let target = Target {
+        chat: msg.chat.id,
+        reply_to: (!private).then_some(msg.id),
+    };
+    let text = msg
+        .text()
+        .or(msg.caption())
+        .map(str::trim)
+        .unwrap_or_default();
+    match command::parse(text, &ctx.me.username) {
+        Parsed::OtherBot => return Ok(()),
+        Parsed::Command(Command::Unknown) if !private => return Ok(()),
+        Parsed::Command(cmd) => return run_command(&ctx, target, key, cmd).await,
+        Parsed::Text => {}
+    }
+    let replies_to_me = msg
+        .reply_to_message()
+        .and_then(|m| m.from.as_ref())
+        .is_some_and(|u| u.id == ctx.me.id);
+    if !private && !replies_to_me {
+        return Ok(());
+    }
+    if text.is_empty() {
+        return match private {
+            true => ctx
+                .sender
+                .text(target, texts::NOT_TEXT, None)
+                .await
+                .map(drop)
+                .map_err(Into::into),
+            false => Ok(()),
+        };
+    }
+    let header = msg.forward_origin().map(texts::forwarded_from);
+    ask(&ctx, target, key, text.to_string(), header).await
+}
+
+/// A button press.
+pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
+    q: CallbackQuery,
+    ctx: Arc<Ctx<A, S>>,
+) -> HandlerResult {
+    let chat = q.message.as_ref().map(|m| m.chat().id);
+    let callback = q.data.as_deref().and_then(Callback::parse);
+    let (Some(chat), Some(callback)) = (chat, callback) else {
+        tracing::info!(data = ?q.data, "unknown button");
+        ctx.sender
+            .answer_callback(&q.id, Some(texts::EXPIRED))
+            .await?;
+        return Ok(());
+    };
+    let key = SessionKey {
+        chat: chat.0,
+        user: q.from.id.0,
+    };
+    let target = Target {
+        chat,
+        reply_to: None,
+    };
+    match callback {
+        Callback::Feedback { answer_id, useful } => {
+            let session = ctx.sessions.load(key).await;
+            let toast = match is_current(&session, answer_id) {
+                true => {
+                    let question = session.last_question.as_deref().unwrap_or_default();
+                    ctx.sessions
+                        .record_feedback(key, answer_id, useful, question)
+                        .await;
+                    texts::THANKS
+                }
+                false => texts::EXPIRED,
+            };
+            ctx.sender.answer_callback(&q.id, Some(toast)).await?;
+            Ok(())
+        }
+        Callback::Example(i) => {
+            ctx.sender.answer_callback(&q.id, None).await?;
+            match texts::EXAMPLES.get(i) {
+                Some(question) => ask(&ctx, target, key, (*question).to_string(), None).await,
+                None => expired(&ctx, target).await,
+            }
+        }
+        Callback::Topic(i) => {
+            ctx.sender.answer_callback(&q.id, None).await?;
+            match ctx.app.topics().into_iter().nth(i) {
+                Some((_, question)) => ask(&ctx, target, key, question, None).await,
+                None => expired(&ctx, target).await,
+            }
+        }
+        Callback::FullText { answer_id, n } => {
+            let session = ctx.sessions.load(key).await;
+            let clause = match followup(&session, answer_id, n) {
+                Some(Followup::FullText { clause_id, .. }) => clause_id.clone(),
+                _ => {
+                    ctx.sender
+                        .answer_callback(&q.id, Some(texts::EXPIRED))
+                        .await?;
+                    return expired(&ctx, target).await;
+                }
+            };
+            ctx.sender.answer_callback(&q.id, None).await?;
+            let Some(full) = ctx.app.full_text(&clause) else {
+                ctx.sender.text(target, texts::NO_FULL_TEXT, None).await?;
+                return Ok(());
+            };
+            send_full_text(&ctx, target, &full).await
+        }
+        Callback::More { answer_id, n }
+        | Callback::Region { answer_id, n }
+        | Callback::Ask { answer_id, n } => {
+            let session = ctx.sessions.load(key).await;
+            let valid = matches!(
+                (callback, followup(&session, answer_id, n)),
+                (Callback::More { .. }, Some(Followup::More))
+                    | (Callback::Region { .. }, Some(Followup::Region { .. }))
+                    | (Callback::Ask { .. }, Some(Followup::Ask { .. }))
+            );
+            if !valid {
+                ctx.sender
+                    .answer_callback(&q.id, Some(texts::EXPIRED))
+                    .await?;
+                return expired(&ctx, target).await;
+            }
+            ctx.sender.answer_callback(&q.id, None).await?;
+            if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
+                ctx.sender.text(target, texts::FLOOD, None).await?;
+                return Ok(());
+            }
+            let app = ctx.app.clone();
+            let (answer, session) = tokio::task::spawn_blocking(move || {
+                let mut session = session;
+                let answer = app.follow_up(n, &mut session);
+                (answer, session)
+            })
+            .await?;
+            match answer {
+                Some(Reply::Answer(answer)) => {
+                    reply(&ctx, target, key, session, &answer, None).await
+                }
+                Some(Reply::FullText(full)) => send_full_text(&ctx, target, &full).await,
+                None => expired(&ctx, target).await,
+            }
+        }
+    }
+}
+
+async fn run_command<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    key: SessionKey,
+    command: Command,
+) -> HandlerResult {
+    match command {
+        Command::Start => {
+            let buttons: Vec<(String, Callback)> = texts::EXAMPLES
+                .iter()
+                .enumerate()
+                .map(|(i, q)| ((*q).to_string(), Callback::Example(i)))
+                .collect();
+            let keyboard = render::list_keyboard(&buttons);
+            ctx.sender
+                .text(target, texts::START, Some(&keyboard))
+                .await?;
+        }
+        Command::Help | Command::Unknown => {
+            ctx.sender.text(target, texts::HELP, None).await?;
+        }
+        Command::Region(region) => {
+            let mut session = ctx.sessions.load(key).await;
+            let region = region.trim();
+            let reply = if region.is_empty() {
+                texts::region_current(session.region.as_deref())
+            } else if texts::REGION_CLEAR_WORDS.contains(&region) {
+                session.region = None;
+                ctx.sessions.save(key, &session).await;
+                texts::REGION_CLEARED.to_string()
+            } else {
+                let region: String = region.chars().take(MAX_REGION).collect();
+                let reply = texts::region_set(&region);
+                session.region = Some(region);
+                ctx.sessions.save(key, &session).await;
+                reply
+            };
+            ctx.sender.text(target, &reply, None).await?;
+        }
+        Command::Topics => {
+            let buttons: Vec<(String, Callback)> = ctx
+                .app
+                .topics()
+                .into_iter()
+                .take(MAX_TOPICS)
+                .enumerate()
+                .map(|(i, (label, _))| (label, Callback::Topic(i)))
+                .collect();
+            match buttons.is_empty() {
+                true => ctx.sender.text(target, texts::NO_TOPICS, None).await?,
+                false => {
+                    let keyboard = render::list_keyboard(&buttons);
+                    ctx.sender
+                        .text(target, texts::TOPICS, Some(&keyboard))
+                        .await?
+                }
+            };
+        }
+        Command::Ask(question) if question.trim().is_empty() => {
+            ctx.sender.text(target, texts::ASK_USAGE, None).await?;
+        }
+        Command::Ask(question) => return ask(ctx, target, key, question, None).await,
+        Command::Reset => {
+            ctx.sessions.reset(key).await;
+            ctx.sender.text(target, texts::RESET, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Question → knowledge base with the session → reply with buttons.
+async fn ask<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    key: SessionKey,
+    question: String,
+    header: Option<String>,
+) -> HandlerResult {
+    if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
+        ctx.sender.text(target, texts::FLOOD, None).await?;
+        return Ok(());
+    }
+    let session = ctx.sessions.load(key).await;
+    let app = ctx.app.clone();
+    // Retrieval is CPU work: keep it off the async workers.
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut session = session;
+        let answer = app.ask(&question, &mut session, &AskOptions::default());
+        (answer, session)
+    })
+    .await;
+    let (answer, session) = match joined {
+        Ok(done) => done,
+        Err(error) => {
+            ctx.sender.text(target, texts::APOLOGY, None).await?;
+            return Err(error.into());
+        }
+    };
+    reply(ctx, target, key, session, &answer, header.as_deref()).await
+}
+
+/// Stores the session (the knowledge base recorded the offered follow-ups under a new answer id,
+/// which the buttons carry), then sends the answer.
+async fn reply<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    key: SessionKey,
+    session: Session,
+    answer: &Answer,
+    header: Option<&str>,
+) -> HandlerResult {
+    // Saved before sending, so a quick press finds the state.
+    ctx.sessions.save(key, &session).await;
+    if answer.status == Status::NoMatch {
+        ctx.sessions.record_unanswered(&answer.question).await;
+    }
+    let html = render::answer(answer, header);
+    let keyboard = render::keyboard(answer, session.answer_id);
+    ctx.sender.html(target, &html, keyboard.as_ref()).await?;
+    Ok(())
+}
+
+/// The full text of a clause, split into as many messages as it needs, in order.
+async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    full: &FullText,
+) -> HandlerResult {
+    for message in render::full_text(full) {
+        ctx.sender.html(target, &message, None).await?;
+    }
+    Ok(())
+}
+
+async fn expired<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+) -> HandlerResult {
+    ctx.sender.text(target, texts::EXPIRED, None).await?;
+    Ok(())
+}
+
+/// Follow-up `n` of the session's answer, when the press belongs to that answer.
+fn followup(session: &Session, answer_id: u64, n: usize) -> Option<&Followup> {
+    match is_current(session, answer_id) {
+        true => session.followups.get(n.checked_sub(1)?),
+        false => None,
+    }
+}
+
+/// Whether a button of answer `answer_id` belongs to the session's last answer. Id 0 is a fresh
+/// session's and never belongs to a button.
+fn is_current(session: &Session, answer_id: u64) -> bool {
+    answer_id != 0 && session.answer_id == answer_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_only_match_the_current_answer() {
+        let session = Session {
+            answer_id: 7,
+            followups: vec![
+                Followup::More,
+                Followup::Region {
+                    region: "安阳".into(),
+                },
+            ],
+            ..Session::default()
+        };
+        assert_eq!(followup(&session, 7, 1), Some(&Followup::More));
+        assert_eq!(followup(&session, 7, 0), None);
+        assert_eq!(followup(&session, 7, 3), None);
+        assert_eq!(followup(&session, 8, 1), None);
+        assert!(
+            !is_current(&Session::default(), 0),
+            "help: a fresh session matches no button"
+        );
+    }
+}

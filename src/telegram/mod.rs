@@ -1,0 +1,345 @@
+//! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
+//! injected, and [`run`] (long polling or webhook, health endpoint, command menu). Endpoints only
+//! take ids and text → [`App`] → `render::telegram` → send; no retrieval logic lives here.
+
+mod command;
+mod handlers;
+mod health;
+mod send;
+pub mod texts;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::{Limits, Settings};
+use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::{Polling, webhooks};
+use url::Url;
+
+use crate::answer::Answer;
+use crate::app::{App, AskOptions, FullText, Reply};
+use crate::config::Config;
+use crate::session::{Session, SessionStore};
+
+pub use crate::config::Secret;
+pub use command::{Command, Parsed, parse as parse_command};
+pub use health::spawn as spawn_health;
+pub use send::{Sender, Target};
+
+/// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Webhook mode: Telegram posts updates to `url`; the bot listens on `listen`.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// Public URL Telegram posts to (setWebhook).
+    pub url: Url,
+    /// Local address to listen on.
+    pub listen: SocketAddr,
+    /// `X-Telegram-Bot-Api-Secret-Token` expected on every post.
+    pub secret_token: Option<Secret>,
+}
+
+/// How the bot connects and behaves.
+#[derive(Clone, Debug)]
+pub struct BotConfig {
+    /// Bot token (`TELOXIDE_TOKEN`).
+    pub token: Secret,
+    /// Bot API server URL (`TELOXIDE_API_URL`); the public one when `None`.
+    pub api_url: Option<Url>,
+    /// Webhook mode; long polling when `None`.
+    pub webhook: Option<Webhook>,
+    /// Address of the `/healthz` endpoint; none when `None`.
+    pub health: Option<SocketAddr>,
+    /// Questions per user per minute before the polite flood reply.
+    pub flood_per_minute: u32,
+    /// Bot username for `/ask@name` in groups; taken from getMe when `None`.
+    pub username: Option<String>,
+    /// Send limits (teloxide `Throttle`, which also waits out 429s); Telegram's published limits
+    /// by default. `None` sends unthrottled (a local Bot API server, benchmarks).
+    pub limits: Option<Limits>,
+    /// Long-polling timeout.
+    pub poll_timeout: Duration,
+}
+
+impl BotConfig {
+    /// Defaults for `token`: long polling, public Bot API, 20 questions a minute.
+    #[must_use]
+    pub fn new(token: Secret) -> Self {
+        BotConfig {
+            token,
+            api_url: None,
+            webhook: None,
+            health: None,
+            flood_per_minute: 20,
+            username: None,
+            limits: Some(Limits::default()),
+            poll_timeout: Duration::from_secs(25),
+        }
+    }
+
+    /// The bot settings of the application config (token, Bot API URL, webhook, health
+    /// endpoint, flood limit). Errors name the setting, never its value.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let token = config
+            .telegram_token
+            .clone()
+            .filter(|t| !t.expose().trim().is_empty())
+            .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
+        let mut bot = BotConfig::new(token);
+        bot.flood_per_minute = config.flood_limit;
+        bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
+        if let Some(url) = parse_url(config.webhook_url.as_deref(), "POLICYBOT_WEBHOOK_URL")? {
+            let listen = config
+                .listen
+                .parse()
+                .map_err(|_| ConfigError::Invalid("POLICYBOT_LISTEN"))?;
+            let secret_token = config.webhook_secret.clone();
+            bot.webhook = Some(Webhook {
+                url,
+                listen,
+                secret_token,
+            });
+        }
+        bot.health = match config
+            .health_listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::Invalid("POLICYBOT_HEALTH_LISTEN"))?,
+            ),
+            None => None,
+        };
+        Ok(bot)
+    }
+}
+
+fn parse_url(value: Option<&str>, name: &'static str) -> Result<Option<Url>, ConfigError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => Url::parse(v)
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid(name)),
+        None => Ok(None),
+    }
+}
+
+/// A bad bot configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required setting is missing.
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    /// A setting does not parse.
+    #[error("{0} is not valid")]
+    Invalid(&'static str),
+}
+
+/// Why the bot stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The Bot API could not be reached at startup (getMe, setWebhook).
+    #[error("Telegram Bot API: {0}")]
+    Telegram(#[from] teloxide::RequestError),
+    /// The health endpoint could not bind its address.
+    #[error("health endpoint: {0}")]
+    Health(#[from] std::io::Error),
+}
+
+/// What the bot needs from the knowledge base; [`App`] is the implementation. Generic so the
+/// handler tree can be exercised end to end with a fixture knowledge base.
+pub trait Knowledge: Send + Sync + 'static {
+    /// See [`App::ask`].
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
+    /// See [`App::follow_up`].
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply>;
+    /// See [`App::full_text`].
+    fn full_text(&self, clause_id: &str) -> Option<FullText>;
+    /// See [`App::topics`].
+    fn topics(&self) -> Vec<(String, String)>;
+}
+
+impl Knowledge for App {
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        App::ask(self, text, session, opts)
+    }
+    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
+        App::follow_up(self, n, session)
+    }
+    fn full_text(&self, clause_id: &str) -> Option<FullText> {
+        App::full_text(self, clause_id)
+    }
+    fn topics(&self) -> Vec<(String, String)> {
+        App::topics(self)
+    }
+}
+
+/// Who the bot is, from getMe (username possibly overridden by config).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// Bot user id: replies to its messages count as questions in groups.
+    pub id: UserId,
+    /// Username without `@`, for `/ask@username`.
+    pub username: String,
+}
+
+/// Everything the endpoints need; injected into the handler tree as one dependency.
+pub struct Ctx<A, S> {
+    /// Knowledge base.
+    pub app: Arc<A>,
+    /// Session store.
+    pub sessions: S,
+    /// Outgoing calls.
+    pub sender: Sender,
+    /// Who the bot is.
+    pub me: Identity,
+    /// Questions per user per minute.
+    pub flood_per_minute: u32,
+}
+
+/// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies)
+/// and callback queries. Needs an `Arc<Ctx<A, S>>` dependency.
+#[must_use]
+pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(handlers::on_message::<A, S>))
+        .branch(Update::filter_callback_query().endpoint(handlers::on_callback::<A, S>))
+}
+
+/// Runs the bot until Ctrl-C: getMe, setMyCommands, health endpoint, then long polling (or the
+/// webhook listener) feeding [`schema`].
+pub async fn run<A: Knowledge, S: SessionStore + 'static>(
+    app: Arc<A>,
+    sessions: S,
+    cfg: BotConfig,
+) -> Result<(), RunError> {
+    let mut bot = Bot::new(cfg.token.expose());
+    if let Some(url) = cfg.api_url.clone() {
+        bot = bot.set_api_url(url);
+    }
+    // Updates come in through the plain bot; replies go out through the throttled one.
+    let sender = match cfg.limits {
+        Some(limits) => {
+            let (throttled, worker) =
+                Throttle::with_settings(bot.clone(), Settings::default().limits(limits));
+            tokio::spawn(worker);
+            Sender::throttled(throttled)
+        }
+        None => Sender::direct(bot.clone()),
+    };
+    let me = sender.me().await?;
+    let username = cfg
+        .username
+        .clone()
+        .unwrap_or_else(|| me.username().to_string());
+    tracing::info!(bot = %username, api_url = ?cfg.api_url.as_ref().map(Url::as_str), "starting");
+    if let Err(error) = sender.set_commands(command::menu()).await {
+        tracing::warn!(%error, "setMyCommands failed; the command menu may be stale");
+    }
+    if let Some(addr) = cfg.health {
+        let bound = health::spawn(addr).await?;
+        tracing::info!(%bound, "health endpoint at /healthz");
+    }
+    let ctx = Arc::new(Ctx {
+        app,
+        sessions,
+        sender,
+        me: Identity {
+            id: me.id,
+            username,
+        },
+        flood_per_minute: cfg.flood_per_minute,
+    });
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema::<A, S>())
+        .dependencies(dptree::deps![ctx])
+        .default_handler(|update| async move {
+            tracing::debug!(update_id = update.id.0, "update not handled");
+        })
+        .error_handler(Arc::new(LogErrors))
+        .enable_ctrlc_handler()
+        .build();
+    match cfg.webhook {
+        None => {
+            let listener = Polling::builder(bot)
+                .timeout(cfg.poll_timeout)
+                .delete_webhook()
+                .await
+                .build();
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(LogErrors))
+                .await;
+        }
+        Some(hook) => {
+            let mut options = webhooks::Options::new(hook.listen, hook.url);
+            if let Some(secret) = hook.secret_token {
+                options = options.secret_token(secret.expose().to_string());
+            }
+            let listener = webhooks::axum(bot, options).await?;
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(LogErrors))
+                .await;
+        }
+    }
+    Ok(())
+}
+
+/// Logs what a handler or the update listener could not do (the user already got an apology
+/// where one could be sent).
+struct LogErrors;
+
+impl<E: fmt::Display + Send + 'static> ErrorHandler<E> for LogErrors {
+    fn handle_error(self: Arc<Self>, error: E) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            tracing::error!(%error, "telegram handler failed");
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let cfg = BotConfig::new(Secret::new("123:SECRET"));
+        assert!(!format!("{cfg:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn reads_the_application_config() {
+        let mut config = Config {
+            telegram_token: Some(Secret::new("1:T")),
+            telegram_api_url: Some("http://127.0.0.1:8081".to_string()),
+            health_listen: Some("127.0.0.1:9000".to_string()),
+            flood_limit: 7,
+            ..Config::default()
+        };
+        let cfg = BotConfig::from_config(&config).unwrap();
+        assert_eq!(cfg.token.expose(), "1:T");
+        assert_eq!(cfg.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!((cfg.flood_per_minute, cfg.webhook.is_none()), (7, true));
+        assert_eq!(cfg.health, Some("127.0.0.1:9000".parse().unwrap()));
+        config.webhook_url = Some("https://bot.example.org/hook".to_string());
+        let hook = BotConfig::from_config(&config).unwrap().webhook.unwrap();
+        assert_eq!(hook.listen, "0.0.0.0:8080".parse().unwrap());
+        config.telegram_api_url = Some("not a url".to_string());
+        assert!(matches!(
+            BotConfig::from_config(&config),
+            Err(ConfigError::Invalid("TELOXIDE_API_URL"))
+        ));
+        config.telegram_token = None;
+        assert!(matches!(
+            BotConfig::from_config(&config),
+            Err(ConfigError::Missing(_))
+        ));
+    }
+}

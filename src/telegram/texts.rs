@@ -1,0 +1,130 @@
+//! Every fixed text the bot sends (Chinese), in one place: command menu, /start and /help,
+//! confirmations, the polite refusals, and how a forwarded message's origin is named.
+//! Plain text: the sender escapes it for HTML.
+
+use teloxide::types::MessageOrigin;
+
+/// Commands registered with setMyCommands: (command, menu description).
+pub const COMMANDS: [(&str, &str); 6] = [
+    ("start", "这个机器人能做什么"),
+    ("help", "使用说明"),
+    ("ask", "提问（群聊中使用）：/ask 小微企业贷款贴息"),
+    ("region", "设置地区：/region 安阳"),
+    ("topics", "常见政策话题"),
+    ("reset", "清除对话记录"),
+];
+
+/// /start: what the bot does; followed by [`EXAMPLES`] as buttons.
+pub const START: &str = "您好！我是惠企政策问答机器人。\n\
+直接发来您的问题，我会从政策汇编中找出相关条款，注明文件名称、文号和出处，并给出后续可以追问的按钮。\n\
+也可以把客户的消息转发给我。\n\n\
+试试下面的问题：";
+
+/// Three example questions shown as buttons under /start.
+pub const EXAMPLES: [&str; 3] = [
+    "小微企业贷款有什么贴息政策？",
+    "个体工商户房租可以减免吗？",
+    "稳岗返还怎么申请？",
+];
+
+/// /help.
+pub const HELP: &str = "使用方法：\n\
+• 私聊：直接发送问题，例如“小微企业贷款有什么贴息政策？”\n\
+• 追问：“那安阳呢”“申请条件呢”“找哪个部门”会接着上一个问题回答\n\
+• 按钮：更多结果、全文、只看某地区、相关问题、👍/👎 反馈\n\
+• 群聊：/ask 问题，或回复我的消息\n\
+• /region 安阳：以后优先回答安阳的政策（/region 清除 取消）\n\
+• /topics：常见政策话题\n\
+• /reset：清除对话记录\n\
+回答摘自政策原文，请以发文机关的最新规定为准。";
+
+/// A button whose answer is gone (expired session, older answer, forged data).
+pub const EXPIRED: &str = "这个按钮已过期，请重新提问。";
+
+/// Too many questions in a minute.
+pub const FLOOD: &str = "您提问太快了，请稍等一分钟再问。";
+
+/// /reset done.
+pub const RESET: &str = "已清除对话记录，可以重新提问了。";
+
+/// /ask without a question.
+pub const ASK_USAGE: &str = "请在 /ask 后面写上问题，例如：/ask 小微企业贷款有什么贴息政策？";
+
+/// A private message without text (sticker, photo without caption …).
+pub const NOT_TEXT: &str = "请用文字发送您的问题。";
+
+/// /topics header.
+pub const TOPICS: &str = "常见政策话题，点按即可提问：";
+
+/// /topics when no topic is configured.
+pub const NO_TOPICS: &str = "暂时没有可选的话题，请直接发送您的问题。";
+
+/// The full text of a clause could not be found.
+pub const NO_FULL_TEXT: &str = "没有找到这条条款的全文，请重新提问。";
+
+/// 👍/👎 received.
+pub const THANKS: &str = "谢谢您的反馈！";
+
+/// Something unexpected failed while answering.
+pub const APOLOGY: &str = "抱歉，处理您的问题时出了点问题，请稍后再试。";
+
+/// Words that clear the sticky region in `/region 清除`.
+pub const REGION_CLEAR_WORDS: [&str; 4] = ["清除", "全部", "不限", "取消"];
+
+/// /region <地区> done.
+#[must_use]
+pub fn region_set(region: &str) -> String {
+    format!("好的，以后优先为您查找{region}的政策。发送 /region 清除 可取消。")
+}
+
+/// /region 清除 done.
+pub const REGION_CLEARED: &str = "已取消地区设置，将在全部政策中查找。";
+
+/// /region without argument.
+#[must_use]
+pub fn region_current(region: Option<&str>) -> String {
+    match region {
+        Some(r) => format!("当前地区：{r}。发送 /region 地区名 可修改，/region 清除 可取消。"),
+        None => "当前未设置地区。发送 /region 地区名 设置，例如：/region 安阳".to_string(),
+    }
+}
+
+/// Names where a forwarded question came from, so helpline staff can relay the answer.
+#[must_use]
+pub fn forwarded_from(origin: &MessageOrigin) -> String {
+    match origin {
+        MessageOrigin::User { sender_user, .. } => match &sender_user.username {
+            Some(username) => format!("转发自用户 {}（@{username}）", sender_user.full_name()),
+            None => format!("转发自用户 {}", sender_user.full_name()),
+        },
+        MessageOrigin::HiddenUser {
+            sender_user_name, ..
+        } => {
+            format!("转发自用户 {sender_user_name}（未公开账号）")
+        }
+        MessageOrigin::Chat {
+            sender_chat,
+            author_signature,
+            ..
+        } => with_signature(
+            format!("转发自群组「{}」", title(sender_chat)),
+            author_signature,
+        ),
+        MessageOrigin::Channel {
+            chat,
+            author_signature,
+            ..
+        } => with_signature(format!("转发自频道「{}」", title(chat)), author_signature),
+    }
+}
+
+fn title(chat: &teloxide::types::Chat) -> &str {
+    chat.title().unwrap_or("未命名")
+}
+
+fn with_signature(origin: String, signature: &Option<String>) -> String {
+    match signature {
+        Some(s) => format!("{origin}，署名 {s}"),
+        None => origin,
+    }
+}

@@ -1,0 +1,88 @@
+//! The shared session logic of `App::ask` (used by `chat` and the bot): follow-ups by number,
+//! "那安阳呢", aspect follow-ups, paging, intents and bad input.
+
+use policybot::answer::{Followup, Status};
+use policybot::app::{AskOptions, Reply};
+use policybot::session::Session;
+
+use super::kb::app;
+
+#[test]
+fn region_follow_up_re_asks_the_last_question_for_that_place() {
+    let mut s = Session::default();
+    let first = app().ask("小店房租能减免吗", &mut s, &AskOptions::default());
+    assert_eq!(first.status, Status::Answered);
+    let narrowed = app().ask("那安阳呢", &mut s, &AskOptions::default());
+    assert_eq!(narrowed.status, Status::Answered);
+    assert_eq!(narrowed.region.as_deref(), Some("河南省/安阳市"));
+    assert!(narrowed.question.contains("房租"), "{}", narrowed.question);
+}
+
+#[test]
+fn aspect_follow_up_combines_with_the_last_question() {
+    let mut s = Session::default();
+    let _ = app().ask("创业担保贷款", &mut s, &AskOptions::default());
+    let a = app().ask("申请条件呢", &mut s, &AskOptions::default());
+    assert!(
+        a.question.contains("创业担保贷款") && a.question.contains("申请条件"),
+        "{}",
+        a.question
+    );
+    let fresh = app().ask("专精特新小巨人有什么奖励", &mut s, &AskOptions::default());
+    assert_eq!(
+        fresh.question, "专精特新小巨人有什么奖励",
+        "a standalone question starts fresh"
+    );
+}
+
+#[test]
+fn numbered_follow_ups_page_and_open_full_text() {
+    let mut s = Session::default();
+    let a = app().ask("融资担保费率", &mut s, &AskOptions::default());
+    assert_eq!(a.hits.len(), 3);
+    let more = a
+        .followups
+        .iter()
+        .position(|f| *f == Followup::More)
+        .expect("更多结果 offered")
+        + 1;
+    let full = a
+        .followups
+        .iter()
+        .position(|f| matches!(f, Followup::FullText { rank: 1, .. }))
+        .expect("全文 1 offered")
+        + 1;
+    match app().follow_up(full, &mut s.clone()) {
+        Some(Reply::FullText(t)) => assert_eq!(t.text, a.hits[0].text),
+        other => panic!("expected full text, got {other:?}"),
+    }
+    let next = app().ask(&more.to_string(), &mut s, &AskOptions::default());
+    assert_eq!(
+        next.hits.first().map(|h| h.rank),
+        Some(4),
+        "page 2 starts at rank 4"
+    );
+    assert!(
+        next.hits
+            .iter()
+            .all(|h| a.hits.iter().all(|p| p.clause_id != h.clause_id))
+    );
+    assert!(
+        app().follow_up(99, &mut s).is_none(),
+        "unknown number is not an error"
+    );
+}
+
+#[test]
+fn greetings_are_intents_and_bad_input_is_explained() {
+    let mut s = Session::default();
+    assert_eq!(
+        app().ask("你好", &mut s, &AskOptions::default()).status,
+        Status::Intent
+    );
+    for bad in ["", "🎉🎉", "\u{7}贷款"] {
+        let a = app().ask(bad, &mut s, &AskOptions::default());
+        assert_eq!(a.status, Status::NoMatch, "{bad:?}");
+        assert!(a.hits.is_empty() && !a.lead.is_empty());
+    }
+}
