@@ -172,7 +172,11 @@ pub(crate) fn dedup(c: &mut Corpus) {
 fn clause_key(cl: &Clause) -> (String, String) {
     (
         format!("{:?}", cl.kind),
-        title_key(&cl.text).chars().take(12).collect(),
+        cl.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .take(12)
+            .collect(),
     )
 }
 

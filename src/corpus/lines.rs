@@ -154,7 +154,11 @@ pub(crate) fn clean(raw: &str) -> String {
     if let Some(rest) = s.strip_prefix("- ") {
         s = rest.trim_start();
     }
-    s.replace("**", "").trim().to_string()
+    if s.contains("**") {
+        s.replace("**", "").trim().to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Heading marker at the start of `text`, if any.

@@ -263,33 +263,44 @@ impl Corpus {
 /// Short hex SHA-256 of `s`.
 #[must_use]
 fn short_hash(s: &str, len: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(s.as_bytes());
-    digest
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .chars()
-        .take(len)
-        .collect()
+    let mut out = String::with_capacity(len);
+    for b in digest.iter().flat_map(|b| [b >> 4, b & 0x0f]).take(len) {
+        out.push(char::from(HEX[usize::from(b)]));
+    }
+    out
 }
 
 /// Clause ids: hash of document id + heading path + kind + ordinal among same-path clauses.
 fn assign_clause_ids(c: &mut Corpus) {
-    let mut ordinals = std::collections::HashMap::<(usize, Vec<String>), usize>::new();
-    for cl in &mut c.clauses {
+    use std::fmt::Write as _;
+    let mut ids: Vec<Option<String>> = Vec::with_capacity(c.clauses.len());
+    let mut ordinals = std::collections::HashMap::<(usize, &[String]), usize>::new();
+    let mut key = String::new();
+    for cl in &c.clauses {
         let Some(doc) = c.documents.get(cl.doc) else {
+            ids.push(None);
             continue;
         };
-        let n = ordinals.entry((cl.doc, cl.path.clone())).or_insert(0);
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
-            doc.id,
-            cl.path.join("\u{1f}"),
-            cl.kind,
-            n
-        );
+        let n = ordinals.entry((cl.doc, cl.path.as_slice())).or_insert(0);
+        key.clear();
+        key.push_str(&doc.id);
+        key.push('\u{1f}');
+        for (i, p) in cl.path.iter().enumerate() {
+            if i > 0 {
+                key.push('\u{1f}');
+            }
+            key.push_str(p);
+        }
+        let _ = write!(key, "\u{1f}{:?}\u{1f}{n}", cl.kind);
         *n += 1;
-        cl.id = short_hash(&key, 16);
+        ids.push(Some(short_hash(&key, 16)));
+    }
+    for (cl, id) in c.clauses.iter_mut().zip(ids) {
+        if let Some(id) = id {
+            cl.id = id;
+        }
     }
 }
 

@@ -80,6 +80,9 @@ fn push_unit(out: &mut Vec<String>, unit: &str) {
 }
 
 fn labelled(text: &str, out: &mut Vec<Department>) {
+    if !ROLES.iter().any(|r| text.contains(r)) {
+        return;
+    }
     let chars: Vec<char> = text.chars().collect();
     for role in ROLES.iter().filter(|r| text.contains(*r)) {
         let rc: Vec<char> = role.chars().collect();

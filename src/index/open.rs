@@ -78,62 +78,82 @@ impl KnowledgeBase {
             });
         }
         let lexicon_dir = paths.data_dir.join("lexicon");
-        let segmenter = Segmenter::load(&lexicon_dir)?;
-        let lexicon = Lexicon::load(&lexicon_dir)?;
-        let places = Places::load(&lexicon_dir.join("places.tsv"))?;
-        let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
+        // Loading jieba's dictionary is the slowest step of an open: it runs on its own thread
+        // while this one hashes the data and reads the live generation or parses the corpus.
+        std::thread::scope(|scope| {
+            let loading = scope.spawn(|| Segmenter::load(&lexicon_dir));
+            let segmenter = || match loading.join() {
+                Ok(loaded) => loaded,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let lexicon = Lexicon::load(&lexicon_dir)?;
+            let places = Places::load(&lexicon_dir.join("places.tsv"))?;
+            let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
 
-        if !force {
-            if let Some(generation) = store::current(&paths.index_dir) {
+            if !force && let Some(generation) = store::current(&paths.index_dir) {
                 let manifest = store::manifest(&generation)?;
-                if manifest.fingerprint == fingerprint {
-                    if let Ok(kb) =
-                        Self::open_generation(&generation, segmenter.clone(), &lexicon, &places)
-                    {
-                        return Ok((
-                            kb,
-                            OpenReport {
-                                built: false,
-                                manifest,
-                                build_ms: None,
-                            },
-                        ));
-                    }
+                // An unreadable live generation is rebuilt below.
+                if manifest.fingerprint == fingerprint
+                    && let Ok(live) = Generation::read(&generation)
+                {
+                    let kb = live.finish(segmenter()?, &lexicon, &places);
+                    let report = OpenReport {
+                        built: false,
+                        manifest,
+                        build_ms: None,
+                    };
+                    return Ok((kb, report));
                 }
             }
-        }
 
-        let started = Instant::now();
-        let corpus = corpus::load_dir(&compendium)?;
-        let scratch = store::scratch(&paths.index_dir)?;
-        let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&scratch);
-                return Err(e);
-            }
-        };
-        let name = format!("gen-{}", &fingerprint[..16]);
-        let generation = store::publish(&paths.index_dir, &scratch, &name)?;
-        let build_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let kb = Self::open_generation(&generation, segmenter, &lexicon, &places)?;
-        Ok((
-            kb,
-            OpenReport {
-                built: true,
-                manifest,
-                build_ms: Some(build_ms),
-            },
-        ))
+            let started = Instant::now();
+            let corpus = corpus::load_dir(&compendium)?;
+            let segmenter = segmenter()?;
+            let scratch = store::scratch(&paths.index_dir)?;
+            let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    return Err(e);
+                }
+            };
+            let name = format!("gen-{}", &fingerprint[..16]);
+            let generation = store::publish(&paths.index_dir, &scratch, &name)?;
+            let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // The corpus just written to `corpus.json` is still in memory: no need to read it back.
+            let kb = Generation::open(&generation, corpus)?.finish(segmenter, &lexicon, &places);
+            Ok((
+                kb,
+                OpenReport {
+                    built: true,
+                    manifest,
+                    build_ms: Some(build_ms),
+                },
+            ))
+        })
     }
 
-    fn open_generation(
-        generation: &Path,
-        segmenter: Segmenter,
-        lexicon: &Lexicon,
-        places: &Places,
-    ) -> Result<Self, Error> {
-        let corpus_path = generation.join("corpus.json");
+    /// Directory of the live generation this knowledge base was opened from.
+    #[must_use]
+    pub fn generation(&self) -> &Path {
+        &self.generation
+    }
+}
+
+/// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter.
+struct Generation {
+    dir: PathBuf,
+    corpus: Corpus,
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    haystacks: Vec<(String, usize)>,
+}
+
+impl Generation {
+    /// Reads `corpus.json` and opens the tantivy index of generation `dir`.
+    fn read(dir: &Path) -> Result<Self, Error> {
+        let corpus_path = dir.join("corpus.json");
         let bytes = std::fs::read(&corpus_path).map_err(|source| Error::Io {
             path: corpus_path.clone(),
             source,
@@ -142,16 +162,33 @@ impl KnowledgeBase {
             path: corpus_path.clone(),
             reason: format!("malformed corpus snapshot: {e}"),
         })?;
-        let dir = MmapDirectory::open(generation.join("tantivy"))
-            .map_err(|e| Error::Index(e.to_string()))?;
-        let index = Index::open(dir)?;
-        analyzer::register(&index, &segmenter);
+        Self::open(dir, corpus)
+    }
+
+    /// Opens the tantivy index of generation `dir`, built from `corpus`.
+    fn open(dir: &Path, corpus: Corpus) -> Result<Self, Error> {
+        let mmap =
+            MmapDirectory::open(dir.join("tantivy")).map_err(|e| Error::Index(e.to_string()))?;
+        let index = Index::open(mmap)?;
         let fields = schema::fields(&index.schema())?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let haystacks = haystacks(&corpus);
+        Ok(Generation {
+            dir: dir.to_path_buf(),
+            corpus,
+            index,
+            fields,
+            reader,
+            haystacks,
+        })
+    }
+
+    /// Registers the analyzers on the index and assembles the knowledge base.
+    fn finish(self, segmenter: Segmenter, lexicon: &Lexicon, places: &Places) -> KnowledgeBase {
+        analyzer::register(&self.index, &segmenter);
         let mut multi_char_stopwords: Vec<String> = lexicon
             .stopwords
             .iter()
@@ -160,23 +197,17 @@ impl KnowledgeBase {
             .collect();
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        Ok(KnowledgeBase {
+        KnowledgeBase {
             multi_char_stopwords,
-            corpus,
+            corpus: self.corpus,
             segmenter,
             lexicon: lexicon.clone(),
             places: places.clone(),
-            haystacks,
-            reader,
-            fields,
-            generation: generation.to_path_buf(),
-        })
-    }
-
-    /// Directory of the live generation this knowledge base was opened from.
-    #[must_use]
-    pub fn generation(&self) -> &Path {
-        &self.generation
+            haystacks: self.haystacks,
+            reader: self.reader,
+            fields: self.fields,
+            generation: self.dir,
+        }
     }
 }
 
