@@ -145,6 +145,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let app = load_app(&cfg, false)?;
+            if let Some(r) = &region
+                && app.kb().places.resolve(r).is_none()
+            {
+                eprintln!(
+                    "错误: 未知地区“{r}”，可用例如：安阳、新乡、获嘉、济源、临夏、河南、甘肃"
+                );
+                return Ok(ExitCode::from(2));
+            }
             let opts = AskOptions { region, k: Some(k) };
             match question {
                 Some(q) => Ok(ask_one(&app, &q, &opts, json)),

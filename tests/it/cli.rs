@@ -63,6 +63,17 @@ fn bad_questions_get_one_clear_line_and_nonzero_exit() {
 }
 
 #[test]
+fn unknown_region_is_rejected() {
+    let out = policybot(shared_index(), &["ask", "贷款", "--region", "火星"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("未知地区"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn ask_json_has_the_documented_schema() {
     let out = policybot(
         shared_index(),
