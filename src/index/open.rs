@@ -51,6 +51,8 @@ pub struct KnowledgeBase {
     /// Normalised `title 文号 path text` of every clause with the byte offset where the
     /// clause's own part (`path text`) starts, for term coverage and highlighting.
     pub(super) haystacks: Vec<(String, usize)>,
+    /// Per-clause facts precomputed for ranking (copy bigrams, dates, amounts).
+    pub(super) facts: Vec<super::retrieve::Facts>,
     /// Stop words of two or more characters, longest first (removed before segmentation).
     pub(super) multi_char_stopwords: Vec<String>,
     pub(super) reader: IndexReader,
@@ -148,6 +150,7 @@ struct Generation {
     fields: Fields,
     reader: IndexReader,
     haystacks: Vec<(String, usize)>,
+    facts: Vec<super::retrieve::Facts>,
 }
 
 impl Generation {
@@ -176,6 +179,7 @@ impl Generation {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let haystacks = haystacks(&corpus);
+        let facts = super::retrieve::facts(&corpus, &haystacks);
         Ok(Generation {
             dir: dir.to_path_buf(),
             corpus,
@@ -183,6 +187,7 @@ impl Generation {
             fields,
             reader,
             haystacks,
+            facts,
         })
     }
 
@@ -204,6 +209,7 @@ impl Generation {
             lexicon: lexicon.clone(),
             places: places.clone(),
             haystacks: self.haystacks,
+            facts: self.facts,
             reader: self.reader,
             fields: self.fields,
             generation: self.dir,

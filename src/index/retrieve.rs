@@ -117,7 +117,7 @@ impl KnowledgeBase {
             let score = bm25.powf(ALPHA)
                 * (FLOOR + coverage).powf(BETA)
                 * self.prior(ord, region.as_deref())
-                * asks.boost(&self.corpus.clauses[ord]);
+                * asks.boost(&self.facts[ord], &self.corpus.clauses[ord]);
             scored.push((ord, score, coverage, matched));
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -325,17 +325,14 @@ impl KnowledgeBase {
     /// [`COPY_DEPTH`].
     fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<String>)>) {
         let depth = COPY_DEPTH.min(ranked.len());
-        let grams: Vec<Vec<u64>> = ranked[..depth]
+        let grams: Vec<&[u64]> = ranked[..depth]
             .iter()
-            .map(|(ord, _, _)| {
-                let (full, split) = &self.haystacks[*ord];
-                bigram_set(&full[*split..])
-            })
+            .map(|(ord, _, _)| self.facts[*ord].grams.as_slice())
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
             let copy = (0..i).filter(|j| !copies.contains(j)).any(|j| {
-                let inter = sorted_intersection(&grams[i], &grams[j]) as f32;
+                let inter = sorted_intersection(grams[i], grams[j]) as f32;
                 let union = (grams[i].len() + grams[j].len()) as f32 - inter;
                 union > 0.0 && inter / union >= COPY_SIMILARITY
             });
@@ -417,6 +414,32 @@ impl KnowledgeBase {
     }
 }
 
+/// What ranking needs to know about a clause, computed once when the index is opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Sorted packed character bigrams of the clause's own text (copy detection).
+    grams: Vec<u64>,
+    /// Carries a date, deadline or time limit.
+    time_limit: bool,
+    /// Carries an amount, rate or count.
+    amount: bool,
+}
+
+/// Facts of every clause; `haystacks` are the normalised texts with the clause-own offset.
+#[must_use]
+pub fn facts(corpus: &crate::corpus::Corpus, haystacks: &[(String, usize)]) -> Vec<Facts> {
+    corpus
+        .clauses
+        .iter()
+        .zip(haystacks)
+        .map(|(c, (full, split))| Facts {
+            grams: bigram_set(&full[*split..]),
+            time_limit: has_time_limit(&c.text),
+            amount: has_amount(&c.text),
+        })
+        .collect()
+}
+
 /// What kind of answer the question asks for, read from its question words (which are stop
 /// words for matching but say what the answering clause must contain).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -473,13 +496,12 @@ impl Asks {
         }
     }
 
-    fn boost(self, clause: &crate::corpus::Clause) -> f32 {
-        let text = clause.text.as_str();
+    fn boost(self, facts: &Facts, clause: &crate::corpus::Clause) -> f32 {
         let mut b = 1.0;
-        if self.when && has_time_limit(text) {
+        if self.when && facts.time_limit {
             b *= ASKS_BOOST;
         }
-        if self.amount && has_amount(text) {
+        if self.amount && facts.amount {
             b *= ASKS_BOOST;
         }
         if self.who && !clause.departments.is_empty() {
