@@ -63,7 +63,7 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
-    /// Add or update policy files (.txt/.md: one notice or a compendium): stores them in the data
+    /// Add or update policy files (.txt/.md/.docx, one notice or a compendium): stores them in the data
     /// directory and rebuilds the index beside the live one; a running `serve` picks it up.
     Ingest {
         /// Files to ingest.

@@ -1,5 +1,5 @@
 //! `policybot ingest`: new policy files into the data directory and the live index. Owns reading
-//! and validating the editor's files, deciding per document whether it is added, changed or
+//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML), deciding per document whether it is added, changed or
 //! unchanged (pure: [`plan`]), storing the files in `data/compendium/` and rebuilding the index
 //! beside the live one (swapped in atomically by [`KnowledgeBase::open`]).
 
@@ -22,14 +22,14 @@ pub enum Rejection {
         /// Underlying error.
         source: std::io::Error,
     },
-    /// A Word document (not supported yet).
-    #[error("{path}: 暂不支持 .docx，请在 Word 中“另存为”纯文本（UTF-8 .txt）后再导入")]
+    /// A `.docx` that is not a readable Word document.
+    #[error("{path}: 无法读取 Word 文件（文件损坏，或不是 .docx 格式）")]
     Docx {
         /// The file.
         path: PathBuf,
     },
-    /// Neither `.txt` nor `.md`.
-    #[error("{path}: 只接受 .txt 或 .md 文件")]
+    /// Neither `.txt`, `.md` nor `.docx`.
+    #[error("{path}: 只接受 .txt、.md 或 .docx 文件")]
     Format {
         /// The file.
         path: PathBuf,
@@ -315,13 +315,14 @@ fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
         Some(e) if e.eq_ignore_ascii_case("md") => "md",
         _ => "txt",
     };
-    let plain = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let usable = Path::new(plain)
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e == ext);
-    if usable && !plain.starts_with('.') && !taken.contains(plain) {
-        return plain.to_string();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let plain = format!("{stem}.{ext}");
+    if !stem.is_empty()
+        && !stem.starts_with('.')
+        && !stem.chars().any(char::is_control)
+        && !taken.contains(plain.as_str())
+    {
+        return plain;
     }
     let sanitise = |s: &str| -> String {
         let mut out = String::new();
@@ -334,7 +335,6 @@ fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
         }
         out.trim_end_matches('-').chars().take(40).collect()
     };
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let mut base = sanitise(stem);
     if base.is_empty() {
         base = sanitise(title);
@@ -360,31 +360,33 @@ pub fn read_source(path: &Path) -> Result<String, Rejection> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("txt" | "md") => {}
-        Some("docx") => {
-            return Err(Rejection::Docx {
-                path: path.to_path_buf(),
-            });
-        }
+    let word = match ext.as_deref() {
+        Some("txt" | "md") => false,
+        Some("docx") => true,
         _ => {
             return Err(Rejection::Format {
                 path: path.to_path_buf(),
             });
         }
-    }
+    };
     let bytes = std::fs::read(path).map_err(|source| Rejection::Unreadable {
         path: path.to_path_buf(),
         source,
     })?;
-    if bytes.contains(&0) {
-        return Err(Rejection::Binary {
+    let text = if word {
+        docx_text(&bytes).ok_or_else(|| Rejection::Docx {
             path: path.to_path_buf(),
-        });
-    }
-    let text = String::from_utf8(bytes).map_err(|_| Rejection::Binary {
-        path: path.to_path_buf(),
-    })?;
+        })?
+    } else {
+        if bytes.contains(&0) {
+            return Err(Rejection::Binary {
+                path: path.to_path_buf(),
+            });
+        }
+        String::from_utf8(bytes).map_err(|_| Rejection::Binary {
+            path: path.to_path_buf(),
+        })?
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     if text.trim().is_empty() {
         return Err(Rejection::Empty {
@@ -392,6 +394,90 @@ pub fn read_source(path: &Path) -> Result<String, Rejection> {
         });
     }
     Ok(text)
+}
+
+/// Largest `word/document.xml` read (a guard against zip bombs).
+const MAX_DOCX_XML: u64 = 64 << 20;
+
+/// The text of a Word document: the paragraphs of `word/document.xml`, one per line.
+fn docx_text(bytes: &[u8]) -> Option<String> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let entry = archive.by_name("word/document.xml").ok()?;
+    let mut xml = String::new();
+    entry.take(MAX_DOCX_XML).read_to_string(&mut xml).ok()?;
+    Some(docx_paragraphs(&xml))
+}
+
+/// Text runs (`<w:t>`) of WordprocessingML, a line per paragraph (`</w:p>`) or break, tabs kept.
+/// Deleted revisions (`<w:delText>`) and everything else are skipped.
+fn docx_paragraphs(xml: &str) -> String {
+    let mut out = String::new();
+    let mut in_text = false;
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        if in_text {
+            decode_entities(&rest[..lt], &mut out);
+        }
+        let Some(gt) = rest[lt..].find('>') else {
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        rest = &rest[lt + gt + 1..];
+        let self_closing = tag.ends_with('/');
+        let name = tag
+            .trim_end_matches('/')
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        match name {
+            "w:t" => in_text = !self_closing,
+            "/w:t" => in_text = false,
+            "w:tab" => out.push('\t'),
+            "w:br" | "w:cr" | "/w:p" => out.push('\n'),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Appends `s` with the XML entities (`&amp;`, `&#x4E00;` …) decoded.
+fn decode_entities(s: &str, out: &mut String) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let Some(semi) = after.find(';').filter(|&i| i <= 10) else {
+            out.push('&');
+            rest = after;
+            continue;
+        };
+        let entity = &after[..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| entity.strip_prefix('#').map(str::parse))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -569,13 +655,33 @@ mod tests {
 
     #[test]
     fn taken_names_get_an_added_prefix() {
-        let taken: BTreeSet<&str> = ["a.txt", "added-a.txt"].into_iter().collect();
+        let taken: BTreeSet<&str> = ["a.txt", "added-a.txt", "？？.txt"].into_iter().collect();
         assert_eq!(file_name("a.txt", "标题", &taken), "added-a-2.txt");
         assert_eq!(
             file_name("政策 通知.md", "", &BTreeSet::new()),
             "政策 通知.md"
         );
-        assert_eq!(file_name("???.TXT", "关于 X", &taken), "added-关于-X.txt");
+        assert_eq!(file_name("通知.docx", "", &taken), "通知.txt");
+        assert_eq!(file_name("？？.txt", "关于 X", &taken), "added-关于-X.txt");
+        assert_eq!(file_name(".hidden.txt", "", &taken), "added-hidden.txt");
+    }
+
+    #[test]
+    fn word_document_text_is_read_paragraph_by_paragraph() {
+        use std::io::Write as _;
+        let xml = r#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t>关于支持</w:t></w:r><w:r><w:t xml:space="preserve">小微企业 &amp; 个体户</w:t></w:r></w:p><w:p><w:r><w:t>安政〔2023〕7号</w:t><w:tab/><w:t>&#x4E00;、减免</w:t><w:delText>删除</w:delText></w:r></w:p><w:tbl><w:tc><w:p><w:r><w:t>表格</w:t></w:r></w:p></w:tc></w:tbl></w:body></w:document>"#;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("word/document.xml", opts).expect("start");
+        zip.write_all(xml.as_bytes()).expect("write");
+        let bytes = zip.finish().expect("finish").into_inner();
+        assert_eq!(
+            docx_text(&bytes).as_deref(),
+            Some("关于支持小微企业 & 个体户\n安政〔2023〕7号\t一、减免\n表格\n")
+        );
+        assert_eq!(docx_text(b"PK\x03\x04 broken"), None);
+        assert_eq!(docx_text(NOTICE.as_bytes()), None);
     }
 
     #[test]

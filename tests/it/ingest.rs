@@ -26,6 +26,32 @@ const NOTICE: &str = "安阳市人民政府办公室
 2024年5月10日
 ";
 
+const DOCX_NOTICE: &str = "安阳市商务局
+关于支持跨境电商海外仓建设的通知
+安商〔2024〕12号
+一、支持对象。在本市注册的跨境电商企业。
+二、补贴标准。对新建海外仓给予最高50万元一次性补贴。
+安阳市商务局
+2024年6月1日";
+
+/// A minimal `.docx`: one paragraph per line of `text`.
+fn word_document(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><w:document><w:body>"#);
+    for line in text.lines() {
+        xml.push_str(&format!("<w:p><w:r><w:t>{line}</w:t></w:r></w:p>"));
+    }
+    xml.push_str("</w:body></w:document>");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .expect("zip entry");
+    zip.write_all(xml.as_bytes()).expect("zip write");
+    zip.finish().expect("zip").into_inner()
+}
+
 const QUESTION: &str = "算力券怎么申领";
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -104,7 +130,6 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         fs::read_to_string(compendium.join("suanli.txt")).expect("stored"),
         NOTICE
     );
-    let generation = current(&index_dir);
 
     let (fresh, open) = App::load(&cfg, false, &mut |_, _| {}).expect("load");
     assert!(!open.built, "ingest already built the live generation");
@@ -115,6 +140,31 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     let title = top(&running, QUESTION);
     assert!(title.contains("算力券"), "reloaded app top hit: {title}");
     assert!(knows(&running, "20万元算力券"));
+
+    // Questions keep being answered while the knowledge base is swapped under them.
+    let docx = incoming.join("kuajing.docx");
+    fs::write(&docx, word_document(DOCX_NOTICE)).expect("write");
+    let report =
+        ingest::ingest(&paths, std::slice::from_ref(&docx), &mut |_, _| {}).expect("ingest");
+    assert_eq!(report.files[0].stored_as.as_deref(), Some("kuajing.txt"));
+    assert!(
+        report.files[0]
+            .documents
+            .iter()
+            .any(|d| d.outcome == Outcome::Added)
+    );
+    let answered = std::thread::scope(|s| {
+        let asking = s.spawn(|| {
+            (0..20)
+                .filter(|_| top(&running, QUESTION).contains("算力券"))
+                .count()
+        });
+        assert!(running.reload().expect("reload"));
+        asking.join().expect("asking thread")
+    });
+    assert_eq!(answered, 20, "every question answered during the swap");
+    assert!(top(&running, "跨境电商海外仓补贴").contains("跨境电商"));
+    let generation = current(&index_dir);
 
     // The same file again changes nothing.
     let gens = listing(&index_dir);
