@@ -1,5 +1,6 @@
 //! `policybot ingest` end to end on a temporary copy of the bundled data: added, unchanged,
-//! changed and rejected files, the live generation, and answers from a fresh and a reloaded app.
+//! changed and rejected files, the live generation, answers from a fresh and a reloaded app, and a
+//! running `serve` (fake Bot API) that picks up an ingested notice without a restart.
 
 use std::fs;
 use std::path::Path;
@@ -235,4 +236,101 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         assert_eq!(listing(&compendium), files);
     }
     assert!(!running.reload().expect("reload"));
+}
+
+/// Kills the `serve` child when the test ends, however it ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_serve_answers_from_an_ingested_notice_without_restart() {
+    use super::fake_bot_api::{FakeBotApi, TOKEN, private};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    copy_dir(&root().join("data/compendium"), &data.join("compendium"));
+    copy_dir(&root().join("data/lexicon"), &data.join("lexicon"));
+    let index_dir = tmp.path().join("index");
+    let policybot = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
+        cmd.current_dir(tmp.path())
+            .env_remove("REDIS_URL")
+            .env("POLICYBOT_DATA_DIR", &data)
+            .env("POLICYBOT_INDEX_DIR", &index_dir)
+            .env("POLICYBOT_INTENTS_DIR", root().join("intents"))
+            .args(args);
+        cmd
+    };
+    let built = policybot(&["index"]).output().expect("index runs");
+    assert!(built.status.success());
+
+    let api = FakeBotApi::start().await;
+    let child = policybot(&["serve"])
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", api.url().as_str())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(tmp.path().join("serve.log")).expect("log file"))
+        .spawn()
+        .expect("serve starts");
+    let _serving = Serving(child);
+    let replies = |api: &FakeBotApi| -> Vec<String> {
+        api.ok_calls("sendMessage")
+            .iter()
+            .map(|b| b["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    api.push(private(7, QUESTION));
+    api.wait_for("sendMessage", 1, Duration::from_secs(60))
+        .await;
+    let before = replies(&api);
+    let log = || fs::read_to_string(tmp.path().join("serve.log")).unwrap_or_default();
+    assert_eq!(before.len(), 1, "one reply: {before:?}\n{}", log());
+    assert!(
+        !before[0].contains("关于发放中小企业算力券的通知"),
+        "not known yet"
+    );
+
+    let notice = tmp.path().join("suanli.txt");
+    fs::write(&notice, NOTICE).expect("write");
+    let mut ingest = policybot(&["ingest", notice.to_str().expect("utf-8 path")]);
+    let out = tokio::task::spawn_blocking(move || ingest.output())
+        .await
+        .expect("join")
+        .expect("ingest runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Keep asking; every question is answered, and within a few polls the answer cites the notice.
+    let mut asked = 1;
+    let found = loop {
+        api.push(private(7, QUESTION));
+        asked += 1;
+        api.wait_for("sendMessage", asked, Duration::from_secs(30))
+            .await;
+        let all = replies(&api);
+        assert_eq!(all.len(), asked, "every question gets one reply");
+        if all[asked - 1].contains("关于发放中小企业算力券的通知") {
+            break true;
+        }
+        if asked > 15 {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        found,
+        "serve picked up the new generation: {:?}",
+        replies(&api).last()
+    );
 }
