@@ -2,11 +2,12 @@
 //! CLI and the bot, so every bot answer can be reproduced offline.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::answer::{self, Answer, Followup, Status};
 use crate::config::Config;
 use crate::error::Error;
-use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions};
+use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
 use crate::intents::{IntentKind, IntentSet};
 use crate::session::Session;
 
@@ -149,8 +150,13 @@ enum Turn {
 }
 
 /// Knowledge base, intents and session logic, shared by the CLI and the bot.
+///
+/// The knowledge base can be swapped while questions are answered ([`App::reload`]): each
+/// question takes its own `Arc` of the knowledge base current when it starts and keeps it to the end.
 pub struct App {
-    kb: KnowledgeBase,
+    kb: RwLock<Arc<KnowledgeBase>>,
+    /// Where the knowledge base was opened from (`None` when assembled by [`App::new`]).
+    paths: Option<Paths>,
     intents: IntentSet,
     page_size: usize,
     today: String,
@@ -184,24 +190,69 @@ impl App {
             index_dir: cfg.index_dir.clone(),
         };
         let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress)?;
-        Ok((App::new(kb, intents, cfg.page_size, today()), report))
+        let mut app = App::new(kb, intents, cfg.page_size, today());
+        app.paths = Some(paths);
+        Ok((app, report))
     }
 
     /// Assembles an app from its parts; `today` is `YYYY-MM-DD` (for validity notes).
     #[must_use]
     pub fn new(kb: KnowledgeBase, intents: IntentSet, page_size: usize, today: String) -> App {
         App {
-            kb,
+            kb: RwLock::new(Arc::new(kb)),
+            paths: None,
             intents,
             page_size: page_size.max(1),
             today,
         }
     }
 
-    /// The knowledge base.
+    /// The knowledge base current now (a later [`App::reload`] does not affect this handle).
     #[must_use]
-    pub fn kb(&self) -> &KnowledgeBase {
-        &self.kb
+    pub fn kb(&self) -> Arc<KnowledgeBase> {
+        // A poisoned lock still holds a complete `Arc`: the swap is a single assignment.
+        Arc::clone(
+            &self
+                .kb
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Re-opens the knowledge base when the index's live generation (`CURRENT`) is no longer the
+    /// one this app answers from, and swaps it in; questions already running finish on the old
+    /// one. Never builds an index: a live generation whose fingerprint does not match the data is
+    /// left alone until `policybot index` or `ingest` has built it. Returns whether it swapped.
+    /// An app assembled by [`App::new`] (no paths) never reloads.
+    ///
+    /// # Errors
+    /// The new generation cannot be read (the current knowledge base stays in use).
+    pub fn reload(&self) -> Result<bool, Error> {
+        let Some(paths) = &self.paths else {
+            return Ok(false);
+        };
+        let Some(live) = store::current(&paths.index_dir) else {
+            return Ok(false);
+        };
+        if live == self.kb().generation() {
+            return Ok(false);
+        }
+        let manifest = store::manifest(&live)?;
+        let fingerprint =
+            store::fingerprint(&paths.data_dir, crate::index::schema::SCHEMA_VERSION)?;
+        if manifest.fingerprint != fingerprint {
+            // Data changed after this generation was built (an ingest still under way).
+            return Ok(false);
+        }
+        let (kb, report) = KnowledgeBase::open(paths, false, &mut |_, _| {})?;
+        if report.built {
+            tracing::warn!("reload rebuilt the index: data changed during the reload");
+        }
+        *self
+            .kb
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(kb);
+        Ok(true)
     }
 
     /// The intents.
@@ -220,8 +271,10 @@ impl App {
             Ok(t) => t,
             Err(e) => return self.plain(text, Status::NoMatch, e.to_string()),
         };
-        match self.turn(text, session) {
-            Turn::Pick(n) => match self.follow_up(n, session) {
+        let kb = self.kb();
+        let kb = kb.as_ref();
+        match self.turn(kb, text, session) {
+            Turn::Pick(n) => match self.follow_up_in(kb, n, session) {
                 Some(Reply::Answer(a)) => a,
                 Some(Reply::FullText(t)) => {
                     self.plain(text, Status::Intent, format!("{}\n{}", t.citation, t.text))
@@ -232,15 +285,15 @@ impl App {
                     "没有这个编号的选项，请重新提问。".to_string(),
                 ),
             },
-            Turn::More => self.more(session, opts),
+            Turn::More => self.more(kb, session, opts),
             Turn::Narrow { question, region } => {
                 let opts = AskOptions {
                     region: Some(region),
                     k: opts.k,
                 };
-                self.search_and_compose(&question, 0, session, &opts)
+                self.search_and_compose(kb, &question, 0, session, &opts)
             }
-            Turn::Combine(question) => self.search_and_compose(&question, 0, session, opts),
+            Turn::Combine(question) => self.search_and_compose(kb, &question, 0, session, opts),
             Turn::Fresh(question) => {
                 if let Some(m) = self.intents.classify(&question)
                     && m.kind != IntentKind::Topic
@@ -248,7 +301,7 @@ impl App {
                     let answer = answer::compose(&answer::ComposeInput {
                         question: &question,
                         retrieval: &Retrieval::default(),
-                        corpus: &self.kb.corpus,
+                        corpus: &kb.corpus,
                         intents: &self.intents,
                         intent: Some(&m),
                         offset: 0,
@@ -259,7 +312,7 @@ impl App {
                     self.remember(session, &answer, None, 0);
                     return answer;
                 }
-                self.search_and_compose(&question, 0, session, opts)
+                self.search_and_compose(kb, &question, 0, session, opts)
             }
         }
     }
@@ -268,21 +321,25 @@ impl App {
     /// `None` when the session has no such follow-up (expired or forged).
     #[must_use]
     pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
+        self.follow_up_in(&self.kb(), n, session)
+    }
+
+    fn follow_up_in(&self, kb: &KnowledgeBase, n: usize, session: &mut Session) -> Option<Reply> {
         let followup = session.followups.get(n.checked_sub(1)?)?.clone();
         let opts = AskOptions::default();
         Some(match followup {
-            Followup::More => Reply::Answer(self.more(session, &opts)),
-            Followup::FullText { clause_id, .. } => Reply::FullText(self.full_text(&clause_id)?),
+            Followup::More => Reply::Answer(self.more(kb, session, &opts)),
+            Followup::FullText { clause_id, .. } => Reply::FullText(full_text_in(kb, &clause_id)?),
             Followup::Region { region } => {
                 let question = session.last_question.clone()?;
                 let opts = AskOptions {
                     region: Some(region),
                     k: None,
                 };
-                Reply::Answer(self.search_and_compose(&question, 0, session, &opts))
+                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
             }
             Followup::Ask { question, .. } => {
-                Reply::Answer(self.search_and_compose(&question, 0, session, &opts))
+                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
             }
         })
     }
@@ -290,28 +347,7 @@ impl App {
     /// Full text and citation of a clause by id.
     #[must_use]
     pub fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        let corpus = &self.kb.corpus;
-        let clause = corpus.clauses.iter().find(|c| c.id == clause_id)?;
-        let doc = &corpus.documents[clause.doc];
-        let mut citation = format!("《{}》", doc.title);
-        if let Some(n) = &doc.doc_number {
-            citation.push_str(&format!("（{n}）"));
-        }
-        for part in [doc.issuer.as_deref(), doc.date.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            citation.push_str(" · ");
-            citation.push_str(part);
-        }
-        if !clause.path.is_empty() {
-            citation.push('\n');
-            citation.push_str(&clause.path.join(" › "));
-        }
-        Some(FullText {
-            citation,
-            text: clause.text.clone(),
-        })
+        full_text_in(&self.kb(), clause_id)
     }
 
     /// Topic intents as (label, example question) pairs, for /topics and /start.
@@ -324,7 +360,7 @@ impl App {
             .collect()
     }
 
-    fn turn(&self, text: &str, session: &Session) -> Turn {
+    fn turn(&self, kb: &KnowledgeBase, text: &str, session: &Session) -> Turn {
         let t = text.trim_end_matches(['？', '?', '。', '！', '!', ' ']);
         if let Ok(n) = t.parse::<usize>()
             && n >= 1
@@ -349,7 +385,7 @@ impl App {
             .trim_start_matches('在')
             .trim();
         if core.chars().count() <= 8
-            && let Some(region) = self.kb.places.resolve(core)
+            && let Some(region) = kb.places.resolve(core)
         {
             return Turn::Narrow {
                 question: last,
@@ -372,7 +408,7 @@ impl App {
         Turn::Fresh(text.to_string())
     }
 
-    fn more(&self, session: &mut Session, opts: &AskOptions) -> Answer {
+    fn more(&self, kb: &KnowledgeBase, session: &mut Session, opts: &AskOptions) -> Answer {
         let Some(question) = session.last_question.clone() else {
             return self.plain("更多", Status::NoMatch, "请先提一个问题。".to_string());
         };
@@ -381,18 +417,19 @@ impl App {
             k: opts.k,
         };
         let offset = session.shown;
-        self.search_and_compose(&question, offset, session, &opts)
+        self.search_and_compose(kb, &question, offset, session, &opts)
     }
 
     fn search_and_compose(
         &self,
+        kb: &KnowledgeBase,
         question: &str,
         offset: usize,
         session: &mut Session,
         opts: &AskOptions,
     ) -> Answer {
         let k = opts.k.unwrap_or(self.page_size).max(1);
-        let named = self.kb.places.detect(question).is_some();
+        let named = kb.places.detect(question).is_some();
         let region = opts
             .region
             .clone()
@@ -402,14 +439,14 @@ impl App {
             offset,
             region,
         };
-        let mut retrieval: Retrieval = self.kb.search(question, &search);
+        let mut retrieval: Retrieval = kb.search(question, &search);
         let has_more = retrieval.hits.len() > k;
         retrieval.hits.truncate(k);
         let topic = self.intents.best_topic(question);
         let answer = answer::compose(&answer::ComposeInput {
             question,
             retrieval: &retrieval,
-            corpus: &self.kb.corpus,
+            corpus: &kb.corpus,
             intents: &self.intents,
             intent: topic.as_ref(),
             offset,
@@ -452,6 +489,32 @@ impl App {
             followups: Vec::new(),
         }
     }
+}
+
+/// Full text and citation of a clause of `kb` by id.
+fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
+    let corpus = &kb.corpus;
+    let clause = corpus.clauses.iter().find(|c| c.id == clause_id)?;
+    let doc = &corpus.documents[clause.doc];
+    let mut citation = format!("《{}》", doc.title);
+    if let Some(n) = &doc.doc_number {
+        citation.push_str(&format!("（{n}）"));
+    }
+    for part in [doc.issuer.as_deref(), doc.date.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        citation.push_str(" · ");
+        citation.push_str(part);
+    }
+    if !clause.path.is_empty() {
+        citation.push('\n');
+        citation.push_str(&clause.path.join(" › "));
+    }
+    Some(FullText {
+        citation,
+        text: clause.text.clone(),
+    })
 }
 
 /// Today's date (local time) as `YYYY-MM-DD`.

@@ -63,6 +63,13 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// Add or update policy files (.txt/.md/.docx, one notice or a compendium): stores them in the data
+    /// directory and rebuilds the index beside the live one; a running `serve` picks it up.
+    Ingest {
+        /// Files to ingest.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
     /// Needs TELOXIDE_TOKEN; sessions in Redis when REDIS_URL is set, else in memory.
     Serve,
@@ -173,6 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Ingest { files } => Ok(ingest(&cfg, &files)),
         Command::Serve => {
             serve(&cfg)?;
             Ok(ExitCode::SUCCESS)
@@ -224,6 +232,7 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        tokio::spawn(watch_index(std::sync::Arc::clone(&app)));
         let sessions = crate::session::Sessions::from_url(
             cfg.redis_url.as_deref(),
             &cfg.redis_prefix,
@@ -234,6 +243,83 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
         crate::telegram::run(app, sessions, bot).await?;
         anyhow::Ok(())
     })
+}
+
+/// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.
+const RELOAD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Hot reload for `serve` (file watch by polling `CURRENT`): when `ingest` or `index` has swapped
+/// in a new generation, the app re-opens it; questions under way finish on the old one.
+async fn watch_index(app: std::sync::Arc<App>) {
+    let mut tick = tokio::time::interval(RELOAD_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let app = std::sync::Arc::clone(&app);
+        match tokio::task::spawn_blocking(move || app.reload()).await {
+            Ok(Ok(true)) => tracing::info!("knowledge base reloaded from the new index generation"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!("index reload failed, keeping the current one: {e}"),
+            Err(e) => tracing::warn!("index reload task failed: {e}"),
+        }
+    }
+}
+
+fn ingest(cfg: &Config, files: &[PathBuf]) -> ExitCode {
+    let paths = crate::index::Paths {
+        data_dir: cfg.data_dir.clone(),
+        index_dir: cfg.index_dir.clone(),
+    };
+    let report = match crate::ingest::ingest(&paths, files, &mut |_, _| {}) {
+        Ok(r) => r,
+        Err(crate::ingest::IngestError::Rejected(rejections)) => {
+            for r in rejections {
+                eprintln!("拒绝导入 {r}");
+            }
+            eprintln!("未做任何更改，索引保持不变。");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("导入失败: {e}（数据已恢复，索引保持不变）");
+            return ExitCode::from(1);
+        }
+    };
+    for file in &report.files {
+        match &file.stored_as {
+            Some(name) => println!(
+                "{} → {}/compendium/{name}",
+                file.source.display(),
+                cfg.data_dir.display()
+            ),
+            None => println!("{}（没有新内容，未保存）", file.source.display()),
+        }
+        for old in &file.replaced {
+            println!("  取代旧文件 {old}");
+        }
+        for d in &file.documents {
+            let number = d
+                .doc_number
+                .as_deref()
+                .map(|n| format!("（{n}）"))
+                .unwrap_or_default();
+            println!("  {} 《{}》{number}", d.outcome.label(), d.title);
+            for f in &d.old_kept_in {
+                println!(
+                    "       旧版本仍在 {f} 中（汇编文件不改动，按文号去重时保留内容较完整的一份）"
+                );
+            }
+        }
+    }
+    match &report.rebuilt {
+        Some(open) => println!(
+            "索引已更新: {} 份文件, {} 条条款 ({:.0} ms)；运行中的 serve 将在数秒内自动加载。",
+            open.manifest.documents,
+            open.manifest.clauses,
+            open.build_ms.unwrap_or_default()
+        ),
+        None => println!("没有变化，索引未重建。"),
+    }
+    ExitCode::SUCCESS
 }
 
 fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {

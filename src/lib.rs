@@ -11,6 +11,7 @@
 //! - [`session`]: conversation state and its stores.
 //! - [`telegram`]: the bot: handler tree, commands, sending with retries, `run`.
 //! - [`app`]: `App::ask`, shared by CLI and bot.
+//! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`config`], [`cli`], [`eval`]: the command line.
 
 pub mod answer;
@@ -21,6 +22,7 @@ pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod ingest;
 pub mod intents;
 pub mod render;
 pub mod session;

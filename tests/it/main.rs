@@ -4,6 +4,7 @@ mod cli;
 mod conversation;
 mod corpus;
 mod fake_bot_api;
+mod ingest;
 mod kb;
 mod retrieval;
 mod session;

@@ -22,7 +22,8 @@ fn search(q: &str, region: Option<&str>, k: usize, offset: usize) -> policybot::
 }
 
 fn regions(r: &policybot::index::Retrieval) -> Vec<String> {
-    let corpus = &app().kb().corpus;
+    let kb = app().kb();
+    let corpus = &kb.corpus;
     r.hits
         .iter()
         .map(|h| {
@@ -62,7 +63,8 @@ fn an_explicit_region_overrides_and_keeps_other_cities_below() {
 #[test]
 fn without_a_region_national_and_provincial_policies_are_not_buried() {
     let r = search("社保费能缓缴吗", None, 3, 0);
-    let corpus = &app().kb().corpus;
+    let kb = app().kb();
+    let corpus = &kb.corpus;
     assert!(
         r.hits.iter().any(|h| matches!(
             corpus.documents[corpus.clauses[h.clause].doc].level,
@@ -89,7 +91,8 @@ fn questions_outside_the_compendium_are_declined_without_citations() {
 
 #[test]
 fn copies_of_one_measure_do_not_fill_the_top_three() {
-    let corpus = &app().kb().corpus;
+    let kb = app().kb();
+    let corpus = &kb.corpus;
     for q in [
         "普惠小微贷款支持工具资金支持比例",
         "扩大实施社保费缓缴政策",

@@ -1,0 +1,702 @@
+//! `policybot ingest`: new policy files into the data directory and the live index. Owns reading
+//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML), deciding per document whether it is added, changed or
+//! unchanged (pure: [`plan`]), storing the files in `data/compendium/` and rebuilding the index
+//! beside the live one (swapped in atomically by [`KnowledgeBase::open`]).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::corpus::{self, Corpus};
+use crate::error::Error;
+use crate::index::{KnowledgeBase, OpenReport, Paths};
+use crate::text::normalize::normalize;
+
+/// Why an input file is not ingested (the message is shown to the editor).
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// Unreadable file.
+    #[error("{path}: 无法读取: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// A `.docx` that is not a readable Word document.
+    #[error("{path}: 无法读取 Word 文件（文件损坏，或不是 .docx 格式）")]
+    Docx {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Neither `.txt`, `.md` nor `.docx`.
+    #[error("{path}: 只接受 .txt、.md 或 .docx 文件")]
+    Format {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Nothing but whitespace.
+    #[error("{path}: 文件为空")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Not UTF-8 text.
+    #[error("{path}: 不是 UTF-8 文本（二进制文件或其他编码）")]
+    Binary {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The parser found no policy document.
+    #[error("{path}: 没有识别出任何政策文件（需要标题与正文）")]
+    NoDocument {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// What ingest did, or why it did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// One or more input files were rejected; nothing was changed.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Rejected(Vec<Rejection>),
+    /// The data directory could not be read or written, or the rebuild failed (files restored).
+    #[error(transparent)]
+    Data(#[from] Error),
+}
+
+/// What happened to one document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No document with its 文号 (or title) existed.
+    Added,
+    /// A document with the same 文号 (or title) existed with a different text.
+    Changed,
+    /// The same document with the same text already exists.
+    Unchanged,
+}
+
+impl Outcome {
+    /// Chinese label for the report.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Added => "新增",
+            Outcome::Changed => "更新",
+            Outcome::Unchanged => "未变",
+        }
+    }
+}
+
+/// One document of an ingested file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocReport {
+    /// Title as parsed.
+    pub title: String,
+    /// 文号, if any.
+    pub doc_number: Option<String>,
+    /// Added, changed or unchanged.
+    pub outcome: Outcome,
+    /// For a changed document: data files that still print the old version (a compendium that
+    /// also holds other documents is never rewritten; de-duplication then keeps one copy).
+    pub old_kept_in: Vec<String>,
+}
+
+/// One ingested file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file as given.
+    pub source: PathBuf,
+    /// Name under `data/compendium/` it was stored as; `None` when nothing in it was new.
+    pub stored_as: Option<String>,
+    /// Data files it replaced (every document in them is in this file).
+    pub replaced: Vec<String>,
+    /// Its documents.
+    pub documents: Vec<DocReport>,
+}
+
+/// The result of an ingest.
+#[derive(Debug)]
+pub struct IngestReport {
+    /// Per input file.
+    pub files: Vec<FileReport>,
+    /// The rebuild, when anything changed (`None`: data and index untouched).
+    pub rebuilt: Option<OpenReport>,
+}
+
+/// A data file as the planner sees it: name and the documents it prints.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// File name in `data/compendium/`.
+    pub name: String,
+    docs: Vec<DocSig>,
+}
+
+impl Stored {
+    /// Parses `text` (the contents of data file `name`).
+    #[must_use]
+    pub fn parse(name: &str, text: &str) -> Stored {
+        Stored {
+            name: name.to_string(),
+            docs: signatures(&corpus::parse_file(name, text)),
+        }
+    }
+}
+
+/// Identity and text signature of one document.
+#[derive(Clone, Debug)]
+struct DocSig {
+    title: String,
+    doc_number: Option<String>,
+    number_key: Option<String>,
+    title_key: String,
+    /// Letters and digits of every clause path and text, in order.
+    text: String,
+}
+
+impl DocSig {
+    /// Same document: same 文号 when both have one, otherwise the same normalised title.
+    fn same_document(&self, other: &DocSig) -> bool {
+        match (&self.number_key, &other.number_key) {
+            (Some(a), Some(b)) => a == b,
+            _ => !self.title_key.is_empty() && self.title_key == other.title_key,
+        }
+    }
+}
+
+/// Words one of which a policy title carries when it has no 文号.
+const TITLE_WORDS: &[&str] = &[
+    "关于", "通知", "意见", "办法", "措施", "方案", "规定", "细则", "政策", "决定", "公告", "通告",
+    "指引", "指南", "条例", "计划", "实施", "解读", "问答", "清单", "汇编", "纲要", "函",
+];
+
+/// Whether the parser found a policy in `c`: a document with a 文号, or with a policy-like title
+/// and body text besides its header (the parser makes a document of any text at all).
+fn recognisable(c: &Corpus) -> bool {
+    c.documents.iter().enumerate().any(|(i, d)| {
+        d.doc_number.is_some()
+            || (TITLE_WORDS.iter().any(|w| d.title.contains(w))
+                && c.clauses
+                    .iter()
+                    .any(|cl| cl.doc == i && cl.kind != crate::corpus::ClauseKind::Header))
+    })
+}
+
+fn key(s: &str) -> String {
+    normalize(s)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+fn signatures(c: &Corpus) -> Vec<DocSig> {
+    let mut texts = vec![String::new(); c.documents.len()];
+    for cl in &c.clauses {
+        if let Some(t) = texts.get_mut(cl.doc) {
+            for part in cl.path.iter().chain(std::iter::once(&cl.text)) {
+                t.extend(part.chars().filter(|c| c.is_alphanumeric()));
+            }
+        }
+    }
+    c.documents
+        .iter()
+        .zip(texts)
+        .map(|(d, text)| DocSig {
+            title: d.title.clone(),
+            doc_number: d.doc_number.clone(),
+            number_key: d.doc_number.as_deref().map(key).filter(|k| !k.is_empty()),
+            title_key: key(&d.title),
+            text,
+        })
+        .collect()
+}
+
+/// What to do with one input file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilePlan {
+    /// Per document.
+    pub documents: Vec<DocReport>,
+    /// Name to store the file under, when anything in it is added or changed.
+    pub store_as: Option<String>,
+    /// Data files it supersedes entirely, to remove.
+    pub remove: Vec<String>,
+}
+
+/// Decides, without touching the disk, what ingesting `text` (file `name`, `.md` or `.txt`)
+/// into a data directory holding `existing` does. Pure.
+///
+/// `None` when the text holds no recognisable document.
+#[must_use]
+pub fn plan(existing: &[Stored], name: &str, text: &str) -> Option<FilePlan> {
+    let incoming = corpus::parse_file(name, text);
+    if !recognisable(&incoming) {
+        return None;
+    }
+    let sigs = signatures(&incoming);
+    let mut documents = Vec::with_capacity(sigs.len());
+    for sig in &sigs {
+        let copies: Vec<(&Stored, &DocSig)> = existing
+            .iter()
+            .flat_map(|f| f.docs.iter().map(move |d| (f, d)))
+            .filter(|(_, d)| d.same_document(sig))
+            .collect();
+        let outcome = if copies.is_empty() {
+            Outcome::Added
+        } else if copies.iter().any(|(_, d)| d.text == sig.text) {
+            Outcome::Unchanged
+        } else {
+            Outcome::Changed
+        };
+        let old_files: BTreeSet<&str> = copies.iter().map(|(f, _)| f.name.as_str()).collect();
+        documents.push((sig, outcome, old_files));
+    }
+    if documents.iter().all(|(_, o, _)| *o == Outcome::Unchanged) {
+        return Some(FilePlan {
+            documents: documents
+                .into_iter()
+                .map(|(sig, outcome, _)| report(sig, outcome, Vec::new()))
+                .collect(),
+            store_as: None,
+            remove: Vec::new(),
+        });
+    }
+    // A data file every document of which is in the new file is replaced by it.
+    let remove: Vec<String> = existing
+        .iter()
+        .filter(|f| {
+            !f.docs.is_empty()
+                && f.docs
+                    .iter()
+                    .all(|d| sigs.iter().any(|s| s.same_document(d)))
+        })
+        .map(|f| f.name.clone())
+        .collect();
+    let taken: BTreeSet<&str> = existing
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| !remove.iter().any(|r| r == n))
+        .collect();
+    let store_as = file_name(name, &sigs[0].title, &taken);
+    let documents = documents
+        .into_iter()
+        .map(|(sig, outcome, old_files)| {
+            let kept = if outcome == Outcome::Changed {
+                old_files
+                    .into_iter()
+                    .filter(|f| !remove.iter().any(|r| r == f))
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            report(sig, outcome, kept)
+        })
+        .collect();
+    Some(FilePlan {
+        documents,
+        store_as: Some(store_as),
+        remove,
+    })
+}
+
+fn report(sig: &DocSig, outcome: Outcome, old_kept_in: Vec<String>) -> DocReport {
+    DocReport {
+        title: sig.title.clone(),
+        doc_number: sig.doc_number.clone(),
+        outcome,
+        old_kept_in,
+    }
+}
+
+/// `name` when it is free, else `added-<stem or title>[-n].<ext>`.
+fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
+    let path = Path::new(name);
+    let ext = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("md") => "md",
+        _ => "txt",
+    };
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let plain = format!("{stem}.{ext}");
+    if !stem.is_empty()
+        && !stem.starts_with('.')
+        && !stem.chars().any(char::is_control)
+        && !taken.contains(plain.as_str())
+    {
+        return plain;
+    }
+    let sanitise = |s: &str| -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            if c.is_alphanumeric() {
+                out.push(c);
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+        out.trim_end_matches('-').chars().take(40).collect()
+    };
+    let mut base = sanitise(stem);
+    if base.is_empty() {
+        base = sanitise(title);
+    }
+    if base.is_empty() {
+        base = "notice".to_string();
+    }
+    let mut candidate = format!("added-{base}.{ext}");
+    let mut n = 2;
+    while taken.contains(candidate.as_str()) {
+        candidate = format!("added-{base}-{n}.{ext}");
+        n += 1;
+    }
+    candidate
+}
+
+/// Reads an editor's file as text, or says why it cannot be ingested.
+///
+/// # Errors
+/// See [`Rejection`] (all but `NoDocument`).
+pub fn read_source(path: &Path) -> Result<String, Rejection> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let word = match ext.as_deref() {
+        Some("txt" | "md") => false,
+        Some("docx") => true,
+        _ => {
+            return Err(Rejection::Format {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|source| Rejection::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = if word {
+        docx_text(&bytes).ok_or_else(|| Rejection::Docx {
+            path: path.to_path_buf(),
+        })?
+    } else {
+        if bytes.contains(&0) {
+            return Err(Rejection::Binary {
+                path: path.to_path_buf(),
+            });
+        }
+        String::from_utf8(bytes).map_err(|_| Rejection::Binary {
+            path: path.to_path_buf(),
+        })?
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    if text.trim().is_empty() {
+        return Err(Rejection::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(text)
+}
+
+/// Largest `word/document.xml` read (a guard against zip bombs).
+const MAX_DOCX_XML: u64 = 64 << 20;
+
+/// The text of a Word document: the paragraphs of `word/document.xml`, one per line.
+fn docx_text(bytes: &[u8]) -> Option<String> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let entry = archive.by_name("word/document.xml").ok()?;
+    let mut xml = String::new();
+    entry.take(MAX_DOCX_XML).read_to_string(&mut xml).ok()?;
+    Some(docx_paragraphs(&xml))
+}
+
+/// Text runs (`<w:t>`) of WordprocessingML, a line per paragraph (`</w:p>`) or break, tabs kept.
+/// Deleted revisions (`<w:delText>`) and everything else are skipped.
+fn docx_paragraphs(xml: &str) -> String {
+    let mut out = String::new();
+    let mut in_text = false;
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        if in_text {
+            decode_entities(&rest[..lt], &mut out);
+        }
+        let Some(gt) = rest[lt..].find('>') else {
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        rest = &rest[lt + gt + 1..];
+        let self_closing = tag.ends_with('/');
+        let name = tag
+            .trim_end_matches('/')
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        match name {
+            "w:t" => in_text = !self_closing,
+            "/w:t" => in_text = false,
+            "w:tab" => out.push('\t'),
+            "w:br" | "w:cr" | "/w:p" => out.push('\n'),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Appends `s` with the XML entities (`&amp;`, `&#x4E00;` …) decoded.
+fn decode_entities(s: &str, out: &mut String) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let Some(semi) = after.find(';').filter(|&i| i <= 10) else {
+            out.push('&');
+            rest = after;
+            continue;
+        };
+        let entity = &after[..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| entity.strip_prefix('#').map(str::parse))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The `*.txt` / `*.md` files of the compendium directory, parsed.
+fn read_existing(dir: &Path) -> Result<Vec<Stored>, Error> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".txt") || n.ends_with(".md"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            // A file the index build would reject anyway holds no comparable document.
+            let text = String::from_utf8_lossy(&bytes);
+            Ok(Stored::parse(&name, &text))
+        })
+        .collect()
+}
+
+/// Changes made to the compendium directory, undone if the rebuild fails.
+#[derive(Default)]
+struct Applied {
+    written: Vec<PathBuf>,
+    removed: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Applied {
+    fn write(&mut self, path: PathBuf, text: &str) -> Result<(), Error> {
+        let tmp = path.with_extension("ingest-tmp");
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        self.written.push(path);
+        Ok(())
+    }
+
+    fn remove(&mut self, path: PathBuf) -> Result<(), Error> {
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        std::fs::remove_file(&path).map_err(io(&path))?;
+        self.removed.push((path, bytes));
+        Ok(())
+    }
+
+    fn undo(self) {
+        for p in self.written {
+            let _ = std::fs::remove_file(p);
+        }
+        for (p, bytes) in self.removed {
+            let _ = std::fs::write(p, bytes);
+        }
+    }
+}
+
+/// Ingests `files` into the data directory of `paths` and rebuilds the index when anything was
+/// added or changed. All or nothing: any rejected file, and nothing is written; a failed rebuild,
+/// and the data files are restored (the live index is only replaced by a complete generation).
+///
+/// # Errors
+/// Rejected input files, an unreadable data directory, or a failed rebuild.
+pub fn ingest(
+    paths: &Paths,
+    files: &[PathBuf],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<IngestReport, IngestError> {
+    let compendium = paths.data_dir.join("compendium");
+    let mut existing = read_existing(&compendium)?;
+    let mut rejected = Vec::new();
+    let mut planned: Vec<(FileReport, Option<String>)> = Vec::new();
+    for path in files {
+        let text = match read_source(path) {
+            Ok(t) => t,
+            Err(r) => {
+                rejected.push(r);
+                continue;
+            }
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(file_plan) = plan(&existing, &name, &text) else {
+            rejected.push(Rejection::NoDocument { path: path.clone() });
+            continue;
+        };
+        existing.retain(|f| !file_plan.remove.contains(&f.name));
+        if let Some(store_as) = &file_plan.store_as {
+            existing.push(Stored::parse(store_as, &text));
+        }
+        planned.push((
+            FileReport {
+                source: path.clone(),
+                stored_as: file_plan.store_as,
+                replaced: file_plan.remove,
+                documents: file_plan.documents,
+            },
+            Some(text),
+        ));
+    }
+    if !rejected.is_empty() {
+        return Err(IngestError::Rejected(rejected));
+    }
+    if planned.iter().all(|(f, _)| f.stored_as.is_none()) {
+        return Ok(IngestReport {
+            files: planned.into_iter().map(|(f, _)| f).collect(),
+            rebuilt: None,
+        });
+    }
+    let mut applied = Applied::default();
+    let result = (|| {
+        for (file, text) in &planned {
+            for old in &file.replaced {
+                applied.remove(compendium.join(old))?;
+            }
+            if let (Some(name), Some(text)) = (&file.stored_as, text) {
+                applied.write(compendium.join(name), text)?;
+            }
+        }
+        KnowledgeBase::open(paths, false, progress)
+    })();
+    match result {
+        Ok((_, open)) => Ok(IngestReport {
+            files: planned.into_iter().map(|(f, _)| f).collect(),
+            rebuilt: Some(open),
+        }),
+        Err(e) => {
+            applied.undo();
+            Err(IngestError::Data(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTICE: &str = "关于支持小微企业发展的若干措施\n安政〔2023〕7号\n\n一、减免房租。对承租国有房屋的小微企业免除三个月租金。\n二、贷款贴息。对新增贷款给予百分之五十贴息。\n\n安阳市人民政府\n2023年3月1日\n";
+
+    #[test]
+    fn new_notice_is_added_and_stored_under_its_name() {
+        let p = plan(&[], "notice.txt", NOTICE).expect("document");
+        assert!(!p.documents.is_empty());
+        assert!(p.documents.iter().all(|d| d.outcome == Outcome::Added));
+        assert_eq!(p.store_as.as_deref(), Some("notice.txt"));
+    }
+
+    #[test]
+    fn same_text_is_unchanged_and_not_stored() {
+        let existing = [Stored::parse("notice.txt", NOTICE)];
+        let p = plan(&existing, "copy.txt", NOTICE).expect("document");
+        assert!(p.documents.iter().all(|d| d.outcome == Outcome::Unchanged));
+        assert_eq!(p.store_as, None);
+        assert!(p.remove.is_empty());
+    }
+
+    #[test]
+    fn new_text_with_same_number_replaces_the_old_file() {
+        let existing = [Stored::parse("notice.txt", NOTICE)];
+        let changed = NOTICE.replace("三个月", "六个月");
+        let p = plan(&existing, "notice-v2.txt", &changed).expect("document");
+        assert!(p.documents.iter().any(|d| d.outcome == Outcome::Changed));
+        assert_eq!(p.remove, vec!["notice.txt".to_string()]);
+        assert_eq!(p.store_as.as_deref(), Some("notice-v2.txt"));
+    }
+
+    #[test]
+    fn taken_names_get_an_added_prefix() {
+        let taken: BTreeSet<&str> = ["a.txt", "added-a.txt", "？？.txt"].into_iter().collect();
+        assert_eq!(file_name("a.txt", "标题", &taken), "added-a-2.txt");
+        assert_eq!(
+            file_name("政策 通知.md", "", &BTreeSet::new()),
+            "政策 通知.md"
+        );
+        assert_eq!(file_name("通知.docx", "", &taken), "通知.txt");
+        assert_eq!(file_name("？？.txt", "关于 X", &taken), "added-关于-X.txt");
+        assert_eq!(file_name(".hidden.txt", "", &taken), "added-hidden.txt");
+    }
+
+    #[test]
+    fn word_document_text_is_read_paragraph_by_paragraph() {
+        use std::io::Write as _;
+        let xml = r#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t>关于支持</w:t></w:r><w:r><w:t xml:space="preserve">小微企业 &amp; 个体户</w:t></w:r></w:p><w:p><w:r><w:t>安政〔2023〕7号</w:t><w:tab/><w:t>&#x4E00;、减免</w:t><w:delText>删除</w:delText></w:r></w:p><w:tbl><w:tc><w:p><w:r><w:t>表格</w:t></w:r></w:p></w:tc></w:tbl></w:body></w:document>"#;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("word/document.xml", opts).expect("start");
+        zip.write_all(xml.as_bytes()).expect("write");
+        let bytes = zip.finish().expect("finish").into_inner();
+        assert_eq!(
+            docx_text(&bytes).as_deref(),
+            Some("关于支持小微企业 & 个体户\n安政〔2023〕7号\t一、减免\n表格\n")
+        );
+        assert_eq!(docx_text(b"PK\x03\x04 broken"), None);
+        assert_eq!(docx_text(NOTICE.as_bytes()), None);
+    }
+
+    #[test]
+    fn text_without_a_document_is_refused() {
+        assert!(plan(&[], "x.txt", "hello\n").is_none());
+        assert!(plan(&[], "x.txt", "今天天气很好。\n我们去公园散步。\n").is_none());
+    }
+
+    #[test]
+    fn every_bundled_file_is_recognisable() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/compendium");
+        for e in std::fs::read_dir(dir).expect("data dir").flatten() {
+            let text = std::fs::read_to_string(e.path()).expect("utf-8");
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(plan(&[], &name, &text).is_some(), "{name}");
+        }
+    }
+}
