@@ -3,38 +3,22 @@
 //! `redis://127.0.0.1:6379/`, falling back to memory when unreachable), two concurrent workers
 //! on a two-thread runtime. No network to Telegram.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use policybot::app::{App, AskOptions};
-use policybot::config::Config;
 use policybot::render;
 use policybot::session::{SessionKey, SessionStore, Sessions};
 
-const QUESTIONS: &[&str] = &[
-    "小店房租能减免吗",
-    "安阳这边上市有奖励没",
-    "专精特新小巨人认定条件",
-    "社保费能缓缴吗",
-    "创业担保贷款最高能贷多少",
-    "新乡招应届毕业生有补贴吗",
-    "科技贷去哪里申请",
-    "政府采购合同能融资吗",
-];
 /// Answers per measured batch.
 const BATCH: u64 = 64;
 
 fn bench(c: &mut Criterion) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config {
-        data_dir: root.join("data"),
-        intents_dir: root.join("intents"),
-        index_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
+    let cfg = common::config(dir.path());
     let (app, _) = App::load(&cfg, false, &mut |_, _| {}).expect("open");
     let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -83,7 +67,7 @@ fn bench(c: &mut Criterion) {
                                     user: w,
                                 };
                                 let mut session = sessions.load(key).await;
-                                let q = QUESTIONS[(i as usize) % QUESTIONS.len()];
+                                let q = common::QUESTIONS[(i as usize) % common::QUESTIONS.len()];
                                 let answer = app.ask(q, &mut session, &AskOptions::default());
                                 let html = render::telegram::answer(&answer, None);
                                 let keys = render::telegram::keyboard(&answer, session.answer_id);
