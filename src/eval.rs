@@ -174,10 +174,12 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
             .collect();
         let rank_of = |hay: &[String], snippet: &str| hay.iter().position(|t| t.contains(snippet));
         let mut first: Option<usize> = None;
+        let mut all_in_top3 = true;
         for g in &q.gold {
             entries += 1;
             let snippet = compact(&g.snippet);
             let rank = rank_of(&texts, &snippet);
+            all_in_top3 &= rank.is_some_and(|r| r < 3);
             if let Some(r) = rank {
                 first = Some(first.map_or(r, |f| f.min(r)));
                 found1 += usize::from(r < 1);
@@ -189,10 +191,6 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
             }
         }
         rr_sum += first.map_or(0.0, |r| 1.0 / (r as f64 + 1.0));
-        let all_in_top3 = q.gold.iter().all(|g| {
-            let s = compact(&g.snippet);
-            rank_of(&texts, &s).is_some_and(|r| r < 3)
-        });
         if !answered {
             misses.push(miss(q, "answerable question declined", None, top));
         } else if !all_in_top3 {
