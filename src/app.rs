@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::answer::{self, Answer, Followup, Status};
+use crate::broadcast::{self, Announcement, FilterError, Filters};
 use crate::config::Config;
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
@@ -350,6 +351,62 @@ impl App {
         full_text_in(&self.kb(), clause_id)
     }
 
+    /// The announcement of document `doc_id` (title, 文号, issuer, date, region, key measures).
+    #[must_use]
+    pub fn announcement(&self, doc_id: &str) -> Option<Announcement> {
+        let kb = self.kb();
+        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        Announcement::of(&kb.corpus, doc, &self.intents)
+    }
+
+    /// The key points of document `doc_id` (the 要点 button of an announcement), one per line.
+    #[must_use]
+    pub fn document_points(&self, doc_id: &str) -> Option<FullText> {
+        let kb = self.kb();
+        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        let points = broadcast::key_points(&kb.corpus, doc);
+        let text = match points.is_empty() {
+            true => "（这份文件没有分条列出的措施，请查看全文。）".to_string(),
+            false => points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{}. {p}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        Some(FullText {
+            citation: format!("{} · 要点", citation(&kb.corpus.documents[doc])),
+            text,
+        })
+    }
+
+    /// The whole text of document `doc_id` (the 全文 button of an announcement).
+    #[must_use]
+    pub fn document_text(&self, doc_id: &str) -> Option<FullText> {
+        let kb = self.kb();
+        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        let text = kb
+            .corpus
+            .clauses
+            .iter()
+            .filter(|c| c.doc == doc)
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        Some(FullText {
+            citation: citation(&kb.corpus.documents[doc]),
+            text,
+        })
+    }
+
+    /// Parses `/subscribe` arguments into filters (places known to the knowledge base).
+    ///
+    /// # Errors
+    /// Too many words, or a word that is neither a place nor a plausible keyword.
+    pub fn filters(&self, args: &str) -> Result<Filters, FilterError> {
+        Filters::parse(args, &self.kb().places)
+    }
+
     /// Topic intents as (label, example question) pairs, for /topics and /start.
     #[must_use]
     pub fn topics(&self) -> Vec<(String, String)> {
@@ -496,6 +553,19 @@ fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
     let corpus = &kb.corpus;
     let clause = corpus.clauses.iter().find(|c| c.id == clause_id)?;
     let doc = &corpus.documents[clause.doc];
+    let mut citation = citation(doc);
+    if !clause.path.is_empty() {
+        citation.push('\n');
+        citation.push_str(&clause.path.join(" › "));
+    }
+    Some(FullText {
+        citation,
+        text: clause.text.clone(),
+    })
+}
+
+/// `《title》（文号） · issuer · date`.
+fn citation(doc: &crate::corpus::Document) -> String {
     let mut citation = format!("《{}》", doc.title);
     if let Some(n) = &doc.doc_number {
         citation.push_str(&format!("（{n}）"));
@@ -507,14 +577,7 @@ fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
         citation.push_str(" · ");
         citation.push_str(part);
     }
-    if !clause.path.is_empty() {
-        citation.push('\n');
-        citation.push_str(&clause.path.join(" › "));
-    }
-    Some(FullText {
-        citation,
-        text: clause.text.clone(),
-    })
+    citation
 }
 
 /// Today's date (local time) as `YYYY-MM-DD`.

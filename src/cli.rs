@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, App, AskOptions, Reply};
+use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
 use crate::render;
 use crate::session::Session;
@@ -65,14 +66,24 @@ pub enum Command {
     },
     /// Add or update policy files (.txt/.md/.docx, one notice or a compendium): stores them in the data
     /// directory and rebuilds the index beside the live one; a running `serve` picks it up.
+    /// New documents are queued in Redis (REDIS_URL) for announcement to subscribers.
     Ingest {
         /// Files to ingest.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Do not announce added documents to subscribers.
+        #[arg(long)]
+        no_announce: bool,
     },
     /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
     /// Needs TELOXIDE_TOKEN; sessions in Redis when REDIS_URL is set, else in memory.
     Serve,
+    /// Announcements of added policies to subscribers (needs REDIS_URL).
+    Broadcast {
+        /// What to do.
+        #[command(subcommand)]
+        action: BroadcastAction,
+    },
     /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency).
     Eval {
         /// Gold questions, e.g. ../shared/eval/dev.jsonl or tests/data/gold.jsonl.
@@ -89,6 +100,17 @@ pub enum Command {
         /// Exit with status 1 when recall@3 is below this floor (for CI).
         #[arg(long)]
         min_recall3: Option<f64>,
+    },
+}
+
+/// `policybot broadcast` actions.
+#[derive(Debug, Subcommand)]
+pub enum BroadcastAction {
+    /// Pending, delivered and failed counts per announced document, and failing subscribers.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -180,7 +202,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Ingest { files } => Ok(ingest(&cfg, &files)),
+        Command::Ingest { files, no_announce } => Ok(ingest(&cfg, &files, !no_announce)),
+        Command::Broadcast {
+            action: BroadcastAction::Status { json },
+        } => broadcast_status(&cfg, json),
         Command::Serve => {
             serve(&cfg)?;
             Ok(ExitCode::SUCCESS)
@@ -240,7 +265,18 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
             cfg.memory_sessions,
         )
         .await?;
-        crate::telegram::run(app, sessions, bot).await?;
+        let broadcasts = match cfg.redis_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Some(std::sync::Arc::new(BroadcastStore::open(
+                url,
+                &cfg.redis_prefix,
+                &cfg.replica,
+            )?)),
+            _ => {
+                tracing::info!("no REDIS_URL: subscriptions and announcements are off");
+                None
+            }
+        };
+        crate::telegram::run(app, sessions, broadcasts, bot).await?;
         anyhow::Ok(())
     })
 }
@@ -265,10 +301,20 @@ async fn watch_index(app: std::sync::Arc<App>) {
     }
 }
 
-fn ingest(cfg: &Config, files: &[PathBuf]) -> ExitCode {
+fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
     let paths = crate::index::Paths {
         data_dir: cfg.data_dir.clone(),
         index_dir: cfg.index_dir.clone(),
+    };
+    // Announcing needs Redis: check it before anything changes, so a document is never added
+    // without its announcement being queued.
+    let queue = match announce_queue(cfg, announce) {
+        Ok(queue) => queue,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("未做任何更改。加 --no-announce 可只导入、不推送。");
+            return ExitCode::from(1);
+        }
     };
     let report = match crate::ingest::ingest(&paths, files, &mut |_, _| {}) {
         Ok(r) => r,
@@ -319,7 +365,146 @@ fn ingest(cfg: &Config, files: &[PathBuf]) -> ExitCode {
         ),
         None => println!("没有变化，索引未重建。"),
     }
-    ExitCode::SUCCESS
+    let added: Vec<&crate::ingest::DocReport> = report
+        .files
+        .iter()
+        .flat_map(|f| &f.documents)
+        .filter(|d| d.outcome == crate::ingest::Outcome::Added)
+        .collect();
+    if added.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    match queue {
+        Some((runtime, store)) => match queue_announcements(cfg, &runtime, &store, &added) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "推送排队失败: {e:#}（文件已导入；修复 Redis 后重新导入同一文件不会重复推送）"
+                );
+                ExitCode::from(1)
+            }
+        },
+        None if !announce => {
+            println!("--no-announce：不推送新增文件。");
+            ExitCode::SUCCESS
+        }
+        None => {
+            println!("未配置 REDIS_URL：不推送新增文件。");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The Redis queue for announcements, checked reachable; `None` when not announcing or when no
+/// Redis is configured.
+fn announce_queue(
+    cfg: &Config,
+    announce: bool,
+) -> anyhow::Result<Option<(tokio::runtime::Runtime, BroadcastStore)>> {
+    let url = match cfg.redis_url.as_deref().map(str::trim) {
+        Some(url) if announce && !url.is_empty() => url,
+        _ => return Ok(None),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // The connection manager spawns its driver on the current runtime.
+    let store = {
+        let _inside = runtime.enter();
+        BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
+    };
+    runtime
+        .block_on(store.ping())
+        .context("Redis 不可达，无法为新增文件排队推送")?;
+    Ok(Some((runtime, store)))
+}
+
+/// Queues the announcement of every added document (found in the rebuilt knowledge base by
+/// 文号, else title); a document announced before is not queued again.
+fn queue_announcements(
+    cfg: &Config,
+    runtime: &tokio::runtime::Runtime,
+    store: &BroadcastStore,
+    added: &[&crate::ingest::DocReport],
+) -> anyhow::Result<()> {
+    let app = load_app(cfg, false)?;
+    let kb = app.kb();
+    for d in added {
+        let found = kb.corpus.documents.iter().find(|doc| match &d.doc_number {
+            Some(n) => doc.doc_number.as_ref() == Some(n),
+            None => doc.title == d.title,
+        });
+        let Some(a) = found.and_then(|doc| app.announcement(&doc.id)) else {
+            println!("  《{}》不在新索引中，未推送", d.title);
+            continue;
+        };
+        match runtime.block_on(store.enqueue(&a))? {
+            Some(_) => println!("  已排队推送《{}》给订阅者", a.title),
+            None => println!("  《{}》以前推送过，不再推送", a.title),
+        }
+    }
+    Ok(())
+}
+
+fn broadcast_status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(url) = cfg.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        eprintln!("未配置 REDIS_URL：没有推送队列。");
+        return Ok(ExitCode::from(2));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = {
+        let _inside = runtime.enter();
+        BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
+    };
+    let (docs, failing, subscribers) = runtime.block_on(async {
+        anyhow::Ok((
+            store.status().await?,
+            store.failing().await?,
+            store.subscriptions().await?.len(),
+        ))
+    })?;
+    if json {
+        let failing: Vec<serde_json::Value> = failing
+            .iter()
+            .map(|(chat, n)| serde_json::json!({"chat": chat, "failures": n}))
+            .collect();
+        let out = serde_json::json!({
+            "subscribers": subscribers,
+            "documents": docs,
+            "failing_subscribers": failing,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("订阅者: {subscribers}");
+    if docs.is_empty() {
+        println!("还没有推送过新政策。");
+    }
+    for d in &docs {
+        let state = match (d.finished, d.targets) {
+            (true, _) => "完成",
+            (false, Some(_)) => "推送中",
+            (false, None) => "排队中",
+        };
+        println!(
+            "[{state}] 《{}》 {}: 目标 {} · 已送达 {} · 待送 {} · 失败 {} · 已退订 {} · 迁移 {} · 存疑 {}",
+            d.title,
+            d.doc,
+            d.targets.map_or("-".to_string(), |t| t.to_string()),
+            d.sent,
+            d.pending,
+            d.failed,
+            d.dropped,
+            d.migrated,
+            d.in_doubt
+        );
+    }
+    for (chat, n) in &failing {
+        println!("持续失败的订阅者 {chat}: 连续 {n} 次");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {

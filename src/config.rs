@@ -68,6 +68,9 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// Address of the health endpoint (`GET /healthz`); none = off. Env `POLICYBOT_HEALTH_LISTEN`.
     pub health_listen: Option<String>,
+    /// Name of this replica in the broadcast queue's consumer group (give each replica its own).
+    /// Env `POLICYBOT_REPLICA`.
+    pub replica: String,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             listen: "0.0.0.0:8080".to_string(),
             webhook_secret: None,
             health_listen: None,
+            replica: "policybot".to_string(),
         }
     }
 }
@@ -154,6 +158,13 @@ const ENV: &[(&str, EnvSetter)] = &[
     }),
     ("POLICYBOT_HEALTH_LISTEN", |c, v| {
         c.health_listen = Some(v).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+    ("POLICYBOT_REPLICA", |c, v| {
+        match v.trim() {
+            "" => return Err("expected a name".to_string()),
+            name => c.replica = name.to_string(),
+        }
         Ok(())
     }),
 ];

@@ -12,10 +12,12 @@
 //! - [`telegram`]: the bot: handler tree, commands, sending with retries, `run`.
 //! - [`app`]: `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
+//! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
 //! - [`config`], [`cli`], [`eval`]: the command line.
 
 pub mod answer;
 pub mod app;
+pub mod broadcast;
 pub mod cli;
 pub mod config;
 pub mod corpus;

@@ -41,7 +41,7 @@ impl Places {
         })
     }
 
-    fn parse(text: &str) -> Result<Self, (usize, String)> {
+    pub(crate) fn parse(text: &str) -> Result<Self, (usize, String)> {
         let mut aliases = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();

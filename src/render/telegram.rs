@@ -1,11 +1,13 @@
 //! Telegram presenter: `Answer` → HTML message text (escaped, hits in `<b>`, within Telegram's
-//! 4096-character limit), the inline keyboard of follow-ups, the callback-data codec, and the
-//! splitting of a clause's full text into several messages. Pure: sends nothing.
+//! 4096-character limit), the inline keyboard of follow-ups, the callback-data codec, the
+//! announcement of a newly added policy, and the splitting of a clause's full text into several
+//! messages. Pure: sends nothing.
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::answer::{Answer, Cited, Followup, Status};
 use crate::app::FullText;
+use crate::broadcast::Announcement;
 
 /// Telegram's limit for one message text.
 pub const MAX_MESSAGE: usize = 4096;
@@ -120,9 +122,13 @@ pub fn list_keyboard(buttons: &[(String, Callback)]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(buttons.iter().map(|(label, cb)| vec![button(label, cb)]))
 }
 
+/// Longest document id accepted in callback data.
+const MAX_DOC_ID: usize = 40;
+
 /// What a button press asks for. Encoded as a short readable string (`m:1a2b:1`), at most
-/// [`MAX_CALLBACK_DATA`] bytes; the state it points at lives in the session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// [`MAX_CALLBACK_DATA`] bytes; the state it points at lives in the session, except for the
+/// buttons of an announcement, which name their document.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
     /// 更多结果: follow-up `n` of answer `answer_id`.
     More {
@@ -163,22 +169,28 @@ pub enum Callback {
     Example(usize),
     /// /topics topic number `i` (0-based).
     Topic(usize),
+    /// 要点 of an announced document (by document id).
+    DocPoints(String),
+    /// 全文 of an announced document (by document id).
+    DocText(String),
 }
 
 impl Callback {
     /// The callback data string.
     #[must_use]
     pub fn encode(&self) -> String {
-        match *self {
-            Callback::More { answer_id, n } => format!("m:{}:{n}", base36(answer_id)),
-            Callback::FullText { answer_id, n } => format!("t:{}:{n}", base36(answer_id)),
-            Callback::Region { answer_id, n } => format!("r:{}:{n}", base36(answer_id)),
-            Callback::Ask { answer_id, n } => format!("a:{}:{n}", base36(answer_id)),
+        match self {
+            Callback::More { answer_id, n } => format!("m:{}:{n}", base36(*answer_id)),
+            Callback::FullText { answer_id, n } => format!("t:{}:{n}", base36(*answer_id)),
+            Callback::Region { answer_id, n } => format!("r:{}:{n}", base36(*answer_id)),
+            Callback::Ask { answer_id, n } => format!("a:{}:{n}", base36(*answer_id)),
             Callback::Feedback { answer_id, useful } => {
-                format!("v:{}:{}", base36(answer_id), u8::from(useful))
+                format!("v:{}:{}", base36(*answer_id), u8::from(*useful))
             }
             Callback::Example(i) => format!("e:{i}"),
             Callback::Topic(i) => format!("q:{i}"),
+            Callback::DocPoints(doc) => format!("p:{doc}"),
+            Callback::DocText(doc) => format!("d:{doc}"),
         }
     }
 
@@ -221,9 +233,65 @@ impl Callback {
             }
             ("e", None) => parse_number(first).map(Callback::Example),
             ("q", None) => parse_number(first).map(Callback::Topic),
+            ("p", None) => doc_id(first).map(Callback::DocPoints),
+            ("d", None) => doc_id(first).map(Callback::DocText),
             _ => None,
         }
     }
+}
+
+/// The announcement of a newly added policy: a bold headline with the title, the 文号, issuer,
+/// date and region lines, and its key measures; within [`MAX_MESSAGE`] (measures and title are
+/// shortened when needed).
+#[must_use]
+pub fn announcement(a: &Announcement) -> String {
+    let mut measure_cap = 200;
+    loop {
+        let text = announcement_text(a, measure_cap);
+        if tg_len(&text) <= MAX_MESSAGE || measure_cap == 0 {
+            return text;
+        }
+        measure_cap /= 2;
+    }
+}
+
+fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
+    let mut out = format!(
+        "📢 <b>新政策：{}</b>\n",
+        escape(&truncate_chars(&a.title, 300))
+    );
+    let facts = [
+        ("文号", a.doc_number.as_deref()),
+        ("发文", a.issuer.as_deref()),
+        ("日期", a.date.as_deref()),
+        ("地区", Some(crate::answer::short_region(&a.region))),
+    ];
+    for (label, value) in facts {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push_str(&format!("{label}：{}\n", escape(&truncate_chars(v, 200))));
+        }
+    }
+    if !a.measures.is_empty() && measure_cap > 0 {
+        out.push_str("\n<b>主要措施</b>\n");
+        for (i, m) in a.measures.iter().enumerate() {
+            out.push_str(&format!(
+                "{}. {}\n",
+                i + 1,
+                escape(&truncate_chars(m, measure_cap))
+            ));
+        }
+    }
+    out.push_str("\n<i>点按下方按钮查看要点或全文；发送 /unsubscribe 取消订阅。</i>");
+    out
+}
+
+/// The buttons under an announcement: 要点 and 全文 of its document.
+#[must_use]
+pub fn announcement_keyboard(doc_id: &str) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([vec![
+        button("📋 要点", &Callback::DocPoints(doc_id.to_string())),
+        button("📄 全文", &Callback::DocText(doc_id.to_string())),
+    ]])
 }
 
 /// The full text of a clause as messages of at most [`MAX_MESSAGE`]: citation in bold first, the
@@ -434,6 +502,12 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+fn doc_id(s: &str) -> Option<String> {
+    let valid = (1..=MAX_DOC_ID).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    valid.then(|| s.to_string())
+}
+
 fn parse_number(s: &str) -> Option<usize> {
     match s.len() {
         1..=4 if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
@@ -590,12 +664,46 @@ mod tests {
             },
             Callback::Example(2),
             Callback::Topic(41),
+            Callback::DocPoints("d0123456789a".into()),
+            Callback::DocText("d0123456789a-2".into()),
         ];
         for cb in cases {
             let data = cb.encode();
             assert!(data.len() <= MAX_CALLBACK_DATA, "help: {data}");
-            assert_eq!(Callback::parse(&data), Some(cb), "help: {data}");
+            assert_eq!(Callback::parse(&data), Some(cb.clone()), "help: {data}");
         }
+    }
+
+    #[test]
+    fn announcement_fits_and_escapes() {
+        let mut a = Announcement {
+            doc_id: "dabc".into(),
+            title: "关于发放<算力券>的通知".into(),
+            doc_number: Some("豫工信〔2022〕9号".into()),
+            issuer: Some("河南省工业和信息化厅".into()),
+            date: Some("2022-05-01".into()),
+            region: "河南省/安阳市".into(),
+            topics: Vec::new(),
+            measures: vec!["算力券：给予30%补贴。".into(), "贴息：首贷贴息。".into()],
+        };
+        let html = announcement(&a);
+        assert!(html.contains("&lt;算力券&gt;"), "{html}");
+        assert!(html.contains("文号：豫工信〔2022〕9号"), "{html}");
+        assert!(html.contains("地区：安阳"), "{html}");
+        assert!(html.contains("1. 算力券：给予30%补贴。\n2. 贴息"), "{html}");
+        a.measures = vec!["很长的措施".repeat(2000); 3];
+        assert!(tg_len(&announcement(&a)) <= MAX_MESSAGE);
+        let keyboard = announcement_keyboard("dabc");
+        let data: Vec<String> = keyboard
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, vec!["p:dabc", "d:dabc"]);
     }
 
     #[test]
@@ -613,6 +721,10 @@ mod tests {
             "m:1:1:1",
             "t:1:99999",
             "m:!:1",
+            "p:",
+            "d:<b>",
+            "p:d1:2",
+            "d:文件",
         ] {
             assert_eq!(Callback::parse(data), None, "help: {data:?} accepted");
         }

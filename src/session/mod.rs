@@ -214,7 +214,7 @@ impl SessionStore for Sessions {
 }
 
 /// Wall-clock time since the Unix epoch (zero if the clock is before it).
-fn unix_now() -> Duration {
+pub(crate) fn unix_now() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()

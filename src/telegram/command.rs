@@ -20,6 +20,12 @@ pub enum Command {
     Ask(String),
     /// /reset.
     Reset,
+    /// /subscribe [话题 地区…].
+    Subscribe(String),
+    /// /unsubscribe.
+    Unsubscribe,
+    /// /subscriptions.
+    Subscriptions,
     /// Any other command addressed to this bot.
     Unknown,
 }
@@ -61,6 +67,9 @@ pub fn parse(text: &str, username: &str) -> Parsed {
         "topics" => Command::Topics,
         "ask" => Command::Ask(args.to_string()),
         "reset" => Command::Reset,
+        "subscribe" => Command::Subscribe(args.to_string()),
+        "unsubscribe" => Command::Unsubscribe,
+        "subscriptions" => Command::Subscriptions,
         _ => Command::Unknown,
     };
     Parsed::Command(command)
@@ -103,6 +112,12 @@ mod tests {
             ("/help@policybot", Parsed::Command(Command::Help)),
             ("/topics", Parsed::Command(Command::Topics)),
             ("/reset", Parsed::Command(Command::Reset)),
+            (
+                "/subscribe@policybot 融资 安阳",
+                Parsed::Command(Command::Subscribe("融资 安阳".into())),
+            ),
+            ("/unsubscribe", Parsed::Command(Command::Unsubscribe)),
+            ("/subscriptions", Parsed::Command(Command::Subscriptions)),
             ("/foo", Parsed::Command(Command::Unknown)),
             ("小微企业 /ask", Parsed::Text),
             ("/ 问题", Parsed::Text),

@@ -1,16 +1,18 @@
 //! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
-//! replies) and button presses. Each takes ids and text, calls the knowledge base with the
-//! (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
+//! replies, subscriptions, group migrations), button presses, and the bot's own membership
+//! changes. Each takes ids and text, calls the knowledge base with the (chat, user) session,
+//! renders and sends. A press always gets answerCallbackQuery.
 
 use std::sync::Arc;
 
-use teloxide::types::{CallbackQuery, Message};
+use teloxide::types::{CallbackQuery, ChatMemberUpdated, Message};
 
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
 use crate::answer::{Answer, Followup, Status};
 use crate::app::{AskOptions, FullText, Reply};
+use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram::{self as render, Callback};
 use crate::session::{Session, SessionKey, SessionStore};
 
@@ -27,7 +29,15 @@ pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
     msg: Message,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
-    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
+    if let Some(to) = msg.migrate_to_chat_id() {
+        return migrated(&ctx, msg.chat.id.0, to.0).await;
+    }
+    // An anonymous administrator writes as the group itself, through a bot account.
+    let anonymous_admin = msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id);
+    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot || anonymous_admin) else {
         return Ok(());
     };
     let private = msg.chat.is_private();
@@ -50,6 +60,17 @@ pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
     match command::parse(text, &ctx.me.username) {
         Parsed::OtherBot => return Ok(()),
         Parsed::Command(Command::Unknown) if !private => return Ok(()),
+        Parsed::Command(Command::Subscribe(args)) => {
+            let change = Change::Subscribe(args);
+            return subscription(&ctx, &msg, anonymous_admin, target, Some(change)).await;
+        }
+        Parsed::Command(Command::Unsubscribe) => {
+            let change = Some(Change::Unsubscribe);
+            return subscription(&ctx, &msg, anonymous_admin, target, change).await;
+        }
+        Parsed::Command(Command::Subscriptions) => {
+            return subscription(&ctx, &msg, anonymous_admin, target, None).await;
+        }
         Parsed::Command(cmd) => return run_command(&ctx, target, key, cmd).await,
         Parsed::Text => {}
     }
@@ -127,6 +148,14 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
                 None => expired(&ctx, target).await,
             }
         }
+        Callback::DocPoints(doc) => {
+            ctx.sender.answer_callback(&q.id, None).await?;
+            send_document(&ctx, target, ctx.app.document_points(&doc)).await
+        }
+        Callback::DocText(doc) => {
+            ctx.sender.answer_callback(&q.id, None).await?;
+            send_document(&ctx, target, ctx.app.document_text(&doc)).await
+        }
         Callback::FullText { answer_id, n } => {
             let session = ctx.sessions.load(key).await;
             let clause = match followup(&session, answer_id, n) {
@@ -150,7 +179,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
         | Callback::Ask { answer_id, n } => {
             let session = ctx.sessions.load(key).await;
             let valid = matches!(
-                (callback, followup(&session, answer_id, n)),
+                (&callback, followup(&session, answer_id, n)),
                 (Callback::More { .. }, Some(Followup::More))
                     | (Callback::Region { .. }, Some(Followup::Region { .. }))
                     | (Callback::Ask { .. }, Some(Followup::Ask { .. }))
@@ -182,6 +211,126 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             }
         }
     }
+}
+
+/// The bot's own membership changed: when it was removed from a chat (left, kicked), the chat's
+/// subscription is dropped.
+pub async fn on_my_chat_member<A: Knowledge, S: SessionStore + 'static>(
+    update: ChatMemberUpdated,
+    ctx: Arc<Ctx<A, S>>,
+) -> HandlerResult {
+    let member = &update.new_chat_member;
+    if !(member.is_left() || member.is_banned()) {
+        return Ok(());
+    }
+    let chat = update.chat.id.0;
+    if let Some(store) = &ctx.broadcasts {
+        match store.unsubscribe(chat).await {
+            Ok(true) => tracing::info!(chat, "bot removed from chat; subscription dropped"),
+            Ok(false) => {}
+            Err(error) => tracing::error!(chat, %error, "could not drop the subscription"),
+        }
+    }
+    Ok(())
+}
+
+/// A group became a supergroup: its subscription follows it.
+async fn migrated<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    from: i64,
+    to: i64,
+) -> HandlerResult {
+    if let Some(store) = &ctx.broadcasts {
+        match store.migrate(from, to).await {
+            Ok(true) => tracing::info!(from, to, "group migrated; subscription moved"),
+            Ok(false) => {}
+            Err(error) => tracing::error!(from, to, %error, "could not move the subscription"),
+        }
+    }
+    Ok(())
+}
+
+/// A change to a chat's subscription.
+enum Change {
+    /// /subscribe with its filter words.
+    Subscribe(String),
+    /// /unsubscribe.
+    Unsubscribe,
+}
+
+/// /subscribe, /unsubscribe (`change`), /subscriptions (`None`). Changes in a group are for its
+/// administrators only (getChatMember; an anonymous administrator is one).
+async fn subscription<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    msg: &Message,
+    anonymous_admin: bool,
+    target: Target,
+    change: Option<Change>,
+) -> HandlerResult {
+    let Some(store) = &ctx.broadcasts else {
+        ctx.sender
+            .text(target, texts::NO_SUBSCRIPTIONS, None)
+            .await?;
+        return Ok(());
+    };
+    let chat = msg.chat.id;
+    if change.is_some() && !msg.chat.is_private() && !anonymous_admin {
+        let user = msg.from.as_ref().map(|u| u.id);
+        let admin = match user {
+            Some(user) => ctx.sender.is_admin(chat, user).await,
+            None => Ok(false),
+        };
+        match admin {
+            Ok(true) => {}
+            Ok(false) => {
+                ctx.sender.text(target, texts::ADMINS_ONLY, None).await?;
+                return Ok(());
+            }
+            Err(error) => {
+                ctx.sender
+                    .text(target, texts::SUBSCRIPTION_FAILED, None)
+                    .await?;
+                return Err(error.into());
+            }
+        }
+    }
+    let reply = match change {
+        Some(Change::Subscribe(args)) => match ctx.app.filters(&args) {
+            Err(FilterError::TooMany) => texts::TOO_MANY_FILTERS.to_string(),
+            Err(FilterError::Unknown(word)) => texts::bad_filter(&word),
+            Ok(filters) => {
+                let sub = Subscription {
+                    chat: chat.0,
+                    filters,
+                    since: crate::session::unix_now().as_secs(),
+                };
+                match store.subscribe(&sub).await {
+                    Ok(()) => texts::subscribed(&texts::filters(&sub.filters)),
+                    Err(error) => {
+                        tracing::error!(%error, "subscription not stored");
+                        texts::SUBSCRIPTION_FAILED.to_string()
+                    }
+                }
+            }
+        },
+        Some(Change::Unsubscribe) => match store.unsubscribe(chat.0).await {
+            Ok(true) => texts::UNSUBSCRIBED.to_string(),
+            Ok(false) => texts::NOT_SUBSCRIBED.to_string(),
+            Err(error) => {
+                tracing::error!(%error, "subscription not removed");
+                texts::SUBSCRIPTION_FAILED.to_string()
+            }
+        },
+        None => match store.subscription(chat.0).await {
+            Ok(sub) => texts::subscription(sub.map(|s| texts::filters(&s.filters)).as_deref()),
+            Err(error) => {
+                tracing::error!(%error, "subscription not read");
+                texts::SUBSCRIPTION_FAILED.to_string()
+            }
+        },
+    };
+    ctx.sender.text(target, &reply, None).await?;
+    Ok(())
 }
 
 async fn run_command<A: Knowledge, S: SessionStore + 'static>(
@@ -250,6 +399,8 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
             ctx.sessions.reset(key).await;
             ctx.sender.text(target, texts::RESET, None).await?;
         }
+        // Handled before: they need the message (chat kind, sender) for the admin check.
+        Command::Subscribe(_) | Command::Unsubscribe | Command::Subscriptions => {}
     }
     Ok(())
 }
@@ -316,6 +467,21 @@ async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
         ctx.sender.html(target, &message, None).await?;
     }
     Ok(())
+}
+
+/// The key points or full text of an announced document, or why there is none.
+async fn send_document<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    wanted: Option<FullText>,
+) -> HandlerResult {
+    match wanted {
+        Some(full) => send_full_text(ctx, target, &full).await,
+        None => {
+            ctx.sender.text(target, texts::NO_DOCUMENT, None).await?;
+            Ok(())
+        }
+    }
 }
 
 async fn expired<A: Knowledge, S: SessionStore + 'static>(

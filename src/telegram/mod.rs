@@ -1,7 +1,9 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, and [`run`] (long polling or webhook, health endpoint, command menu). Endpoints only
-//! take ids and text → [`App`] → `render::telegram` → send; no retrieval logic lives here.
+//! injected, and [`run`] (long polling or webhook, health endpoint, command menu, announcement
+//! delivery). Endpoints only take ids and text → [`App`] → `render::telegram` → send; no
+//! retrieval logic lives here.
 
+mod broadcast;
 mod command;
 mod handlers;
 mod health;
@@ -25,6 +27,8 @@ use url::Url;
 
 use crate::answer::Answer;
 use crate::app::{App, AskOptions, FullText, Reply};
+use crate::broadcast::store::BroadcastStore;
+use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;
 use crate::session::{Session, SessionStore};
 
@@ -166,6 +170,12 @@ pub trait Knowledge: Send + Sync + 'static {
     fn full_text(&self, clause_id: &str) -> Option<FullText>;
     /// See [`App::topics`].
     fn topics(&self) -> Vec<(String, String)>;
+    /// See [`App::filters`].
+    fn filters(&self, args: &str) -> Result<Filters, FilterError>;
+    /// See [`App::document_points`].
+    fn document_points(&self, doc_id: &str) -> Option<FullText>;
+    /// See [`App::document_text`].
+    fn document_text(&self, doc_id: &str) -> Option<FullText>;
 }
 
 impl Knowledge for App {
@@ -180,6 +190,15 @@ impl Knowledge for App {
     }
     fn topics(&self) -> Vec<(String, String)> {
         App::topics(self)
+    }
+    fn filters(&self, args: &str) -> Result<Filters, FilterError> {
+        App::filters(self, args)
+    }
+    fn document_points(&self, doc_id: &str) -> Option<FullText> {
+        App::document_points(self, doc_id)
+    }
+    fn document_text(&self, doc_id: &str) -> Option<FullText> {
+        App::document_text(self, doc_id)
     }
 }
 
@@ -204,22 +223,27 @@ pub struct Ctx<A, S> {
     pub me: Identity,
     /// Questions per user per minute.
     pub flood_per_minute: u32,
+    /// Subscriptions and the announcement queue; `None` when Redis is not configured.
+    pub broadcasts: Option<Arc<BroadcastStore>>,
 }
 
-/// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies)
-/// and callback queries. Needs an `Arc<Ctx<A, S>>` dependency.
+/// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
+/// group migrations), callback queries, and changes of the bot's own membership (removed from a
+/// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency.
 #[must_use]
 pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(handlers::on_message::<A, S>))
         .branch(Update::filter_callback_query().endpoint(handlers::on_callback::<A, S>))
+        .branch(Update::filter_my_chat_member().endpoint(handlers::on_my_chat_member::<A, S>))
 }
 
-/// Runs the bot until Ctrl-C: getMe, setMyCommands, health endpoint, then long polling (or the
-/// webhook listener) feeding [`schema`].
+/// Runs the bot until Ctrl-C: getMe, setMyCommands, health endpoint, announcement delivery (when
+/// `broadcasts` is given), then long polling (or the webhook listener) feeding [`schema`].
 pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     app: Arc<A>,
     sessions: S,
+    broadcasts: Option<Arc<BroadcastStore>>,
     cfg: BotConfig,
 ) -> Result<(), RunError> {
     let mut bot = Bot::new(cfg.token.expose());
@@ -249,6 +273,12 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
         let bound = health::spawn(addr).await?;
         tracing::info!(%bound, "health endpoint at /healthz");
     }
+    if let Some(store) = &broadcasts {
+        tokio::spawn(broadcast::deliver_forever(
+            Arc::clone(store),
+            sender.clone(),
+        ));
+    }
     let ctx = Arc::new(Ctx {
         app,
         sessions,
@@ -258,6 +288,7 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
             username,
         },
         flood_per_minute: cfg.flood_per_minute,
+        broadcasts,
     });
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema::<A, S>())
         .dependencies(dptree::deps![ctx])

@@ -12,7 +12,7 @@ use teloxide::prelude::*;
 use teloxide::requests::Request;
 use teloxide::types::{
     BotCommand, CallbackQueryId, ChatId, InlineKeyboardMarkup, LinkPreviewOptions, Me, MessageId,
-    ParseMode, ReplyParameters,
+    ParseMode, ReplyParameters, UserId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -100,6 +100,13 @@ impl Sender {
         text: Option<&str>,
     ) -> Result<(), RequestError> {
         via!(self, bot => answer_callback(bot, id, text).await)
+    }
+
+    /// Whether `user` is an owner or administrator of `chat` (getChatMember).
+    pub async fn is_admin(&self, chat: ChatId, user: UserId) -> Result<bool, RequestError> {
+        via!(self, bot => retry("getChatMember", || bot.get_chat_member(chat, user).send())
+            .await
+            .map(|member| member.is_privileged()))
     }
 
     /// getMe.

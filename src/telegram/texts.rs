@@ -1,16 +1,20 @@
 //! Every fixed text the bot sends (Chinese), in one place: command menu, /start and /help,
-//! confirmations, the polite refusals, and how a forwarded message's origin is named.
+//! confirmations, the polite refusals, subscription replies, and how a forwarded message's
+//! origin is named.
 //! Plain text: the sender escapes it for HTML.
 
 use teloxide::types::MessageOrigin;
 
 /// Commands registered with setMyCommands: (command, menu description).
-pub const COMMANDS: [(&str, &str); 6] = [
+pub const COMMANDS: [(&str, &str); 9] = [
     ("start", "这个机器人能做什么"),
     ("help", "使用说明"),
     ("ask", "提问（群聊中使用）：/ask 小微企业贷款贴息"),
     ("region", "设置地区：/region 安阳"),
     ("topics", "常见政策话题"),
+    ("subscribe", "订阅新政策推送：/subscribe 融资 安阳"),
+    ("unsubscribe", "取消新政策推送"),
+    ("subscriptions", "查看订阅设置"),
     ("reset", "清除对话记录"),
 ];
 
@@ -67,6 +71,72 @@ pub const THANKS: &str = "谢谢您的反馈！";
 
 /// Something unexpected failed while answering.
 pub const APOLOGY: &str = "抱歉，处理您的问题时出了点问题，请稍后再试。";
+
+/// Subscriptions need Redis, which this deployment does not have.
+pub const NO_SUBSCRIPTIONS: &str = "本机器人暂未开通新政策推送功能。";
+
+/// A group member who is not an administrator tried to change the group's subscription.
+pub const ADMINS_ONLY: &str = "抱歉，只有群管理员可以设置本群的新政策推送。";
+
+/// Subscription storage failed.
+pub const SUBSCRIPTION_FAILED: &str = "抱歉，订阅设置暂时无法保存，请稍后再试。";
+
+/// /unsubscribe done.
+pub const UNSUBSCRIBED: &str = "已取消新政策推送。需要时发送 /subscribe 重新订阅。";
+
+/// /unsubscribe without a subscription.
+pub const NOT_SUBSCRIBED: &str =
+    "当前没有订阅新政策推送。发送 /subscribe 即可订阅，例如：/subscribe 融资 安阳";
+
+/// /subscribe with more filter words than allowed.
+pub const TOO_MANY_FILTERS: &str =
+    "订阅条件太多了，请最多写 6 个话题或地区，例如：/subscribe 融资 安阳";
+
+/// /subscribe with a word that is neither a place nor a keyword.
+#[must_use]
+pub fn bad_filter(word: &str) -> String {
+    format!("“{word}”太长，不像话题或地区名称。请用简短的词，例如：/subscribe 融资 安阳")
+}
+
+/// Human description of subscription filters.
+#[must_use]
+pub fn filters(filters: &crate::broadcast::Filters) -> String {
+    let topics = match filters.topics.is_empty() {
+        true => "全部话题".to_string(),
+        false => format!("话题：{}", filters.topics.join("、")),
+    };
+    let regions = match filters.regions.is_empty() {
+        true => "全部地区".to_string(),
+        false => format!(
+            "地区：{}",
+            filters
+                .regions
+                .iter()
+                .map(|r| crate::answer::short_region(r))
+                .collect::<Vec<_>>()
+                .join("、")
+        ),
+    };
+    format!("{topics}；{regions}")
+}
+
+/// /subscribe done.
+#[must_use]
+pub fn subscribed(description: &str) -> String {
+    format!("已订阅新政策推送（{description}）。有新政策时会发到这里；发送 /unsubscribe 取消。")
+}
+
+/// /subscriptions.
+#[must_use]
+pub fn subscription(description: Option<&str>) -> String {
+    match description {
+        Some(d) => format!("当前订阅：{d}。\n发送 /subscribe 话题 地区 修改，/unsubscribe 取消。"),
+        None => NOT_SUBSCRIBED.to_string(),
+    }
+}
+
+/// The 要点 / 全文 of an announced document that is no longer in the knowledge base.
+pub const NO_DOCUMENT: &str = "没有找到这份文件，可能已被更新，请直接提问。";
 
 /// Words that clear the sticky region in `/region 清除`.
 pub const REGION_CLEAR_WORDS: [&str; 4] = ["清除", "全部", "不限", "取消"];

@@ -1,9 +1,15 @@
 //! A fake Telegram Bot API server on 127.0.0.1 (random port) for end-to-end bot tests: serves
 //! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured), records
-//! every call (method, JSON body), answers like Telegram, and can fail the next sendMessage
-//! calls with 429 (retry_after) or 502. Method names are matched case-insensitively.
+//! every call (method, JSON body, arrival time), answers like Telegram, and can fail the next
+//! sendMessage calls with 429 (retry_after) or 502. Per chat it can also answer getChatMember
+//! from a list of group admins (creator first), refuse sendMessage with 403 (bot kicked), with
+//! 400 `migrate_to_chat_id` (group upgraded to a supergroup), or with 502 for the next n calls.
+//! Query helpers count successful sends per chat and the most sends within any time window (for
+//! the 30 messages/second limit). Builders make real-shaped updates, including `my_chat_member`,
+//! a group's migration and an anonymous admin's message. Method names are matched
+//! case-insensitively.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -23,6 +29,11 @@ pub const TOKEN: &str = "1:T";
 pub const BOT_ID: u64 = 1;
 /// The bot's username (getMe).
 pub const BOT_USERNAME: &str = "policybot";
+
+/// The user id Telegram shows as the sender of an anonymous group admin's messages.
+pub const GROUP_ANONYMOUS_BOT_ID: u64 = 1_087_968_824;
+/// The user who upgrades a group in [`migrated`].
+pub const MIGRATING_USER: u64 = 42;
 
 /// Longest a getUpdates call is held open.
 const MAX_LONG_POLL: Duration = Duration::from_secs(2);
@@ -57,6 +68,14 @@ struct Inner {
     calls: Vec<Call>,
     failures: VecDeque<Failure>,
     next_message_id: i64,
+    /// Per group: admins, the creator first.
+    admins: HashMap<i64, Vec<u64>>,
+    /// Chats the bot was kicked from.
+    forbidden: HashSet<i64>,
+    /// Groups upgraded to supergroups: old id -> new id.
+    migrated: HashMap<i64, i64>,
+    /// Per chat: how many more sendMessage calls answer 502 (`usize::MAX`: all).
+    chat_failures: HashMap<i64, usize>,
 }
 
 #[derive(Default)]
@@ -136,6 +155,35 @@ impl FakeBotApi {
             .extend(std::iter::repeat_n(failure, n));
     }
 
+    /// Makes `admins` the admins of group `chat_id` for getChatMember: the first is the creator,
+    /// the others administrators; any other user is a member. Replaces an earlier list.
+    pub fn set_admins(&self, chat_id: i64, admins: &[u64]) {
+        self.shared.lock().admins.insert(chat_id, admins.to_vec());
+    }
+
+    /// From now on sendMessage to `chat_id` answers 403 "bot was kicked from the supergroup
+    /// chat" (teloxide: `ApiError::BotKickedFromSupergroup`). Checked before every other
+    /// injected failure, and consumes none of them.
+    pub fn forbid(&self, chat_id: i64) {
+        self.shared.lock().forbidden.insert(chat_id);
+    }
+
+    /// From now on sendMessage to `chat_id` answers 400 "group chat was upgraded to a supergroup
+    /// chat" with `parameters.migrate_to_chat_id = new_chat_id` (teloxide:
+    /// `RequestError::MigrateToChatId`). Sends to `new_chat_id` work as usual. Checked after
+    /// [`forbid`](Self::forbid), before the 502s and 429s, and consumes none of them.
+    pub fn migrate(&self, chat_id: i64, new_chat_id: i64) {
+        self.shared.lock().migrated.insert(chat_id, new_chat_id);
+    }
+
+    /// Answers the next `n` sendMessage calls to `chat_id` with 502 Bad Gateway (`usize::MAX`:
+    /// all of them, `0`: none). Replaces an earlier count for that chat; checked after
+    /// [`forbid`](Self::forbid) and [`migrate`](Self::migrate), before
+    /// [`fail_next_sends`](Self::fail_next_sends), which it does not consume.
+    pub fn fail_sends_to(&self, chat_id: i64, n: usize) {
+        self.shared.lock().chat_failures.insert(chat_id, n);
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
@@ -149,6 +197,48 @@ impl FakeBotApi {
             .filter(|c| c.ok && c.method == method)
             .map(|c| c.body)
             .collect()
+    }
+
+    /// Bodies of the successful sendMessage calls to `chat_id`, in arrival order.
+    pub fn sent_to(&self, chat_id: i64) -> Vec<Value> {
+        self.ok_calls("sendMessage")
+            .into_iter()
+            .filter(|body| body["chat_id"].as_i64() == Some(chat_id))
+            .collect()
+    }
+
+    /// Successful sendMessage calls per `chat_id` (chats never sent to are absent).
+    pub fn sends_per_chat(&self) -> HashMap<i64, usize> {
+        let mut counts = HashMap::new();
+        for body in self.ok_calls("sendMessage") {
+            if let Some(chat_id) = body["chat_id"].as_i64() {
+                *counts.entry(chat_id).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// The most successful sendMessage calls that arrived within any `window` (a half-open
+    /// interval `[t, t + window)`), e.g. to check Telegram's 30 messages per second.
+    pub fn max_sends_within(&self, window: Duration) -> usize {
+        let times: Vec<Instant> = self.ok_sends().map(|c| c.at).collect();
+        max_within(times, window)
+    }
+
+    /// Like [`max_sends_within`](Self::max_sends_within), counting only sends to `chat_id`.
+    pub fn max_sends_to_chat_within(&self, chat_id: i64, window: Duration) -> usize {
+        let times: Vec<Instant> = self
+            .ok_sends()
+            .filter(|c| c.body["chat_id"].as_i64() == Some(chat_id))
+            .map(|c| c.at)
+            .collect();
+        max_within(times, window)
+    }
+
+    fn ok_sends(&self) -> impl Iterator<Item = Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.ok && c.method == "sendmessage")
     }
 
     /// When update `id` was handed to the bot.
@@ -199,6 +289,7 @@ async fn handle(
     Path(path): Path<String>,
     body: Bytes,
 ) -> Response {
+    let at = Instant::now();
     let Some((token, method)) = path.strip_prefix("bot").and_then(|p| p.rsplit_once('/')) else {
         return error(StatusCode::NOT_FOUND, 404, "Not Found");
     };
@@ -213,21 +304,8 @@ async fn handle(
             ok(json!(updates))
         }
         "getme" => ok(bot_user_me()),
-        "sendmessage" => {
-            let failure = shared.lock().failures.pop_front();
-            match failure {
-                Some(Failure::TooManyRequests) => too_many_requests(),
-                Some(Failure::BadGateway) => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
-                None => {
-                    let id = {
-                        let mut inner = shared.lock();
-                        inner.next_message_id += 1;
-                        inner.next_message_id
-                    };
-                    ok(sent_message(id, &body))
-                }
-            }
-        }
+        "sendmessage" => send_message(&shared, &body),
+        "getchatmember" => get_chat_member(&shared, &body),
         _ => ok(json!(true)),
     };
     if method != "getupdates" {
@@ -236,11 +314,87 @@ async fn handle(
             method,
             body,
             ok,
-            at: Instant::now(),
+            at,
         });
         shared.calls.notify_waiters();
     }
     response
+}
+
+/// sendMessage: the chat's state (kicked, migrated, failing) first, then the global failure queue.
+fn send_message(shared: &Shared, body: &Value) -> Response {
+    let chat_id = body["chat_id"].as_i64().unwrap_or_default();
+    let mut inner = shared.lock();
+    if inner.forbidden.contains(&chat_id) {
+        return error(
+            StatusCode::FORBIDDEN,
+            403,
+            "Forbidden: bot was kicked from the supergroup chat",
+        );
+    }
+    if let Some(&new_chat_id) = inner.migrated.get(&chat_id) {
+        let body = json!({
+            "ok": false,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": new_chat_id}
+        });
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    if let Some(left) = inner.chat_failures.get_mut(&chat_id).filter(|n| **n > 0) {
+        if *left != usize::MAX {
+            *left -= 1;
+        }
+        return error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway");
+    }
+    match inner.failures.pop_front() {
+        Some(Failure::TooManyRequests) => too_many_requests(),
+        Some(Failure::BadGateway) => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
+        None => {
+            inner.next_message_id += 1;
+            let id = inner.next_message_id;
+            drop(inner);
+            ok(sent_message(id, body))
+        }
+    }
+}
+
+/// getChatMember: creator / administrator from [`FakeBotApi::set_admins`], anyone else a member.
+fn get_chat_member(shared: &Shared, body: &Value) -> Response {
+    let chat_id = body["chat_id"].as_i64().unwrap_or_default();
+    let Some(user_id) = body["user_id"].as_u64() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            400,
+            "Bad Request: invalid user_id specified",
+        );
+    };
+    let admins = shared
+        .lock()
+        .admins
+        .get(&chat_id)
+        .cloned()
+        .unwrap_or_default();
+    let status = match admins.iter().position(|&a| a == user_id) {
+        Some(0) => "creator",
+        Some(_) => "administrator",
+        None => "member",
+    };
+    ok(chat_member(user_id, status))
+}
+
+/// The largest number of `times` within any half-open interval of length `window`.
+fn max_within(mut times: Vec<Instant>, window: Duration) -> usize {
+    times.sort_unstable();
+    let mut best = 0;
+    let mut start = 0;
+    for (end, &t) in times.iter().enumerate() {
+        while start <= end && t.duration_since(times[start]) >= window {
+            start += 1;
+        }
+        best = best.max(end + 1 - start);
+    }
+    best
 }
 
 async fn get_updates(shared: &Shared, body: &Value) -> Vec<Value> {
@@ -355,11 +509,118 @@ pub fn chat(id: i64) -> Value {
     }
 }
 
-fn message_in(chat_id: i64, from: u64, text: &str) -> Value {
+/// A basic (non-super) group chat.
+pub fn group_chat(id: i64) -> Value {
+    json!({"id": id, "type": "group", "title": "惠企交流群"})
+}
+
+/// A ChatMember object as getChatMember and `chat_member` updates carry it: the bot itself for
+/// [`BOT_ID`], else [`user`]. `status` is one of "creator", "administrator" (with every
+/// `can_*` right Telegram sends for a group admin), "member", "restricted" (may not send),
+/// "left" or "kicked" (banned forever, `until_date` 0).
+///
+/// # Panics
+///
+/// On any other status: a mistake in the test.
+pub fn chat_member(user_id: u64, status: &str) -> Value {
+    let user = match user_id == BOT_ID {
+        true => bot_user(),
+        false => user(user_id),
+    };
+    let mut member = json!({"user": user, "status": status});
+    let fields = match status {
+        "creator" => json!({"is_anonymous": false}),
+        "administrator" => json!({
+            "can_be_edited": false,
+            "is_anonymous": false,
+            "can_manage_chat": true,
+            "can_change_info": true,
+            "can_delete_messages": true,
+            "can_invite_users": true,
+            "can_restrict_members": true,
+            "can_pin_messages": true,
+            "can_manage_topics": false,
+            "can_promote_members": false,
+            "can_manage_video_chats": true,
+            "can_post_stories": false,
+            "can_edit_stories": false,
+            "can_delete_stories": false,
+        }),
+        "restricted" => json!({
+            "is_member": true,
+            "can_send_messages": false,
+            "can_send_audios": false,
+            "can_send_documents": false,
+            "can_send_photos": false,
+            "can_send_videos": false,
+            "can_send_video_notes": false,
+            "can_send_voice_notes": false,
+            "can_send_polls": false,
+            "can_send_other_messages": false,
+            "can_add_web_page_previews": false,
+            "can_change_info": false,
+            "can_invite_users": false,
+            "can_pin_messages": false,
+            "can_manage_topics": false,
+            "until_date": 0,
+        }),
+        "kicked" => json!({"until_date": 0}),
+        "member" | "left" => json!({}),
+        other => panic!("help: unknown ChatMember status {other:?}"),
+    };
+    if let (Some(member), Value::Object(fields)) = (member.as_object_mut(), fields) {
+        member.extend(fields);
+    }
+    member
+}
+
+/// A `my_chat_member` update: in chat `chat_id` (see [`chat`]), user `from` changed the bot's
+/// own status from `old_status` to `new_status` (statuses as in [`chat_member`]).
+pub fn my_chat_member(chat_id: i64, from: u64, old_status: &str, new_status: &str) -> Value {
+    json!({"my_chat_member": {
+        "chat": chat(chat_id),
+        "from": user(from),
+        "date": now(),
+        "old_chat_member": chat_member(BOT_ID, old_status),
+        "new_chat_member": chat_member(BOT_ID, new_status),
+    }})
+}
+
+/// The service message Telegram sends in group `old_chat_id` (a [`group_chat`]) when
+/// [`MIGRATING_USER`] upgrades it to supergroup `new_chat_id`.
+pub fn migrated(old_chat_id: i64, new_chat_id: i64) -> Value {
+    json!({"message": {
+        "message_id": next_message_id(),
+        "date": now(),
+        "chat": group_chat(old_chat_id),
+        "from": user(MIGRATING_USER),
+        "migrate_to_chat_id": new_chat_id,
+    }})
+}
+
+/// A text message an anonymous admin posts in supergroup `chat_id`: `from` is
+/// GroupAnonymousBot and `sender_chat` the group itself (commands get their entity).
+pub fn anonymous_admin(chat_id: i64, text: &str) -> Value {
+    let mut message = message_in(chat_id, GROUP_ANONYMOUS_BOT_ID, text);
+    message["from"] = json!({
+        "id": GROUP_ANONYMOUS_BOT_ID,
+        "is_bot": true,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    });
+    message["sender_chat"] = chat(chat_id);
+    json!({"message": message})
+}
+
+/// A fresh message id for incoming messages.
+fn next_message_id() -> i64 {
     static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
-    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn message_in(chat_id: i64, from: u64, text: &str) -> Value {
     let mut message = json!({
-        "message_id": id,
+        "message_id": next_message_id(),
         "date": now(),
         "chat": chat(chat_id),
         "from": user(from),
@@ -456,4 +717,207 @@ pub fn callback(chat_id: i64, from: u64, message_id: i64, data: &str) -> Value {
         "chat_instance": format!("ci{chat_id}"),
         "data": data,
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    use teloxide::prelude::*;
+    use teloxide::types::{Chat, ChatMember, ChatMemberKind, Update, UpdateKind};
+    use teloxide::{ApiError, RequestError};
+
+    use super::*;
+
+    fn parse_member(value: Value) -> ChatMember {
+        serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("help: not a teloxide ChatMember ({e}): {value}"))
+    }
+
+    /// Parses an update as teloxide parses a getUpdates body: from JSON text. (`from_value` would
+    /// not do: teloxide's `UpdateKind` reads its key as a borrowed `&str` first, which an owned
+    /// `Value` cannot lend, so every update, even a plain text message, comes out as
+    /// `UpdateKind::Error`.)
+    fn parse_update(mut value: Value) -> Update {
+        value["update_id"] = json!(1);
+        let update: Update = serde_json::from_str(&value.to_string())
+            .unwrap_or_else(|e| panic!("help: not a teloxide Update ({e}): {value}"));
+        assert!(
+            !matches!(update.kind, UpdateKind::Error(_)),
+            "help: teloxide could not parse {value}"
+        );
+        update
+    }
+
+    fn message(update: Update) -> Message {
+        match update.kind {
+            UpdateKind::Message(message) => message,
+            other => panic!("help: expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn chat_members_parse_as_teloxide_chat_members() {
+        let creator = parse_member(chat_member(7, "creator"));
+        assert!(matches!(creator.kind, ChatMemberKind::Owner(_)));
+        assert!(creator.is_privileged());
+        let admin = parse_member(chat_member(7, "administrator"));
+        assert!(matches!(admin.kind, ChatMemberKind::Administrator(_)));
+        assert!(admin.is_privileged());
+        let member = parse_member(chat_member(7, "member"));
+        assert!(matches!(member.kind, ChatMemberKind::Member(_)));
+        assert!(!member.is_privileged());
+        assert_eq!(member.user.id, UserId(7));
+        assert!(!member.user.is_bot);
+        let restricted = parse_member(chat_member(7, "restricted"));
+        assert!(restricted.is_restricted() && restricted.is_present());
+        assert!(parse_member(chat_member(7, "left")).is_left());
+        let kicked = parse_member(chat_member(BOT_ID, "kicked"));
+        assert!(kicked.is_banned() && kicked.user.is_bot);
+        assert_eq!(kicked.user.id, UserId(BOT_ID));
+    }
+
+    #[test]
+    fn builders_parse_as_the_right_update_kinds() {
+        let chat: Chat = serde_json::from_value(group_chat(-5)).expect("help: a teloxide Chat");
+        assert!(chat.is_group() && chat.title() == Some("惠企交流群"));
+
+        for (old, new) in [
+            ("left", "member"),
+            ("member", "administrator"),
+            ("administrator", "kicked"),
+            ("member", "left"),
+        ] {
+            let update = parse_update(my_chat_member(-100, 5, old, new));
+            let UpdateKind::MyChatMember(change) = update.kind else {
+                panic!("help: {old} -> {new} is not a my_chat_member update");
+            };
+            assert_eq!(change.chat.id, ChatId(-100));
+            assert!(change.chat.is_supergroup());
+            assert_eq!(change.from.id, UserId(5));
+            assert_eq!(change.new_chat_member.user.id, UserId(BOT_ID));
+            assert_eq!(
+                change.old_chat_member.status(),
+                parse_member(chat_member(BOT_ID, old)).status()
+            );
+            assert_eq!(
+                change.new_chat_member.status(),
+                parse_member(chat_member(BOT_ID, new)).status()
+            );
+        }
+        let private = parse_update(my_chat_member(5, 5, "member", "kicked"));
+        assert!(matches!(private.kind, UpdateKind::MyChatMember(c) if c.chat.is_private()));
+
+        let migration = message(parse_update(migrated(-5, -1_000_005)));
+        assert!(migration.chat.is_group());
+        assert_eq!(migration.chat.id, ChatId(-5));
+        assert_eq!(migration.migrate_to_chat_id(), Some(&ChatId(-1_000_005)));
+        assert_eq!(migration.from.map(|u| u.id), Some(UserId(MIGRATING_USER)));
+
+        let anonymous = message(parse_update(anonymous_admin(-100, "/subscribe 科技")));
+        assert!(anonymous.chat.is_supergroup());
+        assert_eq!(
+            anonymous.sender_chat.as_ref().map(|c| c.id),
+            Some(ChatId(-100))
+        );
+        assert_eq!(anonymous.text(), Some("/subscribe 科技"));
+        let from = anonymous
+            .from
+            .expect("help: anonymous messages have a from");
+        assert!(from.is_anonymous(), "help: teloxide sees GroupAnonymousBot");
+        assert_eq!(from.id, UserId(GROUP_ANONYMOUS_BOT_ID));
+    }
+
+    #[test]
+    fn max_within_counts_a_half_open_window() {
+        let t = Instant::now();
+        let ms = |n: u64| t + Duration::from_millis(n);
+        let times = vec![ms(1500), ms(0), ms(100), ms(999), ms(1000)];
+        assert_eq!(max_within(times.clone(), Duration::from_secs(1)), 3);
+        assert_eq!(max_within(times.clone(), Duration::from_millis(1001)), 4);
+        assert_eq!(max_within(times.clone(), Duration::from_secs(5)), 5);
+        assert_eq!(max_within(times, Duration::ZERO), 0);
+        assert_eq!(max_within(vec![t, t, t], Duration::from_nanos(1)), 3);
+        assert_eq!(max_within(Vec::new(), Duration::from_secs(1)), 0);
+    }
+
+    /// teloxide reads the fake's getChatMember answers and its 403 / 400 migrate errors; the 502s
+    /// are checked over plain HTTP because teloxide sleeps 10 s after a 5xx.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn teloxide_reads_the_fakes_chat_answers() {
+        let api = FakeBotApi::start().await;
+        let bot = Bot::new(TOKEN).set_api_url(api.url());
+
+        api.set_admins(-100, &[10, 11]);
+        let status = async |chat: i64, user: u64| {
+            let member = bot.get_chat_member(ChatId(chat), UserId(user)).await;
+            member.expect("help: getChatMember answered").kind
+        };
+        assert!(status(-100, 10).await.is_owner());
+        assert!(status(-100, 11).await.is_administrator());
+        assert!(status(-100, 12).await.is_member());
+        assert!(status(-200, 10).await.is_member());
+
+        api.forbid(-300);
+        match bot.send_message(ChatId(-300), "x").await {
+            Err(RequestError::Api(ApiError::BotKickedFromSupergroup)) => {}
+            other => panic!("help: expected bot kicked, got {other:?}"),
+        }
+        api.migrate(-400, -1_000_400);
+        match bot.send_message(ChatId(-400), "x").await {
+            Err(RequestError::MigrateToChatId(ChatId(-1_000_400))) => {}
+            other => panic!("help: expected a migration, got {other:?}"),
+        }
+        bot.send_message(ChatId(-1_000_400), "moved")
+            .await
+            .expect("help: the new supergroup accepts messages");
+
+        let http = teloxide::net::default_reqwest_settings()
+            .build()
+            .expect("help: http client");
+        let send = async |chat: i64| {
+            let response = http
+                .post(format!("{}bot{TOKEN}/sendMessage", api.url()))
+                .header("content-type", "application/json")
+                .body(json!({"chat_id": chat, "text": "x"}).to_string())
+                .send()
+                .await
+                .expect("help: the fake answered");
+            response.status().as_u16()
+        };
+        api.fail_sends_to(-500, 2);
+        assert_eq!(
+            [send(-500).await, send(-500).await, send(-500).await],
+            [502, 502, 200]
+        );
+        api.fail_sends_to(-600, usize::MAX);
+        for _ in 0..3 {
+            assert_eq!(send(-600).await, 502);
+        }
+        api.fail_sends_to(-600, 0);
+        assert_eq!(send(-600).await, 200);
+
+        bot.send_message(ChatId(7), "a").await.expect("help: sent");
+        bot.send_message(ChatId(7), "b").await.expect("help: sent");
+        let texts: Vec<Value> = api.sent_to(7).iter().map(|b| b["text"].clone()).collect();
+        assert_eq!(texts, [json!("a"), json!("b")]);
+        assert!(api.sent_to(-300).is_empty() && api.sent_to(-400).is_empty());
+        let expected = HashMap::from([(7, 2), (-1_000_400, 1), (-500, 1), (-600, 1)]);
+        assert_eq!(api.sends_per_chat(), expected);
+        let failed = api
+            .calls()
+            .iter()
+            .filter(|c| c.method == "sendmessage" && !c.ok)
+            .count();
+        assert_eq!(
+            failed,
+            2 + 2 + 3,
+            "help: kicked, migrated and 502s are not ok"
+        );
+        assert_eq!(api.max_sends_within(Duration::from_secs(600)), 5);
+        assert_eq!(api.max_sends_within(Duration::ZERO), 0);
+        assert_eq!(api.max_sends_to_chat_within(7, Duration::from_secs(600)), 2);
+        assert_eq!(
+            api.max_sends_to_chat_within(-300, Duration::from_secs(600)),
+            0
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod broadcast;
 mod cli;
 mod conversation;
 mod corpus;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use policybot::answer::{Answer, Cited, Followup, Span, Status};
 use policybot::app::App;
 use policybot::app::{AskOptions, FullText, Reply};
+use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
+use policybot::index::region::Places;
 use policybot::session::{MemoryStore, Session};
 use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
 use serde_json::Value;
@@ -162,6 +164,18 @@ impl Knowledge for Fixture {
             ("房租减免".to_string(), "个体工商户房租能减免吗".to_string()),
         ]
     }
+
+    fn filters(&self, args: &str) -> Result<Filters, FilterError> {
+        Filters::parse(args, &Places::default())
+    }
+
+    fn document_points(&self, _doc_id: &str) -> Option<FullText> {
+        None
+    }
+
+    fn document_text(&self, _doc_id: &str) -> Option<FullText> {
+        None
+    }
 }
 
 /// The bot under test, running against its own fake Bot API; stopped on drop.
@@ -210,7 +224,7 @@ async fn start_bot_on<K: Knowledge>(
     cfg.flood_per_minute = flood_per_minute;
     let store = MemoryStore::new(Duration::from_secs(600), 10_000);
     let bot = tokio::spawn(async move {
-        if let Err(e) = telegram::run(knowledge, store, cfg).await {
+        if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
             panic!("bot stopped: {e}");
         }
     });
@@ -840,7 +854,7 @@ async fn long_full_text_is_split_on_sentences() {
 }
 
 /// The real knowledge base (bundled compendium), shared with the `kb` tests.
-struct RealApp(&'static App);
+pub struct RealApp(pub &'static App);
 
 impl Knowledge for RealApp {
     fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
@@ -854,6 +868,15 @@ impl Knowledge for RealApp {
     }
     fn topics(&self) -> Vec<(String, String)> {
         self.0.topics()
+    }
+    fn filters(&self, args: &str) -> Result<Filters, FilterError> {
+        self.0.filters(args)
+    }
+    fn document_points(&self, doc_id: &str) -> Option<FullText> {
+        self.0.document_points(doc_id)
+    }
+    fn document_text(&self, doc_id: &str) -> Option<FullText> {
+        self.0.document_text(doc_id)
     }
 }
 

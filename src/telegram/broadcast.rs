@@ -1,0 +1,280 @@
+//! Delivery of queued announcements to subscribers, run beside the bot by [`super::run`]: reads
+//! the Redis queue (its own unfinished entries first, so a restart resumes where it stopped),
+//! sends each announcement once per matching subscriber through the throttled [`Sender`]
+//! (Telegram's per-chat and overall limits, 429 waited out, bounded retries on 5xx), records
+//! every delivery, drops subscribers that removed or blocked the bot, follows group migrations,
+//! and acknowledges an entry only when every matching subscriber is settled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::types::ChatId;
+use teloxide::{ApiError, RequestError};
+use tokio::task::JoinSet;
+
+use super::send::{Sender, Target};
+use crate::broadcast::store::{BroadcastStore, Claim, Queued, Settled};
+use crate::render::telegram as render;
+
+/// Pause between queue reads when there is nothing to do.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// Pause after a Redis failure before trying again.
+const REDIS_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Heartbeat period (well within [`crate::broadcast::store::ALIVE_FOR`]).
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// Deliveries in flight at once: enough to keep [`PER_SECOND`] going at Telegram round trips
+/// of a few hundred ms; each holds a claim, so this also bounds the deliveries in doubt after a kill.
+const CONCURRENCY: usize = 8;
+
+/// Announcements sent per second at most: below Telegram's ~30/s overall, so answers to
+/// questions keep flowing during a broadcast (`Throttle` alone lets bursts above 30/s through).
+const PER_SECOND: u32 = 20;
+
+/// Longest reason kept for a failed or dropped delivery.
+const MAX_REASON: usize = 120;
+
+/// Runs forever: heartbeat, then queue → deliveries. Redis outages are logged and waited out.
+pub async fn deliver_forever(store: Arc<BroadcastStore>, sender: Sender) {
+    let beat = Arc::clone(&store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            if let Err(error) = beat.heartbeat().await {
+                tracing::warn!(%error, "broadcast heartbeat failed");
+            }
+        }
+    });
+    let mut down = false;
+    loop {
+        match pass(&store, &sender).await {
+            Ok(worked) => {
+                if std::mem::take(&mut down) {
+                    tracing::info!("broadcast queue reachable again");
+                }
+                if !worked {
+                    tokio::time::sleep(IDLE).await;
+                }
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut down, true) {
+                    tracing::error!(%error, "broadcast queue unavailable; retrying");
+                }
+                tokio::time::sleep(REDIS_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// One pass over the next batch of entries; whether there was any.
+async fn pass(
+    store: &Arc<BroadcastStore>,
+    sender: &Sender,
+) -> Result<bool, crate::broadcast::store::BroadcastError> {
+    store.heartbeat().await?;
+    store.ensure_group().await?;
+    let batch = store.next_batch().await?;
+    let mut unfinished = false;
+    for q in &batch {
+        if !announce(store, sender, q).await? {
+            unfinished = true;
+        }
+    }
+    // Entries another live process is still sending are retried after a pause, not spun on.
+    Ok(!batch.is_empty() && !unfinished)
+}
+
+/// Delivers one queue entry to every matching subscriber; acknowledges it and returns true when
+/// all are settled.
+async fn announce(
+    store: &Arc<BroadcastStore>,
+    sender: &Sender,
+    q: &Queued,
+) -> Result<bool, crate::broadcast::store::BroadcastError> {
+    let Some(a) = &q.announcement else {
+        tracing::warn!(entry = %q.entry, doc = %q.doc, "malformed announcement skipped");
+        store.finish(q).await?;
+        return Ok(true);
+    };
+    let targets: Vec<i64> = store
+        .subscriptions()
+        .await?
+        .into_iter()
+        .filter(|s| s.filters.matches(a))
+        .map(|s| s.chat)
+        .collect();
+    store.set_targets(&q.doc, &a.title, targets.len()).await?;
+    tracing::info!(doc = %q.doc, title = %a.title, subscribers = targets.len(), "announcing");
+    let message = Arc::new((
+        render::announcement(a),
+        render::announcement_keyboard(&a.doc_id),
+    ));
+    let pace = Arc::new(tokio::sync::Mutex::new(pacer()));
+    let mut tasks = JoinSet::new();
+    let mut settled = true;
+    for chat in targets {
+        while tasks.len() >= CONCURRENCY {
+            settled &= joined(tasks.join_next().await);
+        }
+        let (store, sender, message, doc, pace) = (
+            Arc::clone(store),
+            sender.clone(),
+            Arc::clone(&message),
+            q.doc.clone(),
+            Arc::clone(&pace),
+        );
+        tasks.spawn(async move { deliver(&store, &sender, &doc, chat, &message, &pace).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        settled &= joined(Some(done));
+    }
+    if settled {
+        store.finish(q).await?;
+        tracing::info!(doc = %q.doc, "announcement delivered to every subscriber");
+    }
+    Ok(settled)
+}
+
+/// One tick per announcement: [`PER_SECOND`] evenly spaced.
+fn pacer() -> tokio::time::Interval {
+    let mut interval = tokio::time::interval(Duration::from_secs(1) / PER_SECOND);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
+
+/// Whether a finished delivery task left its subscriber settled.
+fn joined(
+    done: Option<
+        Result<Result<bool, crate::broadcast::store::BroadcastError>, tokio::task::JoinError>,
+    >,
+) -> bool {
+    match done {
+        Some(Ok(Ok(settled))) => settled,
+        Some(Ok(Err(error))) => {
+            tracing::warn!(%error, "delivery not recorded; will retry");
+            false
+        }
+        Some(Err(error)) => {
+            tracing::error!(%error, "delivery task failed");
+            false
+        }
+        None => true,
+    }
+}
+
+/// Sends the announcement to `chat` unless it was (or is being) delivered; follows a migration
+/// to the new supergroup once. Returns whether the delivery is settled.
+async fn deliver(
+    store: &BroadcastStore,
+    sender: &Sender,
+    doc: &str,
+    chat: i64,
+    message: &(String, teloxide::types::InlineKeyboardMarkup),
+    pace: &tokio::sync::Mutex<tokio::time::Interval>,
+) -> Result<bool, crate::broadcast::store::BroadcastError> {
+    let mut chat = chat;
+    for _ in 0..2 {
+        match store.claim(doc, chat).await? {
+            Claim::Done => return Ok(true),
+            Claim::Busy => return Ok(false),
+            Claim::Reclaimed => {
+                tracing::warn!(
+                    doc,
+                    chat,
+                    "delivery in doubt (previous sender died); sending"
+                )
+            }
+            Claim::Claimed => {}
+        }
+        pace.lock().await.tick().await;
+        let target = Target {
+            chat: ChatId(chat),
+            reply_to: None,
+        };
+        let outcome = match sender.html(target, &message.0, Some(&message.1)).await {
+            Ok(_) => Settled::Sent,
+            Err(RequestError::MigrateToChatId(to)) => Settled::Migrated(to.0),
+            Err(error) if chat_gone(&error) => Settled::Dropped(reason(&error)),
+            Err(error) => Settled::Failed(reason(&error)),
+        };
+        match &outcome {
+            Settled::Sent => {}
+            Settled::Migrated(to) => tracing::info!(chat, to, "group migrated; following"),
+            Settled::Dropped(why) => tracing::info!(chat, why, "subscriber gone; dropped"),
+            Settled::Failed(why) => tracing::warn!(chat, doc, why, "announcement failed"),
+        }
+        record(store, doc, chat, &outcome).await?;
+        match outcome {
+            Settled::Migrated(to) => chat = to,
+            _ => return Ok(true),
+        }
+    }
+    Ok(true)
+}
+
+/// Records a delivery, retrying briefly: the message is out, and losing the record would send it
+/// again after a restart.
+async fn record(
+    store: &BroadcastStore,
+    doc: &str,
+    chat: i64,
+    outcome: &Settled,
+) -> Result<(), crate::broadcast::store::BroadcastError> {
+    let mut attempt = 0;
+    loop {
+        match store.settle(doc, chat, outcome).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 4 => {
+                attempt += 1;
+                tracing::warn!(%error, attempt, "delivery record failed; retrying");
+                tokio::time::sleep(Duration::from_millis(250) * attempt).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Errors meaning the bot can no longer write to the chat.
+fn chat_gone(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(api) => match api {
+            ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::ChatNotFound
+            | ApiError::GroupDeactivated => true,
+            ApiError::Unknown(description) => description.starts_with("Forbidden"),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn reason(error: &RequestError) -> String {
+    error.to_string().chars().take(MAX_REASON).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_chats_the_bot_left() {
+        assert!(chat_gone(&RequestError::Api(
+            ApiError::BotKickedFromSupergroup
+        )));
+        assert!(chat_gone(&RequestError::Api(ApiError::Unknown(
+            "Forbidden: bot is not a member of the group chat".into()
+        ))));
+        assert!(!chat_gone(&RequestError::Api(ApiError::Unknown(
+            "Bad Gateway".into()
+        ))));
+        assert!(!chat_gone(&RequestError::MigrateToChatId(ChatId(-100))));
+    }
+}

@@ -1,0 +1,523 @@
+//! Subscriptions and announcements with real parts: the Redis store (queue once per document,
+//! claims across processes, migration, status), the bot against the fake Bot API (admins
+//! subscribe, others are refused, removal and migration, the announcement and its buttons), and
+//! the `policybot serve` / `ingest` binaries announcing a new notice to 500 groups exactly once
+//! across a forced restart.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use policybot::broadcast::store::{BroadcastStore, Claim, Settled};
+use policybot::broadcast::{Announcement, Filters, Subscription};
+use policybot::session::MemoryStore;
+use policybot::telegram::{self, BotConfig, Secret, texts};
+use serde_json::Value;
+
+use super::fake_bot_api::{self as fake, FakeBotApi};
+use super::kb::root;
+use super::support::redis::{TestRedis, unique_prefix};
+
+/// A new notice for the ingest tests (Anyang, financing).
+const NOTICE: &str = "安阳市人民政府办公室
+关于开展中小企业首贷贴息的通知
+安政办〔2024〕101号
+
+各县（市、区）人民政府，市人民政府各部门：
+为缓解中小企业融资难题，现就首次贷款贴息有关事项通知如下。
+一、支持对象。在本市登记注册、首次获得银行贷款的中小微企业。
+二、贴息标准。按贷款合同利率的50%给予贴息，每家企业每年最高贴息30万元。
+三、融资担保。政府性融资担保机构对首贷企业担保费率降至1%以下。
+四、申请方式。企业通过惠企服务平台提交申请，由市财政局审核后拨付。
+责任单位：市财政局、市地方金融监督管理局
+
+安阳市人民政府办公室
+2024年6月10日
+";
+
+fn announcement(doc: &str, region: &str, title: &str) -> Announcement {
+    Announcement {
+        doc_id: doc.to_string(),
+        title: title.to_string(),
+        doc_number: Some("安政办〔2024〕1号".to_string()),
+        issuer: Some("安阳市人民政府办公室".to_string()),
+        date: Some("2024-06-10".to_string()),
+        region: region.to_string(),
+        topics: vec!["融资贷款".to_string()],
+        measures: vec!["贴息标准：按贷款合同利率的50%给予贴息。".to_string()],
+    }
+}
+
+fn subscription(chat: i64, filters: Filters) -> Subscription {
+    Subscription {
+        chat,
+        filters,
+        since: 0,
+    }
+}
+
+#[tokio::test]
+async fn store_queues_once_claims_once_and_reports_status() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("bc-store");
+    let a = BroadcastStore::open(redis.url(), &prefix, "a").expect("url");
+    let b = BroadcastStore::open(redis.url(), &prefix, "b").expect("url");
+    a.ping().await.expect("redis up");
+
+    // Subscriptions: store, read, migrate, drop.
+    a.subscribe(&subscription(-1, Filters::default()))
+        .await
+        .expect("subscribe");
+    a.subscribe(&subscription(7, Filters::default()))
+        .await
+        .expect("subscribe");
+    assert!(a.migrate(-1, -1001).await.expect("migrate"));
+    assert!(!a.migrate(-1, -1002).await.expect("nothing to migrate"));
+    let chats: Vec<i64> = a
+        .subscriptions()
+        .await
+        .expect("list")
+        .iter()
+        .map(|s| s.chat)
+        .collect();
+    assert_eq!(chats, vec![-1001, 7]);
+    assert_eq!(
+        b.subscription(-1001).await.expect("read").map(|s| s.chat),
+        Some(-1001),
+        "the moved subscription carries its new chat id"
+    );
+
+    // A document is queued once, however often it is announced.
+    let doc = announcement("dq1", "河南省/安阳市", "首贷贴息");
+    assert!(a.enqueue(&doc).await.expect("enqueue").is_some());
+    assert!(b.enqueue(&doc).await.expect("enqueue").is_none());
+    a.ensure_group().await.expect("group");
+    b.ensure_group().await.expect("group is idempotent");
+    let batch = a.next_batch().await.expect("read");
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].announcement.as_ref(), Some(&doc));
+    assert!(
+        b.next_batch().await.expect("read").is_empty(),
+        "the other consumer does not get a fresh entry twice"
+    );
+    assert_eq!(
+        a.next_batch().await.expect("read"),
+        batch,
+        "unfinished entries come back to their consumer (restart)"
+    );
+
+    // Claims: one sender per (document, chat); a live claimer blocks, a dead one is taken over.
+    b.heartbeat().await.expect("alive");
+    assert_eq!(b.claim("dq1", -1001).await.expect("claim"), Claim::Claimed);
+    assert_eq!(a.claim("dq1", -1001).await.expect("claim"), Claim::Busy);
+    b.settle("dq1", -1001, &Settled::Sent)
+        .await
+        .expect("settle");
+    assert_eq!(a.claim("dq1", -1001).await.expect("claim"), Claim::Done);
+    // `a` never sent a heartbeat: to `b` it is a dead process.
+    assert_eq!(a.claim("dq1", 7).await.expect("claim"), Claim::Claimed);
+    assert_eq!(b.claim("dq1", 7).await.expect("claim"), Claim::Reclaimed);
+    b.settle("dq1", 7, &Settled::Dropped("blocked".into()))
+        .await
+        .expect("settle");
+    assert!(
+        b.subscription(7).await.expect("read").is_none(),
+        "a chat that blocked the bot is unsubscribed"
+    );
+    a.set_targets("dq1", "首贷贴息", 2).await.expect("targets");
+    let status = a.status().await.expect("status");
+    assert_eq!(status.len(), 1);
+    let s = &status[0];
+    assert_eq!(
+        (s.sent, s.dropped, s.pending, s.in_doubt, s.finished),
+        (1, 1, 0, 1, false)
+    );
+    a.finish(&batch[0]).await.expect("ack");
+    assert!(a.next_batch().await.expect("read").is_empty());
+    assert!(a.status().await.expect("status")[0].finished);
+}
+
+/// A bot on the real knowledge base with subscriptions in Redis; limits off.
+struct Bot {
+    api: FakeBotApi,
+    store: Arc<BroadcastStore>,
+    task: tokio::task::JoinHandle<()>,
+    _redis: TestRedis,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_bot(test: &str) -> Option<Bot> {
+    let redis = TestRedis::start()?;
+    let app = tokio::task::spawn_blocking(super::kb::app)
+        .await
+        .expect("app builds");
+    let api = FakeBotApi::start().await;
+    let prefix = unique_prefix(test);
+    let store = Arc::new(BroadcastStore::open(redis.url(), &prefix, "it").expect("url"));
+    let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
+    cfg.api_url = Some(api.url());
+    cfg.poll_timeout = Duration::from_secs(1);
+    cfg.limits = None;
+    let sessions = MemoryStore::new(Duration::from_secs(600), 1000);
+    let knowledge = Arc::new(super::telegram::RealApp(app));
+    let broadcasts = Some(Arc::clone(&store));
+    let task = tokio::spawn(async move {
+        if let Err(e) = telegram::run(knowledge, sessions, broadcasts, cfg).await {
+            panic!("bot stopped: {e}");
+        }
+    });
+    api.wait_until(Duration::from_secs(30), |c| {
+        c.iter().any(|c| c.method == "setmycommands")
+    })
+    .await;
+    Some(Bot {
+        api,
+        store,
+        task,
+        _redis: redis,
+    })
+}
+
+/// Pushes `update` and returns the text of the next message sent to `chat`.
+async fn reply_in(api: &FakeBotApi, chat: i64, update: Value) -> String {
+    let before = api.sent_to(chat).len();
+    api.push(update);
+    api.wait_until(Duration::from_secs(20), |_| {
+        api.sent_to(chat).len() > before
+    })
+    .await;
+    api.sent_to(chat)
+        .get(before)
+        .and_then(|m| m["text"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no reply in chat {chat}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_subscribe_groups_and_announcements_arrive_once() {
+    let Some(bot) = start_bot("bc-bot").await else {
+        return;
+    };
+    let (api, store) = (&bot.api, &bot.store);
+    let group = -100;
+    api.set_admins(group, &[5, 6]);
+
+    // A member who is not an administrator is refused; nothing is stored.
+    let refused = reply_in(api, group, fake::text(group, 9, "/subscribe")).await;
+    assert_eq!(refused, texts::ADMINS_ONLY);
+    assert!(store.subscription(group).await.expect("read").is_none());
+
+    // An administrator subscribes the group with filters; /subscriptions shows them.
+    let done = reply_in(api, group, fake::text(group, 6, "/subscribe 融资 安阳")).await;
+    assert!(
+        done.contains("已订阅") && done.contains("融资") && done.contains("安阳"),
+        "{done}"
+    );
+    let sub = store
+        .subscription(group)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(sub.filters.topics, vec!["融资"]);
+    assert_eq!(sub.filters.regions, vec!["河南省/安阳市"]);
+    let shown = reply_in(api, group, fake::text(group, 9, "/subscriptions")).await;
+    assert!(shown.contains("融资"), "anyone may look: {shown}");
+
+    // An anonymous administrator (writing as the group) may change it too.
+    let other = -300;
+    let anon = reply_in(api, other, fake::anonymous_admin(other, "/subscribe")).await;
+    assert!(anon.contains("已订阅"), "{anon}");
+
+    // In a private chat anyone subscribes themselves; a filter for another region.
+    let user: i64 = 77;
+    let mine = reply_in(api, user, fake::private(77, "/subscribe 临夏")).await;
+    assert!(mine.contains("已订阅") && mine.contains("临夏"), "{mine}");
+
+    // A group that migrates to a supergroup keeps its subscription under the new id.
+    let small = -400;
+    let big = -1_000_400;
+    api.set_admins(small, &[5]);
+    reply_in(api, small, fake::text(small, 5, "/subscribe")).await;
+    api.push(fake::migrated(small, big));
+    wait_for(|| async { store.subscription(big).await.ok().flatten().is_some() }).await;
+    assert!(store.subscription(small).await.expect("read").is_none());
+
+    // A group that removes the bot is unsubscribed.
+    let leaving = -500;
+    api.set_admins(leaving, &[5]);
+    reply_in(api, leaving, fake::text(leaving, 5, "/subscribe")).await;
+    api.push(fake::my_chat_member(leaving, 5, "member", "kicked"));
+    wait_for(|| async { store.subscription(leaving).await.ok().flatten().is_none() }).await;
+
+    // A group whose messages are refused with 403 is dropped at the first announcement.
+    let forbidden = -600;
+    store
+        .subscribe(&subscription(forbidden, Filters::default()))
+        .await
+        .expect("subscribe");
+    api.forbid(forbidden);
+
+    // Announce a real Anyang financing document: the filtered group, the anonymous-admin group
+    // and the migrated supergroup get it once; the Linxia subscriber does not.
+    let app = super::kb::app();
+    let kb = app.kb();
+    let doc = kb
+        .corpus
+        .documents
+        .iter()
+        .find(|d| {
+            d.region == "河南省/安阳市"
+                && app
+                    .announcement(&d.id)
+                    .is_some_and(|a| sub.filters.matches(&a) && !a.measures.is_empty())
+        })
+        .expect("an Anyang financing document");
+    let a = app.announcement(&doc.id).expect("announcement");
+    store.enqueue(&a).await.expect("queued");
+    let expected = [group, other, big];
+    api.wait_until(Duration::from_secs(30), |_| {
+        expected.iter().all(|c| !announcements(api, *c).is_empty())
+    })
+    .await;
+    wait_for(|| async {
+        store
+            .status()
+            .await
+            .is_ok_and(|s| s.first().is_some_and(|d| d.finished))
+    })
+    .await;
+    for chat in expected {
+        let got = announcements(api, chat);
+        assert_eq!(got.len(), 1, "chat {chat}: exactly one announcement");
+        assert!(got[0].contains(&a.title), "{}", got[0]);
+    }
+    assert!(announcements(api, user).is_empty(), "Linxia filter");
+    assert!(
+        store.subscription(forbidden).await.expect("read").is_none(),
+        "403: unsubscribed"
+    );
+    let status = &store.status().await.expect("status")[0];
+    assert_eq!((status.sent, status.dropped, status.pending), (3, 1, 0));
+
+    // The 要点 and 全文 buttons of the announcement work from any chat.
+    let sent = api.sent_to(group);
+    let keyboard = &sent.last().expect("announcement")["reply_markup"]["inline_keyboard"][0];
+    let data: Vec<&str> = keyboard
+        .as_array()
+        .expect("buttons")
+        .iter()
+        .filter_map(|b| b["callback_data"].as_str())
+        .collect();
+    assert_eq!(data.len(), 2, "{keyboard}");
+    let points = reply_in(api, group, fake::callback(group, 9, 1, data[0])).await;
+    assert!(
+        points.contains("要点") && points.contains("1. "),
+        "{points}"
+    );
+    let full = reply_in(api, group, fake::callback(group, 9, 1, data[1])).await;
+    assert!(full.contains(&a.title), "{full}");
+
+    // Unsubscribing stops later announcements.
+    let bye = reply_in(api, group, fake::text(group, 5, "/unsubscribe")).await;
+    assert_eq!(bye, texts::UNSUBSCRIBED);
+}
+
+/// Announcement texts sent to `chat`.
+fn announcements(api: &FakeBotApi, chat: i64) -> Vec<String> {
+    api.sent_to(chat)
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .filter(|t| t.starts_with("📢"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Polls `done` for up to 20 s.
+async fn wait_for<F, Fut>(done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(Instant::now() < deadline, "condition not reached in 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+/// Kills the child when dropped.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Groups subscribed in the 500-group test.
+const GROUPS: i64 = 500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_announces_an_ingested_notice_to_500_groups_once_across_a_forced_restart() {
+    let Some(redis) = TestRedis::spawn(None) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    copy_dir(&root().join("data/compendium"), &data.join("compendium"));
+    copy_dir(&root().join("data/lexicon"), &data.join("lexicon"));
+    let index_dir = tmp.path().join("index");
+    let prefix = unique_prefix("bc-500");
+    let api = FakeBotApi::start().await;
+    let policybot = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
+        cmd.current_dir(tmp.path())
+            .env("REDIS_URL", redis.url())
+            .env("POLICYBOT_REDIS_PREFIX", &prefix)
+            .env("POLICYBOT_DATA_DIR", &data)
+            .env("POLICYBOT_INDEX_DIR", &index_dir)
+            .env("POLICYBOT_INTENTS_DIR", root().join("intents"))
+            .env("TELOXIDE_TOKEN", fake::TOKEN)
+            .env("TELOXIDE_API_URL", api.url().as_str())
+            .args(args);
+        cmd
+    };
+    let run = |mut cmd: Command| async move {
+        tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("runs")
+    };
+    let built = run(policybot(&["index"])).await;
+    assert!(built.status.success());
+
+    let store = BroadcastStore::open(redis.url(), &prefix, "test").expect("url");
+    for g in 1..=GROUPS {
+        store
+            .subscribe(&subscription(-g, Filters::default()))
+            .await
+            .expect("subscribe");
+    }
+    let serve = |n: usize| {
+        policybot(&["serve"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(tmp.path().join(format!("serve{n}.log"))).expect("log"))
+            .spawn()
+            .expect("serve starts")
+    };
+    let log =
+        |n: usize| fs::read_to_string(tmp.path().join(format!("serve{n}.log"))).unwrap_or_default();
+
+    // Ingest while serve is down: nothing is lost, serve catches up when it starts.
+    let notice = tmp.path().join("shoudai.txt");
+    fs::write(&notice, NOTICE).expect("write");
+    let ingested = run(policybot(&["ingest", notice.to_str().expect("utf-8")])).await;
+    let stdout = String::from_utf8_lossy(&ingested.stdout).to_string();
+    assert!(
+        ingested.status.success() && stdout.contains("已排队推送"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&ingested.stderr)
+    );
+
+    let mut first = Serving(serve(1));
+    let started = Instant::now();
+    // Force a restart once about a third of the groups have it.
+    api.wait_until(Duration::from_secs(120), |_| {
+        count_announced(&api).len() as i64 >= GROUPS / 3
+    })
+    .await;
+    first.0.kill().expect("kill -9");
+    let _ = first.0.wait();
+    let at_kill = count_announced(&api).len();
+    assert!(
+        (at_kill as i64) < GROUPS,
+        "killed mid-broadcast ({at_kill} delivered)\n{}",
+        log(1)
+    );
+    let _second = Serving(serve(2));
+    api.wait_until(Duration::from_secs(180), |_| {
+        count_announced(&api).len() as i64 >= GROUPS
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let status = wait_status(&store).await;
+    let per_chat = count_announced(&api);
+    let duplicates: usize = per_chat.values().map(|n| n - 1).sum();
+    let lost = (1..=GROUPS).filter(|g| !per_chat.contains_key(&-g)).count();
+    eprintln!(
+        "500 groups: {} delivered, {duplicates} duplicates, {lost} lost, {} in doubt, killed after {at_kill}, {:.1} s, peak {} msgs/s",
+        per_chat.len(),
+        status.in_doubt,
+        elapsed.as_secs_f64(),
+        api.max_sends_within(Duration::from_secs(1)),
+    );
+    assert_eq!(lost, 0, "every group got the notice\n{}", log(2));
+    assert!(
+        duplicates as u64 <= status.in_doubt,
+        "a duplicate is only possible for a delivery in doubt at the kill"
+    );
+    assert_eq!((status.sent, status.pending), (GROUPS as u64, 0));
+    assert!(
+        api.max_sends_within(Duration::from_secs(1)) <= 30,
+        "Telegram's overall limit"
+    );
+
+    // `broadcast status` reports it; re-ingesting the same file announces nothing.
+    let shown = run(policybot(&["broadcast", "status"])).await;
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        shown.contains("[完成]") && shown.contains("已送达 500"),
+        "{shown}"
+    );
+    let again = run(policybot(&["ingest", notice.to_str().expect("utf-8")])).await;
+    assert!(again.status.success());
+    let quiet = api.calls_during(Duration::from_secs(3)).await;
+    assert!(
+        !quiet.iter().any(|c| c.method == "sendmessage"),
+        "re-ingest announces nothing"
+    );
+    assert_eq!(store.status().await.expect("status").len(), 1);
+}
+
+/// Announcements delivered per chat.
+fn count_announced(api: &FakeBotApi) -> HashMap<i64, usize> {
+    let mut counts = HashMap::new();
+    for (chat, n) in api.sends_per_chat() {
+        if chat < 0 && !announcements(api, chat).is_empty() {
+            counts.insert(chat, n);
+        }
+    }
+    counts
+}
+
+/// The status of the only announced document once it is finished.
+async fn wait_status(store: &BroadcastStore) -> policybot::broadcast::store::DocStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = store.status().await.expect("status");
+        if let Some(s) = status.first().filter(|s| s.finished) {
+            return s.clone();
+        }
+        assert!(Instant::now() < deadline, "not finished: {status:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
