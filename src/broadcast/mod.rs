@@ -150,7 +150,7 @@ fn importance(c: &Clause) -> f32 {
     let benefits = BENEFIT_WORDS.iter().filter(|w| text.contains(*w)).count();
     score += benefits.min(4) as f32 * 0.75;
     let chars = text.chars().count();
-    if chars < 20 {
+    if chars < 12 {
         score -= 2.0;
     } else if chars > 600 {
         score -= 0.5;
@@ -158,9 +158,19 @@ fn importance(c: &Clause) -> f32 {
     score
 }
 
-/// Whether `text` states an amount, rate or share (digits followed by a unit).
+/// Whether `text` states an amount, rate, share or period (digits followed by a unit).
 fn has_amount(text: &str) -> bool {
-    const UNITS: [&str; 8] = ["万元", "亿元", "元", "%", "％", "个百分点", "倍", "折"];
+    const UNITS: [&str; 9] = [
+        "万元",
+        "亿元",
+        "元",
+        "%",
+        "％",
+        "个百分点",
+        "倍",
+        "折",
+        "个月",
+    ];
     let chars: Vec<char> = text.chars().collect();
     chars.iter().enumerate().any(|(i, ch)| {
         (ch.is_ascii_digit() || ('０'..='９').contains(ch))

@@ -414,7 +414,20 @@ async fn private_question_gets_escaped_html_with_buttons() {
         .iter()
         .filter_map(|c| c["command"].as_str())
         .collect();
-    assert_eq!(names, ["start", "help", "ask", "region", "topics", "reset"]);
+    assert_eq!(
+        names,
+        [
+            "start",
+            "help",
+            "ask",
+            "region",
+            "topics",
+            "subscribe",
+            "unsubscribe",
+            "subscriptions",
+            "reset"
+        ]
+    );
 
     let reply = exchange(api, fake::private(100, "小微企业<script>贷款&贴息"), 1).await;
     let m = &reply[0];
