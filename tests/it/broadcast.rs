@@ -158,12 +158,17 @@ impl Drop for Bot {
 
 async fn start_bot(test: &str) -> Option<Bot> {
     let redis = TestRedis::start()?;
+    let prefix = unique_prefix(test);
+    Some(start_bot_on(redis, &prefix).await)
+}
+
+/// A bot on the real knowledge base using Redis `redis` under `prefix`.
+async fn start_bot_on(redis: TestRedis, prefix: &str) -> Bot {
     let app = tokio::task::spawn_blocking(super::kb::app)
         .await
         .expect("app builds");
     let api = FakeBotApi::start().await;
-    let prefix = unique_prefix(test);
-    let store = Arc::new(BroadcastStore::open(redis.url(), &prefix, "it").expect("url"));
+    let store = Arc::new(BroadcastStore::open(redis.url(), prefix, "it").expect("url"));
     let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
     cfg.api_url = Some(api.url());
     cfg.poll_timeout = Duration::from_secs(1);
@@ -180,12 +185,12 @@ async fn start_bot(test: &str) -> Option<Bot> {
         c.iter().any(|c| c.method == "setmycommands")
     })
     .await;
-    Some(Bot {
+    Bot {
         api,
         store,
         task,
         _redis: redis,
-    })
+    }
 }
 
 /// Pushes `update` and returns the text of the next message sent to `chat`.
@@ -265,6 +270,23 @@ async fn admins_subscribe_groups_and_announcements_arrive_once() {
         .await
         .expect("subscribe");
     api.forbid(forbidden);
+    // One whose messages are refused for lack of rights keeps failing: reported, not dropped.
+    let muted = -700;
+    store
+        .subscribe(&subscription(muted, Filters::default()))
+        .await
+        .expect("subscribe");
+    api.mute(muted);
+    // One that was upgraded to a supergroup without us seeing the service message: the send
+    // answers `migrate_to_chat_id`, and the announcement follows to the new id.
+    let (upgraded, upgraded_to) = (-800, -1_000_800);
+    store
+        .subscribe(&subscription(upgraded, Filters::default()))
+        .await
+        .expect("subscribe");
+    api.migrate(upgraded, upgraded_to);
+    // And Telegram asks the bot to slow down twice: waited out, nothing lost or repeated.
+    api.fail_next_sends(2, fake::Failure::TooManyRequests);
 
     // Announce a real Anyang financing document: the filtered group, the anonymous-admin group
     // and the migrated supergroup get it once; the Linxia subscriber does not.
@@ -283,7 +305,7 @@ async fn admins_subscribe_groups_and_announcements_arrive_once() {
         .expect("an Anyang financing document");
     let a = app.announcement(&doc.id).expect("announcement");
     store.enqueue(&a).await.expect("queued");
-    let expected = [group, other, big];
+    let expected = [group, other, big, upgraded_to];
     api.wait_until(Duration::from_secs(30), |_| {
         expected.iter().all(|c| !announcements(api, *c).is_empty())
     })
@@ -305,8 +327,25 @@ async fn admins_subscribe_groups_and_announcements_arrive_once() {
         store.subscription(forbidden).await.expect("read").is_none(),
         "403: unsubscribed"
     );
+    assert!(
+        store
+            .subscription(upgraded_to)
+            .await
+            .expect("read")
+            .is_some(),
+        "the subscription followed the migration"
+    );
     let status = &store.status().await.expect("status")[0];
-    assert_eq!((status.sent, status.dropped, status.pending), (3, 1, 0));
+    assert_eq!(
+        (status.sent, status.dropped, status.failed, status.migrated),
+        (4, 1, 1, 1)
+    );
+    assert_eq!(
+        (status.targets, status.pending, status.in_doubt),
+        (Some(6), 0, 0)
+    );
+    assert_eq!(store.failing().await.expect("failing"), vec![(muted, 1)]);
+    assert!(store.subscription(muted).await.expect("read").is_some());
 
     // The 要点 and 全文 buttons of the announcement work from any chat.
     let sent = api.sent_to(group);
@@ -329,6 +368,32 @@ async fn admins_subscribe_groups_and_announcements_arrive_once() {
     // Unsubscribing stops later announcements.
     let bye = reply_in(api, group, fake::text(group, 5, "/unsubscribe")).await;
     assert_eq!(bye, texts::UNSUBSCRIBED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_queued_while_no_bot_ran_are_delivered_at_start() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("bc-catch-up");
+    let early = BroadcastStore::open(redis.url(), &prefix, "ingest").expect("url");
+    for chat in [-1, -2] {
+        early
+            .subscribe(&subscription(chat, Filters::default()))
+            .await
+            .expect("subscribe");
+    }
+    let a = announcement("dcatch", "河南省/安阳市", "首贷贴息通知");
+    early.enqueue(&a).await.expect("queued");
+    let bot = start_bot_on(redis, &prefix).await;
+    let api = &bot.api;
+    api.wait_until(Duration::from_secs(20), |_| {
+        [-1, -2].iter().all(|c| !announcements(api, *c).is_empty())
+    })
+    .await;
+    for chat in [-1, -2] {
+        assert_eq!(announcements(api, chat).len(), 1, "chat {chat}");
+    }
 }
 
 /// Announcement texts sent to `chat`.
@@ -427,9 +492,15 @@ async fn serve_announces_an_ingested_notice_to_500_groups_once_across_a_forced_r
     let log =
         |n: usize| fs::read_to_string(tmp.path().join(format!("serve{n}.log"))).unwrap_or_default();
 
-    // Ingest while serve is down: nothing is lost, serve catches up when it starts.
+    // Serve runs (and has registered its commands) when the notice is ingested.
+    let mut first = Serving(serve(1));
+    api.wait_until(Duration::from_secs(60), |c| {
+        c.iter().any(|c| c.method == "setmycommands")
+    })
+    .await;
     let notice = tmp.path().join("shoudai.txt");
     fs::write(&notice, NOTICE).expect("write");
+    let started = Instant::now();
     let ingested = run(policybot(&["ingest", notice.to_str().expect("utf-8")])).await;
     let stdout = String::from_utf8_lossy(&ingested.stdout).to_string();
     assert!(
@@ -437,9 +508,6 @@ async fn serve_announces_an_ingested_notice_to_500_groups_once_across_a_forced_r
         "{stdout}\n{}",
         String::from_utf8_lossy(&ingested.stderr)
     );
-
-    let mut first = Serving(serve(1));
-    let started = Instant::now();
     // Force a restart once about a third of the groups have it.
     api.wait_until(Duration::from_secs(120), |_| {
         count_announced(&api).len() as i64 >= GROUPS / 3

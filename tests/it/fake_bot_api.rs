@@ -3,7 +3,8 @@
 //! every call (method, JSON body, arrival time), answers like Telegram, and can fail the next
 //! sendMessage calls with 429 (retry_after) or 502. Per chat it can also answer getChatMember
 //! from a list of group admins (creator first), refuse sendMessage with 403 (bot kicked), with
-//! 400 `migrate_to_chat_id` (group upgraded to a supergroup), or with 502 for the next n calls.
+//! 400 `migrate_to_chat_id` (group upgraded to a supergroup), with 400 (no right to post), or
+//! with 502 for the next n calls.
 //! Query helpers count successful sends per chat and the most sends within any time window (for
 //! the 30 messages/second limit). Builders make real-shaped updates, including `my_chat_member`,
 //! a group's migration and an anonymous admin's message. Method names are matched
@@ -72,6 +73,7 @@ struct Inner {
     admins: HashMap<i64, Vec<u64>>,
     /// Chats the bot was kicked from.
     forbidden: HashSet<i64>,
+    muted: HashSet<i64>,
     /// Groups upgraded to supergroups: old id -> new id.
     migrated: HashMap<i64, i64>,
     /// Per chat: how many more sendMessage calls answer 502 (`usize::MAX`: all).
@@ -166,6 +168,13 @@ impl FakeBotApi {
     /// injected failure, and consumes none of them.
     pub fn forbid(&self, chat_id: i64) {
         self.shared.lock().forbidden.insert(chat_id);
+    }
+
+    /// From now on sendMessage to `chat_id` answers 400 "not enough rights to send text messages
+    /// to the chat" (a permanent failure that is not the bot's removal). Checked after
+    /// [`forbid`](Self::forbid), before every other injected failure.
+    pub fn mute(&self, chat_id: i64) {
+        self.shared.lock().muted.insert(chat_id);
     }
 
     /// From now on sendMessage to `chat_id` answers 400 "group chat was upgraded to a supergroup
@@ -330,6 +339,13 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
             StatusCode::FORBIDDEN,
             403,
             "Forbidden: bot was kicked from the supergroup chat",
+        );
+    }
+    if inner.muted.contains(&chat_id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            400,
+            "Bad Request: not enough rights to send text messages to the chat",
         );
     }
     if let Some(&new_chat_id) = inner.migrated.get(&chat_id) {
