@@ -350,9 +350,7 @@ fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
                 .unwrap_or_default();
             println!("  {} 《{}》{number}", d.outcome.label(), d.title);
             for f in &d.old_kept_in {
-                println!(
-                    "       旧版本仍在 {f} 中（汇编文件不改动，按文号去重时保留内容较完整的一份）"
-                );
+                println!("       旧版本仍在 {f} 中（汇编文件不改动；索引只收录新版本）");
             }
         }
     }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths};
-use crate::text::normalize::normalize;
 
 /// Why an input file is not ingested (the message is shown to the editor).
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +97,8 @@ pub struct DocReport {
     /// Added, changed or unchanged.
     pub outcome: Outcome,
     /// For a changed document: data files that still print the old version (a compendium that
-    /// also holds other documents is never rewritten; de-duplication then keeps one copy).
+    /// also holds other documents is never rewritten; the old copy is listed in
+    /// [`corpus::SUPERSEDED`] so the index keeps the new version).
     pub old_kept_in: Vec<String>,
 }
 
@@ -157,10 +157,10 @@ struct DocSig {
 impl DocSig {
     /// Same document: same 文号 when both have one, otherwise the same normalised title.
     fn same_document(&self, other: &DocSig) -> bool {
-        match (&self.number_key, &other.number_key) {
-            (Some(a), Some(b)) => a == b,
-            _ => !self.title_key.is_empty() && self.title_key == other.title_key,
-        }
+        corpus::same_identity(
+            &(self.number_key.clone(), self.title_key.clone()),
+            &(other.number_key.clone(), other.title_key.clone()),
+        )
     }
 }
 
@@ -182,13 +182,6 @@ fn recognisable(c: &Corpus) -> bool {
     })
 }
 
-fn key(s: &str) -> String {
-    normalize(s)
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect()
-}
-
 fn signatures(c: &Corpus) -> Vec<DocSig> {
     let mut texts = vec![String::new(); c.documents.len()];
     for cl in &c.clauses {
@@ -201,12 +194,15 @@ fn signatures(c: &Corpus) -> Vec<DocSig> {
     c.documents
         .iter()
         .zip(texts)
-        .map(|(d, text)| DocSig {
-            title: d.title.clone(),
-            doc_number: d.doc_number.clone(),
-            number_key: d.doc_number.as_deref().map(key).filter(|k| !k.is_empty()),
-            title_key: key(&d.title),
-            text,
+        .map(|(d, text)| {
+            let (number_key, title_key) = corpus::identity(d.doc_number.as_deref(), &d.title);
+            DocSig {
+                title: d.title.clone(),
+                doc_number: d.doc_number.clone(),
+                number_key,
+                title_key,
+                text,
+            }
         })
         .collect()
 }
@@ -542,6 +538,45 @@ impl Applied {
     }
 }
 
+/// Lists the old copies of changed documents that stay in multi-document data files in
+/// [`corpus::SUPERSEDED`], so that de-duplication indexes the new version; drops entries of
+/// files that no longer exist.
+fn record_superseded(
+    compendium: &Path,
+    planned: &[(FileReport, Option<String>)],
+    applied: &mut Applied,
+) -> Result<(), Error> {
+    let mut entries = corpus::read_superseded(compendium)?;
+    let before = entries.clone();
+    for (file, _) in planned {
+        for d in file
+            .documents
+            .iter()
+            .filter(|d| d.outcome == Outcome::Changed)
+        {
+            for old in &d.old_kept_in {
+                let entry = corpus::Superseded {
+                    file: old.clone(),
+                    identity: corpus::identity(d.doc_number.as_deref(), &d.title),
+                };
+                if !entries.contains(&entry) {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+    entries.retain(|e| compendium.join(&e.file).is_file());
+    if entries == before {
+        return Ok(());
+    }
+    let path = compendium.join(corpus::SUPERSEDED);
+    if path.is_file() {
+        applied.remove(path.clone())?;
+    }
+    let text: String = entries.iter().map(|e| e.line() + "\n").collect();
+    applied.write(path, &text)
+}
+
 /// Ingests `files` into the data directory of `paths` and rebuilds the index when anything was
 /// added or changed. All or nothing: any rejected file, and nothing is written; a failed rebuild,
 /// and the data files are restored (the live index is only replaced by a complete generation).
@@ -606,6 +641,7 @@ pub fn ingest(
                 applied.write(compendium.join(name), text)?;
             }
         }
+        record_superseded(&compendium, &planned, &mut applied)?;
         KnowledgeBase::open(paths, false, progress)
     })();
     match result {

@@ -1,12 +1,12 @@
 //! Cross-copy de-duplication: the same document printed in two compendiums (same 文号, or same
 //! core title plus near-identical text when a copy lacks its 文号) is indexed once, from the richer
-//! copy; the other copy's lines become [`DiscardClass::Duplicate`] and its places are recorded in
-//! `sources`.
+//! copy — or from the newer version when `ingest` listed the other as superseded; the other copy's
+//! lines become [`DiscardClass::Duplicate`] and its places are recorded in `sources`.
 
 use std::collections::{HashMap, HashSet};
 
 use super::lines::title_key;
-use super::{Clause, Corpus, Discard, DiscardClass};
+use super::{Clause, Corpus, Discard, DiscardClass, Superseded, identity, same_identity};
 
 /// Minimum shingle overlap for a title-only match.
 const SIMILAR: f64 = 0.6;
@@ -46,9 +46,14 @@ fn similarity(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
     inter / a.len().min(b.len()) as f64
 }
 
-/// Merges duplicate documents in place.
-pub(crate) fn dedup(c: &mut Corpus) {
+/// Merges duplicate documents in place; a copy listed in `superseded` loses to any other copy.
+pub(crate) fn dedup(c: &mut Corpus, superseded: &[Superseded]) {
     let n = c.documents.len();
+    let old: Vec<bool> = c
+        .documents
+        .iter()
+        .map(|d| superseded.iter().any(|s| s.covers(d)))
+        .collect();
     let mut by_doc: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, cl) in c.clauses.iter().enumerate() {
         if let Some(v) = by_doc.get_mut(cl.doc) {
@@ -96,7 +101,13 @@ pub(crate) fn dedup(c: &mut Corpus) {
                         }
                 }
             };
-            if same {
+            // A superseded copy and its newer version may differ too much for the text test.
+            let replaced = old[i] != old[j]
+                && same_identity(
+                    &identity(a.doc_number.as_deref(), &a.title),
+                    &identity(b.doc_number.as_deref(), &b.title),
+                );
+            if same || replaced {
                 pairs.push((i, j));
             }
         }
@@ -107,7 +118,9 @@ pub(crate) fn dedup(c: &mut Corpus) {
         if dropped[i] || dropped[j] {
             continue;
         }
-        let (keep, drop) = if richness[j] > richness[i] {
+        let (keep, drop) = if old[i] != old[j] {
+            if old[i] { (j, i) } else { (i, j) }
+        } else if richness[j] > richness[i] {
             (j, i)
         } else {
             (i, j)

@@ -223,9 +223,96 @@ pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
         }
         corpus.append(part);
     }
-    dedup::dedup(&mut corpus);
+    let superseded = read_superseded(dir)?;
+    dedup::dedup(&mut corpus, &superseded);
     corpus.ensure_unique_ids();
     Ok(corpus)
+}
+
+/// File in the compendium directory that lists document copies an ingested newer version
+/// replaces, one per line: `file<TAB>文号 key<TAB>title key` (keys as [`identity`]).
+pub const SUPERSEDED: &str = "superseded.tsv";
+
+/// Identity of a document across versions: letters and digits of its normalised 文号 (if any)
+/// and title. Two versions are the same document when both have a 文号 and they are equal,
+/// otherwise when their titles are.
+#[must_use]
+pub fn identity(doc_number: Option<&str>, title: &str) -> (Option<String>, String) {
+    let key = |s: &str| -> String {
+        crate::text::normalize::normalize(s)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    (doc_number.map(key).filter(|k| !k.is_empty()), key(title))
+}
+
+/// Whether identities `a` and `b` name the same document.
+#[must_use]
+pub fn same_identity(a: &(Option<String>, String), b: &(Option<String>, String)) -> bool {
+    match (&a.0, &b.0) {
+        (Some(x), Some(y)) => x == y,
+        _ => !a.1.is_empty() && a.1 == b.1,
+    }
+}
+
+/// A copy of a document, printed in `file`, that a newer ingested version replaces: when both
+/// are in the corpus, de-duplication keeps the newer one whatever their sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Superseded {
+    /// Data file holding the old copy.
+    pub file: String,
+    /// The document's identity.
+    pub identity: (Option<String>, String),
+}
+
+impl Superseded {
+    /// The line of [`SUPERSEDED`].
+    #[must_use]
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}\t{}",
+            self.file,
+            self.identity.0.as_deref().unwrap_or_default(),
+            self.identity.1
+        )
+    }
+
+    /// Parses a line of [`SUPERSEDED`].
+    #[must_use]
+    pub fn parse(line: &str) -> Option<Superseded> {
+        let mut fields = line.split('\t');
+        let (file, number, title) = (fields.next()?, fields.next()?, fields.next()?);
+        (!file.is_empty() && fields.next().is_none()).then(|| Superseded {
+            file: file.to_string(),
+            identity: (
+                Some(number.to_string()).filter(|n| !n.is_empty()),
+                title.to_string(),
+            ),
+        })
+    }
+
+    fn covers(&self, doc: &Document) -> bool {
+        doc.sources.first().is_some_and(|s| s.file == self.file)
+            && same_identity(
+                &self.identity,
+                &identity(doc.doc_number.as_deref(), &doc.title),
+            )
+    }
+}
+
+/// The superseded copies listed in `dir`'s [`SUPERSEDED`] file (none when there is no file;
+/// malformed lines are ignored).
+///
+/// # Errors
+/// The file exists but cannot be read.
+pub fn read_superseded(dir: &Path) -> Result<Vec<Superseded>, Error> {
+    let path = dir.join(SUPERSEDED);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.lines().filter_map(Superseded::parse).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(Error::Io { path, source }),
+    }
 }
 
 /// Parses one compendium or single-notice file. Pure; never panics on arbitrary text.
@@ -305,3 +392,31 @@ fn assign_clause_ids(c: &mut Corpus) {
 }
 
 mod parse;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn superseded_lines_round_trip_and_identities_match_like_ingest() {
+        let entry = Superseded {
+            file: "anyang-2022-compendium.txt".into(),
+            identity: identity(Some("安政办〔2022〕12号"), "关于 印发《措施》的通知"),
+        };
+        assert_eq!(entry.identity.0.as_deref(), Some("安政办202212号"));
+        assert_eq!(Superseded::parse(&entry.line()), Some(entry.clone()));
+        let untitled = Superseded {
+            file: "a.txt".into(),
+            identity: identity(None, "关于稳岗的通知"),
+        };
+        assert_eq!(Superseded::parse(&untitled.line()), Some(untitled));
+        assert_eq!(Superseded::parse("only-a-file"), None);
+        assert_eq!(Superseded::parse("\tx\ty"), None);
+        // Same 文号 wins over different titles; without a 文号 on one side, titles decide.
+        let a = identity(Some("豫政〔2022〕1号"), "甲");
+        assert!(same_identity(&a, &identity(Some("豫政〔2022〕1号"), "乙")));
+        assert!(!same_identity(&a, &identity(Some("豫政〔2022〕2号"), "甲")));
+        assert!(same_identity(&a, &identity(None, "甲")));
+        assert!(!same_identity(&identity(None, ""), &identity(None, "")));
+    }
+}

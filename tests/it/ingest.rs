@@ -334,3 +334,74 @@ async fn running_serve_answers_from_an_ingested_notice_without_restart() {
         replies(&api).last()
     );
 }
+
+#[test]
+fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
+    // A document with a 文号 printed in a bundled compendium that holds other documents too.
+    let bundled = super::kb::app().kb();
+    let docs = &bundled.corpus.documents;
+    let old = docs
+        .iter()
+        .find(|d| {
+            d.doc_number.is_some()
+                && d.parent.is_none()
+                && d.sources.first().is_some_and(|s| {
+                    docs.iter()
+                        .filter(|o| o.sources.first().is_some_and(|t| t.file == s.file))
+                        .count()
+                        > 1
+                })
+        })
+        .expect("a numbered document in a compendium");
+    let number = old.doc_number.clone().expect("文号");
+    let new_text = format!(
+        "{}\n{}\n{number}\n\n一、修订内容。首次参加本试点的企业可获得一次性奖励88万元。\n二、施行时间。本通知自2024年7月1日起施行。\n",
+        old.issuer.clone().unwrap_or_default(),
+        old.title
+    );
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    copy_dir(&root().join("data/compendium"), &data.join("compendium"));
+    copy_dir(&root().join("data/lexicon"), &data.join("lexicon"));
+    let paths = Paths {
+        data_dir: data.clone(),
+        index_dir: tmp.path().join("index"),
+    };
+    let revised = tmp.path().join("revised.txt");
+    fs::write(&revised, &new_text).expect("write");
+    let report =
+        ingest::ingest(&paths, std::slice::from_ref(&revised), &mut |_, _| {}).expect("ingest");
+    let doc = report.files[0]
+        .documents
+        .iter()
+        .find(|d| d.doc_number.as_deref() == Some(number.as_str()))
+        .expect("reported");
+    assert_eq!(doc.outcome, Outcome::Changed);
+    assert!(!doc.old_kept_in.is_empty(), "the compendium is kept");
+    let (kb, _) =
+        policybot::index::KnowledgeBase::open(&paths, false, &mut |_, _| {}).expect("opens");
+    let versions: Vec<usize> = kb
+        .corpus
+        .documents
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.doc_number.as_deref() == Some(number.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(versions.len(), 1, "one version of {number} indexed");
+    let text: String = kb
+        .corpus
+        .clauses
+        .iter()
+        .filter(|c| c.doc == versions[0])
+        .map(|c| c.text.as_str())
+        .collect();
+    assert!(text.contains("一次性奖励88万元"), "the new text: {text}");
+
+    // Ingesting the same revision again changes nothing.
+    let again =
+        ingest::ingest(&paths, std::slice::from_ref(&revised), &mut |_, _| {}).expect("ingest");
+    assert!(again.rebuilt.is_none());
+    assert_eq!(again.files[0].documents[0].outcome, Outcome::Unchanged);
+}
