@@ -325,6 +325,10 @@ fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
             eprintln!("未做任何更改，索引保持不变。");
             return ExitCode::from(1);
         }
+        Err(e @ crate::ingest::IngestError::Busy(_)) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
         Err(e) => {
             eprintln!("导入失败: {e}（数据已恢复，索引保持不变）");
             return ExitCode::from(1);

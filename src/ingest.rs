@@ -62,6 +62,57 @@ pub enum IngestError {
     /// The data directory could not be read or written, or the rebuild failed (files restored).
     #[error(transparent)]
     Data(#[from] Error),
+    /// Another ingest is running on the same index (its process id).
+    #[error("另一个导入正在进行（进程 {0}），请等它完成后再试")]
+    Busy(u32),
+}
+
+/// Lock file in the index directory held for the whole of an ingest.
+const LOCK: &str = "ingest.lock";
+
+/// Held while an ingest runs; removed on drop. A lock left by a process that no longer exists
+/// (checked in `/proc`) is taken over.
+struct IngestLock(PathBuf);
+
+impl IngestLock {
+    fn acquire(index_dir: &Path) -> Result<IngestLock, IngestError> {
+        std::fs::create_dir_all(index_dir).map_err(io(index_dir))?;
+        let path = index_dir.join(LOCK);
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write as _;
+                    let _ = write!(file, "{}", std::process::id());
+                    return Ok(IngestLock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder: u32 = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0);
+                    let proc = Path::new("/proc");
+                    let alive = !proc.is_dir() || proc.join(holder.to_string()).is_dir();
+                    if holder != 0 && alive {
+                        return Err(IngestError::Busy(holder));
+                    }
+                    // Stale (its process is gone, or it was never written): take it over.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(io(&path)(e).into()),
+            }
+        }
+        Err(IngestError::Busy(0))
+    }
+}
+
+impl Drop for IngestLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// What happened to one document.
@@ -580,14 +631,17 @@ fn record_superseded(
 /// Ingests `files` into the data directory of `paths` and rebuilds the index when anything was
 /// added or changed. All or nothing: any rejected file, and nothing is written; a failed rebuild,
 /// and the data files are restored (the live index is only replaced by a complete generation).
+/// One ingest at a time per index directory (lock file `ingest.lock`).
 ///
 /// # Errors
-/// Rejected input files, an unreadable data directory, or a failed rebuild.
+/// Rejected input files, an unreadable data directory, a failed rebuild, or another ingest
+/// running.
 pub fn ingest(
     paths: &Paths,
     files: &[PathBuf],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<IngestReport, IngestError> {
+    let _lock = IngestLock::acquire(&paths.index_dir)?;
     let compendium = paths.data_dir.join("compendium");
     let mut existing = read_existing(&compendium)?;
     let mut rejected = Vec::new();
@@ -661,6 +715,23 @@ mod tests {
     use super::*;
 
     const NOTICE: &str = "关于支持小微企业发展的若干措施\n安政〔2023〕7号\n\n一、减免房租。对承租国有房屋的小微企业免除三个月租金。\n二、贷款贴息。对新增贷款给予百分之五十贴息。\n\n安阳市人民政府\n2023年3月1日\n";
+
+    #[test]
+    fn one_ingest_at_a_time_and_stale_locks_are_taken_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let held = IngestLock::acquire(dir.path()).expect("free");
+        assert!(matches!(
+            IngestLock::acquire(dir.path()),
+            Err(IngestError::Busy(pid)) if pid == std::process::id()
+        ));
+        drop(held);
+        assert!(!dir.path().join(LOCK).exists(), "released");
+        // A lock whose process is gone (no such pid) is taken over.
+        std::fs::write(dir.path().join(LOCK), "4294967295").expect("write");
+        if Path::new("/proc").is_dir() {
+            assert!(IngestLock::acquire(dir.path()).is_ok());
+        }
+    }
 
     #[test]
     fn new_notice_is_added_and_stored_under_its_name() {
