@@ -36,12 +36,14 @@ const STALE_ENTRY: Duration = Duration::from_secs(30);
 /// Entries read per call.
 const BATCH: usize = 16;
 
-/// Queues an announcement unless its document was queued before. KEYS: stream, announced hash.
-/// ARGV: document id, announcement JSON. Returns the entry id, or nil when already queued.
+/// Queues an announcement unless its document was queued before. KEYS: stream, announced hash,
+/// the document's counters. ARGV: document id, announcement JSON, title. Returns the entry id,
+/// or nil when already queued.
 const ENQUEUE: &str = r"
 if redis.call('HSETNX', KEYS[2], ARGV[1], 'queued') == 0 then return false end
 local id = redis.call('XADD', KEYS[1], '*', 'doc', ARGV[1], 'announcement', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], id)
+redis.call('HSET', KEYS[3], 'title', ARGV[3])
 return id
 ";
 
@@ -317,8 +319,10 @@ impl BroadcastStore {
             Script::new(ENQUEUE)
                 .key(self.key("bc:queue"))
                 .key(self.key("bc:announced"))
+                .key(self.meta_key(&a.doc_id))
                 .arg(&a.doc_id)
                 .arg(json)
+                .arg(&a.title)
                 .invoke_async(&mut conn),
         )
         .await?;

@@ -96,6 +96,12 @@ async fn store_queues_once_claims_once_and_reports_status() {
     let doc = announcement("dq1", "河南省/安阳市", "首贷贴息");
     assert!(a.enqueue(&doc).await.expect("enqueue").is_some());
     assert!(b.enqueue(&doc).await.expect("enqueue").is_none());
+    let queued = &a.status().await.expect("status")[0];
+    assert_eq!(
+        (queued.title.as_str(), queued.targets, queued.finished),
+        ("首贷贴息", None, false),
+        "queued, not started: titled before any delivery"
+    );
     a.ensure_group().await.expect("group");
     b.ensure_group().await.expect("group is idempotent");
     let batch = a.next_batch().await.expect("read");
