@@ -451,6 +451,16 @@ impl BroadcastStore {
         Ok(())
     }
 
+    /// Whether the delivery of `doc` to `chat` has ended (sent, failed, dropped, migrated).
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn settled(&self, doc: &str, chat: i64) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let state: Option<String> = bounded(conn.hget(self.doc_key(doc), chat)).await?;
+        Ok(state.is_some_and(|s| !s.starts_with("sending:")))
+    }
+
     /// Claims delivery of `doc` to `chat` for this process.
     ///
     /// # Errors

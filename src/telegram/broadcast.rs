@@ -177,6 +177,12 @@ async fn deliver(
 ) -> Result<bool, crate::broadcast::store::BroadcastError> {
     let mut chat = chat;
     for _ in 0..2 {
+        // Settled chats (a restart resuming) skip the pacing; others wait for their turn before
+        // claiming, so a claim is held only while its message is on the way.
+        if store.settled(doc, chat).await? {
+            return Ok(true);
+        }
+        pace.lock().await.tick().await;
         match store.claim(doc, chat).await? {
             Claim::Done => return Ok(true),
             Claim::Busy => return Ok(false),
@@ -189,7 +195,6 @@ async fn deliver(
             }
             Claim::Claimed => {}
         }
-        pace.lock().await.tick().await;
         let target = Target {
             chat: ChatId(chat),
             reply_to: None,
