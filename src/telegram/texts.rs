@@ -92,10 +92,10 @@ pub const NOT_SUBSCRIBED: &str =
 pub const TOO_MANY_FILTERS: &str =
     "订阅条件太多了，请最多写 6 个话题或地区，例如：/subscribe 融资 安阳";
 
-/// /subscribe with a word that is neither a place nor a keyword.
+/// /subscribe with a word that is neither a place nor a plausible keyword (too long, no letters).
 #[must_use]
 pub fn bad_filter(word: &str) -> String {
-    format!("“{word}”太长，不像话题或地区名称。请用简短的词，例如：/subscribe 融资 安阳")
+    format!("“{word}”不像话题或地区名称。请用简短的词，例如：/subscribe 融资 安阳")
 }
 
 /// Human description of subscription filters.
