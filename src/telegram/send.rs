@@ -1,7 +1,8 @@
 //! Outgoing calls to the Bot API with a retry layer on top of teloxide's `Throttle`: Throttle
 //! paces sends and waits out 429 `retry_after`; this layer also retries transient failures
 //! (network errors, 5xx, unparseable gateway pages) with bounded exponential backoff, then
-//! gives up and returns the error for the dispatcher's error handler to log.
+//! gives up and returns the error for the dispatcher's error handler to log. A message whose
+//! HTML Telegram rejects ("can't parse entities") is sent again as plain text.
 
 use std::future::Future;
 use std::time::Duration;
@@ -128,11 +129,29 @@ async fn send_html<B: Requester<Err = RequestError>>(
     html: &str,
     keyboard: Option<&InlineKeyboardMarkup>,
 ) -> Result<Message, RequestError> {
+    match send(bot, target, html, Some(ParseMode::Html), keyboard).await {
+        Err(RequestError::Api(ApiError::CantParseEntities(why))) => {
+            tracing::warn!(%why, "Telegram rejected the HTML; sending plain text");
+            send(bot, target, &plain_text(html), None, keyboard).await
+        }
+        sent => sent,
+    }
+}
+
+async fn send<B: Requester<Err = RequestError>>(
+    bot: &B,
+    target: Target,
+    text: &str,
+    mode: Option<ParseMode>,
+    keyboard: Option<&InlineKeyboardMarkup>,
+) -> Result<Message, RequestError> {
     retry("sendMessage", || {
         let mut request = bot
-            .send_message(target.chat, html)
-            .parse_mode(ParseMode::Html)
+            .send_message(target.chat, text)
             .link_preview_options(no_preview());
+        if let Some(mode) = mode {
+            request = request.parse_mode(mode);
+        }
         if let Some(keyboard) = keyboard {
             request = request.reply_markup(keyboard.clone());
         }
@@ -211,6 +230,27 @@ fn is_server_error(description: &str) -> bool {
     SERVER_ERRORS.iter().any(|e| description.contains(e))
 }
 
+/// The text of Telegram HTML: tags removed, entities decoded.
+fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        match rest[lt..].find('>') {
+            Some(gt) => rest = &rest[lt + gt + 1..],
+            None => {
+                out.push_str(&rest[lt..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 fn no_preview() -> LinkPreviewOptions {
     LinkPreviewOptions {
         is_disabled: true,
@@ -225,6 +265,15 @@ fn no_preview() -> LinkPreviewOptions {
 mod tests {
     use super::*;
     use teloxide::types::Seconds;
+
+    #[test]
+    fn plain_text_drops_tags_and_decodes_entities() {
+        assert_eq!(
+            plain_text("<b>标题</b> a &lt;b&gt; &amp;lt; <i>x</i>"),
+            "标题 a <b> &lt; x"
+        );
+        assert_eq!(plain_text("a < b"), "a < b");
+    }
 
     #[test]
     fn classifies_transient_errors() {

@@ -1,7 +1,7 @@
 //! A fake Telegram Bot API server on 127.0.0.1 (random port) for end-to-end bot tests: serves
 //! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured), records
 //! every call (method, JSON body, arrival time), answers like Telegram, and can fail the next
-//! sendMessage calls with 429 (retry_after) or 502. Per chat it can also answer getChatMember
+//! sendMessage calls with 429 (retry_after), 502 or 400 (unparseable HTML). Per chat it can also answer getChatMember
 //! from a list of group admins (creator first), refuse sendMessage with 403 (bot kicked), with
 //! 400 `migrate_to_chat_id` (group upgraded to a supergroup), with 400 (no right to post), or
 //! with 502 for the next n calls.
@@ -46,6 +46,8 @@ pub enum Failure {
     TooManyRequests,
     /// 502 Bad Gateway.
     BadGateway,
+    /// 400 "can't parse entities" (Telegram rejects the message's HTML).
+    BadEntities,
 }
 
 /// One recorded Bot API call.
@@ -366,6 +368,11 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
     match inner.failures.pop_front() {
         Some(Failure::TooManyRequests) => too_many_requests(),
         Some(Failure::BadGateway) => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
+        Some(Failure::BadEntities) => error(
+            StatusCode::BAD_REQUEST,
+            400,
+            "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0",
+        ),
         None => {
             inner.next_message_id += 1;
             let id = inner.next_message_id;

@@ -774,6 +774,24 @@ async fn bad_gateway_is_retried() {
     assert_eq!(failed, 1, "help: the 502 was really served");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_html_is_sent_again_as_plain_text() {
+    let bot = start_bot(100).await;
+    let api = &bot.api;
+    api.fail_next_sends(1, Failure::BadEntities);
+    api.push(fake::private(100, "小微企业<script>贷款&贴息"));
+    let sent = api
+        .wait_for("sendMessage", 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(sent.len(), 1, "one answer, in plain text");
+    let body = &sent[0];
+    assert!(body.get("parse_mode").is_none(), "{body}");
+    let plain = text(body);
+    assert!(!plain.contains("<b>") && !plain.contains("&lt;"), "{plain}");
+    assert!(plain.contains("<script>"), "entities decoded: {plain}");
+    assert!(body.get("reply_markup").is_some(), "buttons kept");
+}
+
 /// Issue 3 bar: 100 users asking at once through the fake with Telegram limits off: every
 /// question answered exactly once. The p50/p95 from update delivered to reply received are
 /// printed as the measurement (`cargo test --release --test it hundred -- --nocapture`); speed is
