@@ -484,7 +484,7 @@ const WHO_WORDS: &[&str] = &[
     "牵头",
 ];
 /// Boost of a clause that carries what the question asks for.
-const ASKS_BOOST: f32 = 1.25;
+const ASKS_BOOST: f32 = 1.4;
 
 impl Asks {
     fn of(question: &str) -> Self {
