@@ -76,7 +76,8 @@ pub enum Command {
         no_announce: bool,
     },
     /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
-    /// Needs TELOXIDE_TOKEN; sessions in Redis when REDIS_URL is set, else in memory.
+    /// Needs TELOXIDE_TOKEN. With REDIS_URL: sessions, subscriptions and announcement delivery in
+    /// Redis; without: sessions in memory, no subscriptions.
     Serve,
     /// Announcements of added policies to subscribers (needs REDIS_URL).
     Broadcast {
