@@ -30,8 +30,9 @@ const OP_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a process counts as alive after its last heartbeat.
 pub const ALIVE_FOR: Duration = Duration::from_secs(6);
 
-/// Queue entries another consumer took but has not finished for this long are taken over.
-const STALE_ENTRY: Duration = Duration::from_secs(30);
+/// Queue entries another consumer took but has not touched for this long are taken over (a
+/// consumer delivering an entry touches it every few seconds).
+pub const STALE_ENTRY: Duration = Duration::from_secs(30);
 
 /// Entries read per call.
 const BATCH: usize = 16;
@@ -412,6 +413,27 @@ impl BroadcastStore {
             .flat_map(|k| k.ids)
             .map(queued)
             .collect())
+    }
+
+    /// Resets the idle time of a queue entry this consumer is working on, so that other replicas
+    /// do not take it over while it is being delivered (call well within 30 s).
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn touch(&self, q: &Queued) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: redis::Value = bounded(
+            redis::cmd("XCLAIM")
+                .arg(self.key("bc:queue"))
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg(0)
+                .arg(&q.entry)
+                .arg("JUSTID")
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Marks this process alive for [`ALIVE_FOR`]; call well within that period.

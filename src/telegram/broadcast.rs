@@ -25,6 +25,10 @@ const REDIS_BACKOFF: Duration = Duration::from_secs(2);
 /// Heartbeat period (well within [`crate::broadcast::store::ALIVE_FOR`]).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
+/// How often an entry being delivered is touched (well within
+/// [`crate::broadcast::store::STALE_ENTRY`]).
+const TOUCH: Duration = Duration::from_secs(5);
+
 /// Deliveries in flight at once: enough to keep [`PER_SECOND`] going at Telegram round trips
 /// of a few hundred ms; each holds a claim, so this also bounds the deliveries in doubt after a kill.
 const CONCURRENCY: usize = 8;
@@ -112,6 +116,19 @@ async fn announce(
         render::announcement(a),
         render::announcement_keyboard(&a.doc_id),
     ));
+    // Keep the entry ours while it is delivered (a long broadcast outlasts the takeover time).
+    let keep = {
+        let (store, q) = (Arc::clone(store), q.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TOUCH);
+            loop {
+                tick.tick().await;
+                if let Err(error) = store.touch(&q).await {
+                    tracing::warn!(%error, "could not keep the queue entry");
+                }
+            }
+        })
+    };
     let pace = Arc::new(tokio::sync::Mutex::new(pacer()));
     let mut tasks = JoinSet::new();
     let mut settled = true;
@@ -131,6 +148,7 @@ async fn announce(
     while let Some(done) = tasks.join_next().await {
         settled &= joined(Some(done));
     }
+    keep.abort();
     if settled {
         store.finish(q).await?;
         tracing::info!(doc = %q.doc, "announcement delivered to every subscriber");

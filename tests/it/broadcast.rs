@@ -2,7 +2,7 @@
 //! claims across processes, migration, status), the bot against the fake Bot API (admins
 //! subscribe, others are refused, removal and migration, the announcement and its buttons), and
 //! the `policybot serve` / `ingest` binaries announcing a new notice to 500 groups exactly once
-//! across a forced restart.
+//! across a forced restart, and two replicas, one killed mid-broadcast, the other finishing it.
 
 use std::collections::HashMap;
 use std::fs;
@@ -446,130 +446,231 @@ impl Drop for Serving {
 /// Groups subscribed in the 500-group test.
 const GROUPS: i64 = 500;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_announces_an_ingested_notice_to_500_groups_once_across_a_forced_restart() {
-    let Some(redis) = TestRedis::spawn(None) else {
-        return;
-    };
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    copy_dir(&root().join("data/compendium"), &data.join("compendium"));
-    copy_dir(&root().join("data/lexicon"), &data.join("lexicon"));
-    let index_dir = tmp.path().join("index");
-    let prefix = unique_prefix("bc-500");
-    let api = FakeBotApi::start().await;
-    let policybot = |args: &[&str]| {
+/// The `policybot` binaries on a temporary copy of the bundled data, a Redis of their own and a
+/// fake Bot API, with `groups` subscribed groups (chat ids -1 … -groups) and a built index.
+struct Deployment {
+    tmp: tempfile::TempDir,
+    redis: TestRedis,
+    prefix: String,
+    api: FakeBotApi,
+    store: BroadcastStore,
+}
+
+impl Deployment {
+    async fn start(test: &str, groups: i64) -> Option<Deployment> {
+        let redis = TestRedis::spawn(None)?;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&root().join("data/compendium"), &data.join("compendium"));
+        copy_dir(&root().join("data/lexicon"), &data.join("lexicon"));
+        let prefix = unique_prefix(test);
+        let store = BroadcastStore::open(redis.url(), &prefix, "test").expect("url");
+        for g in 1..=groups {
+            store
+                .subscribe(&subscription(-g, Filters::default()))
+                .await
+                .expect("subscribe");
+        }
+        let d = Deployment {
+            tmp,
+            redis,
+            prefix,
+            api: FakeBotApi::start().await,
+            store,
+        };
+        let built = d.run(&["index"]).await;
+        assert!(built.status.success());
+        Some(d)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
-        cmd.current_dir(tmp.path())
-            .env("REDIS_URL", redis.url())
-            .env("POLICYBOT_REDIS_PREFIX", &prefix)
-            .env("POLICYBOT_DATA_DIR", &data)
-            .env("POLICYBOT_INDEX_DIR", &index_dir)
+        cmd.current_dir(self.tmp.path())
+            .env("REDIS_URL", self.redis.url())
+            .env("POLICYBOT_REDIS_PREFIX", &self.prefix)
+            .env("POLICYBOT_DATA_DIR", self.tmp.path().join("data"))
+            .env("POLICYBOT_INDEX_DIR", self.tmp.path().join("index"))
             .env("POLICYBOT_INTENTS_DIR", root().join("intents"))
             .env("TELOXIDE_TOKEN", fake::TOKEN)
-            .env("TELOXIDE_API_URL", api.url().as_str())
+            .env("TELOXIDE_API_URL", self.api.url().as_str())
             .args(args);
         cmd
-    };
-    let run = |mut cmd: Command| async move {
+    }
+
+    async fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.command(args);
         tokio::task::spawn_blocking(move || cmd.output())
             .await
             .expect("join")
             .expect("runs")
-    };
-    let built = run(policybot(&["index"])).await;
-    assert!(built.status.success());
-
-    let store = BroadcastStore::open(redis.url(), &prefix, "test").expect("url");
-    for g in 1..=GROUPS {
-        store
-            .subscribe(&subscription(-g, Filters::default()))
-            .await
-            .expect("subscribe");
     }
-    let serve = |n: usize| {
-        policybot(&["serve"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(tmp.path().join(format!("serve{n}.log"))).expect("log"))
-            .spawn()
-            .expect("serve starts")
-    };
-    let log =
-        |n: usize| fs::read_to_string(tmp.path().join(format!("serve{n}.log"))).unwrap_or_default();
 
-    // Serve runs (and has registered its commands) when the notice is ingested.
-    let mut first = Serving(serve(1));
-    api.wait_until(Duration::from_secs(60), |c| {
-        c.iter().any(|c| c.method == "setmycommands")
-    })
-    .await;
-    let notice = tmp.path().join("shoudai.txt");
-    fs::write(&notice, NOTICE).expect("write");
+    /// Starts `policybot serve` as replica `name`, its log (stdout) in `serve-<name>.log`; waits until
+    /// it has registered its commands.
+    async fn serve(&self, name: &str) -> Serving {
+        let before = self.setup_calls();
+        let log = fs::File::create(self.tmp.path().join(format!("serve-{name}.log"))).expect("log");
+        let child = self
+            .command(&["serve"])
+            .env("RUST_LOG", "info")
+            .env("POLICYBOT_REPLICA", name)
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        self.api
+            .wait_until(Duration::from_secs(60), |_| self.setup_calls() > before)
+            .await;
+        Serving(child)
+    }
+
+    fn setup_calls(&self) -> usize {
+        self.api
+            .calls()
+            .iter()
+            .filter(|c| c.method == "setmycommands")
+            .count()
+    }
+
+    fn log(&self, name: &str) -> String {
+        let path = self.tmp.path().join(format!("serve-{name}.log"));
+        String::from_utf8_lossy(&fs::read(&path).unwrap_or_default()).into_owned()
+    }
+
+    /// Ingests the test notice; asserts it was queued for announcement.
+    async fn ingest_notice(&self) -> std::path::PathBuf {
+        let notice = self.tmp.path().join("shoudai.txt");
+        fs::write(&notice, NOTICE).expect("write");
+        let out = self.run(&["ingest", notice.to_str().expect("utf-8")]).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success() && stdout.contains("已排队推送"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        notice
+    }
+
+    /// Asserts every one of `groups` groups got the announcement once (a duplicate only for a
+    /// delivery in doubt) and returns (duplicates, in doubt).
+    async fn assert_once(&self, groups: i64, log: &str) -> (usize, u64) {
+        let status = wait_status(&self.store).await;
+        let per_chat = count_announced(&self.api);
+        let duplicates: usize = per_chat.values().map(|n| n - 1).sum();
+        let lost = (1..=groups).filter(|g| !per_chat.contains_key(&-g)).count();
+        assert_eq!(lost, 0, "every group got the notice\n{log}");
+        assert!(
+            duplicates as u64 <= status.in_doubt,
+            "a duplicate is only possible for a delivery in doubt at the kill"
+        );
+        assert_eq!((status.sent, status.pending), (groups as u64, 0));
+        assert!(
+            self.api.max_sends_within(Duration::from_secs(1)) <= 30,
+            "Telegram's overall limit"
+        );
+        (duplicates, status.in_doubt)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_announces_an_ingested_notice_to_500_groups_once_across_a_forced_restart() {
+    let Some(d) = Deployment::start("bc-500", GROUPS).await else {
+        return;
+    };
+    // Serve runs when the notice is ingested.
+    let mut first = d.serve("policybot").await;
     let started = Instant::now();
-    let ingested = run(policybot(&["ingest", notice.to_str().expect("utf-8")])).await;
-    let stdout = String::from_utf8_lossy(&ingested.stdout).to_string();
-    assert!(
-        ingested.status.success() && stdout.contains("已排队推送"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&ingested.stderr)
-    );
+    let notice = d.ingest_notice().await;
     // Force a restart once about a third of the groups have it.
-    api.wait_until(Duration::from_secs(120), |_| {
-        count_announced(&api).len() as i64 >= GROUPS / 3
-    })
-    .await;
+    d.api
+        .wait_until(Duration::from_secs(120), |_| {
+            count_announced(&d.api).len() as i64 >= GROUPS / 3
+        })
+        .await;
     first.0.kill().expect("kill -9");
     let _ = first.0.wait();
-    let at_kill = count_announced(&api).len();
+    let at_kill = count_announced(&d.api).len();
     assert!(
         (at_kill as i64) < GROUPS,
-        "killed mid-broadcast ({at_kill} delivered)\n{}",
-        log(1)
+        "killed mid-broadcast ({at_kill} delivered)"
     );
-    let _second = Serving(serve(2));
-    api.wait_until(Duration::from_secs(180), |_| {
-        count_announced(&api).len() as i64 >= GROUPS
-    })
-    .await;
+    let _second = d.serve("policybot").await;
+    d.api
+        .wait_until(Duration::from_secs(180), |_| {
+            count_announced(&d.api).len() as i64 >= GROUPS
+        })
+        .await;
     let elapsed = started.elapsed();
-    let status = wait_status(&store).await;
-    let per_chat = count_announced(&api);
-    let duplicates: usize = per_chat.values().map(|n| n - 1).sum();
-    let lost = (1..=GROUPS).filter(|g| !per_chat.contains_key(&-g)).count();
+    let (duplicates, in_doubt) = d.assert_once(GROUPS, &d.log("policybot")).await;
     eprintln!(
-        "500 groups: {} delivered, {duplicates} duplicates, {lost} lost, {} in doubt, killed after {at_kill}, {:.1} s, peak {} msgs/s",
-        per_chat.len(),
-        status.in_doubt,
+        "500 groups: {duplicates} duplicates, 0 lost, {in_doubt} in doubt, killed after {at_kill}, {:.1} s, peak {} msgs/s",
         elapsed.as_secs_f64(),
-        api.max_sends_within(Duration::from_secs(1)),
-    );
-    assert_eq!(lost, 0, "every group got the notice\n{}", log(2));
-    assert!(
-        duplicates as u64 <= status.in_doubt,
-        "a duplicate is only possible for a delivery in doubt at the kill"
-    );
-    assert_eq!((status.sent, status.pending), (GROUPS as u64, 0));
-    assert!(
-        api.max_sends_within(Duration::from_secs(1)) <= 30,
-        "Telegram's overall limit"
+        d.api.max_sends_within(Duration::from_secs(1)),
     );
 
     // `broadcast status` reports it; re-ingesting the same file announces nothing.
-    let shown = run(policybot(&["broadcast", "status"])).await;
+    let shown = d.run(&["broadcast", "status"]).await;
     let shown = String::from_utf8_lossy(&shown.stdout).to_string();
     assert!(
         shown.contains("[完成]") && shown.contains("已送达 500"),
         "{shown}"
     );
-    let again = run(policybot(&["ingest", notice.to_str().expect("utf-8")])).await;
+    let again = d.run(&["ingest", notice.to_str().expect("utf-8")]).await;
     assert!(again.status.success());
-    let quiet = api.calls_during(Duration::from_secs(3)).await;
+    let quiet = d.api.calls_during(Duration::from_secs(3)).await;
     assert!(
         !quiet.iter().any(|c| c.method == "sendmessage"),
         "re-ingest announces nothing"
     );
-    assert_eq!(store.status().await.expect("status").len(), 1);
+    assert_eq!(d.store.status().await.expect("status").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_replica_finishes_the_broadcast_of_one_that_died() {
+    const SOME: i64 = 150;
+    let Some(d) = Deployment::start("bc-replicas", SOME).await else {
+        return;
+    };
+    let mut a = d.serve("a").await;
+    let mut b = d.serve("b").await;
+    d.ingest_notice().await;
+    d.api
+        .wait_until(Duration::from_secs(60), |_| {
+            count_announced(&d.api).len() as i64 >= SOME / 3
+        })
+        .await;
+    // Kill the replica that is announcing; the other one must not have started on it.
+    let (dead, alive) = match d.log("a").contains("announcing") {
+        true => ("a", "b"),
+        false => ("b", "a"),
+    };
+    assert!(
+        d.log(dead).contains("announcing"),
+        "one replica announces:\n{}\n{}",
+        d.log("a"),
+        d.log("b")
+    );
+    assert!(
+        !d.log(alive).contains("announcing"),
+        "only one replica took the entry"
+    );
+    let victim = if dead == "a" { &mut a } else { &mut b };
+    victim.0.kill().expect("kill -9");
+    let _ = victim.0.wait();
+    let at_kill = count_announced(&d.api).len();
+    d.api
+        .wait_until(Duration::from_secs(120), |_| {
+            count_announced(&d.api).len() as i64 >= SOME
+        })
+        .await;
+    let (duplicates, in_doubt) = d.assert_once(SOME, &d.log(alive)).await;
+    assert!(
+        d.log(alive).contains("announcing"),
+        "the survivor took it over"
+    );
+    eprintln!(
+        "two replicas, {SOME} groups: killed after {at_kill}, {duplicates} duplicates, 0 lost, {in_doubt} in doubt"
+    );
 }
 
 /// Announcements delivered per chat.
@@ -585,7 +686,7 @@ fn count_announced(api: &FakeBotApi) -> HashMap<i64, usize> {
 
 /// The status of the only announced document once it is finished.
 async fn wait_status(store: &BroadcastStore) -> policybot::broadcast::store::DocStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let status = store.status().await.expect("status");
         if let Some(s) = status.first().filter(|s| s.finished) {

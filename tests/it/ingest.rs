@@ -276,8 +276,8 @@ async fn running_serve_answers_from_an_ingested_notice_without_restart() {
     let child = policybot(&["serve"])
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", api.url().as_str())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(tmp.path().join("serve.log")).expect("log file"))
+        .stdout(fs::File::create(tmp.path().join("serve.log")).expect("log file"))
+        .stderr(Stdio::null())
         .spawn()
         .expect("serve starts");
     let _serving = Serving(child);
