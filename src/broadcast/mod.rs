@@ -28,7 +28,7 @@ pub const MAX_FILTERS: usize = 6;
 const MAX_KEYWORD_CHARS: usize = 12;
 
 /// Distinct trigger words a document needs to be tagged with a topic (besides its best topic).
-const TOPIC_MIN_TRIGGERS: usize = 2;
+const TOPIC_MIN_TRIGGERS: usize = 3;
 
 /// Words that make a measure worth announcing: what an enterprise gets.
 const BENEFIT_WORDS: [&str; 22] = [
@@ -181,23 +181,39 @@ fn has_amount(text: &str) -> bool {
     })
 }
 
-/// One line for a clause: its own heading (numbering removed) and the first sentence of its
-/// text, cut to [`MEASURE_CHARS`]. `None` for a clause without text.
+/// Longest heading used as a measure's title (longer ones are the start of the text itself).
+const TITLE_CHARS: usize = 24;
+
+/// One line for a clause: its short heading (numbering removed) as a title, then the first
+/// sentence of what follows, cut to [`MEASURE_CHARS`]; a long heading that merely starts the
+/// text is not repeated. `None` for a clause without text.
 fn measure_line(c: &Clause) -> Option<String> {
-    let heading = c.path.last().map(|h| strip_numbering(h.trim()));
-    let mut body = c.text.trim();
-    if let Some(h) = c.path.last() {
-        body = body.strip_prefix(h.trim()).unwrap_or(body).trim_start();
-    }
-    let body = strip_numbering(body.lines().next().unwrap_or_default().trim());
-    let sentence = first_sentence(body);
-    let line = match heading {
-        Some(h) if !h.is_empty() && !sentence.is_empty() && !sentence.starts_with(h) => {
-            let h = h.trim_end_matches(['。', '；', '：', ':', ';']);
-            format!("{h}：{sentence}")
-        }
-        Some(h) if sentence.is_empty() => h.to_string(),
-        _ => sentence.to_string(),
+    const LEAD: &[char] = &['。', '；', '：', ':', ';', '，', ',', '、', ' ', '\u{3000}'];
+    let heading = c
+        .path
+        .last()
+        .map(|h| strip_numbering(h.trim()).trim_end_matches(LEAD))
+        .unwrap_or_default();
+    let text = strip_numbering(c.text.trim());
+    let full = text.lines().next().unwrap_or_default().trim();
+    // A title is short and no sentence; an article's heading is the start of its text.
+    let short = !heading.is_empty()
+        && heading.chars().count() <= TITLE_CHARS
+        && !heading.contains(['，', ','])
+        && c.kind != ClauseKind::Article;
+    // The text starts with its heading, run in (`一、支持对象。在本市…`) or on a line of its own.
+    let body = match text.strip_prefix(heading) {
+        Some(rest) if !heading.is_empty() => rest.trim_start(),
+        _ => text,
+    };
+    let body = body.trim_start_matches(LEAD);
+    let sentence = first_sentence(body.lines().next().unwrap_or_default().trim());
+    let line = match (short, sentence.is_empty()) {
+        (true, false) if !sentence.starts_with(heading) => format!("{heading}：{sentence}"),
+        (true, true) => heading.to_string(),
+        (true, false) => sentence.to_string(),
+        // A long heading is the start of the text: show the text from its beginning.
+        (false, _) => first_sentence(full).to_string(),
     };
     let line = line.trim().to_string();
     (line.chars().filter(|c| c.is_alphanumeric()).count() >= 4)
@@ -447,6 +463,32 @@ mod tests {
         assert!(top[1].starts_with("贷款贴息："), "{top:?}");
         assert!(top[2].starts_with("减免房租："), "{top:?}");
         assert!(top.iter().all(|l| l.chars().count() <= MEASURE_CHARS + 1));
+    }
+
+    #[test]
+    fn measure_lines_handle_run_in_and_long_headings() {
+        let run_in = clause(
+            0,
+            ClauseKind::Measure,
+            &["一、支持对象"],
+            "一、支持对象。在本市登记注册的中小微企业。其他内容。",
+        );
+        assert_eq!(
+            measure_line(&run_in).as_deref(),
+            Some("支持对象：在本市登记注册的中小微企业。")
+        );
+        let long = clause(
+            0,
+            ClauseKind::Article,
+            &["第十五条 有效期内的创新型中小企业和专精特新中小企业，如"],
+            "第十五条 有效期内的创新型中小企业和专精特新中小企业，如发生更名，应在3个月内报告。",
+        );
+        assert_eq!(
+            measure_line(&long).as_deref(),
+            Some("有效期内的创新型中小企业和专精特新中小企业，如发生更名，应在3个月内报告。")
+        );
+        let bare = clause(0, ClauseKind::TableRow, &[], "（二）。");
+        assert_eq!(measure_line(&bare), None);
     }
 
     #[test]
