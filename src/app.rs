@@ -355,7 +355,7 @@ impl App {
     #[must_use]
     pub fn announcement(&self, doc_id: &str) -> Option<Announcement> {
         let kb = self.kb();
-        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        let doc = document_index(&kb, doc_id)?;
         Announcement::of(&kb.corpus, doc, &self.intents)
     }
 
@@ -363,7 +363,7 @@ impl App {
     #[must_use]
     pub fn document_points(&self, doc_id: &str) -> Option<FullText> {
         let kb = self.kb();
-        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        let doc = document_index(&kb, doc_id)?;
         let points = broadcast::key_points(&kb.corpus, doc);
         let text = match points.is_empty() {
             true => "（这份文件没有分条列出的措施，请查看全文。）".to_string(),
@@ -384,7 +384,7 @@ impl App {
     #[must_use]
     pub fn document_text(&self, doc_id: &str) -> Option<FullText> {
         let kb = self.kb();
-        let doc = kb.corpus.documents.iter().position(|d| d.id == doc_id)?;
+        let doc = document_index(&kb, doc_id)?;
         let text = kb
             .corpus
             .clauses
@@ -562,6 +562,11 @@ fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
         citation,
         text: clause.text.clone(),
     })
+}
+
+/// Position of document `doc_id` in the corpus.
+fn document_index(kb: &KnowledgeBase, doc_id: &str) -> Option<usize> {
+    kb.corpus.documents.iter().position(|d| d.id == doc_id)
 }
 
 /// `《title》（文号） · issuer · date`.

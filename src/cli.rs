@@ -266,13 +266,13 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
             cfg.memory_sessions,
         )
         .await?;
-        let broadcasts = match cfg.redis_url.as_deref().map(str::trim) {
-            Some(url) if !url.is_empty() => Some(std::sync::Arc::new(BroadcastStore::open(
+        let broadcasts = match redis_url(cfg) {
+            Some(url) => Some(std::sync::Arc::new(BroadcastStore::open(
                 url,
                 &cfg.redis_prefix,
                 &cfg.replica,
             )?)),
-            _ => {
+            None => {
                 tracing::info!("no REDIS_URL: subscriptions and announcements are off");
                 None
             }
@@ -398,24 +398,37 @@ fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
     }
 }
 
+/// The configured Redis URL, unless blank.
+fn redis_url(cfg: &Config) -> Option<&str> {
+    cfg.redis_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+}
+
+/// A runtime for the command line and the broadcast store on `url` (opened inside it: the
+/// connection manager spawns its driver on the current runtime).
+fn queue_at(cfg: &Config, url: &str) -> anyhow::Result<(tokio::runtime::Runtime, BroadcastStore)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = {
+        let _inside = runtime.enter();
+        BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
+    };
+    Ok((runtime, store))
+}
+
 /// The Redis queue for announcements, checked reachable; `None` when not announcing or when no
 /// Redis is configured.
 fn announce_queue(
     cfg: &Config,
     announce: bool,
 ) -> anyhow::Result<Option<(tokio::runtime::Runtime, BroadcastStore)>> {
-    let url = match cfg.redis_url.as_deref().map(str::trim) {
-        Some(url) if announce && !url.is_empty() => url,
-        _ => return Ok(None),
+    let Some(url) = redis_url(cfg).filter(|_| announce) else {
+        return Ok(None);
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    // The connection manager spawns its driver on the current runtime.
-    let store = {
-        let _inside = runtime.enter();
-        BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
-    };
+    let (runtime, store) = queue_at(cfg, url)?;
     runtime
         .block_on(store.ping())
         .context("Redis 不可达，无法为新增文件排队推送")?;
@@ -450,17 +463,11 @@ fn queue_announcements(
 }
 
 fn broadcast_status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let Some(url) = cfg.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = redis_url(cfg) else {
         eprintln!("未配置 REDIS_URL：没有推送队列。");
         return Ok(ExitCode::from(2));
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let store = {
-        let _inside = runtime.enter();
-        BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
-    };
+    let (runtime, store) = queue_at(cfg, url)?;
     let (docs, failing, subscribers) = runtime.block_on(async {
         anyhow::Ok((
             store.status().await?,

@@ -360,28 +360,14 @@ impl BroadcastStore {
     /// # Errors
     /// Redis failed.
     pub async fn next_batch(&self) -> Result<Vec<Queued>> {
-        let queue = self.key("bc:queue");
-        let mut conn = self.conn.clone();
-        let own: StreamReadReply = bounded(
-            redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(&self.consumer)
-                .arg("COUNT")
-                .arg(BATCH)
-                .arg("STREAMS")
-                .arg(&queue)
-                .arg("0")
-                .query_async(&mut conn),
-        )
-        .await?;
-        let own: Vec<StreamId> = own.keys.into_iter().flat_map(|k| k.ids).collect();
+        let own = self.read_group("0").await?;
         if !own.is_empty() {
-            return Ok(own.into_iter().map(queued).collect());
+            return Ok(own);
         }
+        let mut conn = self.conn.clone();
         let stale: StreamAutoClaimReply = bounded(
             redis::cmd("XAUTOCLAIM")
-                .arg(&queue)
+                .arg(self.key("bc:queue"))
                 .arg(GROUP)
                 .arg(&self.consumer)
                 .arg(u64::try_from(STALE_ENTRY.as_millis()).unwrap_or(u64::MAX))
@@ -394,7 +380,13 @@ impl BroadcastStore {
         if !stale.claimed.is_empty() {
             return Ok(stale.claimed.into_iter().map(queued).collect());
         }
-        let new: StreamReadReply = bounded(
+        self.read_group(">").await
+    }
+
+    /// XREADGROUP from `from`: `0` = this consumer's pending entries, `>` = new ones.
+    async fn read_group(&self, from: &str) -> Result<Vec<Queued>> {
+        let mut conn = self.conn.clone();
+        let reply: StreamReadReply = bounded(
             redis::cmd("XREADGROUP")
                 .arg("GROUP")
                 .arg(GROUP)
@@ -402,12 +394,12 @@ impl BroadcastStore {
                 .arg("COUNT")
                 .arg(BATCH)
                 .arg("STREAMS")
-                .arg(&queue)
-                .arg(">")
+                .arg(self.key("bc:queue"))
+                .arg(from)
                 .query_async(&mut conn),
         )
         .await?;
-        Ok(new
+        Ok(reply
             .keys
             .into_iter()
             .flat_map(|k| k.ids)

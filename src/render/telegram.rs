@@ -674,6 +674,19 @@ mod tests {
         }
     }
 
+    /// The callback data of every button of `keyboard`, in order.
+    fn callback_data(keyboard: &InlineKeyboardMarkup) -> Vec<String> {
+        keyboard
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn announcement_fits_and_escapes() {
         let mut a = Announcement {
@@ -694,15 +707,7 @@ mod tests {
         a.measures = vec!["很长的措施".repeat(2000); 3];
         assert!(tg_len(&announcement(&a)) <= MAX_MESSAGE);
         let keyboard = announcement_keyboard("dabc");
-        let data: Vec<String> = keyboard
-            .inline_keyboard
-            .iter()
-            .flatten()
-            .filter_map(|b| match &b.kind {
-                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
-                _ => None,
-            })
-            .collect();
+        let data = callback_data(&keyboard);
         assert_eq!(data, vec!["p:dabc", "d:dabc"]);
     }
 
@@ -738,15 +743,7 @@ mod tests {
         no_buttons.followups.clear();
         assert_eq!(keyboard(&no_buttons, 1), None);
         let kb = keyboard(&sample(2, 10), 42).unwrap();
-        let data: Vec<String> = kb
-            .inline_keyboard
-            .iter()
-            .flatten()
-            .filter_map(|b| match &b.kind {
-                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
-                _ => None,
-            })
-            .collect();
+        let data = callback_data(&kb);
         assert_eq!(
             data,
             [

@@ -13,7 +13,7 @@ use teloxide::{ApiError, RequestError};
 use tokio::task::JoinSet;
 
 use super::send::{Sender, Target};
-use crate::broadcast::store::{BroadcastStore, Claim, Queued, Settled};
+use crate::broadcast::store::{BroadcastError, BroadcastStore, Claim, Queued, Settled};
 use crate::render::telegram as render;
 
 /// Pause between queue reads when there is nothing to do.
@@ -52,34 +52,47 @@ pub async fn deliver_forever(store: Arc<BroadcastStore>, sender: Sender) {
             }
         }
     });
-    let mut down = false;
+    // `down`: prepare before the next pass; `failed`: the outage has been logged.
+    let (mut down, mut failed) = (true, false);
     loop {
-        match pass(&store, &sender).await {
+        // Alive and the consumer group present before the first pass and after any failure (a
+        // restarted Redis may have lost both); not on every pass.
+        let outcome = match down {
+            false => pass(&store, &sender).await,
+            true => match prepare(&store).await {
+                Ok(()) => pass(&store, &sender).await,
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
             Ok(worked) => {
-                if std::mem::take(&mut down) {
+                if failed {
                     tracing::info!("broadcast queue reachable again");
                 }
+                (down, failed) = (false, false);
                 if !worked {
                     tokio::time::sleep(IDLE).await;
                 }
             }
             Err(error) => {
-                if !std::mem::replace(&mut down, true) {
+                if !failed {
                     tracing::error!(%error, "broadcast queue unavailable; retrying");
                 }
+                (down, failed) = (true, true);
                 tokio::time::sleep(REDIS_BACKOFF).await;
             }
         }
     }
 }
 
-/// One pass over the next batch of entries; whether there was any.
-async fn pass(
-    store: &Arc<BroadcastStore>,
-    sender: &Sender,
-) -> Result<bool, crate::broadcast::store::BroadcastError> {
+/// Marks this process alive and makes sure the consumer group exists.
+async fn prepare(store: &BroadcastStore) -> Result<(), BroadcastError> {
     store.heartbeat().await?;
-    store.ensure_group().await?;
+    store.ensure_group().await
+}
+
+/// One pass over the next batch of entries; whether there was any.
+async fn pass(store: &Arc<BroadcastStore>, sender: &Sender) -> Result<bool, BroadcastError> {
     let batch = store.next_batch().await?;
     let mut unfinished = false;
     for q in &batch {
@@ -97,7 +110,7 @@ async fn announce(
     store: &Arc<BroadcastStore>,
     sender: &Sender,
     q: &Queued,
-) -> Result<bool, crate::broadcast::store::BroadcastError> {
+) -> Result<bool, BroadcastError> {
     let Some(a) = &q.announcement else {
         tracing::warn!(entry = %q.entry, doc = %q.doc, "malformed announcement skipped");
         store.finish(q).await?;
@@ -164,11 +177,7 @@ fn pacer() -> tokio::time::Interval {
 }
 
 /// Whether a finished delivery task left its subscriber settled.
-fn joined(
-    done: Option<
-        Result<Result<bool, crate::broadcast::store::BroadcastError>, tokio::task::JoinError>,
-    >,
-) -> bool {
+fn joined(done: Option<Result<Result<bool, BroadcastError>, tokio::task::JoinError>>) -> bool {
     match done {
         Some(Ok(Ok(settled))) => settled,
         Some(Ok(Err(error))) => {
@@ -192,7 +201,7 @@ async fn deliver(
     chat: i64,
     message: &(String, teloxide::types::InlineKeyboardMarkup),
     pace: &tokio::sync::Mutex<tokio::time::Interval>,
-) -> Result<bool, crate::broadcast::store::BroadcastError> {
+) -> Result<bool, BroadcastError> {
     let mut chat = chat;
     for _ in 0..2 {
         // Settled chats (a restart resuming) skip the pacing; others wait for their turn before
@@ -245,7 +254,7 @@ async fn record(
     doc: &str,
     chat: i64,
     outcome: &Settled,
-) -> Result<(), crate::broadcast::store::BroadcastError> {
+) -> Result<(), BroadcastError> {
     let mut attempt = 0;
     loop {
         match store.settle(doc, chat, outcome).await {
