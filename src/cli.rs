@@ -101,6 +101,9 @@ pub enum Command {
         /// Exit with status 1 when recall@3 is below this floor (for CI).
         #[arg(long)]
         min_recall3: Option<f64>,
+        /// Score only the questions whose id number is even (the tuning half) or odd (held out).
+        #[arg(long, value_enum)]
+        half: Option<crate::eval::Half>,
     },
 }
 
@@ -222,9 +225,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             repeat,
             min_recall3,
+            half,
         } => {
             let app = load_app(&cfg, false)?;
-            let questions = crate::eval::load(&file)?;
+            let mut questions = crate::eval::load(&file)?;
+            if let Some(half) = half {
+                questions.retain(|q| half.contains(&q.id));
+            }
             let report = crate::eval::run(&app, &questions, k, repeat);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

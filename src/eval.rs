@@ -29,6 +29,28 @@ pub struct GoldQuestion {
     pub gold: Vec<GoldEntry>,
 }
 
+/// A half of a question set split by the parity of the number in each id (`e012` is even):
+/// tune on one half, report the other as held out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Half {
+    /// Ids whose number is even (the tuning half).
+    Even,
+    /// Ids whose number is odd (the held-out half).
+    Odd,
+}
+
+impl Half {
+    /// Whether question `id` belongs to this half (ids without a number belong to none).
+    #[must_use]
+    pub fn contains(self, id: &str) -> bool {
+        let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+        let Ok(n) = digits.parse::<u64>() else {
+            return false;
+        };
+        (n % 2 == 0) == (self == Half::Even)
+    }
+}
+
 /// One gold snippet.
 #[derive(Clone, Debug, Deserialize)]
 pub struct GoldEntry {

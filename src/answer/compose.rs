@@ -151,8 +151,14 @@ fn lead(input: &ComposeInput<'_>, n: usize) -> String {
         ),
         None => String::new(),
     };
+    let read_as: String = input
+        .retrieval
+        .corrections
+        .iter()
+        .map(|c| format!("（“{}”按“{}”理解）", c.typed, c.read_as))
+        .collect();
     if input.offset == 0 {
-        format!("找到 {n} 条相关条款{scope}：")
+        format!("{read_as}找到 {n} 条相关条款{scope}：")
     } else {
         format!(
             "以下是第 {}–{} 条相关条款{scope}：",

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub use open::{KnowledgeBase, OpenReport, Paths};
 
+use crate::text::spelling::Correction;
+
 /// One retrieved clause.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
@@ -35,6 +37,8 @@ pub struct Retrieval {
     pub region: Option<String>,
     /// True when the question's content is not covered by any clause: nothing is cited.
     pub declined: bool,
+    /// Spans of the question read as other words (typo repair by sound).
+    pub corrections: Vec<Correction>,
 }
 
 /// Options of one search.

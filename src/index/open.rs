@@ -17,6 +17,7 @@ use crate::text::analyzer;
 use crate::text::lexicon::Lexicon;
 use crate::text::normalize::normalize;
 use crate::text::segment::Segmenter;
+use crate::text::spelling::Speller;
 
 /// Where the knowledge base comes from and goes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub struct KnowledgeBase {
     pub(super) facts: Vec<super::retrieve::Facts>,
     /// Stop words of two or more characters, longest first (removed before segmentation).
     pub(super) multi_char_stopwords: Vec<String>,
+    /// Corpus words by sound, for typo repair.
+    pub(super) speller: Speller,
     pub(super) reader: IndexReader,
     pub(super) fields: Fields,
     generation: PathBuf,
@@ -202,8 +205,10 @@ impl Generation {
             .collect();
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        let speller = Speller::new(vocabulary(&self.reader, self.fields.body));
         KnowledgeBase {
             multi_char_stopwords,
+            speller,
             corpus: self.corpus,
             segmenter,
             lexicon: lexicon.clone(),
@@ -215,6 +220,25 @@ impl Generation {
             generation: self.dir,
         }
     }
+}
+
+/// Every term of `field` with the number of clauses containing it (summed over segments).
+fn vocabulary(reader: &IndexReader, field: tantivy::schema::Field) -> Vec<(String, u32)> {
+    let mut words: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for segment in reader.searcher().segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut terms) = inverted.terms().stream() else {
+            continue;
+        };
+        while terms.advance() {
+            if let Ok(word) = std::str::from_utf8(terms.key()) {
+                *words.entry(word.to_string()).or_default() += terms.value().doc_freq;
+            }
+        }
+    }
+    words.into_iter().collect()
 }
 
 /// Normalised `title 文号 path text` of each clause, with the offset of `path text`.

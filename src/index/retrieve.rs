@@ -14,6 +14,7 @@ use super::region::{self, Relation};
 use super::{Hit, Retrieval, SearchOptions};
 use crate::corpus::{ClauseKind, Level};
 use crate::text::analyzer::bigrams;
+use crate::text::numbers::normalize_numbers;
 
 /// Candidates taken from BM25 before reranking.
 const CANDIDATES: usize = 60;
@@ -83,7 +84,13 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let stripped = self.strip_fillers(&arabic_numbers(&self.strip_places(question)));
+        let searcher = self.reader.searcher();
+        let numbers = normalize_numbers(&self.strip_places(question));
+        let suspects = self.suspects(&numbers);
+        let (repaired, corrections) = self.speller.repair(&numbers, |from, to, span| {
+            suspects.allows(from, to) && self.unseen(&searcher, span)
+        });
+        let stripped = self.strip_fillers(&repaired);
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
             .iter()
@@ -92,6 +99,7 @@ impl KnowledgeBase {
             .collect();
         let mut out = Retrieval {
             terms: content,
+            corrections,
             region: region.clone(),
             ..Retrieval::default()
         };
@@ -99,7 +107,6 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let searcher = self.reader.searcher();
         let query = self.query(&terms, &stripped);
         let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
         else {
@@ -150,6 +157,51 @@ impl KnowledgeBase {
             }
         }
         s
+    }
+
+    /// Where typos may be in `text`: its default-mode words, marking the ones jieba made up or
+    /// left as a single character (what a mistyped word becomes) and the function words.
+    fn suspects(&self, text: &str) -> Suspects {
+        let char_at = |byte: usize| text[..byte].chars().count();
+        let words = self
+            .segmenter
+            .words(text)
+            .into_iter()
+            .map(|w| {
+                let (from, to) = (char_at(w.start), char_at(w.end));
+                let function_char = |c: char| {
+                    FUNCTION_CHARS.contains(c)
+                        || self
+                            .lexicon
+                            .stopwords
+                            .contains(c.encode_utf8(&mut [0; 4]) as &str)
+                };
+                let kind = if self.lexicon.stopwords.contains(&w.text)
+                    || w.text.chars().any(function_char)
+                {
+                    Suspect::Function
+                } else if to - from == 1 || !self.segmenter.knows(&w.text) {
+                    Suspect::Odd
+                } else {
+                    Suspect::Word
+                };
+                (from, to, kind)
+            })
+            .collect();
+        Suspects { words }
+    }
+
+    /// Whether `span` looks like a typo: not a dictionary word, and one of its character pairs
+    /// occurs nowhere in the corpus.
+    fn unseen(&self, searcher: &Searcher, span: &str) -> bool {
+        if self.segmenter.knows(span) {
+            return false;
+        }
+        bigrams(span).iter().any(|g| {
+            searcher
+                .doc_freq(&Term::from_field_text(self.fields.bigram, g))
+                .is_ok_and(|n| n == 0)
+        })
     }
 
     /// Removes multi-character stop words from the raw text before segmentation, so that
@@ -414,6 +466,41 @@ impl KnowledgeBase {
     }
 }
 
+/// Single characters that are grammar, not content: never part of a typo.
+const FUNCTION_CHARS: &str = "不没给对从向把被将和跟同或及等个些每各该其之以于为所而且";
+
+/// How a word of the question may take part in a typo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Suspect {
+    /// A dictionary word of two or more characters: may join a typo only beside an odd word.
+    Word,
+    /// A single content character or a word jieba made up.
+    Odd,
+    /// A stop word or function character: never part of a typo.
+    Function,
+}
+
+/// The words of a question (character offsets) and how each may take part in a typo.
+struct Suspects {
+    words: Vec<(usize, usize, Suspect)>,
+}
+
+impl Suspects {
+    /// A span may be a typo when it starts and ends on word boundaries, holds at least one odd
+    /// word and no function word or character.
+    fn allows(&self, from: usize, to: usize) -> bool {
+        let starts = self.words.iter().any(|w| w.0 == from);
+        let ends = self.words.iter().any(|w| w.1 == to);
+        let inside = self.words.iter().filter(|w| from <= w.0 && w.1 <= to);
+        let (mut odd, mut function) = (false, false);
+        for w in inside {
+            odd |= w.2 == Suspect::Odd;
+            function |= w.2 == Suspect::Function;
+        }
+        starts && ends && odd && !function
+    }
+}
+
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
@@ -611,64 +698,6 @@ fn part_share(parts: &[String], hay: &str) -> f32 {
     parts.iter().filter(|p| hay.contains(p.as_str())).count() as f32 / parts.len() as f32
 }
 
-/// Rewrites Chinese numerals that carry a unit (一百亿 → 100亿, 十万 → 10万, 两千 → 2000) as
-/// digits, the way the documents print amounts. Bare 一/二 (一次性, 一是) are left alone.
-#[must_use]
-pub fn arabic_numbers(text: &str) -> String {
-    fn digit(c: char) -> Option<u64> {
-        "零一二三四五六七八九"
-            .find(c)
-            .map(|i| (i / 3) as u64)
-            .or((c == '两').then_some(2))
-    }
-    fn unit(c: char) -> Option<u64> {
-        match c {
-            '十' => Some(10),
-            '百' => Some(100),
-            '千' => Some(1000),
-            _ => None,
-        }
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let start = i;
-        while i < chars.len() && (digit(chars[i]).is_some() || unit(chars[i]).is_some()) {
-            i += 1;
-        }
-        if i == start {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let run = &chars[start..i];
-        let next = chars.get(i).copied();
-        let has_digit = run.iter().any(|c| digit(*c).is_some());
-        let has_unit = run.iter().any(|c| unit(*c).is_some());
-        let amount_follows = matches!(next, Some('万' | '亿' | '元' | '%'));
-        let ten_thousand = run == ['十'] && amount_follows;
-        let convert =
-            (has_digit && (has_unit || (amount_follows && run.len() > 1))) || ten_thousand;
-        if !convert || run.len() > 8 {
-            out.extend(run);
-            continue;
-        }
-        let (mut total, mut pending) = (0, 0);
-        for &c in run {
-            if let Some(d) = digit(c) {
-                pending = d;
-            } else if let Some(u) = unit(c) {
-                total += if pending == 0 { 1 } else { pending } * u;
-                pending = 0;
-            }
-        }
-        total += pending;
-        out.push_str(&total.to_string());
-    }
-    out
-}
-
 fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
 }
@@ -676,22 +705,6 @@ fn is_cjk(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chinese_amounts_become_digits() {
-        for (input, want) in [
-            ("营收每多一百亿", "营收每多100亿"),
-            ("最多贷十万吗", "最多贷10万吗"),
-            ("补贴两千元", "补贴2000元"),
-            ("三十五万", "35万"),
-            ("一次性吸纳", "一次性吸纳"),
-            ("一是二是", "一是二是"),
-            ("三个月", "三个月"),
-            ("百日竞赛", "百日竞赛"),
-        ] {
-            assert_eq!(arabic_numbers(input), want, "help: {input}");
-        }
-    }
 
     #[test]
     fn answer_types_are_read_from_question_words() {

@@ -4,7 +4,9 @@
 pub mod analyzer;
 pub mod lexicon;
 pub mod normalize;
+pub mod numbers;
 pub mod segment;
+pub mod spelling;
 
 #[cfg(test)]
 pub(crate) mod test_support {
