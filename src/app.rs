@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::answer::answerability::{self, Model};
 use crate::answer::{self, Answer, Followup, Status};
 use crate::broadcast::{self, Announcement, FilterError, Filters};
 use crate::config::Config;
@@ -159,6 +160,8 @@ pub struct App {
     /// Where the knowledge base was opened from (`None` when assembled by [`App::new`]).
     paths: Option<Paths>,
     intents: IntentSet,
+    /// Decides answered vs related for the clauses found.
+    model: Model,
     page_size: usize,
     today: String,
 }
@@ -192,6 +195,10 @@ impl App {
         };
         let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress)?;
         let mut app = App::new(kb, intents, cfg.page_size, today());
+        let model = cfg.data_dir.join(answerability::MODEL_FILE);
+        if model.is_file() {
+            app.model = Model::load(&model)?;
+        }
         app.paths = Some(paths);
         Ok((app, report))
     }
@@ -203,6 +210,7 @@ impl App {
             kb: RwLock::new(Arc::new(kb)),
             paths: None,
             intents,
+            model: Model::default(),
             page_size: page_size.max(1),
             today,
         }
@@ -309,6 +317,7 @@ impl App {
                         more: false,
                         today: &self.today,
                         regions: &[],
+                        related: false,
                     });
                     self.remember(session, &answer, None, 0);
                     return answer;
@@ -500,6 +509,11 @@ impl App {
         let has_more = retrieval.hits.len() > k;
         retrieval.hits.truncate(k);
         let topic = self.intents.best_topic(question);
+        let related = !retrieval.declined
+            && !retrieval.hits.is_empty()
+            && !self
+                .model
+                .answers(&self.features(question, &retrieval, topic.is_some()));
         let answer = answer::compose(&answer::ComposeInput {
             question,
             retrieval: &retrieval,
@@ -510,9 +524,42 @@ impl App {
             more: has_more,
             today: &self.today,
             regions: &[],
+            related,
         });
         self.remember(session, &answer, topic.map(|t| t.name), offset);
         answer
+    }
+
+    /// Answerability features of `question` given its retrieval (see [`answerability`]).
+    fn features(&self, question: &str, retrieval: &Retrieval, topic: bool) -> [f64; 7] {
+        let best = &retrieval.signals.best_text;
+        let out_of_scope = self
+            .intents
+            .out_of_scope_words(question)
+            .iter()
+            .any(|w| !best.contains(w));
+        answerability::features(&retrieval.signals, out_of_scope, topic)
+    }
+
+    /// Answerability features of a fresh question (for `policybot calibrate`); `None` when the
+    /// question is invalid, conversational or declined outright.
+    #[must_use]
+    pub fn answerability_features(&self, question: &str) -> Option<[f64; 7]> {
+        let question = validate(question).ok()?;
+        if self
+            .intents
+            .classify(question)
+            .is_some_and(|m| m.kind.is_conversational())
+        {
+            return None;
+        }
+        let kb = self.kb();
+        let retrieval = kb.search(question, &SearchOptions::default());
+        if retrieval.declined || retrieval.hits.is_empty() {
+            return None;
+        }
+        let topic = self.intents.best_topic(question).is_some();
+        Some(self.features(question, &retrieval, topic))
     }
 
     fn remember(
@@ -522,7 +569,10 @@ impl App {
         topic: Option<String>,
         offset: usize,
     ) {
-        if answer.status == Status::Answered || answer.status == Status::NoMatch {
+        if matches!(
+            answer.status,
+            Status::Answered | Status::Related | Status::NoMatch
+        ) {
             session.last_question = Some(answer.question.clone());
             session.last_region.clone_from(&answer.region);
             session.shown = offset + answer.hits.len();

@@ -105,6 +105,19 @@ pub enum Command {
         #[arg(long, value_enum)]
         half: Option<crate::eval::Half>,
     },
+    /// Fit the answered/related decision (data/model/answerability.toml) to labelled questions
+    /// by logistic regression; prints the cross-validated declines.
+    Calibrate {
+        /// Gold JSONL files; `FILE:even` or `FILE:odd` takes one half of a file by id parity.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Cross-validation folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Write the model fitted on all samples to `<data_dir>/model/answerability.toml`.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 /// `policybot broadcast` actions.
@@ -217,6 +230,41 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat { region } => {
             let app = load_app(&cfg, false)?;
             chat(&app, region)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calibrate {
+            files,
+            folds,
+            write,
+        } => {
+            let app = load_app(&cfg, false)?;
+            let mut questions = Vec::new();
+            for spec in &files {
+                let (path, half) = match spec.rsplit_once(':') {
+                    Some((p, "even")) => (p, Some(crate::eval::Half::Even)),
+                    Some((p, "odd")) => (p, Some(crate::eval::Half::Odd)),
+                    _ => (spec.as_str(), None),
+                };
+                let mut q = crate::eval::load(std::path::Path::new(path))?;
+                if let Some(half) = half {
+                    q.retain(|q| half.contains(&q.id));
+                }
+                questions.extend(q);
+            }
+            let report = crate::eval::calibrate(&app, &questions, folds);
+            print!("{}", report.text);
+            if write {
+                let path = cfg.data_dir.join(crate::answer::answerability::MODEL_FILE);
+                let header = format!(
+                    "Fitted by `policybot calibrate {}` ({} samples).\n{}",
+                    files.join(" "),
+                    report.samples,
+                    report.text.trim_end()
+                );
+                std::fs::write(&path, report.model.to_toml(&header))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval {

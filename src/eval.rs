@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Status;
+use crate::answer::answerability::{Model, confusion, cross_validate};
 use crate::app::{App, AskOptions};
 use crate::error::Error;
 use crate::session::Session;
@@ -110,6 +111,68 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
+/// What `policybot calibrate` found.
+#[derive(Clone, Debug)]
+pub struct Calibration {
+    /// Labelled questions that reached the decision (not declined outright).
+    pub samples: usize,
+    /// The model fitted on all of them.
+    pub model: Model,
+    /// Human-readable summary: in-sample and cross-validated declines.
+    pub text: String,
+}
+
+/// Fits the answerability model to `questions` (answerable/multi vs out-of-scope) and
+/// cross-validates it with `folds` folds. Questions declined before the decision (no clause
+/// covers them) count as declined in the figures.
+#[must_use]
+pub fn calibrate(app: &App, questions: &[GoldQuestion], folds: usize) -> Calibration {
+    let (mut samples, mut pre_oos, mut pre_ans, mut oos, mut ans) = (Vec::new(), 0, 0, 0, 0);
+    for q in questions {
+        let answerable = !q.gold.is_empty();
+        if answerable {
+            ans += 1;
+        } else {
+            oos += 1;
+        }
+        match app.answerability_features(&q.question) {
+            Some(x) => samples.push((x, answerable)),
+            None if answerable => pre_ans += 1,
+            None => pre_oos += 1,
+        }
+    }
+    let model = Model::fit(&samples);
+    let line = |label: &str, c: (usize, usize, usize, usize)| {
+        format!(
+            "{label}: out-of-scope declined {}/{} ({:.3})  answerable wrongly declined {}/{} ({:.3})\n",
+            c.0 + pre_oos,
+            oos,
+            (c.0 + pre_oos) as f64 / oos.max(1) as f64,
+            c.2 + pre_ans,
+            ans,
+            (c.2 + pre_ans) as f64 / ans.max(1) as f64,
+        )
+    };
+    let mut text = format!(
+        "questions {} ({} answerable, {} out of scope); declined before the decision: {} out of scope, {} answerable\n",
+        questions.len(),
+        ans,
+        oos,
+        pre_oos,
+        pre_ans
+    );
+    text.push_str(&line("fitted, in sample", confusion(&model, &samples)));
+    text.push_str(&line(
+        &format!("{folds}-fold cross-validated"),
+        cross_validate(&samples, folds),
+    ));
+    Calibration {
+        samples: samples.len(),
+        model,
+        text,
+    }
+}
+
 /// Reads a gold JSONL file.
 ///
 /// # Errors
@@ -162,6 +225,7 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
             .take(3)
             .map(|h| h.doc_title.clone())
             .collect();
+        // A hedged `related` answer counts as declined (../shared/eval/README.md).
         let answered = answer.status == Status::Answered && !answer.hits.is_empty();
         if q.gold.is_empty() {
             oos += 1;

@@ -18,6 +18,8 @@ const MAX_ASKS: usize = 3;
 const MAX_SUGGESTIONS: usize = 6;
 /// Question characters quoted in the no-match lead.
 const MAX_QUOTED_CHARS: usize = 40;
+/// The human hand-off of a no-match answer.
+const HAND_OFF: &str = "如需人工帮助，可拨打 12345 政务服务便民热线，或咨询相关主管部门。";
 /// Characters of each cited clause used to infer a topic when the question matched none.
 const TOPIC_SAMPLE_CHARS: usize = 300;
 
@@ -43,6 +45,9 @@ pub struct ComposeInput<'a> {
     /// Extra region choices to offer as 只看<地区> (short names such as `安阳`), after those
     /// found among the hits.
     pub regions: &'a [String],
+    /// The hits only touch the question (the answerability model said so): cite them under a
+    /// hedge, without claiming they answer it.
+    pub related: bool,
 }
 
 /// Composes the answer. Conversational intents (greeting, help, thanks, human) answer with
@@ -87,7 +92,11 @@ pub fn compose(input: &ComposeInput<'_>) -> Answer {
     let followups = followups(input, intent, &hits);
     Answer {
         question: input.question.to_string(),
-        status: Status::Answered,
+        status: if input.related {
+            Status::Related
+        } else {
+            Status::Answered
+        },
         intent: intent.map(|i| i.name.clone()),
         region: input.retrieval.region.clone(),
         lead,
@@ -157,7 +166,11 @@ fn lead(input: &ComposeInput<'_>, n: usize) -> String {
         .iter()
         .map(|c| format!("（“{}”按“{}”理解）", c.typed, c.read_as))
         .collect();
-    if input.offset == 0 {
+    if input.related && input.offset == 0 {
+        format!(
+            "{read_as}没有找到直接规定，以下 {n} 条条款可能相关{scope}，仅供参考，具体请向责任部门或 12345 热线核实："
+        )
+    } else if input.offset == 0 {
         format!("{read_as}找到 {n} 条相关条款{scope}：")
     } else {
         format!(
@@ -192,6 +205,7 @@ fn no_match(input: &ComposeInput<'_>, intent: Option<&Intent>) -> Answer {
                 names.join("、")
             ));
         }
+        lead.push_str(HAND_OFF);
         lead
     };
     // The question's own topic first (its related questions may still be answerable), then
@@ -428,6 +442,7 @@ mod tests {
             more: true,
             today: "2025-01-15",
             regions: &[],
+            related: false,
         }
     }
 
@@ -442,6 +457,7 @@ mod tests {
             coverage: 1.0,
             region: Some("河南省/安阳市".into()),
             declined: false,
+            ..Retrieval::default()
         };
         let a = compose(&input(question, &retrieval, &corpus, &intents, m.as_ref()));
         assert_eq!(a.status, Status::Answered);

@@ -1,6 +1,7 @@
 //! Answer composition: retrieval result + corpus + intent → `Answer` with cited hits, excerpts,
 //! validity notes and follow-ups. Sync and pure: no teloxide, tantivy or redis types.
 
+pub mod answerability;
 mod compose;
 pub mod excerpt;
 pub mod validity;
@@ -17,6 +18,8 @@ pub use compose::{ComposeInput, MAX_FOLLOWUPS, compose, short_region};
 pub enum Status {
     /// Cited clauses were found.
     Answered,
+    /// Only weakly matching clauses: cited under a hedge ("没有找到直接规定，以下条款可能相关").
+    Related,
     /// Nothing relevant: no citation, topics suggested.
     NoMatch,
     /// A conversational intent (greeting, help, thanks, human hand-off) answered without retrieval.

@@ -39,6 +39,27 @@ pub struct Retrieval {
     pub declined: bool,
     /// Spans of the question read as other words (typo repair by sound).
     pub corrections: Vec<Correction>,
+    /// How well the best clauses answer the question (for the answered/related decision).
+    pub signals: Signals,
+}
+
+/// Evidence that the ranked clauses answer the question, read off the search.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    /// IDF-weighted coverage of the question's content words by the best clause (0–1).
+    pub best_coverage: f32,
+    /// The same by the best five clauses together (0–1).
+    pub union_coverage: f32,
+    /// IDF share of content words that occur in no clause at all (0–1).
+    pub unknown: f32,
+    /// IDF of the rarest content word missing from the best clause, relative to the rarest
+    /// content word of the question (0 when the best clause has them all).
+    pub missing_head: f32,
+    /// Ranking score of the best clause over that of the fifth (≥ 1).
+    pub margin: f32,
+    /// Text of the best clause with its title (normalised), for checks by the caller.
+    #[serde(skip)]
+    pub best_text: String,
 }
 
 /// Options of one search.

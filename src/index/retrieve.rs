@@ -11,7 +11,7 @@ use tantivy::{Searcher, Term};
 
 use super::open::KnowledgeBase;
 use super::region::{self, Relation};
-use super::{Hit, Retrieval, SearchOptions};
+use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
 use crate::text::analyzer::bigrams;
 use crate::text::numbers::normalize_numbers;
@@ -129,6 +129,7 @@ impl KnowledgeBase {
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.coverage = self.union_coverage(&scored, &terms, &idf);
+        out.signals = self.signals(&searcher, &scored, &terms, &idf, out.coverage);
         if out.coverage < MIN_COVERAGE {
             out.declined = true;
             return out;
@@ -432,6 +433,50 @@ impl KnowledgeBase {
             }
         }
         if all > 0.0 { got / all } else { 0.0 }
+    }
+
+    /// Evidence for the answered/related decision (see [`Signals`]).
+    fn signals(
+        &self,
+        searcher: &Searcher,
+        scored: &[(usize, f32, f32, Vec<String>)],
+        terms: &[QTerm],
+        idf: &HashMap<String, f32>,
+        union_coverage: f32,
+    ) -> Signals {
+        let Some(best) = scored.first() else {
+            return Signals::default();
+        };
+        let fifth = scored[scored.len().min(COVERAGE_HITS) - 1].1;
+        let best_text = &self.haystacks[best.0].0;
+        let df = |w: &str| {
+            searcher
+                .doc_freq(&Term::from_field_text(self.fields.body, w))
+                .unwrap_or(0)
+        };
+        let (mut all, mut unknown, mut rarest, mut missing) = (0.0f32, 0.0, 0.0f32, 0.0f32);
+        for t in terms.iter().filter(|t| t.maximal) {
+            let w = idf.get(&t.text).copied().unwrap_or(0.0);
+            all += w;
+            rarest = rarest.max(w);
+            if df(&t.text) == 0 && t.alts.iter().all(|(a, _)| df(a) == 0) {
+                unknown += w;
+            }
+            let found = best_text.contains(t.text.as_str())
+                || t.alts.iter().any(|(a, _)| best_text.contains(a.as_str()))
+                || part_share(&t.parts, best_text) >= 1.0;
+            if !found {
+                missing = missing.max(w);
+            }
+        }
+        Signals {
+            best_coverage: best.2,
+            union_coverage,
+            unknown: if all > 0.0 { unknown / all } else { 0.0 },
+            missing_head: if rarest > 0.0 { missing / rarest } else { 0.0 },
+            margin: if fifth > 0.0 { best.1 / fifth } else { 1.0 },
+            best_text: best_text.clone(),
+        }
     }
 
     /// Region and unit-kind prior of clause `ord`.

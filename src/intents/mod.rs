@@ -25,13 +25,17 @@ pub enum IntentKind {
     Human,
     /// A policy topic: retrieval runs; the topic adds related follow-up questions.
     Topic,
+    /// Requests the compendium does not serve (company registration, trademarks, personal
+    /// income tax, invoices, labour disputes, weather …): retrieval still runs, and a trigger
+    /// word the best clause does not contain counts against answering.
+    OutOfScope,
 }
 
 impl IntentKind {
     /// True for greeting, help, thanks and human: answered without retrieval.
     #[must_use]
     pub fn is_conversational(self) -> bool {
-        self != IntentKind::Topic
+        !matches!(self, IntentKind::Topic | IntentKind::OutOfScope)
     }
 
     /// Which conversational intent wins when one message holds several
@@ -43,6 +47,7 @@ impl IntentKind {
             IntentKind::Thanks => 2,
             IntentKind::Greeting => 3,
             IntentKind::Topic => 4,
+            IntentKind::OutOfScope => 5,
         }
     }
 }
@@ -293,6 +298,19 @@ impl IntentSet {
         let text = normalize(message.trim());
         self.conversational(&text)
             .or_else(|| self.best_topic(&text))
+    }
+
+    /// Trigger words of the out-of-scope intents that occur in `text` (normalised).
+    #[must_use]
+    pub fn out_of_scope_words(&self, text: &str) -> Vec<&str> {
+        let text = normalize(text);
+        self.intents
+            .iter()
+            .filter(|i| i.kind == IntentKind::OutOfScope)
+            .flat_map(|i| i.triggers.iter())
+            .filter(|t| text.contains(t.as_str()))
+            .map(String::as_str)
+            .collect()
     }
 
     /// The topic whose triggers occur most often in `text` (ties: load order); used for

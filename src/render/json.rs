@@ -35,6 +35,7 @@ use crate::answer::{Answer, Cited, Followup, Status};
 pub fn to_value(answer: &Answer, reply: &str) -> Value {
     let status = match answer.status {
         Status::Answered => "answered",
+        Status::Related => "related",
         Status::NoMatch => "no_match",
         Status::Intent => "intent",
     };

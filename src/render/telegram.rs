@@ -95,7 +95,7 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     let full_rows: Vec<Vec<InlineKeyboardButton>> =
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
-    if answer.status == Status::Answered {
+    if matches!(answer.status, Status::Answered | Status::Related) {
         rows.push(vec![
             button(
                 "👍 有用",

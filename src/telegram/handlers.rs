@@ -448,7 +448,7 @@ async fn reply<A: Knowledge, S: SessionStore + 'static>(
 ) -> HandlerResult {
     // Saved before sending, so a quick press finds the state.
     ctx.sessions.save(key, &session).await;
-    if answer.status == Status::NoMatch {
+    if matches!(answer.status, Status::NoMatch | Status::Related) {
         ctx.sessions.record_unanswered(&answer.question).await;
     }
     let html = render::answer(answer, header);
