@@ -57,6 +57,35 @@ const ASPECT_WORDS: &[&str] = &[
     "电话",
 ];
 
+/// A message this short (in characters) that names no topic or place continues the last question.
+const SHORT_FOLLOW_UP_CHARS: usize = 8;
+
+/// Words around a place name that still only ask "and there?" ("安阳有没有", "济源这边呢").
+const REGION_FILLERS: &[&str] = &[
+    "有没有",
+    "有吗",
+    "有没",
+    "有啥",
+    "支持",
+    "政策",
+    "这边",
+    "那边",
+    "这里",
+    "当地",
+    "的",
+    "呢",
+    "吗",
+    "没",
+    "也",
+    "那",
+    "咋样",
+    "怎么样",
+    "执行了",
+    "落实",
+    "咋",
+    "怎么",
+];
+
 /// Messages asking for the next page.
 const MORE_WORDS: &[&str] = &[
     "更多",
@@ -458,6 +487,21 @@ impl App {
                 region: region.to_string(),
             };
         }
+        // "安阳有没有", "济源这边呢", "新乡有支持政策没": a place and nothing but filler.
+        if t.chars().count() <= 12
+            && let Some((alias, region)) = kb.places.detect(core)
+        {
+            let mut rest = core.replace(alias, "");
+            for w in REGION_FILLERS {
+                rest = rest.replace(w, "");
+            }
+            if rest.chars().filter(|c| !c.is_ascii_punctuation()).count() <= 1 {
+                return Turn::Narrow {
+                    question: last,
+                    region: region.to_string(),
+                };
+            }
+        }
         let only_aspects = !core.is_empty() && {
             let mut rest = core.to_string();
             for w in ASPECT_WORDS.iter().rev() {
@@ -468,8 +512,16 @@ impl App {
                 .count()
                 <= 1
         };
-        if (continues && t.chars().count() <= 12) || only_aspects {
-            return Turn::Combine(format!("{last} {core}"));
+        // A short message that names no policy topic of its own ("咋申报", "最多补多少",
+        // "哪个科室管") asks about the last question.
+        let short_aspect = t.chars().count() <= SHORT_FOLLOW_UP_CHARS
+            && self.intents.best_topic(core).is_none()
+            && kb.places.detect(core).is_none();
+        if (continues && t.chars().count() <= 12) || only_aspects || short_aspect {
+            return Turn::Combine(format!(
+                "{} {core}",
+                crate::index::retrieve::without_question_words(&last)
+            ));
         }
         Turn::Fresh(text.to_string())
     }

@@ -18,8 +18,12 @@ use crate::text::normalize::compact;
 pub struct GoldQuestion {
     /// Question id.
     pub id: String,
-    /// The question as typed.
+    /// The question as typed (for a two-turn case: the follow-up, `second`).
+    #[serde(alias = "second")]
     pub question: String,
+    /// Two-turn cases: the question asked first, in the same session.
+    #[serde(default)]
+    pub first: Option<String>,
     /// `answerable`, `multi` or `out_of_scope`.
     pub kind: String,
     /// Region the user named.
@@ -204,10 +208,19 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
         region: None,
         k: Some(k.max(10)),
     };
+    // A two-turn case asks its first question in the session before the scored one.
+    let session = |q: &GoldQuestion| {
+        let mut s = Session::default();
+        if let Some(first) = &q.first {
+            let _ = app.ask(first, &mut s, &opts);
+        }
+        s
+    };
     for _ in 1..repeat {
         for q in questions {
+            let mut s = session(q);
             let started = Instant::now();
-            let _ = app.ask(&q.question, &mut Session::default(), &opts);
+            let _ = app.ask(&q.question, &mut s, &opts);
             latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         }
     }
@@ -216,8 +229,9 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
     let (mut oos, mut oos_declined, mut wrongly_declined) = (0, 0, 0);
     let mut misses = Vec::new();
     for q in questions {
+        let mut s = session(q);
         let started = Instant::now();
-        let answer = app.ask(&q.question, &mut Session::default(), &opts);
+        let answer = app.ask(&q.question, &mut s, &opts);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let top: Vec<String> = answer
             .hits

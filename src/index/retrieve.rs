@@ -643,6 +643,19 @@ impl Asks {
     }
 }
 
+/// `question` without the words that say what kind of answer it wants (多少, 什么时候, 哪个部门 …),
+/// so that a follow-up combined with it asks only for what the follow-up asks.
+#[must_use]
+pub fn without_question_words(question: &str) -> String {
+    let mut s = question.to_string();
+    for w in WHEN_WORDS.iter().chain(AMOUNT_WORDS).chain(WHO_WORDS) {
+        if w.chars().count() >= 2 {
+            s = s.replace(w, " ");
+        }
+    }
+    s
+}
+
 /// A date, deadline or time limit: `6月30日前`, `年底前`, `起实施`, `5个工作日内`, `有效期`.
 fn has_time_limit(text: &str) -> bool {
     const WORDS: &[&str] = &[
