@@ -224,12 +224,16 @@ const TITLE_WORDS: &[&str] = &[
 /// Whether the parser found a policy in `c`: a document with a 文号, or with a policy-like title
 /// and body text besides its header (the parser makes a document of any text at all).
 fn recognisable(c: &Corpus) -> bool {
-    c.documents.iter().enumerate().any(|(i, d)| {
-        d.doc_number.is_some()
-            || (TITLE_WORDS.iter().any(|w| d.title.contains(w))
-                && c.clauses
-                    .iter()
-                    .any(|cl| cl.doc == i && cl.kind != crate::corpus::ClauseKind::Header))
+    let mut has_body = vec![false; c.documents.len()];
+    for cl in &c.clauses {
+        if cl.kind != crate::corpus::ClauseKind::Header
+            && let Some(b) = has_body.get_mut(cl.doc)
+        {
+            *b = true;
+        }
+    }
+    c.documents.iter().zip(has_body).any(|(d, body)| {
+        d.doc_number.is_some() || (body && TITLE_WORDS.iter().any(|w| d.title.contains(w)))
     })
 }
 

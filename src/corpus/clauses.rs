@@ -11,6 +11,10 @@ use super::{ClauseKind, DiscardClass};
 const MAX_UNIT: usize = 600;
 /// Sibling items shorter than this merge into their parent item.
 const TINY: usize = 50;
+/// Title lines are collected until the title is this long (the longest real title is about 80
+/// characters): a file of thousands of short unpunctuated lines has no title that long, and a
+/// title copied into every clause's index entry must stay short.
+const MAX_TITLE: usize = 150;
 /// A unit under construction.
 #[derive(Clone, Debug)]
 pub(crate) struct Unit {
@@ -37,8 +41,14 @@ impl Unit {
         }
         let base = self.text.len();
         self.text.push_str(&p.text);
+        // Offset of the first piece of each line (one lookup table: a paragraph of many joined
+        // lines must not be searched once per line).
+        let mut first_start = std::collections::HashMap::with_capacity(p.starts.len());
+        for &(off, no) in &p.starts {
+            first_start.entry(no).or_insert(off);
+        }
         for &no in &p.lines {
-            let off = p.starts.iter().find(|s| s.1 == no).map_or(0, |s| s.0);
+            let off = first_start.get(&no).copied().unwrap_or(0);
             self.lines.push((base + off, no));
         }
     }
@@ -135,6 +145,8 @@ struct Builder {
     issuers: Vec<String>,
     letterhead: Option<String>,
     title: Vec<String>,
+    /// Characters in `title`.
+    title_chars: usize,
     header_open: bool,
     header_body: usize,
     stack: Vec<(Marker, String)>,
@@ -239,7 +251,13 @@ impl Builder {
             Kind::DocNo if self.meta.docno.is_none() => {
                 self.meta.docno = Some(super::lines::norm_docno(&p.text));
             }
-            Kind::Body if self.header_body == 0 && !self.addressed && is_title_para(p) => {
+            Kind::Body
+                if self.header_body == 0
+                    && !self.addressed
+                    && self.title_chars < MAX_TITLE
+                    && is_title_para(p) =>
+            {
+                self.title_chars += p.text.chars().count();
                 self.title.push(p.text.clone());
             }
             Kind::Body

@@ -23,6 +23,11 @@ pub(crate) struct Para {
     pub text: String,
     /// Kind of the first line.
     pub kind: Kind,
+    /// Characters in `text`, kept as pieces are joined (counting again would make joining a
+    /// long run of lines quadratic).
+    chars: usize,
+    /// Whether `text` holds inner punctuation (see [`has_inner_punct`]), kept the same way.
+    inner_punct: bool,
 }
 
 impl Para {
@@ -36,12 +41,16 @@ impl Para {
             starts: vec![(0, piece.no)],
             text: piece.text.clone(),
             kind: piece.kind,
+            chars: piece.text.chars().count(),
+            inner_punct: has_inner_punct(&piece.text),
         }
     }
 
     fn push(&mut self, piece: &Piece) {
         self.starts.push((self.text.len(), piece.no));
         self.text.push_str(&piece.text);
+        self.chars += piece.text.chars().count();
+        self.inner_punct |= has_inner_punct(&piece.text);
         if piece.owns {
             self.lines.push(piece.no);
         }
@@ -113,6 +122,9 @@ fn ends_with_tag(p: &str) -> bool {
         .any(|k| tail.contains(k))
 }
 
+/// Whether the next body piece continues `p`. Looks only at the end of `p` and at counts kept
+/// while joining (a heading is scanned while it is at most 28 characters long), so joining a
+/// long run of lines stays linear.
 fn can_continue(p: &Para) -> bool {
     let open = match p.kind {
         Kind::Body => true,
@@ -120,16 +132,14 @@ fn can_continue(p: &Para) -> bool {
         // A heading's own marker may hold a `、`: only sentence punctuation opens it.
         // 第X条 always carries its sentence on the same line.
         Kind::Heading(Marker::Article) => true,
-        Kind::Heading(_) | Kind::Meta => {
-            p.text.contains(['。', '，', '；', ',']) || p.text.chars().count() > 28
-        }
+        Kind::Heading(_) | Kind::Meta => p.chars > 28 || p.text.contains(['。', '，', '；', ',']),
         _ => false,
     };
     open && !p.text.ends_with(TERMINAL)
         && !ends_with_tag(&p.text)
         && (p.kind == Kind::Heading(Marker::Article)
-            || has_inner_punct(&p.text)
-            || (p.text.chars().count() > 45 && !ends_with_doc_word(&p.text)))
+            || p.inner_punct
+            || (p.chars > 45 && !ends_with_doc_word(&p.text)))
 }
 
 fn is_orphan(n: &Piece) -> bool {
@@ -149,9 +159,7 @@ pub(crate) fn paragraphs(lines: &[Line]) -> Vec<Para> {
         }
         let join = match &cur {
             Some(p) if p.kind == Kind::Table => false,
-            Some(p) if p.kind == Kind::Body && p.text.chars().count() == 1 => {
-                piece.kind == Kind::Body
-            }
+            Some(p) if p.kind == Kind::Body && p.chars == 1 => piece.kind == Kind::Body,
             Some(p) if is_orphan(&piece) => {
                 !matches!(p.kind, Kind::Table | Kind::DocNo | Kind::Date)
             }

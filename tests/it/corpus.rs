@@ -604,3 +604,31 @@ fn load_dir_errors_name_the_path() {
             .contains("y.txt")
     );
 }
+
+/// Issue 9: thousands of short unpunctuated lines are not one giant title (the title is copied
+/// into every clause's index entry), and lines joined into one paragraph keep their line numbers.
+#[test]
+fn short_unpunctuated_lines_do_not_make_a_giant_title() {
+    let mut text = String::from("关于支持小微企业发展的若干措施\n安政〔2023〕8号\n\n");
+    for i in 0..5_000 {
+        text.push_str(&format!("企业服务事项第{i}项内容说明文字\n"));
+    }
+    let c = policybot::corpus::parse_file("lines.txt", &text);
+    assert!(
+        c.documents[0]
+            .title
+            .starts_with("关于支持小微企业发展的若干措施")
+    );
+    assert!(c.documents.iter().all(|d| d.title.chars().count() < 300));
+    let accounted: usize =
+        c.clauses.iter().map(|cl| cl.lines.len()).sum::<usize>() + c.discards.len();
+    assert_eq!(accounted, 5_002, "every non-blank line accounted for");
+
+    let joined: String = (0..3_000)
+        .map(|i| format!("对符合条件的小微企业，按第{i}档给予补贴\n"))
+        .collect();
+    let c = policybot::corpus::parse_file("joined.txt", &joined);
+    let mut lines: Vec<usize> = c.clauses.iter().flat_map(|cl| cl.lines.clone()).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=3_000).collect::<Vec<_>>());
+}
