@@ -317,17 +317,15 @@ fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let report = match crate::ingest::ingest(&paths, files, &mut |_, _| {}) {
+    let limits = cfg.ingest_limits();
+    let mut waiting = || eprintln!("另一个导入或索引重建正在进行，等待其完成…");
+    let report = match crate::ingest::ingest(&paths, files, &limits, &mut waiting, &mut |_, _| {}) {
         Ok(r) => r,
         Err(crate::ingest::IngestError::Rejected(rejections)) => {
             for r in rejections {
                 eprintln!("拒绝导入 {r}");
             }
             eprintln!("未做任何更改，索引保持不变。");
-            return ExitCode::from(1);
-        }
-        Err(e @ crate::ingest::IngestError::Busy(_)) => {
-            eprintln!("{e}");
             return ExitCode::from(1);
         }
         Err(e) => {

@@ -6,6 +6,7 @@ mod conversation;
 mod corpus;
 mod fake_bot_api;
 mod ingest;
+mod ingest_safety;
 mod kb;
 mod retrieval;
 mod session;
