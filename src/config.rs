@@ -79,6 +79,8 @@ pub struct Config {
     pub ingest_max_file_bytes: u64,
     /// Largest uncompressed XML of a `.docx`, bytes. Env `POLICYBOT_INGEST_MAX_DOCX_XML_BYTES`.
     pub ingest_max_docx_xml_bytes: u64,
+    /// Most lines (Word paragraphs) in one ingested file. Env `POLICYBOT_INGEST_MAX_LINES`.
+    pub ingest_max_lines: usize,
     /// Most documents in one ingested file. Env `POLICYBOT_INGEST_MAX_DOCUMENTS`.
     pub ingest_max_documents: usize,
     /// Most clauses in one ingested file. Env `POLICYBOT_INGEST_MAX_FILE_CLAUSES`.
@@ -112,6 +114,7 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             ingest_max_file_bytes: limits.max_file_bytes,
             ingest_max_docx_xml_bytes: limits.max_docx_xml_bytes,
+            ingest_max_lines: limits.max_lines,
             ingest_max_documents: limits.max_documents,
             ingest_max_file_clauses: limits.max_file_clauses,
             ingest_max_clauses: limits.max_total_clauses,
@@ -196,6 +199,10 @@ const ENV: &[(&str, EnvSetter)] = &[
         c.ingest_max_docx_xml_bytes = v.parse().map_err(|_| "expected bytes".to_string())?;
         Ok(())
     }),
+    ("POLICYBOT_INGEST_MAX_LINES", |c, v| {
+        c.ingest_max_lines = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
     ("POLICYBOT_INGEST_MAX_DOCUMENTS", |c, v| {
         c.ingest_max_documents = v.parse().map_err(|_| "expected a number".to_string())?;
         Ok(())
@@ -276,6 +283,7 @@ impl Config {
         crate::ingest::Limits {
             max_file_bytes: self.ingest_max_file_bytes,
             max_docx_xml_bytes: self.ingest_max_docx_xml_bytes,
+            max_lines: self.ingest_max_lines,
             max_documents: self.ingest_max_documents,
             max_file_clauses: self.ingest_max_file_clauses,
             max_total_clauses: self.ingest_max_clauses,

@@ -69,6 +69,17 @@ pub enum Rejection {
         /// The limit.
         limit: u64,
     },
+    /// More lines than a file may hold (checked before parsing: the parser's memory grows with
+    /// the number of lines).
+    #[error("{path}: 行数过多（{count} 行，上限 {limit} 行）")]
+    TooManyLines {
+        /// The file.
+        path: PathBuf,
+        /// Lines of its text.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// More documents than a file may hold.
     #[error("{path}: 政策文件过多（{count} 份，每个文件上限 {limit} 份）")]
     TooManyDocuments {
@@ -121,6 +132,8 @@ pub struct Limits {
     pub max_file_bytes: u64,
     /// Largest uncompressed `word/document.xml` of a `.docx`, in bytes.
     pub max_docx_xml_bytes: u64,
+    /// Most lines (Word paragraphs) in one file.
+    pub max_lines: usize,
     /// Most documents in one file.
     pub max_documents: usize,
     /// Most clauses in one file.
@@ -137,6 +150,7 @@ impl Default for Limits {
         Limits {
             max_file_bytes: 20 << 20,
             max_docx_xml_bytes: 64 << 20,
+            max_lines: 200_000,
             max_documents: 200,
             max_file_clauses: 10_000,
             max_total_clauses: 50_000,
@@ -583,6 +597,14 @@ pub fn read_source(path: &Path, limits: &Limits) -> Result<String, Rejection> {
     if text.trim().is_empty() {
         return Err(Rejection::Empty {
             path: path.to_path_buf(),
+        });
+    }
+    let lines = text.lines().count();
+    if lines > limits.max_lines {
+        return Err(Rejection::TooManyLines {
+            path: path.to_path_buf(),
+            count: lines,
+            limit: limits.max_lines,
         });
     }
     Ok(text)

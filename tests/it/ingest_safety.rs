@@ -161,16 +161,19 @@ fn hostile_files_are_refused_in_one_line_and_change_nothing() {
     let big = site.input("big.txt", NOTICE.repeat(20));
     let chinese = word_xml((0..400).map(|i| format!("第{i}段中文内容")));
     let bomb = site.input("bomb.docx", docx(&chinese));
-    let cases: [(&Path, &str); 3] = [
+    let lines = site.input("lines.txt", format!("{NOTICE}{}", "。\n".repeat(40)));
+    let cases: [(&Path, &str); 4] = [
         (&fifo, "不是普通文件"),
         (&big, "文件过大"),
         (&bomb, "Word 文档内容（XML）过大"),
+        (&lines, "行数过多"),
     ];
     for (path, needle) in cases {
         let child = site
             .policybot(&["ingest", "--no-announce", path.to_str().expect("utf-8")])
             .env("POLICYBOT_INGEST_MAX_FILE_BYTES", "4000")
             .env("POLICYBOT_INGEST_MAX_DOCX_XML_BYTES", "5001")
+            .env("POLICYBOT_INGEST_MAX_LINES", "30")
             .spawn()
             .expect("ingest runs");
         let out = finish(child, Duration::from_secs(60), "ingest");
