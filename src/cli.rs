@@ -257,7 +257,7 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         tokio::spawn(watch_index(std::sync::Arc::clone(&app)));
         let sessions = crate::session::Sessions::from_url(
             cfg.redis_url.as_deref(),
@@ -279,7 +279,11 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
         };
         crate::telegram::run(app, sessions, broadcasts, bot).await?;
         anyhow::Ok(())
-    })
+    });
+    // `run` has waited out the shutdown grace period: do not wait again for work left on the
+    // runtime's threads (an index reload, an answer being computed).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }
 
 /// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.

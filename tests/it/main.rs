@@ -10,5 +10,6 @@ mod ingest_safety;
 mod kb;
 mod retrieval;
 mod session;
+mod shutdown;
 mod support;
 mod telegram;
