@@ -22,7 +22,7 @@ use teloxide::adaptors::throttle::{Limits, Settings};
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
 use crate::answer::Answer;
@@ -331,14 +331,16 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
+    let listener_stop = stopped_at.clone();
     let dispatching = async {
         match cfg.webhook {
             None => {
-                let listener = Polling::builder(bot)
+                let mut listener = Polling::builder(bot)
                     .timeout(cfg.poll_timeout)
                     .delete_webhook()
                     .await
                     .build();
+                stop_on_signal(listener.stop_token(), listener_stop.clone());
                 dispatcher
                     .dispatch_with_listener(listener, Arc::new(LogErrors))
                     .await;
@@ -348,7 +350,8 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
                 if let Some(secret) = hook.secret_token {
                     options = options.secret_token(secret.expose().to_string());
                 }
-                let listener = webhooks::axum(bot, options).await?;
+                let mut listener = webhooks::axum(bot, options).await?;
+                stop_on_signal(listener.stop_token(), listener_stop.clone());
                 dispatcher
                     .dispatch_with_listener(listener, Arc::new(LogErrors))
                     .await;
@@ -388,6 +391,21 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
             Ok(())
         }
     }
+}
+
+/// Stops the update listener once the stop signal came. The dispatcher's own shutdown token is
+/// not enough: teloxide wakes the dispatcher with `notify_waiters`, which is lost when the
+/// signal comes while it is handing an update to a worker, and the bot would then keep polling
+/// until the grace period is over.
+fn stop_on_signal(
+    token: teloxide::stop::StopToken,
+    mut stopped_at: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
+) {
+    tokio::spawn(async move {
+        if stopped_at.wait_for(Option::is_some).await.is_ok() {
+            token.stop();
+        }
+    });
 }
 
 /// Logs what a handler or the update listener could not do (the user already got an apology
