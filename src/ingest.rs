@@ -1,7 +1,9 @@
 //! `policybot ingest`: new policy files into the data directory and the live index. Owns reading
-//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML), deciding per document whether it is added, changed or
-//! unchanged (pure: [`plan`]), storing the files in `data/compendium/` and rebuilding the index
-//! beside the live one (swapped in atomically by [`KnowledgeBase::open`]).
+//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML) within the
+//! ingest [`Limits`], deciding per document whether it is added, changed or unchanged (pure:
+//! [`plan`]), storing the files in `data/compendium/` and rebuilding the index beside the live
+//! one (swapped in atomically by [`KnowledgeBase::open_locked`]), all under the index
+//! directory's [`BuildLock`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

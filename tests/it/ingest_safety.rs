@@ -1,4 +1,4 @@
-//! Issue 9 (<https://github.com/policybot/policybot/issues/9>), ingest side, with real processes
+//! Issue 9 (nothing lost, nothing exhausted), ingest side, with real processes
 //! and files: hostile inputs refused in one line with data and index unchanged (limits, FIFO,
 //! long names), the build lock (two simultaneous ingests lose nothing; a killed holder does not
 //! block; `ask` does not rebuild while an ingest holds the lock).

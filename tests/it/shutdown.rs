@@ -1,4 +1,4 @@
-//! Issue 9 (<https://github.com/policybot/policybot/issues/9>), `serve` side, with the real binary
+//! Issue 9 (nothing lost, nothing exhausted), `serve` side, with the real binary
 //! against the fake Bot API: SIGTERM and SIGINT drain the answers under way and exit 0 within the
 //! grace period (also while sends wait out 429s); a send still waiting at the deadline is logged;
 //! an idle bot's long polls log no errors.
