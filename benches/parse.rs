@@ -117,7 +117,7 @@ fn main() {
             let path = dir.path().join(format!("bench-{n}.docx"));
             std::fs::write(&path, word_document(&input)).expect("write");
             let started = Instant::now();
-            let read = ingest::read_source(&path).expect("readable");
+            let read = ingest::read_source(&path, &ingest::Limits::default()).expect("readable");
             let planned = ingest::plan(&[], "bench.docx", &read);
             let total = ms(started);
             assert!(planned.is_some(), "{name}: recognised");

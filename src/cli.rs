@@ -51,10 +51,11 @@ pub enum Command {
         /// Favour this region's policies and their parents' (e.g. 安阳, 新乡, 河南).
         #[arg(long)]
         region: Option<String>,
-        /// Number of cited clauses.
+        /// Number of cited clauses (1–50; larger values are taken as 50).
         #[arg(long, default_value_t = 5)]
-        k: usize,
-        /// Print one JSON object per question per line (schema in the README).
+        k: u64,
+        /// Print one JSON object per question per line (schema in the README); in batch mode
+        /// exactly one line per input line, `"status": "invalid"` for a rejected one.
         #[arg(long)]
         json: bool,
     },
@@ -75,7 +76,8 @@ pub enum Command {
         #[arg(long)]
         no_announce: bool,
     },
-    /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set).
+    /// Run the Telegram bot (long polling, or a webhook when POLICYBOT_WEBHOOK_URL is set);
+    /// SIGTERM/SIGINT stop it gracefully within POLICYBOT_SHUTDOWN_GRACE seconds.
     /// Needs TELOXIDE_TOKEN. With REDIS_URL: sessions, subscriptions and announcement delivery in
     /// Redis; without: sessions in memory, no subscriptions.
     Serve,
@@ -195,28 +197,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 && app.kb().places.resolve(r).is_none()
             {
                 eprintln!(
-                    "错误: 未知地区“{r}”，可用例如：安阳、新乡、获嘉、济源、临夏、河南、甘肃"
+                    "错误: 未知地区“{}”，可用例如：安阳、新乡、获嘉、济源、临夏、河南、甘肃",
+                    visible(r)
                 );
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::from(1));
             }
+            let k = usize::try_from(k.clamp(1, MAX_K)).unwrap_or(1);
             let opts = AskOptions { region, k: Some(k) };
             match question {
                 Some(q) => Ok(ask_one(&app, &q, &opts, json)),
-                None => {
-                    let mut failed = false;
-                    for line in std::io::stdin().lock().lines() {
-                        let line = line.context("读取标准输入失败")?;
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        failed |= ask_one(&app, &line, &opts, json) != ExitCode::SUCCESS;
-                    }
-                    Ok(if failed {
-                        ExitCode::from(1)
-                    } else {
-                        ExitCode::SUCCESS
-                    })
-                }
+                None => ask_batch(&app, &opts, json),
             }
         }
         Command::Ingest { files, no_announce } => Ok(ingest(&cfg, &files, !no_announce)),
@@ -312,7 +302,7 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         tokio::spawn(watch_index(std::sync::Arc::clone(&app)));
         let sessions = crate::session::Sessions::from_url(
             cfg.redis_url.as_deref(),
@@ -334,7 +324,11 @@ fn serve(cfg: &Config) -> anyhow::Result<()> {
         };
         crate::telegram::run(app, sessions, broadcasts, bot).await?;
         anyhow::Ok(())
-    })
+    });
+    // `run` has waited out the shutdown grace period: do not wait again for work left on the
+    // runtime's threads (an index reload, an answer being computed).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }
 
 /// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.
@@ -372,17 +366,15 @@ fn ingest(cfg: &Config, files: &[PathBuf], announce: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let report = match crate::ingest::ingest(&paths, files, &mut |_, _| {}) {
+    let limits = cfg.ingest_limits();
+    let mut waiting = || eprintln!("另一个导入或索引重建正在进行，等待其完成…");
+    let report = match crate::ingest::ingest(&paths, files, &limits, &mut waiting, &mut |_, _| {}) {
         Ok(r) => r,
         Err(crate::ingest::IngestError::Rejected(rejections)) => {
             for r in rejections {
                 eprintln!("拒绝导入 {r}");
             }
             eprintln!("未做任何更改，索引保持不变。");
-            return ExitCode::from(1);
-        }
-        Err(e @ crate::ingest::IngestError::Busy(_)) => {
-            eprintln!("{e}");
             return ExitCode::from(1);
         }
         Err(e) => {
@@ -570,6 +562,54 @@ fn broadcast_status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
         println!("持续失败的订阅者 {chat}: 连续 {n} 次");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Most cited clauses `ask --k` gives.
+const MAX_K: u64 = 50;
+
+/// `text` with control characters shown as `\u{…}` escapes, for echoing user input.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Batch mode: one answer per stdin line, every line (blank ones included) answered or
+/// rejected on its own; invalid UTF-8 is decoded lossily per line. Exit 1 when any line was
+/// rejected.
+fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+        let bytes = line.context("读取标准输入失败")?;
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
+        let line = String::from_utf8_lossy(bytes);
+        if let Err(e) = app::validate(&line) {
+            failed = true;
+            if json {
+                let invalid = serde_json::json!({
+                    "question": line,
+                    "status": "invalid",
+                    "reason": e.to_string(),
+                });
+                println!("{invalid}");
+            } else {
+                eprintln!("错误: 第 {} 行: {e}", n + 1);
+            }
+            continue;
+        }
+        failed |= ask_one(app, &line, opts, json) != ExitCode::SUCCESS;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {

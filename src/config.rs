@@ -71,10 +71,29 @@ pub struct Config {
     /// Name of this replica in the broadcast queue's consumer group (give each replica its own).
     /// Env `POLICYBOT_REPLICA`.
     pub replica: String,
+    /// Seconds `serve` gives answers under way to finish after SIGTERM/SIGINT.
+    /// Env `POLICYBOT_SHUTDOWN_GRACE`.
+    pub shutdown_grace_secs: u64,
+    /// Largest file `ingest` reads (and largest text taken from a `.docx`), bytes.
+    /// Env `POLICYBOT_INGEST_MAX_FILE_BYTES`.
+    pub ingest_max_file_bytes: u64,
+    /// Largest uncompressed XML of a `.docx`, bytes. Env `POLICYBOT_INGEST_MAX_DOCX_XML_BYTES`.
+    pub ingest_max_docx_xml_bytes: u64,
+    /// Most lines (Word paragraphs) in one ingested file. Env `POLICYBOT_INGEST_MAX_LINES`.
+    pub ingest_max_lines: usize,
+    /// Most documents in one ingested file. Env `POLICYBOT_INGEST_MAX_DOCUMENTS`.
+    pub ingest_max_documents: usize,
+    /// Most clauses in one ingested file. Env `POLICYBOT_INGEST_MAX_FILE_CLAUSES`.
+    pub ingest_max_file_clauses: usize,
+    /// Most clauses in the data directory after an ingest. Env `POLICYBOT_INGEST_MAX_CLAUSES`.
+    pub ingest_max_clauses: usize,
+    /// Longest clause of an ingested file, characters. Env `POLICYBOT_INGEST_MAX_CLAUSE_CHARS`.
+    pub ingest_max_clause_chars: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let limits = crate::ingest::Limits::default();
         Config {
             data_dir: PathBuf::from("data"),
             intents_dir: PathBuf::from("intents"),
@@ -92,6 +111,14 @@ impl Default for Config {
             webhook_secret: None,
             health_listen: None,
             replica: "policybot".to_string(),
+            shutdown_grace_secs: 10,
+            ingest_max_file_bytes: limits.max_file_bytes,
+            ingest_max_docx_xml_bytes: limits.max_docx_xml_bytes,
+            ingest_max_lines: limits.max_lines,
+            ingest_max_documents: limits.max_documents,
+            ingest_max_file_clauses: limits.max_file_clauses,
+            ingest_max_clauses: limits.max_total_clauses,
+            ingest_max_clause_chars: limits.max_clause_chars,
         }
     }
 }
@@ -160,6 +187,38 @@ const ENV: &[(&str, EnvSetter)] = &[
         c.health_listen = Some(v).filter(|v| !v.is_empty());
         Ok(())
     }),
+    ("POLICYBOT_SHUTDOWN_GRACE", |c, v| {
+        c.shutdown_grace_secs = v.parse().map_err(|_| "expected seconds".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_FILE_BYTES", |c, v| {
+        c.ingest_max_file_bytes = v.parse().map_err(|_| "expected bytes".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_DOCX_XML_BYTES", |c, v| {
+        c.ingest_max_docx_xml_bytes = v.parse().map_err(|_| "expected bytes".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_LINES", |c, v| {
+        c.ingest_max_lines = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_DOCUMENTS", |c, v| {
+        c.ingest_max_documents = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_FILE_CLAUSES", |c, v| {
+        c.ingest_max_file_clauses = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_CLAUSES", |c, v| {
+        c.ingest_max_clauses = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_INGEST_MAX_CLAUSE_CHARS", |c, v| {
+        c.ingest_max_clause_chars = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
     ("POLICYBOT_REPLICA", |c, v| {
         match v.trim() {
             "" => return Err("expected a name".to_string()),
@@ -216,6 +275,20 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The ingest limits.
+    #[must_use]
+    pub fn ingest_limits(&self) -> crate::ingest::Limits {
+        crate::ingest::Limits {
+            max_file_bytes: self.ingest_max_file_bytes,
+            max_docx_xml_bytes: self.ingest_max_docx_xml_bytes,
+            max_lines: self.ingest_max_lines,
+            max_documents: self.ingest_max_documents,
+            max_file_clauses: self.ingest_max_file_clauses,
+            max_total_clauses: self.ingest_max_clauses,
+            max_clause_chars: self.ingest_max_clause_chars,
+        }
     }
 
     /// The data directory to use: the configured one, or — when it is the default `data` and

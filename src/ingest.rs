@@ -1,14 +1,16 @@
 //! `policybot ingest`: new policy files into the data directory and the live index. Owns reading
-//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML), deciding per document whether it is added, changed or
-//! unchanged (pure: [`plan`]), storing the files in `data/compendium/` and rebuilding the index
-//! beside the live one (swapped in atomically by [`KnowledgeBase::open`]).
+//! and validating the editor's files (`.txt`, `.md`, and `.docx` read as zip + XML) within the
+//! ingest [`Limits`], deciding per document whether it is added, changed or unchanged (pure:
+//! [`plan`]), storing the files in `data/compendium/` and rebuilding the index beside the live
+//! one (swapped in atomically by [`KnowledgeBase::open_locked`]), all under the index
+//! directory's [`BuildLock`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
-use crate::index::{KnowledgeBase, OpenReport, Paths};
+use crate::index::{BuildLock, KnowledgeBase, OpenReport, Paths};
 
 /// Why an input file is not ingested (the message is shown to the editor).
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,145 @@ pub enum Rejection {
         /// The file.
         path: PathBuf,
     },
+    /// A directory, pipe, device or socket: never opened, so a FIFO cannot block the ingest.
+    #[error("{path}: 不是普通文件（目录、管道或设备），未读取")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Over a size limit (the file, a Word document's XML, or the text taken from it).
+    #[error("{path}: {what}过大（{size} 字节，上限 {limit} 字节）")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What is too large: 文件, Word 文档内容 (XML), 提取的文本.
+        what: &'static str,
+        /// Its size in bytes (at least `limit + 1` when reading stopped at the limit).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// More lines than a file may hold (checked before parsing: the parser's memory grows with
+    /// the number of lines).
+    #[error("{path}: 行数过多（{count} 行，上限 {limit} 行）")]
+    TooManyLines {
+        /// The file.
+        path: PathBuf,
+        /// Lines of its text.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More documents than a file may hold.
+    #[error("{path}: 政策文件过多（{count} 份，每个文件上限 {limit} 份）")]
+    TooManyDocuments {
+        /// The file.
+        path: PathBuf,
+        /// Documents found.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More clauses than a file may hold.
+    #[error("{path}: 条款过多（{count} 条，每个文件上限 {limit} 条）")]
+    TooManyClauses {
+        /// The file.
+        path: PathBuf,
+        /// Clauses found.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The data directory would hold more clauses than allowed.
+    #[error("{path}: 导入后条款总数过多（{count} 条，上限 {limit} 条）")]
+    TooManyTotalClauses {
+        /// The file that would exceed the total.
+        path: PathBuf,
+        /// Clauses of the data directory with this file.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A clause (a paragraph without sentence breaks, a table row) longer than allowed.
+    #[error("{path}: 第 {line} 行起的条款过长（{chars} 字，上限 {limit} 字）")]
+    ClauseTooLong {
+        /// The file.
+        path: PathBuf,
+        /// First line of the clause.
+        line: usize,
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// What one ingest accepts (config keys `ingest_*`, see the README). A file over any limit is
+/// rejected in one line; nothing is ever cut short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest input file, and largest text taken from a Word document, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest uncompressed `word/document.xml` of a `.docx`, in bytes.
+    pub max_docx_xml_bytes: u64,
+    /// Most lines (Word paragraphs) in one file.
+    pub max_lines: usize,
+    /// Most documents in one file.
+    pub max_documents: usize,
+    /// Most clauses in one file.
+    pub max_file_clauses: usize,
+    /// Most clauses in the data directory after the ingest (counted per file, before
+    /// de-duplication across files).
+    pub max_total_clauses: usize,
+    /// Longest clause, in characters.
+    pub max_clause_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 20 << 20,
+            max_docx_xml_bytes: 64 << 20,
+            max_lines: 200_000,
+            max_documents: 200,
+            max_file_clauses: 10_000,
+            max_total_clauses: 50_000,
+            max_clause_chars: 5_000,
+        }
+    }
+}
+
+impl Limits {
+    /// The per-file limits on a parsed file: documents, clauses, clause length.
+    fn check(&self, path: &Path, c: &Corpus) -> Result<(), Rejection> {
+        let path = path.to_path_buf();
+        if c.documents.len() > self.max_documents {
+            return Err(Rejection::TooManyDocuments {
+                path,
+                count: c.documents.len(),
+                limit: self.max_documents,
+            });
+        }
+        if c.clauses.len() > self.max_file_clauses {
+            return Err(Rejection::TooManyClauses {
+                path,
+                count: c.clauses.len(),
+                limit: self.max_file_clauses,
+            });
+        }
+        for cl in &c.clauses {
+            let chars = cl.text.chars().count();
+            if chars > self.max_clause_chars {
+                return Err(Rejection::ClauseTooLong {
+                    path,
+                    line: cl.lines.first().copied().unwrap_or_default(),
+                    chars,
+                    limit: self.max_clause_chars,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What ingest did, or why it did nothing.
@@ -62,57 +203,6 @@ pub enum IngestError {
     /// The data directory could not be read or written, or the rebuild failed (files restored).
     #[error(transparent)]
     Data(#[from] Error),
-    /// Another ingest is running on the same index (its process id).
-    #[error("另一个导入正在进行（进程 {0}），请等它完成后再试")]
-    Busy(u32),
-}
-
-/// Lock file in the index directory held for the whole of an ingest.
-const LOCK: &str = "ingest.lock";
-
-/// Held while an ingest runs; removed on drop. A lock left by a process that no longer exists
-/// (checked in `/proc`) is taken over.
-struct IngestLock(PathBuf);
-
-impl IngestLock {
-    fn acquire(index_dir: &Path) -> Result<IngestLock, IngestError> {
-        std::fs::create_dir_all(index_dir).map_err(io(index_dir))?;
-        let path = index_dir.join(LOCK);
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    use std::io::Write as _;
-                    let _ = write!(file, "{}", std::process::id());
-                    return Ok(IngestLock(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder: u32 = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(0);
-                    let proc = Path::new("/proc");
-                    let alive = !proc.is_dir() || proc.join(holder.to_string()).is_dir();
-                    if holder != 0 && alive {
-                        return Err(IngestError::Busy(holder));
-                    }
-                    // Stale (its process is gone, or it was never written): take it over.
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => return Err(io(&path)(e).into()),
-            }
-        }
-        Err(IngestError::Busy(0))
-    }
-}
-
-impl Drop for IngestLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// What happened to one document.
@@ -181,15 +271,22 @@ pub struct Stored {
     /// File name in `data/compendium/`.
     pub name: String,
     docs: Vec<DocSig>,
+    /// Clauses the file yields (for the total limit).
+    clauses: usize,
 }
 
 impl Stored {
     /// Parses `text` (the contents of data file `name`).
     #[must_use]
     pub fn parse(name: &str, text: &str) -> Stored {
+        Stored::parsed(name, &corpus::parse_file(name, text))
+    }
+
+    fn parsed(name: &str, c: &Corpus) -> Stored {
         Stored {
             name: name.to_string(),
-            docs: signatures(&corpus::parse_file(name, text)),
+            docs: signatures(c),
+            clauses: c.clauses.len(),
         }
     }
 }
@@ -279,11 +376,15 @@ pub struct FilePlan {
 /// `None` when the text holds no recognisable document.
 #[must_use]
 pub fn plan(existing: &[Stored], name: &str, text: &str) -> Option<FilePlan> {
-    let incoming = corpus::parse_file(name, text);
-    if !recognisable(&incoming) {
+    plan_parsed(existing, name, &corpus::parse_file(name, text))
+}
+
+/// [`plan`] of an already parsed file.
+fn plan_parsed(existing: &[Stored], name: &str, incoming: &Corpus) -> Option<FilePlan> {
+    if !recognisable(incoming) {
         return None;
     }
-    let sigs = signatures(&incoming);
+    let sigs = signatures(incoming);
     let mut documents = Vec::with_capacity(sigs.len());
     for sig in &sigs {
         let copies: Vec<(&Stored, &DocSig)> = existing
@@ -359,7 +460,11 @@ fn report(sig: &DocSig, outcome: Outcome, old_kept_in: Vec<String>) -> DocReport
     }
 }
 
-/// `name` when it is free, else `added-<stem or title>[-n].<ext>`.
+/// Longest name a file is stored under as given (file systems allow 255 bytes; longer names
+/// are shortened to `added-<first 40 characters>`).
+const MAX_NAME_BYTES: usize = 120;
+
+/// `name` when it is free and not too long, else `added-<stem or title>[-n].<ext>`.
 fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
     let path = Path::new(name);
     let ext = match path.extension().and_then(|e| e.to_str()) {
@@ -369,6 +474,7 @@ fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let plain = format!("{stem}.{ext}");
     if !stem.is_empty()
+        && plain.len() <= MAX_NAME_BYTES
         && !stem.starts_with('.')
         && !stem.chars().any(char::is_control)
         && !taken.contains(plain.as_str())
@@ -402,11 +508,12 @@ fn file_name(name: &str, title: &str, taken: &BTreeSet<&str>) -> String {
     candidate
 }
 
-/// Reads an editor's file as text, or says why it cannot be ingested.
+/// Reads an editor's file as text, or says why it cannot be ingested. Only regular files are
+/// opened, and no more than the limits allow is read.
 ///
 /// # Errors
-/// See [`Rejection`] (all but `NoDocument`).
-pub fn read_source(path: &Path) -> Result<String, Rejection> {
+/// See [`Rejection`] (all but `NoDocument` and the limits on parsed files).
+pub fn read_source(path: &Path, limits: &Limits) -> Result<String, Rejection> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -420,14 +527,61 @@ pub fn read_source(path: &Path) -> Result<String, Rejection> {
             });
         }
     };
-    let bytes = std::fs::read(path).map_err(|source| Rejection::Unreadable {
+    let unreadable = |source| Rejection::Unreadable {
         path: path.to_path_buf(),
         source,
-    })?;
-    let text = if word {
-        docx_text(&bytes).ok_or_else(|| Rejection::Docx {
+    };
+    let too_large = |what, size, limit| Rejection::TooLarge {
+        path: path.to_path_buf(),
+        what,
+        size,
+        limit,
+    };
+    // `stat` first: opening a FIFO for reading would block until a writer comes.
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Rejection::NotRegular {
             path: path.to_path_buf(),
-        })?
+        });
+    }
+    if meta.len() > limits.max_file_bytes {
+        return Err(too_large("文件", meta.len(), limits.max_file_bytes));
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let bytes = read_at_most(file, limits.max_file_bytes).map_err(unreadable)?;
+    let Some(bytes) = bytes else {
+        return Err(too_large(
+            "文件",
+            limits.max_file_bytes + 1,
+            limits.max_file_bytes,
+        ));
+    };
+    let text = if word {
+        let xml = match docx_xml(&bytes, limits.max_docx_xml_bytes) {
+            Ok(xml) => xml,
+            Err(DocxError::Corrupt) => {
+                return Err(Rejection::Docx {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(DocxError::TooLarge(size)) => {
+                return Err(too_large(
+                    "Word 文档内容（XML）",
+                    size,
+                    limits.max_docx_xml_bytes,
+                ));
+            }
+        };
+        drop(bytes);
+        let text = docx_paragraphs(&xml);
+        if text.len() as u64 > limits.max_file_bytes {
+            return Err(too_large(
+                "提取的文本",
+                text.len() as u64,
+                limits.max_file_bytes,
+            ));
+        }
+        text
     } else {
         if bytes.contains(&0) {
             return Err(Rejection::Binary {
@@ -438,26 +592,66 @@ pub fn read_source(path: &Path) -> Result<String, Rejection> {
             path: path.to_path_buf(),
         })?
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     if text.trim().is_empty() {
         return Err(Rejection::Empty {
             path: path.to_path_buf(),
         });
     }
+    let lines = text.lines().count();
+    if lines > limits.max_lines {
+        return Err(Rejection::TooManyLines {
+            path: path.to_path_buf(),
+            count: lines,
+            limit: limits.max_lines,
+        });
+    }
     Ok(text)
 }
 
-/// Largest `word/document.xml` read (a guard against zip bombs).
-const MAX_DOCX_XML: u64 = 64 << 20;
+/// All of `reader` when it holds at most `limit` bytes, `None` when it holds more. Never
+/// returns a prefix: a cut could split a character.
+fn read_at_most(reader: impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    Ok((out.len() as u64 <= limit).then_some(out))
+}
+
+/// Why the XML of a Word document was not read.
+enum DocxError {
+    /// Not a zip with `word/document.xml` in UTF-8.
+    Corrupt,
+    /// The XML is larger than allowed (its declared or actual size).
+    TooLarge(u64),
+}
+
+/// The complete `word/document.xml` of a Word document, up to `limit` bytes.
+fn docx_xml(bytes: &[u8], limit: u64) -> Result<String, DocxError> {
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| DocxError::Corrupt)?;
+    let entry = archive
+        .by_name("word/document.xml")
+        .map_err(|_| DocxError::Corrupt)?;
+    if entry.size() > limit {
+        return Err(DocxError::TooLarge(entry.size()));
+    }
+    match read_at_most(entry, limit) {
+        Ok(Some(xml)) => String::from_utf8(xml).map_err(|_| DocxError::Corrupt),
+        Ok(None) => Err(DocxError::TooLarge(limit + 1)),
+        Err(_) => Err(DocxError::Corrupt),
+    }
+}
 
 /// The text of a Word document: the paragraphs of `word/document.xml`, one per line.
+#[cfg(test)]
 fn docx_text(bytes: &[u8]) -> Option<String> {
-    use std::io::Read as _;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let entry = archive.by_name("word/document.xml").ok()?;
-    let mut xml = String::new();
-    entry.take(MAX_DOCX_XML).read_to_string(&mut xml).ok()?;
-    Some(docx_paragraphs(&xml))
+    docx_xml(bytes, Limits::default().max_docx_xml_bytes)
+        .ok()
+        .map(|xml| docx_paragraphs(&xml))
 }
 
 /// Text runs (`<w:t>`) of WordprocessingML, a line per paragraph (`</w:p>`) or break, tabs kept.
@@ -569,7 +763,13 @@ struct Applied {
 
 impl Applied {
     fn write(&mut self, path: PathBuf, text: &str) -> Result<(), Error> {
-        let tmp = path.with_extension("ingest-tmp");
+        // A short temporary name beside the target: the target's name may be near the file
+        // system's limit already. (Only `*.txt`/`*.md` are data files; this is neither.)
+        let tmp = path.with_file_name(format!(
+            ".ingest-{}-{}.tmp",
+            std::process::id(),
+            self.written.len()
+        ));
         std::fs::write(&tmp, text).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         self.written.push(path);
@@ -633,25 +833,28 @@ fn record_superseded(
 }
 
 /// Ingests `files` into the data directory of `paths` and rebuilds the index when anything was
-/// added or changed. All or nothing: any rejected file, and nothing is written; a failed rebuild,
-/// and the data files are restored (the live index is only replaced by a complete generation).
-/// One ingest at a time per index directory (lock file `ingest.lock`).
+/// added or changed. All or nothing: any rejected file (see [`Limits`]), and nothing is written;
+/// a failed rebuild, and the data files are restored (the live index is only replaced by a
+/// complete generation). One ingest at a time per index directory: the whole run, reading the
+/// inputs included, holds the index directory's [`BuildLock`] (another ingest waits for it;
+/// `waiting` is called once before waiting).
 ///
 /// # Errors
-/// Rejected input files, an unreadable data directory, a failed rebuild, or another ingest
-/// running.
+/// Rejected input files, an unreadable data directory, a failed rebuild.
 pub fn ingest(
     paths: &Paths,
     files: &[PathBuf],
+    limits: &Limits,
+    waiting: &mut dyn FnMut(),
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<IngestReport, IngestError> {
-    let _lock = IngestLock::acquire(&paths.index_dir)?;
+    let lock = BuildLock::acquire(&paths.index_dir, waiting)?;
     let compendium = paths.data_dir.join("compendium");
     let mut existing = read_existing(&compendium)?;
     let mut rejected = Vec::new();
     let mut planned: Vec<(FileReport, Option<String>)> = Vec::new();
     for path in files {
-        let text = match read_source(path) {
+        let text = match read_source(path, limits) {
             Ok(t) => t,
             Err(r) => {
                 rejected.push(r);
@@ -662,13 +865,27 @@ pub fn ingest(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let Some(file_plan) = plan(&existing, &name, &text) else {
+        let incoming = corpus::parse_file(&name, &text);
+        if let Err(r) = limits.check(path, &incoming) {
+            rejected.push(r);
+            continue;
+        }
+        let Some(file_plan) = plan_parsed(&existing, &name, &incoming) else {
             rejected.push(Rejection::NoDocument { path: path.clone() });
             continue;
         };
         existing.retain(|f| !file_plan.remove.contains(&f.name));
         if let Some(store_as) = &file_plan.store_as {
-            existing.push(Stored::parse(store_as, &text));
+            existing.push(Stored::parsed(store_as, &incoming));
+            let total: usize = existing.iter().map(|f| f.clauses).sum();
+            if total > limits.max_total_clauses {
+                rejected.push(Rejection::TooManyTotalClauses {
+                    path: path.clone(),
+                    count: total,
+                    limit: limits.max_total_clauses,
+                });
+                continue;
+            }
         }
         planned.push((
             FileReport {
@@ -700,7 +917,7 @@ pub fn ingest(
             }
         }
         record_superseded(&compendium, &planned, &mut applied)?;
-        KnowledgeBase::open(paths, false, progress)
+        KnowledgeBase::open_locked(paths, &lock, progress)
     })();
     match result {
         Ok((_, open)) => Ok(IngestReport {
@@ -719,23 +936,6 @@ mod tests {
     use super::*;
 
     const NOTICE: &str = "关于支持小微企业发展的若干措施\n安政〔2023〕7号\n\n一、减免房租。对承租国有房屋的小微企业免除三个月租金。\n二、贷款贴息。对新增贷款给予百分之五十贴息。\n\n安阳市人民政府\n2023年3月1日\n";
-
-    #[test]
-    fn one_ingest_at_a_time_and_stale_locks_are_taken_over() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let held = IngestLock::acquire(dir.path()).expect("free");
-        assert!(matches!(
-            IngestLock::acquire(dir.path()),
-            Err(IngestError::Busy(pid)) if pid == std::process::id()
-        ));
-        drop(held);
-        assert!(!dir.path().join(LOCK).exists(), "released");
-        // A lock whose process is gone (no such pid) is taken over.
-        std::fs::write(dir.path().join(LOCK), "4294967295").expect("write");
-        if Path::new("/proc").is_dir() {
-            assert!(IngestLock::acquire(dir.path()).is_ok());
-        }
-    }
 
     #[test]
     fn new_notice_is_added_and_stored_under_its_name() {

@@ -128,11 +128,14 @@ fn is_separator_row(text: &str) -> bool {
 /// Builds the units of one document from `lines` (the document's own line range).
 #[must_use]
 pub(crate) fn build(lines: &[Line]) -> Built {
-    let paras = paragraphs(lines);
+    let mut paras = paragraphs(lines);
     let mut b = Builder::default();
     b.units.push(Unit::new(ClauseKind::Header, Vec::new()));
-    for (i, p) in paras.iter().enumerate() {
-        b.step(p, &paras[i + 1..]);
+    for i in 0..paras.len() {
+        let (done, rest) = paras.split_at_mut(i + 1);
+        b.step(&done[i], rest);
+        // Steps only look ahead: this paragraph is now in a unit (or discarded).
+        done[i].release();
     }
     b.finish()
 }

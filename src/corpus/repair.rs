@@ -31,7 +31,7 @@ pub(crate) struct Para {
 }
 
 impl Para {
-    fn new(piece: &Piece) -> Self {
+    fn new(piece: Piece) -> Self {
         Para {
             lines: if piece.owns {
                 vec![piece.no]
@@ -39,11 +39,19 @@ impl Para {
                 Vec::new()
             },
             starts: vec![(0, piece.no)],
-            text: piece.text.clone(),
-            kind: piece.kind,
             chars: piece.text.chars().count(),
             inner_punct: has_inner_punct(&piece.text),
+            text: piece.text,
+            kind: piece.kind,
         }
+    }
+
+    /// Frees the text and line lists of a paragraph that has been consumed (a large file's
+    /// paragraphs would otherwise be held twice, here and in the clauses built from them).
+    pub(crate) fn release(&mut self) {
+        self.text = String::new();
+        self.lines = Vec::new();
+        self.starts = Vec::new();
     }
 
     fn push(&mut self, piece: &Piece) {
@@ -64,40 +72,40 @@ struct Piece {
     owns: bool,
 }
 
-fn pieces(lines: &[Line]) -> Vec<Piece> {
-    let mut out = Vec::with_capacity(lines.len());
-    for l in lines.iter().filter(|l| l.kind != Kind::Blank) {
-        let split_at = match l.kind {
-            Kind::Body | Kind::Heading(_) => {
-                INLINE_ARTICLE.captures(&l.text).and_then(|c| c.get(1))
-            }
-            _ => None,
-        };
-        match split_at {
-            Some(m) => {
-                let (a, b) = l.text.split_at(m.start());
-                out.push(Piece {
-                    no: l.no,
-                    text: a.to_string(),
-                    kind: l.kind,
-                    owns: true,
-                });
-                out.push(Piece {
-                    no: l.no,
-                    text: b.to_string(),
-                    kind: classify("", b),
-                    owns: false,
-                });
-            }
-            None => out.push(Piece {
+/// The non-blank lines as pieces, an inline `第X条` split off; produced one at a time, not
+/// collected (a large file's text is held in its lines and paragraphs already).
+fn pieces(lines: &[Line]) -> impl Iterator<Item = Piece> + '_ {
+    lines
+        .iter()
+        .filter(|l| l.kind != Kind::Blank)
+        .flat_map(|l| {
+            let split_at = match l.kind {
+                Kind::Body | Kind::Heading(_) => {
+                    INLINE_ARTICLE.captures(&l.text).and_then(|c| c.get(1))
+                }
+                _ => None,
+            };
+            let (first, second) = match split_at {
+                Some(m) => {
+                    let (a, b) = l.text.split_at(m.start());
+                    let rest = Piece {
+                        no: l.no,
+                        text: b.to_string(),
+                        kind: classify("", b),
+                        owns: false,
+                    };
+                    (a.to_string(), Some(rest))
+                }
+                None => (l.text.clone(), None),
+            };
+            let first = Piece {
                 no: l.no,
-                text: l.text.clone(),
+                text: first,
                 kind: l.kind,
                 owns: true,
-            }),
-        }
-    }
-    out
+            };
+            std::iter::once(first).chain(second)
+        })
 }
 
 fn has_inner_punct(text: &str) -> bool {
@@ -154,7 +162,7 @@ pub(crate) fn paragraphs(lines: &[Line]) -> Vec<Para> {
     let mut cur: Option<Para> = None;
     for piece in pieces(lines) {
         if piece.kind == Kind::Footnote {
-            footnotes.push(Para::new(&piece));
+            footnotes.push(Para::new(piece));
             continue;
         }
         let join = match &cur {
@@ -176,7 +184,7 @@ pub(crate) fn paragraphs(lines: &[Line]) -> Vec<Para> {
             out.push(p);
             out.append(&mut footnotes);
         }
-        cur = Some(Para::new(&piece));
+        cur = Some(Para::new(piece));
     }
     if let Some(p) = cur {
         out.push(p);

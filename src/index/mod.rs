@@ -1,6 +1,7 @@
 //! The tantivy index of the corpus: schema, open (the only place that registers analyzers),
 //! build (the only writer) and retrieve. No Telegram, no Redis.
 
+pub mod lock;
 pub mod open;
 pub mod region;
 pub mod retrieve;
@@ -9,6 +10,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub use lock::BuildLock;
 pub use open::{KnowledgeBase, OpenReport, Paths};
 
 use crate::text::spelling::Correction;

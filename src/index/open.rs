@@ -8,6 +8,7 @@ use std::time::Instant;
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
 
+use super::lock::BuildLock;
 use super::region::Places;
 use super::schema::{self, Fields, SCHEMA_VERSION};
 use super::store::{self, Manifest};
@@ -70,9 +71,36 @@ impl KnowledgeBase {
     ///
     /// # Errors
     /// Missing or unreadable data, a malformed lexicon, or an index failure.
+    ///
+    /// A build takes the index directory's [`BuildLock`]. While another process holds it (an
+    /// ingest under way, or another build) nothing is rebuilt: the live generation is used as it
+    /// is, or, when there is none (or `force`), this call waits for the lock and then builds only
+    /// if the other process did not already build what is needed.
     pub fn open(
         paths: &Paths,
         force: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Self, OpenReport), Error> {
+        Self::open_inner(paths, force, None, progress)
+    }
+
+    /// [`KnowledgeBase::open`] for the holder of the build lock (`ingest`): builds when needed
+    /// without taking the lock again.
+    ///
+    /// # Errors
+    /// As [`KnowledgeBase::open`].
+    pub fn open_locked(
+        paths: &Paths,
+        lock: &BuildLock,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Self, OpenReport), Error> {
+        Self::open_inner(paths, false, Some(lock), progress)
+    }
+
+    fn open_inner(
+        paths: &Paths,
+        force: bool,
+        held: Option<&BuildLock>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(Self, OpenReport), Error> {
         let compendium = paths.data_dir.join("compendium");
@@ -93,15 +121,26 @@ impl KnowledgeBase {
             };
             let lexicon = Lexicon::load(&lexicon_dir)?;
             let places = Places::load(&lexicon_dir.join("places.tsv"))?;
-            let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
-
-            if !force && let Some(generation) = store::current(&paths.index_dir) {
-                let manifest = store::manifest(&generation)?;
+            let live = |fingerprint: Option<&str>| -> Option<(Generation, Manifest)> {
+                let generation = store::current(&paths.index_dir)?;
+                let manifest = store::manifest(&generation).ok()?;
+                if fingerprint.is_some_and(|f| f != manifest.fingerprint) {
+                    return None;
+                }
                 // An unreadable live generation is rebuilt below.
-                if manifest.fingerprint == fingerprint
-                    && let Ok(live) = Generation::read(&generation)
-                {
-                    let kb = live.finish(segmenter()?, &lexicon, &places);
+                Some((Generation::read(&generation).ok()?, manifest))
+            };
+            let mut taken = None;
+            let fingerprint = loop {
+                let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
+                // With `force`, only a build of our own counts.
+                let up_to_date = if force {
+                    None
+                } else {
+                    live(Some(&fingerprint))
+                };
+                if let Some((generation, manifest)) = up_to_date {
+                    let kb = generation.finish(segmenter()?, &lexicon, &places);
                     let report = OpenReport {
                         built: false,
                         manifest,
@@ -109,7 +148,29 @@ impl KnowledgeBase {
                     };
                     return Ok((kb, report));
                 }
-            }
+                if held.is_some() || taken.is_some() {
+                    break fingerprint;
+                }
+                match BuildLock::try_acquire(&paths.index_dir)? {
+                    // Look again under the lock: a build that just finished may be what we need.
+                    Some(lock) => taken = Some(lock),
+                    None => {
+                        if !force && let Some((generation, manifest)) = live(None) {
+                            tracing::info!(
+                                "an ingest or build is under way: answering from the live index"
+                            );
+                            let kb = generation.finish(segmenter()?, &lexicon, &places);
+                            let report = OpenReport {
+                                built: false,
+                                manifest,
+                                build_ms: None,
+                            };
+                            return Ok((kb, report));
+                        }
+                        taken = Some(BuildLock::acquire(&paths.index_dir, &mut || {})?);
+                    }
+                }
+            };
 
             let started = Instant::now();
             let corpus = corpus::load_dir(&compendium)?;

@@ -22,7 +22,7 @@ use teloxide::adaptors::throttle::{Limits, Settings};
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
 use crate::answer::Answer;
@@ -69,9 +69,15 @@ pub struct BotConfig {
     /// Send limits (teloxide `Throttle`, which also waits out 429s); Telegram's published limits
     /// by default. `None` sends unthrottled (a local Bot API server, benchmarks).
     pub limits: Option<Limits>,
-    /// Long-polling timeout.
+    /// Long-polling timeout (the HTTP client's timeout is set [`HTTP_MARGIN`] above it).
     pub poll_timeout: Duration,
+    /// After SIGTERM/SIGINT: how long answers under way may take before the bot exits anyway.
+    pub shutdown_grace: Duration,
 }
+
+/// How much longer than the long-polling timeout the Bot API client waits for a response:
+/// teloxide's default client gives up after 17 s, before a 25 s long poll returns.
+pub const HTTP_MARGIN: Duration = Duration::from_secs(15);
 
 impl BotConfig {
     /// Defaults for `token`: long polling, public Bot API, 20 questions a minute.
@@ -86,6 +92,7 @@ impl BotConfig {
             username: None,
             limits: Some(Limits::default()),
             poll_timeout: Duration::from_secs(25),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 
@@ -99,6 +106,7 @@ impl BotConfig {
             .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
         let mut bot = BotConfig::new(token);
         bot.flood_per_minute = config.flood_limit;
+        bot.shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
         bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
         if let Some(url) = parse_url(config.webhook_url.as_deref(), "POLICYBOT_WEBHOOK_URL")? {
             let listen = config
@@ -154,9 +162,12 @@ pub enum RunError {
     /// The Bot API could not be reached at startup (getMe, setWebhook).
     #[error("Telegram Bot API: {0}")]
     Telegram(#[from] teloxide::RequestError),
-    /// The health endpoint could not bind its address.
-    #[error("health endpoint: {0}")]
-    Health(#[from] std::io::Error),
+    /// The health endpoint could not bind its address, or a signal handler could not be set.
+    #[error("health endpoint or signal handler: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(String),
 }
 
 /// What the bot needs from the knowledge base; [`App`] is the implementation. Generic so the
@@ -238,15 +249,23 @@ pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<Handle
         .branch(Update::filter_my_chat_member().endpoint(handlers::on_my_chat_member::<A, S>))
 }
 
-/// Runs the bot until Ctrl-C: getMe, setMyCommands, health endpoint, announcement delivery (when
-/// `broadcasts` is given), then long polling (or the webhook listener) feeding [`schema`].
+/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, health endpoint, announcement
+/// delivery (when `broadcasts` is given), then long polling (or the webhook listener) feeding
+/// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
+/// after `shutdown_grace` it returns anyway, logging every reply still being sent.
 pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     app: Arc<A>,
     sessions: S,
     broadcasts: Option<Arc<BroadcastStore>>,
     cfg: BotConfig,
 ) -> Result<(), RunError> {
-    let mut bot = Bot::new(cfg.token.expose());
+    // Registered first: from here on a SIGTERM starts the graceful stop instead of killing.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(cfg.poll_timeout + HTTP_MARGIN)
+        .build()
+        .map_err(|e| RunError::Client(e.to_string()))?;
+    let mut bot = Bot::with_client(cfg.token.expose(), client);
     if let Some(url) = cfg.api_url.clone() {
         bot = bot.set_api_url(url);
     }
@@ -279,6 +298,8 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
             sender.clone(),
         ));
     }
+    // Kept to name the replies a shutdown deadline abandons.
+    let sending = sender.clone();
     let ctx = Arc::new(Ctx {
         app,
         sessions,
@@ -296,31 +317,95 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
             tracing::debug!(update_id = update.id.0, "update not handled");
         })
         .error_handler(Arc::new(LogErrors))
-        .enable_ctrlc_handler()
         .build();
-    match cfg.webhook {
-        None => {
-            let listener = Polling::builder(bot)
-                .timeout(cfg.poll_timeout)
-                .delete_webhook()
-                .await
-                .build();
-            dispatcher
-                .dispatch_with_listener(listener, Arc::new(LogErrors))
-                .await;
+    let token = dispatcher.shutdown_token();
+    let (stopping, mut stopped_at) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
         }
-        Some(hook) => {
-            let mut options = webhooks::Options::new(hook.listen, hook.url);
-            if let Some(secret) = hook.secret_token {
-                options = options.secret_token(secret.expose().to_string());
+        let _ = stopping.send(Some(tokio::time::Instant::now()));
+        // The dispatcher refuses while it is still starting: try again until it takes it.
+        while token.shutdown().is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let listener_stop = stopped_at.clone();
+    let dispatching = async {
+        match cfg.webhook {
+            None => {
+                let mut listener = Polling::builder(bot)
+                    .timeout(cfg.poll_timeout)
+                    .delete_webhook()
+                    .await
+                    .build();
+                stop_on_signal(listener.stop_token(), listener_stop.clone());
+                dispatcher
+                    .dispatch_with_listener(listener, Arc::new(LogErrors))
+                    .await;
             }
-            let listener = webhooks::axum(bot, options).await?;
-            dispatcher
-                .dispatch_with_listener(listener, Arc::new(LogErrors))
-                .await;
+            Some(hook) => {
+                let mut options = webhooks::Options::new(hook.listen, hook.url);
+                if let Some(secret) = hook.secret_token {
+                    options = options.secret_token(secret.expose().to_string());
+                }
+                let mut listener = webhooks::axum(bot, options).await?;
+                stop_on_signal(listener.stop_token(), listener_stop.clone());
+                dispatcher
+                    .dispatch_with_listener(listener, Arc::new(LogErrors))
+                    .await;
+            }
+        }
+        Ok::<(), RunError>(())
+    };
+    let deadline = async {
+        let signalled = stopped_at.wait_for(Option::is_some).await.map(|at| *at);
+        let Ok(signalled) = signalled else {
+            return std::future::pending().await;
+        };
+        let at = signalled.unwrap_or_else(tokio::time::Instant::now);
+        tokio::time::sleep_until(at + cfg.shutdown_grace).await;
+    };
+    tokio::select! {
+        done = dispatching => {
+            if stopped_at.borrow().is_some() {
+                tracing::info!("every answer under way was sent; exiting");
+            }
+            done
+        }
+        () = deadline => {
+            let abandoned = sending.in_flight();
+            for (chat, waited) in &abandoned {
+                tracing::error!(
+                    chat = chat.0,
+                    waited_ms = waited.as_millis() as u64,
+                    "shutdown deadline: reply not delivered (still waiting on Telegram: 429 or retries)"
+                );
+            }
+            tracing::warn!(
+                abandoned = abandoned.len(),
+                grace_secs = cfg.shutdown_grace.as_secs(),
+                "shutdown grace period over; exiting"
+            );
+            Ok(())
         }
     }
-    Ok(())
+}
+
+/// Stops the update listener once the stop signal came. The dispatcher's own shutdown token is
+/// not enough: teloxide wakes the dispatcher with `notify_waiters`, which is lost when the
+/// signal comes while it is handing an update to a worker, and the bot would then keep polling
+/// until the grace period is over.
+fn stop_on_signal(
+    token: teloxide::stop::StopToken,
+    mut stopped_at: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
+) {
+    tokio::spawn(async move {
+        if stopped_at.wait_for(Option::is_some).await.is_ok() {
+            token.stop();
+        }
+    });
 }
 
 /// Logs what a handler or the update listener could not do (the user already got an apology

@@ -2,10 +2,14 @@
 //! paces sends and waits out 429 `retry_after`; this layer also retries transient failures
 //! (network errors, 5xx, unparseable gateway pages) with bounded exponential backoff, then
 //! gives up and returns the error for the dispatcher's error handler to log. A message whose
-//! HTML Telegram rejects ("can't parse entities") is sent again as plain text.
+//! HTML Telegram rejects ("can't parse entities") is sent again as plain text. Messages being
+//! sent are registered, so that a shutdown can log those it gives up on.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use teloxide::adaptors::Throttle;
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
@@ -39,6 +43,44 @@ pub struct Target {
 #[derive(Clone)]
 pub struct Sender {
     via: Via,
+    in_flight: Arc<InFlight>,
+}
+
+/// Messages being sent now (waiting on the throttle, a 429 or a retry), so that a shutdown
+/// deadline can name those it abandons instead of dropping them silently.
+#[derive(Default)]
+struct InFlight {
+    next: AtomicU64,
+    sends: Mutex<HashMap<u64, (ChatId, Instant)>>,
+}
+
+/// Removes its send from [`InFlight`] when the send ends, however it ends.
+struct Registered<'a> {
+    in_flight: &'a InFlight,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.in_flight.lock().remove(&self.id);
+    }
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (ChatId, Instant)>> {
+        self.sends
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn register(&self, chat: ChatId) -> Registered<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id, (chat, Instant::now()));
+        Registered {
+            in_flight: self,
+            id,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -63,6 +105,7 @@ impl Sender {
     pub fn throttled(bot: Throttle<Bot>) -> Self {
         Sender {
             via: Via::Throttled(bot),
+            in_flight: Arc::default(),
         }
     }
 
@@ -71,6 +114,7 @@ impl Sender {
     pub fn direct(bot: Bot) -> Self {
         Sender {
             via: Via::Direct(bot),
+            in_flight: Arc::default(),
         }
     }
 
@@ -81,7 +125,21 @@ impl Sender {
         html: &str,
         keyboard: Option<&InlineKeyboardMarkup>,
     ) -> Result<Message, RequestError> {
+        let _registered = self.in_flight.register(target.chat);
         via!(self, bot => send_html(bot, target, html, keyboard).await)
+    }
+
+    /// Messages still being sent (chat, since when), oldest first.
+    #[must_use]
+    pub fn in_flight(&self) -> Vec<(ChatId, Duration)> {
+        let mut sends: Vec<(ChatId, Duration)> = self
+            .in_flight
+            .lock()
+            .values()
+            .map(|&(chat, since)| (chat, since.elapsed()))
+            .collect();
+        sends.sort_by_key(|s| std::cmp::Reverse(s.1));
+        sends
     }
 
     /// Sends a fixed text (escaped here) with an optional keyboard.

@@ -63,17 +63,6 @@ fn bad_questions_get_one_clear_line_and_nonzero_exit() {
 }
 
 #[test]
-fn unknown_region_is_rejected() {
-    let out = policybot(shared_index(), &["ask", "贷款", "--region", "火星"], None);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("未知地区"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
-#[test]
 fn ask_json_has_the_documented_schema() {
     let out = policybot(
         shared_index(),
@@ -118,15 +107,86 @@ fn batch_mode_answers_each_stdin_line() {
         &["ask", "--json"],
         Some("社保费能缓缴吗\n\n安阳企业上市有什么奖励\n美元汇率多少\n"),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "a blank line is bad input");
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(lines.len(), 3, "blank lines are skipped");
+    assert_eq!(lines.len(), 4, "one line per input line");
     assert_eq!(lines[0]["status"], "answered");
-    assert_eq!(lines[2]["status"], "no_match", "out of scope: {}", lines[2]);
-    assert!(lines[2]["hits"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(lines[1]["status"], "invalid");
+    assert_eq!(lines[3]["status"], "no_match", "out of scope: {}", lines[3]);
+    assert!(lines[3]["hits"].as_array().is_some_and(Vec::is_empty));
+}
+
+/// Issue 9: an invalid line (bad UTF-8, control characters, emoji only) does not stop the batch;
+/// each input line gets exactly one JSON line.
+#[test]
+fn batch_mode_survives_invalid_lines() {
+    let mut input: Vec<u8> = "社保费能缓缴吗\n".into();
+    input.extend_from_slice(b"\xff\xfe\xe8\xb4\n");
+    input.extend_from_slice("贷款\u{1b}[31m\n😀😀\n安阳企业上市有什么奖励\r\n".as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
+        .current_dir(root())
+        .env_remove("REDIS_URL")
+        .env("POLICYBOT_INDEX_DIR", shared_index())
+        .args(["ask", "--json", "--k", "18446744073709551615"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("binary finishes");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let statuses: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["answered", "invalid", "invalid", "invalid", "answered"],
+        "{lines:?}"
+    );
+    assert!(
+        lines[1]["question"]
+            .as_str()
+            .is_some_and(|q| q.contains('\u{fffd}'))
+    );
+    assert!(
+        lines[2]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("控制字符"))
+    );
+    let hits = lines[0]["hits"].as_array().map_or(0, Vec::len);
+    assert!((1..=50).contains(&hits), "--k clamped: {hits} hits");
+}
+
+/// Issue 9: an unknown region is bad input (exit 1, as the README says), echoed without raw
+/// control characters.
+#[test]
+fn unknown_region_is_bad_input_and_not_echoed_raw() {
+    let out = policybot(
+        shared_index(),
+        &["ask", "--region", "火星\u{1b}[31m", "贷款"],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("未知地区"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no raw control characters: {err:?}"
+    );
 }
 
 #[test]

@@ -44,6 +44,8 @@ const MAX_LONG_POLL: Duration = Duration::from_secs(2);
 pub enum Failure {
     /// 429 Too Many Requests, retry_after 1.
     TooManyRequests,
+    /// 429 Too Many Requests with this retry_after (seconds).
+    TooManyRequestsFor(u64),
     /// 502 Bad Gateway.
     BadGateway,
     /// 400 "can't parse entities" (Telegram rejects the message's HTML).
@@ -80,6 +82,8 @@ struct Inner {
     migrated: HashMap<i64, i64>,
     /// Per chat: how many more sendMessage calls answer 502 (`usize::MAX`: all).
     chat_failures: HashMap<i64, usize>,
+    /// Longest a getUpdates call is held open; [`MAX_LONG_POLL`] unless changed.
+    max_long_poll: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -130,6 +134,12 @@ impl FakeBotApi {
             shared,
             server,
         }
+    }
+
+    /// Holds getUpdates calls open up to `max` (as Telegram does, up to the requested timeout)
+    /// instead of [`MAX_LONG_POLL`].
+    pub fn hold_long_polls(&self, max: Duration) {
+        self.shared.lock().max_long_poll = Some(max);
     }
 
     /// Base URL to give the bot (`Bot::set_api_url`).
@@ -315,6 +325,11 @@ async fn handle(
             ok(json!(updates))
         }
         "getme" => ok(bot_user_me()),
+        "getwebhookinfo" => ok(json!({
+            "url": "",
+            "has_custom_certificate": false,
+            "pending_update_count": 0
+        })),
         "sendmessage" => send_message(&shared, &body),
         "getchatmember" => get_chat_member(&shared, &body),
         _ => ok(json!(true)),
@@ -366,7 +381,8 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
         return error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway");
     }
     match inner.failures.pop_front() {
-        Some(Failure::TooManyRequests) => too_many_requests(),
+        Some(Failure::TooManyRequests) => too_many_requests(1),
+        Some(Failure::TooManyRequestsFor(seconds)) => too_many_requests(seconds),
         Some(Failure::BadGateway) => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
         Some(Failure::BadEntities) => error(
             StatusCode::BAD_REQUEST,
@@ -423,7 +439,8 @@ fn max_within(mut times: Vec<Instant>, window: Duration) -> usize {
 async fn get_updates(shared: &Shared, body: &Value) -> Vec<Value> {
     let offset = body["offset"].as_i64().unwrap_or(0);
     let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
-    let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(MAX_LONG_POLL);
+    let max = shared.lock().max_long_poll.unwrap_or(MAX_LONG_POLL);
+    let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(max);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let notified = shared.updates.notified();
@@ -468,12 +485,12 @@ fn error(status: StatusCode, code: u16, description: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn too_many_requests() -> Response {
+fn too_many_requests(seconds: u64) -> Response {
     let body = json!({
         "ok": false,
         "error_code": 429,
-        "description": "Too Many Requests: retry after 1",
-        "parameters": {"retry_after": 1}
+        "description": format!("Too Many Requests: retry after {seconds}"),
+        "parameters": {"retry_after": seconds}
     });
     (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
 }

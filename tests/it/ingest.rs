@@ -118,8 +118,14 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     fs::create_dir_all(&incoming).expect("mkdir");
     let notice = incoming.join("suanli.txt");
     fs::write(&notice, NOTICE).expect("write");
-    let report =
-        ingest::ingest(&paths, std::slice::from_ref(&notice), &mut |_, _| {}).expect("ingest");
+    let report = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&notice),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     let file = &report.files[0];
     assert_eq!(file.stored_as.as_deref(), Some("suanli.txt"));
     assert!(
@@ -145,8 +151,14 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     // Questions keep being answered while the knowledge base is swapped under them.
     let docx = incoming.join("kuajing.docx");
     fs::write(&docx, word_document(DOCX_NOTICE)).expect("write");
-    let report =
-        ingest::ingest(&paths, std::slice::from_ref(&docx), &mut |_, _| {}).expect("ingest");
+    let report = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&docx),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     assert_eq!(report.files[0].stored_as.as_deref(), Some("kuajing.txt"));
     assert!(
         report.files[0]
@@ -169,8 +181,14 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
 
     // The same file again changes nothing.
     let gens = listing(&index_dir);
-    let report =
-        ingest::ingest(&paths, std::slice::from_ref(&notice), &mut |_, _| {}).expect("ingest");
+    let report = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&notice),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     assert!(report.rebuilt.is_none());
     assert_eq!(report.files[0].stored_as, None);
     assert!(
@@ -186,7 +204,14 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     // A new version with the same 文号 replaces the old file.
     let v2 = incoming.join("suanli-v2.txt");
     fs::write(&v2, NOTICE.replace("20万元", "30万元")).expect("write");
-    let report = ingest::ingest(&paths, std::slice::from_ref(&v2), &mut |_, _| {}).expect("ingest");
+    let report = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&v2),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     let file = &report.files[0];
     assert!(file.documents.iter().any(|d| d.outcome == Outcome::Changed));
     assert_eq!(file.replaced, vec!["suanli.txt".to_string()]);
@@ -224,7 +249,13 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         (&docx, "docx"),
     ];
     for (path, expected) in cases {
-        match ingest::ingest(&paths, &[path.clone(), notice.clone()], &mut |_, _| {}) {
+        match ingest::ingest(
+            &paths,
+            &[path.clone(), notice.clone()],
+            &Default::default(),
+            &mut || {},
+            &mut |_, _| {},
+        ) {
             Err(IngestError::Rejected(rs)) => {
                 assert_eq!(rs.len(), 1, "{}: {rs:?}", path.display());
                 assert_eq!(kind(&rs[0]), expected, "{}", path.display());
@@ -370,8 +401,14 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
     };
     let revised = tmp.path().join("revised.txt");
     fs::write(&revised, &new_text).expect("write");
-    let report =
-        ingest::ingest(&paths, std::slice::from_ref(&revised), &mut |_, _| {}).expect("ingest");
+    let report = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&revised),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     let doc = report.files[0]
         .documents
         .iter()
@@ -400,8 +437,14 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
     assert!(text.contains("一次性奖励88万元"), "the new text: {text}");
 
     // Ingesting the same revision again changes nothing.
-    let again =
-        ingest::ingest(&paths, std::slice::from_ref(&revised), &mut |_, _| {}).expect("ingest");
+    let again = ingest::ingest(
+        &paths,
+        std::slice::from_ref(&revised),
+        &Default::default(),
+        &mut || {},
+        &mut |_, _| {},
+    )
+    .expect("ingest");
     assert!(again.rebuilt.is_none());
     assert_eq!(again.files[0].documents[0].outcome, Outcome::Unchanged);
 }

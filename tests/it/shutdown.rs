@@ -1,0 +1,216 @@
+//! Issue 9 (nothing lost, nothing exhausted), `serve` side, with the real binary
+//! against the fake Bot API: SIGTERM and SIGINT drain the answers under way and exit 0 within the
+//! grace period (also while sends wait out 429s); a send still waiting at the deadline is logged;
+//! an idle bot's long polls log no errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::fake_bot_api::{Failure, FakeBotApi, TOKEN, private};
+use super::kb::root;
+
+/// A running `serve`; killed when the test ends, however it ends.
+struct Serving {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serving {
+    /// The log, colours removed.
+    fn log(&self) -> String {
+        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw.as_str();
+        while let Some(i) = rest.find('\u{1b}') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            rest = rest.find('m').map_or("", |m| &rest[m + 1..]);
+        }
+        out + rest
+    }
+
+    fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
+    /// Waits for the exit at most `limit`.
+    async fn exit(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "serve still running after {limit:?}\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// An index of the bundled data, built once.
+fn index_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let built = Command::new(env!("CARGO_BIN_EXE_policybot"))
+            .env("POLICYBOT_INDEX_DIR", &dir)
+            .env("POLICYBOT_DATA_DIR", root().join("data"))
+            .arg("index")
+            .output()
+            .expect("index runs");
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        dir
+    })
+}
+
+fn serve(api: &FakeBotApi, log_dir: &Path, env: &[(&str, &str)]) -> Serving {
+    let log = log_dir.join("serve.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
+    cmd.current_dir(log_dir)
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "info")
+        .env("POLICYBOT_DATA_DIR", root().join("data"))
+        .env("POLICYBOT_INTENTS_DIR", root().join("intents"))
+        .env("POLICYBOT_INDEX_DIR", index_dir())
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", api.url().as_str())
+        .envs(env.iter().copied())
+        .arg("serve")
+        .stdout(std::fs::File::create(&log).expect("log file"))
+        .stderr(std::fs::File::create(log_dir.join("serve.err")).expect("err file"))
+        .stdin(Stdio::null());
+    Serving {
+        child: cmd.spawn().expect("serve starts"),
+        log,
+    }
+}
+
+/// Pushes one question from each of `n` users and waits until the bot has fetched them all.
+async fn questions_in_flight(api: &FakeBotApi, n: u64) {
+    let ids: Vec<i64> = (0..n)
+        .map(|u| api.push(private(1_000 + u, "小店房租能减免吗")))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ids.iter().all(|&id| api.delivered_at(id).is_some()) {
+        assert!(Instant::now() < deadline, "the bot fetched the questions");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn answered_chats(api: &FakeBotApi) -> std::collections::BTreeSet<i64> {
+    api.ok_calls("sendMessage")
+        .iter()
+        .filter_map(|b| b["chat_id"].as_i64())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_or_sigint_with_40_questions_in_flight_answers_all_and_exits_0() {
+    for (signal, blocked) in [("TERM", false), ("TERM", true), ("INT", true)] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let api = FakeBotApi::start().await;
+        // A grace period long enough for an unoptimised build to compute 40 answers.
+        let mut bot = serve(&api, tmp.path(), &[("POLICYBOT_SHUTDOWN_GRACE", "30")]);
+        // Started: polling begins right after getWebhookInfo.
+        api.wait_for("getWebhookInfo", 1, Duration::from_secs(60))
+            .await;
+        if blocked {
+            // Every one of the first 20 sends is answered 429 (retry after 1 s).
+            api.fail_next_sends(20, Failure::TooManyRequests);
+        }
+        questions_in_flight(&api, 40).await;
+        bot.signal(signal);
+        let (status, took) = bot.exit(Duration::from_secs(60)).await;
+        let chats = answered_chats(&api);
+        assert_eq!(
+            chats.len(),
+            40,
+            "SIG{signal} (429s: {blocked}): all answered\n{}",
+            bot.log()
+        );
+        assert_eq!(status.code(), Some(0), "exit 0\n{}", bot.log());
+        assert!(
+            took < Duration::from_secs(30),
+            "SIG{signal}: exited in {took:?} (grace 30 s)"
+        );
+        println!("SIG{signal} with 429s {blocked}: 40/40 answered, exit 0 after {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_still_waiting_on_429_at_the_deadline_is_logged_and_serve_exits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    let mut bot = serve(&api, tmp.path(), &[("POLICYBOT_SHUTDOWN_GRACE", "2")]);
+    api.wait_for("getWebhookInfo", 1, Duration::from_secs(60))
+        .await;
+    api.fail_next_sends(1_000, Failure::TooManyRequestsFor(30));
+    questions_in_flight(&api, 3).await;
+    // The first send got its 429; all three now wait it out.
+    api.wait_until(Duration::from_secs(30), |calls| {
+        calls.iter().any(|c| c.method == "sendmessage")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bot.signal("TERM");
+    let (status, took) = bot.exit(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0), "{}", bot.log());
+    assert!(
+        took < Duration::from_secs(4),
+        "exited after the 2 s grace: {took:?}"
+    );
+    let log = bot.log();
+    let abandoned = log
+        .lines()
+        .filter(|l| l.contains("reply not delivered"))
+        .count();
+    assert_eq!(abandoned, 3, "each abandoned reply is logged:\n{log}");
+    for user in 1_000..1_003 {
+        assert!(
+            log.contains(&format!("chat={user}")),
+            "chat {user} named:\n{log}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_long_polling_logs_no_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    // Like Telegram: an idle getUpdates is held for the whole 25 s timeout the bot asks for,
+    // longer than teloxide's default 17 s HTTP timeout.
+    api.hold_long_polls(Duration::from_secs(25));
+    let bot = serve(&api, tmp.path(), &[]);
+    api.wait_for("getWebhookInfo", 1, Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let log = bot.log();
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .collect();
+    assert!(errors.is_empty(), "idle polling logged: {errors:?}");
+    // The question still gets through the held poll.
+    api.push(private(7, "小店房租能减免吗"));
+    api.wait_for("sendMessage", 1, Duration::from_secs(10))
+        .await;
+}
