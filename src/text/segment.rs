@@ -10,6 +10,10 @@ use crate::text::normalize::{Normalized, normalize};
 /// File name of the user dictionary inside the lexicon directory.
 pub const USERDICT: &str = "userdict.txt";
 
+/// Longest dictionary word looked for inside a longer token (well above the longest user
+/// dictionary entry, 11 characters).
+const MAX_SUBWORD_CHARS: usize = 20;
+
 /// A word token with byte offsets into the text given to [`Segmenter::tokens`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -131,7 +135,9 @@ impl Segmenter {
             .collect();
         let chars = bounds.len() - 1;
         let mut out = Vec::new();
-        for len in 4..chars {
+        // Bounded: a made-up token of thousands of characters (a digit run) must not cost
+        // len³ dictionary probes; no dictionary word is longer than this.
+        for len in 4..chars.min(MAX_SUBWORD_CHARS + 1) {
             for w in bounds.windows(len + 1) {
                 let (from, to) = (w[0], w[len]);
                 if self.jieba.has_word(&word[from..to]) {
