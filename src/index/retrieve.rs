@@ -77,7 +77,53 @@ struct QTerm {
 impl KnowledgeBase {
     /// Searches the knowledge base for `question`.
     #[must_use]
+    ///
+    /// A question of several sentences ("…要审批吗？缓缴期间还能提取吗") is also searched sentence by
+    /// sentence, and the best clause of each sentence is interleaved with those of the whole
+    /// question, so that each part finds its own clause.
     pub fn search(&self, question: &str, opts: &SearchOptions) -> Retrieval {
+        let parts = sentences(question);
+        if parts.len() < 2 {
+            return self.search_one(question, opts);
+        }
+        let wide = SearchOptions {
+            k: opts.offset + opts.k,
+            offset: 0,
+            region: opts.region.clone(),
+        };
+        let mut whole = self.search_one(question, &wide);
+        if whole.declined {
+            return whole;
+        }
+        let part_opts = SearchOptions {
+            region: wide.region.clone().or_else(|| whole.region.clone()),
+            ..wide.clone()
+        };
+        let mut lists: Vec<Vec<Hit>> = vec![std::mem::take(&mut whole.hits)];
+        lists.extend(
+            parts
+                .iter()
+                .map(|p| self.search_one(p, &part_opts))
+                .filter(|r| !r.declined)
+                .map(|r| r.hits),
+        );
+        let mut merged: Vec<Hit> = Vec::with_capacity(wide.k);
+        let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..longest {
+            for list in &lists {
+                if let Some(h) = list.get(i)
+                    && !merged.iter().any(|m| m.clause == h.clause)
+                {
+                    merged.push(h.clone());
+                }
+            }
+        }
+        whole.hits = merged.into_iter().skip(opts.offset).take(opts.k).collect();
+        whole
+    }
+
+    /// Searches for `question` as one query.
+    fn search_one(&self, question: &str, opts: &SearchOptions) -> Retrieval {
         let region = opts
             .region
             .as_deref()
@@ -641,6 +687,21 @@ impl Asks {
         }
         b
     }
+}
+
+/// The sentences of a question that asks several things (split at question marks and
+/// semicolons; pieces of fewer than four characters stay with the one before).
+fn sentences(question: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in question.split(['？', '?', '；', ';']) {
+        let piece = piece.trim();
+        if piece.chars().count() >= 4 {
+            out.push(piece.to_string());
+        } else if let Some(last) = out.last_mut() {
+            last.push_str(piece);
+        }
+    }
+    out
 }
 
 /// `question` without the words that say what kind of answer it wants (多少, 什么时候, 哪个部门 …),
