@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use teloxide::types::{CallbackQuery, ChatMemberUpdated, Message};
+use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
 
 use super::command::{self, Command, Parsed};
 use super::send::Target;
@@ -134,20 +134,20 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             ctx.sender.answer_callback(&q.id, Some(toast)).await?;
             Ok(())
         }
-        Callback::Example(i) => {
-            ctx.sender.answer_callback(&q.id, None).await?;
-            match texts::EXAMPLES.get(i) {
-                Some(question) => ask(&ctx, target, key, (*question).to_string(), None).await,
-                None => expired(&ctx, target).await,
+        Callback::Example(i) => match texts::EXAMPLES.get(i) {
+            Some(question) => {
+                ctx.sender.answer_callback(&q.id, None).await?;
+                ask(&ctx, target, key, (*question).to_string(), None).await
             }
-        }
-        Callback::Topic(i) => {
-            ctx.sender.answer_callback(&q.id, None).await?;
-            match ctx.app.topics().into_iter().nth(i) {
-                Some((_, question)) => ask(&ctx, target, key, question, None).await,
-                None => expired(&ctx, target).await,
+            None => stale(&ctx, &q.id).await,
+        },
+        Callback::Topic(i) => match ctx.app.topics().into_iter().nth(i) {
+            Some((_, question)) => {
+                ctx.sender.answer_callback(&q.id, None).await?;
+                ask(&ctx, target, key, question, None).await
             }
-        }
+            None => stale(&ctx, &q.id).await,
+        },
         Callback::DocPoints(doc) => {
             ctx.sender.answer_callback(&q.id, None).await?;
             send_document(&ctx, target, ctx.app.document_points(&doc)).await
@@ -160,12 +160,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             let session = ctx.sessions.load(key).await;
             let clause = match followup(&session, answer_id, n) {
                 Some(Followup::FullText { clause_id, .. }) => clause_id.clone(),
-                _ => {
-                    ctx.sender
-                        .answer_callback(&q.id, Some(texts::EXPIRED))
-                        .await?;
-                    return expired(&ctx, target).await;
-                }
+                _ => return stale(&ctx, &q.id).await,
             };
             ctx.sender.answer_callback(&q.id, None).await?;
             let Some(full) = ctx.app.full_text(&clause) else {
@@ -185,10 +180,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
                     | (Callback::Ask { .. }, Some(Followup::Ask { .. }))
             );
             if !valid {
-                ctx.sender
-                    .answer_callback(&q.id, Some(texts::EXPIRED))
-                    .await?;
-                return expired(&ctx, target).await;
+                return stale(&ctx, &q.id).await;
             }
             ctx.sender.answer_callback(&q.id, None).await?;
             if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
@@ -482,6 +474,16 @@ async fn send_document<A: Knowledge, S: SessionStore + 'static>(
             Ok(())
         }
     }
+}
+
+/// A press of a stale, forged or foreign button: a toast for the presser only, never a message
+/// (in a group, every press would otherwise post into the chat).
+async fn stale<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    id: &CallbackQueryId,
+) -> HandlerResult {
+    ctx.sender.answer_callback(id, Some(texts::EXPIRED)).await?;
+    Ok(())
 }
 
 async fn expired<A: Knowledge, S: SessionStore + 'static>(
