@@ -147,7 +147,7 @@ fn own_gold_set_meets_the_floors() {
     assert!(questions.len() >= 150);
     let r = eval::run(app(), &questions, 10, 1);
     assert_quality_floors(&r);
-    assert!(r.wrongly_declined <= 3, "{}", r.to_text());
+    assert!(r.wrongly_declined <= 2, "{}", r.to_text());
     assert!(r.out_of_scope_declined >= 9, "{}", r.to_text());
 }
 
@@ -189,7 +189,7 @@ fn independent_set_holds_its_figures() {
     assert!(r.recall_at_3 >= 0.84, "{}", r.to_text());
     assert!(r.mrr >= 0.82, "{}", r.to_text());
     assert!(r.out_of_scope_declined >= 18, "{}", r.to_text());
-    assert!(r.wrongly_declined <= 8, "{}", r.to_text());
+    assert!(r.wrongly_declined <= 6, "{}", r.to_text());
     let odd: Vec<_> = questions
         .into_iter()
         .filter(|q| eval::Half::Odd.contains(&q.id))
