@@ -246,18 +246,7 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            line: e
-                .span()
-                .map(|s| text[..s.start].lines().count().max(1))
-                .unwrap_or(0),
-            message: e.message().to_string(),
-        })
+        read_toml(path)
     }
 
     /// Applies environment overrides read through `get`.
@@ -304,6 +293,25 @@ impl Config {
         }
         self
     }
+}
+
+/// Reads a TOML file into `T`; a syntax or schema error names the file and line.
+///
+/// # Errors
+/// Unreadable file or malformed TOML.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        line: e
+            .span()
+            .map(|s| text[..s.start].lines().count().max(1))
+            .unwrap_or(0),
+        message: e.message().to_string(),
+    })
 }
 
 #[cfg(test)]

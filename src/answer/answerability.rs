@@ -75,15 +75,7 @@ impl Model {
     /// # Errors
     /// Unreadable or malformed file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            line: e.span().map_or(0, |s| text[..s.start].lines().count()),
-            message: e.message().to_string(),
-        })
+        crate::config::read_toml(path)
     }
 
     /// Probability that the best clauses answer the question.

@@ -130,6 +130,16 @@ impl KnowledgeBase {
                 // An unreadable live generation is rebuilt below.
                 Some((Generation::read(&generation).ok()?, manifest))
             };
+            // The live generation, as it is.
+            let reuse = |generation: Generation, manifest: Manifest, segmenter: Segmenter| {
+                let kb = generation.finish(segmenter, &lexicon, &places);
+                let report = OpenReport {
+                    built: false,
+                    manifest,
+                    build_ms: None,
+                };
+                (kb, report)
+            };
             let mut taken = None;
             let fingerprint = loop {
                 let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
@@ -140,13 +150,7 @@ impl KnowledgeBase {
                     live(Some(&fingerprint))
                 };
                 if let Some((generation, manifest)) = up_to_date {
-                    let kb = generation.finish(segmenter()?, &lexicon, &places);
-                    let report = OpenReport {
-                        built: false,
-                        manifest,
-                        build_ms: None,
-                    };
-                    return Ok((kb, report));
+                    return Ok(reuse(generation, manifest, segmenter()?));
                 }
                 if held.is_some() || taken.is_some() {
                     break fingerprint;
@@ -159,13 +163,7 @@ impl KnowledgeBase {
                             tracing::info!(
                                 "an ingest or build is under way: answering from the live index"
                             );
-                            let kb = generation.finish(segmenter()?, &lexicon, &places);
-                            let report = OpenReport {
-                                built: false,
-                                manifest,
-                                build_ms: None,
-                            };
-                            return Ok((kb, report));
+                            return Ok(reuse(generation, manifest, segmenter()?));
                         }
                         taken = Some(BuildLock::acquire(&paths.index_dir, &mut || {})?);
                     }

@@ -15,6 +15,7 @@ use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
 use crate::text::analyzer::bigrams;
 use crate::text::numbers::normalize_numbers;
+use crate::text::spelling::Correction;
 
 /// Candidates taken from BM25 before reranking.
 const CANDIDATES: usize = 60;
@@ -132,10 +133,7 @@ impl KnowledgeBase {
             .map(str::to_string);
         let searcher = self.reader.searcher();
         let numbers = normalize_numbers(&self.strip_places(question));
-        let suspects = self.suspects(&numbers);
-        let (repaired, corrections) = self.speller.repair(&numbers, |from, to, span| {
-            suspects.allows(from, to) && self.unseen(&searcher, span)
-        });
+        let (repaired, corrections) = self.repair_typos(&searcher, numbers);
         let stripped = self.strip_fillers(&repaired);
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
@@ -159,7 +157,7 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         };
-        let idf = self.idf(&searcher, &terms);
+        let (idf, unknown) = self.idf(&searcher, &terms);
         let asks = Asks::of(question);
         let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
         for (bm25, addr) in top {
@@ -175,7 +173,7 @@ impl KnowledgeBase {
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.coverage = self.union_coverage(&scored, &terms, &idf);
-        out.signals = self.signals(&searcher, &scored, &terms, &idf, out.coverage);
+        out.signals = self.signals(&scored, &terms, &idf, &unknown, out.coverage);
         if out.coverage < MIN_COVERAGE {
             out.declined = true;
             return out;
@@ -238,16 +236,27 @@ impl KnowledgeBase {
         Suspects { words }
     }
 
-    /// Whether `span` looks like a typo: not a dictionary word, and one of its character pairs
-    /// occurs nowhere in the corpus.
-    fn unseen(&self, searcher: &Searcher, span: &str) -> bool {
-        if self.segmenter.knows(span) {
-            return false;
+    /// Typo repair by sound (see [`crate::text::spelling`]). A span is a suspect when it lies on
+    /// word boundaries around an odd word ([`Suspects::allows`]), is not a dictionary word, and
+    /// holds a character pair the corpus never contains. A question all of whose pairs occur in
+    /// the corpus (most of them) is returned as it is, without segmenting it again.
+    fn repair_typos(&self, searcher: &Searcher, text: String) -> (String, Vec<Correction>) {
+        let absent: HashSet<String> = bigrams(&text)
+            .into_iter()
+            .filter(|g| {
+                searcher
+                    .doc_freq(&Term::from_field_text(self.fields.bigram, g))
+                    .is_ok_and(|n| n == 0)
+            })
+            .collect();
+        if absent.is_empty() {
+            return (text, Vec::new());
         }
-        bigrams(span).iter().any(|g| {
-            searcher
-                .doc_freq(&Term::from_field_text(self.fields.bigram, g))
-                .is_ok_and(|n| n == 0)
+        let suspects = self.suspects(&text);
+        self.speller.repair(&text, |from, to, span| {
+            suspects.allows(from, to)
+                && !self.segmenter.knows(span)
+                && bigrams(span).iter().any(|g| absent.contains(g))
         })
     }
 
@@ -349,27 +358,28 @@ impl KnowledgeBase {
         BooleanQuery::new(clauses)
     }
 
-    /// Inverse document frequency of each maximal term (its best synonym counts too).
-    fn idf(&self, searcher: &Searcher, terms: &[QTerm]) -> HashMap<String, f32> {
+    /// Inverse document frequency of each maximal term (its best synonym counts too), and the
+    /// terms that occur in no clause, synonyms included.
+    fn idf(&self, searcher: &Searcher, terms: &[QTerm]) -> (HashMap<String, f32>, HashSet<String>) {
         let n = searcher.num_docs().max(1) as f32;
         let df = |w: &str| {
             searcher
                 .doc_freq(&Term::from_field_text(self.fields.body, w))
                 .unwrap_or(0) as f32
         };
-        terms
-            .iter()
-            .filter(|t| t.maximal)
-            .map(|t| {
-                let d = t
-                    .alts
-                    .iter()
-                    .map(|(a, _)| df(a))
-                    .fold(df(&t.text), f32::max);
-                let idf = (1.0 + n / (1.0 + d)).ln() * t.weight;
-                (t.text.clone(), idf)
-            })
-            .collect()
+        let (mut idf, mut unknown) = (HashMap::new(), HashSet::new());
+        for t in terms.iter().filter(|t| t.maximal) {
+            let d = t
+                .alts
+                .iter()
+                .map(|(a, _)| df(a))
+                .fold(df(&t.text), f32::max);
+            if d == 0.0 {
+                unknown.insert(t.text.clone());
+            }
+            idf.insert(t.text.clone(), (1.0 + n / (1.0 + d)).ln() * t.weight);
+        }
+        (idf, unknown)
     }
 
     /// IDF-weighted share of the maximal terms found in clause `ord`, and the words matched
@@ -484,10 +494,10 @@ impl KnowledgeBase {
     /// Evidence for the answered/related decision (see [`Signals`]).
     fn signals(
         &self,
-        searcher: &Searcher,
         scored: &[(usize, f32, f32, Vec<String>)],
         terms: &[QTerm],
         idf: &HashMap<String, f32>,
+        unknown_terms: &HashSet<String>,
         union_coverage: f32,
     ) -> Signals {
         let Some(best) = scored.first() else {
@@ -495,17 +505,12 @@ impl KnowledgeBase {
         };
         let fifth = scored[scored.len().min(COVERAGE_HITS) - 1].1;
         let best_text = &self.haystacks[best.0].0;
-        let df = |w: &str| {
-            searcher
-                .doc_freq(&Term::from_field_text(self.fields.body, w))
-                .unwrap_or(0)
-        };
         let (mut all, mut unknown, mut rarest, mut missing) = (0.0f32, 0.0, 0.0f32, 0.0f32);
         for t in terms.iter().filter(|t| t.maximal) {
             let w = idf.get(&t.text).copied().unwrap_or(0.0);
             all += w;
             rarest = rarest.max(w);
-            if df(&t.text) == 0 && t.alts.iter().all(|(a, _)| df(a) == 0) {
+            if unknown_terms.contains(&t.text) {
                 unknown += w;
             }
             let found = best_text.contains(t.text.as_str())

@@ -53,18 +53,6 @@ impl Speller {
         Speller { by_sound }
     }
 
-    /// Number of distinct sounds indexed.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.by_sound.len()
-    }
-
-    /// Whether no word is indexed.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.by_sound.is_empty()
-    }
-
     /// Rewrites the spans of `text` that `suspect(from, to, span)` flags (character offsets; e.g.
     /// a span of unknown words holding a character pair the corpus never contains) into the
     /// corpus word that sounds the same, differs in at most one character (two of four) and is

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use policybot::app::{App, AskOptions};
 use policybot::index::Paths;
-use policybot::ingest::{self, IngestError, Outcome, Rejection};
+use policybot::ingest::{IngestError, Outcome, Rejection};
 use policybot::session::Session;
 
 use super::kb::{config, root};
+use super::support::files::{self, docx, word_xml};
 
 const NOTICE: &str = "安阳市人民政府办公室
 关于发放中小企业算力券的通知
@@ -37,20 +38,7 @@ const DOCX_NOTICE: &str = "安阳市商务局
 
 /// A minimal `.docx`: one paragraph per line of `text`.
 fn word_document(text: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><w:document><w:body>"#);
-    for line in text.lines() {
-        xml.push_str(&format!("<w:p><w:r><w:t>{line}</w:t></w:r></w:p>"));
-    }
-    xml.push_str("</w:body></w:document>");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file(
-        "word/document.xml",
-        zip::write::SimpleFileOptions::default(),
-    )
-    .expect("zip entry");
-    zip.write_all(xml.as_bytes()).expect("zip write");
-    zip.finish().expect("zip").into_inner()
+    docx(&word_xml(text.lines()))
 }
 
 const QUESTION: &str = "算力券怎么申领";
@@ -118,14 +106,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     fs::create_dir_all(&incoming).expect("mkdir");
     let notice = incoming.join("suanli.txt");
     fs::write(&notice, NOTICE).expect("write");
-    let report = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&notice),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let report =
+        files::ingest(&paths, std::slice::from_ref(&notice), &Default::default()).expect("ingest");
     let file = &report.files[0];
     assert_eq!(file.stored_as.as_deref(), Some("suanli.txt"));
     assert!(
@@ -151,14 +133,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     // Questions keep being answered while the knowledge base is swapped under them.
     let docx = incoming.join("kuajing.docx");
     fs::write(&docx, word_document(DOCX_NOTICE)).expect("write");
-    let report = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&docx),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let report =
+        files::ingest(&paths, std::slice::from_ref(&docx), &Default::default()).expect("ingest");
     assert_eq!(report.files[0].stored_as.as_deref(), Some("kuajing.txt"));
     assert!(
         report.files[0]
@@ -181,14 +157,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
 
     // The same file again changes nothing.
     let gens = listing(&index_dir);
-    let report = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&notice),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let report =
+        files::ingest(&paths, std::slice::from_ref(&notice), &Default::default()).expect("ingest");
     assert!(report.rebuilt.is_none());
     assert_eq!(report.files[0].stored_as, None);
     assert!(
@@ -204,14 +174,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
     // A new version with the same 文号 replaces the old file.
     let v2 = incoming.join("suanli-v2.txt");
     fs::write(&v2, NOTICE.replace("20万元", "30万元")).expect("write");
-    let report = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&v2),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let report =
+        files::ingest(&paths, std::slice::from_ref(&v2), &Default::default()).expect("ingest");
     let file = &report.files[0];
     assert!(file.documents.iter().any(|d| d.outcome == Outcome::Changed));
     assert_eq!(file.replaced, vec!["suanli.txt".to_string()]);
@@ -249,13 +213,7 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         (&docx, "docx"),
     ];
     for (path, expected) in cases {
-        match ingest::ingest(
-            &paths,
-            &[path.clone(), notice.clone()],
-            &Default::default(),
-            &mut || {},
-            &mut |_, _| {},
-        ) {
+        match files::ingest(&paths, &[path.clone(), notice.clone()], &Default::default()) {
             Err(IngestError::Rejected(rs)) => {
                 assert_eq!(rs.len(), 1, "{}: {rs:?}", path.display());
                 assert_eq!(kind(&rs[0]), expected, "{}", path.display());
@@ -401,14 +359,8 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
     };
     let revised = tmp.path().join("revised.txt");
     fs::write(&revised, &new_text).expect("write");
-    let report = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&revised),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let report =
+        files::ingest(&paths, std::slice::from_ref(&revised), &Default::default()).expect("ingest");
     let doc = report.files[0]
         .documents
         .iter()
@@ -437,14 +389,8 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
     assert!(text.contains("一次性奖励88万元"), "the new text: {text}");
 
     // Ingesting the same revision again changes nothing.
-    let again = ingest::ingest(
-        &paths,
-        std::slice::from_ref(&revised),
-        &Default::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("ingest");
+    let again =
+        files::ingest(&paths, std::slice::from_ref(&revised), &Default::default()).expect("ingest");
     assert!(again.rebuilt.is_none());
     assert_eq!(again.files[0].documents[0].outcome, Outcome::Unchanged);
 }

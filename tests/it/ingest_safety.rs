@@ -9,9 +9,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use policybot::index::{KnowledgeBase, Paths};
-use policybot::ingest::{self, IngestError, Limits, Rejection};
+use policybot::ingest::{IngestError, Limits, Rejection};
 
 use super::kb::root;
+use super::support::files::{self, docx, word_xml};
 
 const NOTICE: &str = "安阳市人民政府办公室
 关于发放中小企业算力券的通知
@@ -126,27 +127,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A `.docx` whose `word/document.xml` is `xml`.
-fn docx(xml: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file(
-        "word/document.xml",
-        zip::write::SimpleFileOptions::default(),
-    )
-    .expect("zip entry");
-    zip.write_all(xml.as_bytes()).expect("zip write");
-    zip.finish().expect("zip").into_inner()
-}
-
-fn word_xml(lines: impl Iterator<Item = String>) -> String {
-    let mut xml = String::from("<w:document><w:body>");
-    for l in lines {
-        xml.push_str(&format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"));
-    }
-    xml + "</w:body></w:document>"
-}
-
 #[test]
 fn hostile_files_are_refused_in_one_line_and_change_nothing() {
     let site = Site::new();
@@ -226,13 +206,7 @@ fn hostile_files_are_refused_in_one_line_and_change_nothing() {
         ),
     ];
     for (path, expected) in cases {
-        match ingest::ingest(
-            &site.paths,
-            std::slice::from_ref(&path),
-            &limits,
-            &mut || {},
-            &mut |_, _| {},
-        ) {
+        match files::ingest(&site.paths, std::slice::from_ref(&path), &limits) {
             Err(IngestError::Rejected(rs)) => {
                 assert_eq!(rs.len(), 1, "{rs:?}");
                 assert!(
@@ -264,13 +238,7 @@ fn hostile_files_are_refused_in_one_line_and_change_nothing() {
         "total.txt",
         format!("关于支持小微企业的若干措施\n安政〔2024〕3号\n\n{twenty_five}"),
     );
-    match ingest::ingest(
-        &site.paths,
-        std::slice::from_ref(&total),
-        &tight,
-        &mut || {},
-        &mut |_, _| {},
-    ) {
+    match files::ingest(&site.paths, std::slice::from_ref(&total), &tight) {
         Err(IngestError::Rejected(rs)) => {
             assert!(
                 matches!(rs[0], Rejection::TooManyTotalClauses { .. }),
@@ -284,14 +252,8 @@ fn hostile_files_are_refused_in_one_line_and_change_nothing() {
     // A 250-character name is stored (shortened) and indexed.
     let name = format!("{}.txt", "n".repeat(246));
     let long_name = site.input(&name, NOTICE.replace("99号", "97号"));
-    let report = ingest::ingest(
-        &site.paths,
-        &[long_name],
-        &Limits::default(),
-        &mut || {},
-        &mut |_, _| {},
-    )
-    .expect("a long name is fine");
+    let report =
+        files::ingest(&site.paths, &[long_name], &Limits::default()).expect("a long name is fine");
     let stored = report.files[0].stored_as.clone().expect("stored");
     assert!(stored.len() < 100, "{stored}");
     assert!(
