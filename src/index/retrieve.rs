@@ -51,6 +51,8 @@ const PART_CREDIT: f32 = 0.8;
 const COVERAGE_HITS: usize = 5;
 /// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
 const MIN_COVERAGE: f32 = 0.42;
+/// Weight, relative to its IDF, of a question word no clause contains in coverage.
+const ABSENT_SHARE: f32 = 0.7;
 /// Ranked positions checked for copies (fixed, so pages stay consistent).
 const COPY_DEPTH: usize = 12;
 /// Character-bigram Jaccard similarity above which two clauses count as copies.
@@ -374,10 +376,12 @@ impl KnowledgeBase {
                 .iter()
                 .map(|(a, _)| df(a))
                 .fold(df(&t.text), f32::max);
+            let mut w = (1.0 + n / (1.0 + d)).ln() * t.weight;
             if d == 0.0 {
                 unknown.insert(t.text.clone());
+                w *= ABSENT_SHARE;
             }
-            idf.insert(t.text.clone(), (1.0 + n / (1.0 + d)).ln() * t.weight);
+            idf.insert(t.text.clone(), w);
         }
         (idf, unknown)
     }
@@ -507,12 +511,14 @@ impl KnowledgeBase {
         let best_text = &self.haystacks[best.0].0;
         let (mut all, mut unknown, mut rarest, mut missing) = (0.0f32, 0.0, 0.0f32, 0.0f32);
         for t in terms.iter().filter(|t| t.maximal) {
-            let w = idf.get(&t.text).copied().unwrap_or(0.0);
-            all += w;
-            rarest = rarest.max(w);
+            let mut w = idf.get(&t.text).copied().unwrap_or(0.0);
             if unknown_terms.contains(&t.text) {
+                // The evidence counts an absent word at its full IDF.
+                w /= ABSENT_SHARE;
                 unknown += w;
             }
+            all += w;
+            rarest = rarest.max(w);
             let found = best_text.contains(t.text.as_str())
                 || t.alts.iter().any(|(a, _)| best_text.contains(a.as_str()))
                 || part_share(&t.parts, best_text) >= 1.0;
