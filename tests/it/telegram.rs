@@ -14,9 +14,8 @@ use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::index::region::Places;
 use policybot::session::{MemoryStore, Session};
-use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
+use policybot::telegram::{self, BotConfig, Knowledge, Limits, Secret, texts};
 use serde_json::Value;
-use teloxide::adaptors::throttle::Limits;
 
 use crate::fake_bot_api::{self as fake, Failure, FakeBotApi};
 
@@ -192,14 +191,14 @@ impl Drop for Running {
 
 fn no_limits() -> Limits {
     Limits {
-        messages_per_sec_chat: 1000,
-        messages_per_min_chat: 60_000,
-        messages_per_min_channel_or_supergroup: 60_000,
-        messages_per_sec_overall: 10_000,
+        overall_per_sec: 10_000,
+        private_per_sec: 1000,
+        private_burst: 1000,
+        group_per_min: 60_000,
     }
 }
 
-/// The bot with Throttle on (high limits, so tests are quick; 429s are still waited out).
+/// The bot with pacing on (high limits, so tests are quick; 429s are still waited out).
 async fn start_bot(flood_per_minute: u32) -> Running {
     start_bot_with(flood_per_minute, Some(no_limits())).await
 }
