@@ -28,6 +28,8 @@ use teloxide::types::ChatMemberUpdated;
 use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
+use self::pace::Pacer;
+
 use crate::answer::Answer;
 use crate::app::{App, AskOptions, FullText, Reply};
 use crate::broadcast::store::BroadcastStore;
@@ -39,7 +41,7 @@ pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
 pub use health::spawn as spawn_health;
 pub use inbox::{Inbox, MAX_REPLAYS};
-pub use pace::{Limits, Pacer};
+pub use pace::Limits;
 pub use send::{SendError, Sender, Target};
 
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
