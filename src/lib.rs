@@ -9,7 +9,8 @@
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
 //! - [`session`]: conversation state and its stores.
-//! - [`telegram`]: the bot: handler tree, commands, sending with retries, `run`.
+//! - [`telegram`]: the bot: handler tree, commands, sending (per-chat pacing, retries, replies in
+//!   doubt), crash recovery of accepted updates (Redis inbox), `run`.
 //! - [`app`]: `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.

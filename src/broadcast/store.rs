@@ -144,7 +144,8 @@ pub struct DocStatus {
     pub migrated: u64,
     /// Not settled yet (queued, or being sent).
     pub pending: u64,
-    /// Taken over from a process that died mid-delivery (possibly delivered twice).
+    /// Taken over from a process that died mid-delivery (possibly delivered twice), or sent
+    /// with an unknown outcome (a 5xx or timeout after sending: possibly not delivered).
     pub in_doubt: u64,
     /// Every matching subscriber settled and the queue entry acknowledged.
     pub finished: bool,
@@ -501,6 +502,16 @@ impl BroadcastStore {
             let _: () = bounded(conn.hincr(self.meta_key(doc), "in_doubt", 1)).await?;
         }
         Ok(claim)
+    }
+
+    /// Counts one delivery of `doc` in doubt: its send went out and Telegram's answer was lost.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn count_in_doubt(&self, doc: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = bounded(conn.hincr(self.meta_key(doc), "in_doubt", 1)).await?;
+        Ok(())
     }
 
     /// Records how the delivery of `doc` to `chat` ended, and its effect on the subscription

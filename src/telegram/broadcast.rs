@@ -1,8 +1,9 @@
 //! Delivery of queued announcements to subscribers, run beside the bot by [`super::run`]: reads
 //! the Redis queue (its own unfinished entries first, so a restart resumes where it stopped),
-//! sends each announcement once per matching subscriber through the throttled [`Sender`]
-//! (Telegram's per-chat and overall limits, 429 waited out, bounded retries on 5xx), records
-//! every delivery, drops subscribers that removed or blocked the bot, follows group migrations,
+//! sends each announcement once per matching subscriber through the paced [`Sender`]
+//! (Telegram's per-chat and overall limits, 429 waited out for that chat, bounded retries of
+//! what was not processed; a send whose outcome is unknown is recorded as sent and counted in
+//! doubt, never repeated), records every delivery, drops subscribers that removed or blocked the bot, follows group migrations,
 //! and acknowledges an entry only when every matching subscriber is settled.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use teloxide::types::ChatId;
 use teloxide::{ApiError, RequestError};
 use tokio::task::JoinSet;
 
-use super::send::{Sender, Target};
+use super::send::{SendError, Sender, Target};
 use crate::broadcast::store::{BroadcastError, BroadcastStore, Claim, Queued, Settled};
 use crate::render::telegram as render;
 
@@ -34,7 +35,7 @@ const TOUCH: Duration = Duration::from_secs(5);
 const CONCURRENCY: usize = 8;
 
 /// Announcements sent per second at most: below Telegram's ~30/s overall, so answers to
-/// questions keep flowing during a broadcast (`Throttle` alone lets bursts above 30/s through).
+/// questions keep flowing during a broadcast (the sender's pacing serves whoever asks first).
 const PER_SECOND: u32 = 20;
 
 /// Longest reason kept for a failed or dropped delivery.
@@ -228,8 +229,13 @@ async fn deliver(
         };
         let outcome = match sender.html(target, &message.0, Some(&message.1)).await {
             Ok(_) => Settled::Sent,
-            Err(RequestError::MigrateToChatId(to)) => Settled::Migrated(to.0),
-            Err(error) if chat_gone(&error) => Settled::Dropped(reason(&error)),
+            Err(SendError::Refused(RequestError::MigrateToChatId(to))) => Settled::Migrated(to.0),
+            Err(SendError::Refused(error)) if chat_gone(&error) => Settled::Dropped(reason(&error)),
+            Err(SendError::InDoubt(_)) => {
+                // Possibly delivered: recorded as sent (never repeated), counted in doubt.
+                store.count_in_doubt(doc).await?;
+                Settled::Sent
+            }
             Err(error) => Settled::Failed(reason(&error)),
         };
         match &outcome {
@@ -288,7 +294,7 @@ fn chat_gone(error: &RequestError) -> bool {
     }
 }
 
-fn reason(error: &RequestError) -> String {
+fn reason(error: &impl std::fmt::Display) -> String {
     error.to_string().chars().take(MAX_REASON).collect()
 }
 

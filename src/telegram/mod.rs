@@ -1,12 +1,16 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
 //! injected, and [`run`] (long polling or webhook, health endpoint, command menu, announcement
-//! delivery). Endpoints only take ids and text → [`App`] → `render::telegram` → send; no
+//! delivery, crash recovery of accepted updates). Endpoints only take ids and text → [`App`] →
+//! `render::telegram` → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no
 //! retrieval logic lives here.
 
+mod api;
 mod broadcast;
 mod command;
 mod handlers;
 mod health;
+mod inbox;
+mod pace;
 mod send;
 pub mod texts;
 
@@ -17,13 +21,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::{Limits, Settings};
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
+use teloxide::types::ChatMemberUpdated;
 use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
+
+use self::pace::Pacer;
 
 use crate::answer::Answer;
 use crate::app::{App, AskOptions, FullText, Reply};
@@ -35,7 +40,9 @@ use crate::session::{Session, SessionStore};
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
 pub use health::spawn as spawn_health;
-pub use send::{Sender, Target};
+pub use inbox::{Inbox, MAX_REPLAYS};
+pub use pace::Limits;
+pub use send::{SendError, Sender, Target};
 
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -66,13 +73,27 @@ pub struct BotConfig {
     pub flood_per_minute: u32,
     /// Bot username for `/ask@name` in groups; taken from getMe when `None`.
     pub username: Option<String>,
-    /// Send limits (teloxide `Throttle`, which also waits out 429s); Telegram's published limits
-    /// by default. `None` sends unthrottled (a local Bot API server, benchmarks).
+    /// Pacing of messages per chat and overall ([`Pacer`]; 429s hold only their chat);
+    /// Telegram's published limits by default. `None` sends unpaced (a local Bot API server,
+    /// benchmarks).
     pub limits: Option<Limits>,
     /// Long-polling timeout (the HTTP client's timeout is set [`HTTP_MARGIN`] above it).
     pub poll_timeout: Duration,
     /// After SIGTERM/SIGINT: how long answers under way may take before the bot exits anyway.
     pub shutdown_grace: Duration,
+    /// Where accepted updates are recorded until answered ([`Inbox`]); none without Redis.
+    pub recovery: Option<Recovery>,
+}
+
+/// The Redis inbox of accepted updates (crash recovery).
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    /// Redis URL (may hold a password, hence a secret).
+    pub redis_url: Secret,
+    /// Key prefix.
+    pub prefix: String,
+    /// This replica's name: each replica recovers only its own updates.
+    pub replica: String,
 }
 
 /// How much longer than the long-polling timeout the Bot API client waits for a response:
@@ -93,6 +114,7 @@ impl BotConfig {
             limits: Some(Limits::default()),
             poll_timeout: Duration::from_secs(25),
             shutdown_grace: Duration::from_secs(10),
+            recovery: None,
         }
     }
 
@@ -108,6 +130,16 @@ impl BotConfig {
         bot.flood_per_minute = config.flood_limit;
         bot.shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
         bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
+        bot.recovery = config
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|url| Recovery {
+                redis_url: Secret::new(url),
+                prefix: config.redis_prefix.clone(),
+                replica: config.replica.clone(),
+            });
         if let Some(url) = parse_url(config.webhook_url.as_deref(), "POLICYBOT_WEBHOOK_URL")? {
             let listen = config
                 .listen
@@ -159,9 +191,15 @@ pub enum ConfigError {
 /// Why the bot stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The Bot API could not be reached at startup (getMe, setWebhook).
+    /// The Bot API could not be reached at startup (setWebhook).
     #[error("Telegram Bot API: {0}")]
     Telegram(#[from] teloxide::RequestError),
+    /// The Bot API could not be reached at startup (getMe).
+    #[error("Telegram Bot API: {0}")]
+    Startup(#[from] SendError),
+    /// The inbox's Redis URL is malformed.
+    #[error("crash recovery: {0}")]
+    Inbox(#[from] inbox::InvalidUrl),
     /// The health endpoint could not bind its address, or a signal handler could not be set.
     #[error("health endpoint or signal handler: {0}")]
     Io(#[from] std::io::Error),
@@ -236,17 +274,45 @@ pub struct Ctx<A, S> {
     pub flood_per_minute: u32,
     /// Subscriptions and the announcement queue; `None` when Redis is not configured.
     pub broadcasts: Option<Arc<BroadcastStore>>,
+    /// Accepted updates until answered; `None` when Redis is not configured.
+    pub inbox: Option<Arc<Inbox>>,
 }
 
 /// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
 /// group migrations), callback queries, and changes of the bot's own membership (removed from a
-/// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency.
+/// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency. Each update is
+/// taken out of the inbox once its endpoint has finished, whatever the outcome.
 #[must_use]
 pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(handlers::on_message::<A, S>))
-        .branch(Update::filter_callback_query().endpoint(handlers::on_callback::<A, S>))
-        .branch(Update::filter_my_chat_member().endpoint(handlers::on_my_chat_member::<A, S>))
+        .branch(Update::filter_message().endpoint(
+            |msg: Message, ctx: Arc<Ctx<A, S>>, update: Update| async move {
+                let handled = handlers::on_message(msg, Arc::clone(&ctx)).await;
+                finished(ctx.inbox.as_deref(), &update).await;
+                handled
+            },
+        ))
+        .branch(Update::filter_callback_query().endpoint(
+            |q: CallbackQuery, ctx: Arc<Ctx<A, S>>, update: Update| async move {
+                let handled = handlers::on_callback(q, Arc::clone(&ctx)).await;
+                finished(ctx.inbox.as_deref(), &update).await;
+                handled
+            },
+        ))
+        .branch(Update::filter_my_chat_member().endpoint(
+            |change: ChatMemberUpdated, ctx: Arc<Ctx<A, S>>, update: Update| async move {
+                let handled = handlers::on_my_chat_member(change, Arc::clone(&ctx)).await;
+                finished(ctx.inbox.as_deref(), &update).await;
+                handled
+            },
+        ))
+}
+
+/// Takes a handled update out of the inbox, if there is one.
+async fn finished(inbox: Option<&Inbox>, update: &Update) {
+    if let Some(inbox) = inbox {
+        inbox.done(update.id).await;
+    }
 }
 
 /// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, health endpoint, announcement
@@ -269,15 +335,16 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     if let Some(url) = cfg.api_url.clone() {
         bot = bot.set_api_url(url);
     }
-    // Updates come in through the plain bot; replies go out through the throttled one.
-    let sender = match cfg.limits {
-        Some(limits) => {
-            let (throttled, worker) =
-                Throttle::with_settings(bot.clone(), Settings::default().limits(limits));
-            tokio::spawn(worker);
-            Sender::throttled(throttled)
-        }
-        None => Sender::direct(bot.clone()),
+    // Updates come in through teloxide; replies go out through our own calls and pacing.
+    let pacer = cfg.limits.map(|limits| Arc::new(Pacer::new(limits)));
+    let sender = Sender::new(api::Api::new(bot.clone()), pacer);
+    let inbox = match &cfg.recovery {
+        Some(r) => Some(Arc::new(Inbox::open(
+            r.redis_url.expose(),
+            &r.prefix,
+            &r.replica,
+        )?)),
+        None => None,
     };
     let me = sender.me().await?;
     let username = cfg
@@ -310,11 +377,21 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
         },
         flood_per_minute: cfg.flood_per_minute,
         broadcasts,
+        inbox: inbox.clone(),
     });
+    let replay = match &inbox {
+        Some(inbox) => inbox.unfinished().await,
+        None => Vec::new(),
+    };
+    let unhandled = inbox.clone();
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema::<A, S>())
         .dependencies(dptree::deps![ctx])
-        .default_handler(|update| async move {
-            tracing::debug!(update_id = update.id.0, "update not handled");
+        .default_handler(move |update| {
+            let inbox = unhandled.clone();
+            async move {
+                tracing::debug!(update_id = update.id.0, "update not handled");
+                finished(inbox.as_deref(), &update).await;
+            }
         })
         .error_handler(Arc::new(LogErrors))
         .build();
@@ -341,9 +418,7 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
                     .await
                     .build();
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                dispatcher
-                    .dispatch_with_listener(listener, Arc::new(LogErrors))
-                    .await;
+                dispatch(&mut dispatcher, listener, inbox, replay).await;
             }
             Some(hook) => {
                 let mut options = webhooks::Options::new(hook.listen, hook.url);
@@ -352,9 +427,7 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
                 }
                 let mut listener = webhooks::axum(bot, options).await?;
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                dispatcher
-                    .dispatch_with_listener(listener, Arc::new(LogErrors))
-                    .await;
+                dispatch(&mut dispatcher, listener, inbox, replay).await;
             }
         }
         Ok::<(), RunError>(())
@@ -389,6 +462,32 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
                 "shutdown grace period over; exiting"
             );
             Ok(())
+        }
+    }
+}
+
+/// Feeds the dispatcher from `listener`, through the inbox when there is one (unfinished updates
+/// of the last run first).
+async fn dispatch<L>(
+    dispatcher: &mut Dispatcher<Bot, HandlerError, teloxide::dispatching::DefaultKey>,
+    listener: L,
+    inbox: Option<Arc<Inbox>>,
+    replay: Vec<Update>,
+) where
+    L: teloxide::update_listeners::UpdateListener + Send + 'static,
+    L::Err: fmt::Debug + fmt::Display + Send + 'static,
+{
+    match inbox {
+        Some(inbox) => {
+            let recorded = inbox::Recorded::new(listener, inbox, replay);
+            dispatcher
+                .dispatch_with_listener(recorded, Arc::new(LogErrors))
+                .await;
+        }
+        None => {
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(LogErrors))
+                .await;
         }
     }
 }

@@ -1,9 +1,21 @@
-//! Outgoing calls to the Bot API with a retry layer on top of teloxide's `Throttle`: Throttle
-//! paces sends and waits out 429 `retry_after`; this layer also retries transient failures
-//! (network errors, 5xx, unparseable gateway pages) with bounded exponential backoff, then
-//! gives up and returns the error for the dispatcher's error handler to log. A message whose
-//! HTML Telegram rejects ("can't parse entities") is sent again as plain text. Messages being
-//! sent are registered, so that a shutdown can log those it gives up on.
+//! Outgoing calls to the Bot API: every message waits for its chat's turn ([`Pacer`]: per chat,
+//! so one chat's limit or 429 never holds up another), then goes out through [`Api`] (no 10 s
+//! pause after a 5xx). Failures are handled by what they say about the request:
+//!
+//! - 429: that chat waits `retry_after`, then the message is sent again;
+//! - not processed (no connection, 503): sent again after a short exponential backoff (200 ms,
+//!   doubling, [`ATTEMPTS`] in all: one failure costs a fraction of a second, not 10 s);
+//! - refused (4xx): returned; HTML Telegram cannot parse is sent again once as plain text;
+//! - outcome unknown (500, 502, 504, a timeout or broken connection after sending): a
+//!   `sendMessage` is **not** sent again but logged `in doubt` with its chat and returned as
+//!   [`SendError::InDoubt`]. Telegram may have delivered it, and the Bot API offers no way to ask
+//!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
+//!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
+//!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
+//!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands) are retried like
+//!   the not-processed ones.
+//!
+//! Messages being sent are registered, so that a shutdown can log those it gives up on.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,24 +23,50 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use teloxide::adaptors::Throttle;
-use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
-use teloxide::prelude::*;
-use teloxide::requests::Request;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use teloxide::payloads::{
+    AnswerCallbackQuery, AnswerCallbackQuerySetters, GetChatMember, GetMe, SendMessage,
+    SendMessageSetters, SetMyCommands,
+};
 use teloxide::types::{
-    BotCommand, CallbackQueryId, ChatId, InlineKeyboardMarkup, LinkPreviewOptions, Me, MessageId,
-    ParseMode, ReplyParameters, UserId,
+    BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, LinkPreviewOptions, Me,
+    Message, MessageId, ParseMode, ReplyParameters, True, UserId,
 };
 use teloxide::{ApiError, RequestError};
 
+use super::api::{Api, CallError};
+use super::pace::Pacer;
 use crate::render::telegram::escape;
 
-/// Attempts per call, the first included.
-const ATTEMPTS: u32 = 5;
+/// Attempts per call when it was not processed, the first included.
+pub const ATTEMPTS: u32 = 5;
 /// First backoff delay; doubled per attempt.
-const BACKOFF: Duration = Duration::from_millis(250);
+const BACKOFF: Duration = Duration::from_millis(200);
 /// Longest backoff delay.
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// 429s waited out per call before giving up.
+const MAX_RETRY_AFTER: u32 = 10;
+
+/// Why a call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Telegram refused the call (bot blocked or kicked, group migrated, bad request…).
+    #[error("{0}")]
+    Refused(RequestError),
+    /// The call kept failing without being processed (no connection, 503, 429s).
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// A message went out and Telegram's answer was lost (5xx, timeout): it may have been
+    /// delivered, so it was not sent again.
+    #[error("in doubt, not sent again (Telegram may have delivered it): {0}")]
+    InDoubt(String),
+}
 
 /// Where a reply goes.
 #[derive(Clone, Copy, Debug)]
@@ -39,14 +77,16 @@ pub struct Target {
     pub reply_to: Option<MessageId>,
 }
 
-/// Sends through a bot (throttled unless limits are off), retrying transient failures.
+/// Sends through the Bot API, paced per chat (unless limits are off), retrying what is safe to
+/// retry.
 #[derive(Clone)]
 pub struct Sender {
-    via: Via,
+    api: Api,
+    pacer: Option<Arc<Pacer>>,
     in_flight: Arc<InFlight>,
 }
 
-/// Messages being sent now (waiting on the throttle, a 429 or a retry), so that a shutdown
+/// Messages being sent now (waiting for their turn, a 429 or a retry), so that a shutdown
 /// deadline can name those it abandons instead of dropping them silently.
 #[derive(Default)]
 struct InFlight {
@@ -83,37 +123,14 @@ impl InFlight {
     }
 }
 
-#[derive(Clone)]
-enum Via {
-    Throttled(Throttle<Bot>),
-    Direct(Bot),
-}
-
-/// Runs `$e` with `$b` bound to whichever bot the sender holds.
-macro_rules! via {
-    ($sender:expr, $b:ident => $e:expr) => {
-        match &$sender.via {
-            Via::Throttled($b) => $e,
-            Via::Direct($b) => $e,
-        }
-    };
-}
-
 impl Sender {
-    /// Sends through `Throttle` (Telegram's limits, 429 waited out).
+    /// Sends through `api`, pacing messages with `pacer` (none: unpaced, for a local Bot API
+    /// server or benchmarks).
     #[must_use]
-    pub fn throttled(bot: Throttle<Bot>) -> Self {
+    pub fn new(api: Api, pacer: Option<Arc<Pacer>>) -> Self {
         Sender {
-            via: Via::Throttled(bot),
-            in_flight: Arc::default(),
-        }
-    }
-
-    /// Sends directly: for a Bot API server without limits (benchmarks, local server).
-    #[must_use]
-    pub fn direct(bot: Bot) -> Self {
-        Sender {
-            via: Via::Direct(bot),
+            api,
+            pacer,
             in_flight: Arc::default(),
         }
     }
@@ -124,9 +141,19 @@ impl Sender {
         target: Target,
         html: &str,
         keyboard: Option<&InlineKeyboardMarkup>,
-    ) -> Result<Message, RequestError> {
+    ) -> Result<Message, SendError> {
         let _registered = self.in_flight.register(target.chat);
-        via!(self, bot => send_html(bot, target, html, keyboard).await)
+        match self
+            .message(target, html, Some(ParseMode::Html), keyboard)
+            .await
+        {
+            Err(SendError::Refused(RequestError::Api(ApiError::CantParseEntities(why)))) => {
+                tracing::warn!(%why, "Telegram rejected the HTML; sending plain text");
+                self.message(target, &plain_text(html), None, keyboard)
+                    .await
+            }
+            sent => sent,
+        }
     }
 
     /// Messages still being sent (chat, since when), oldest first.
@@ -148,7 +175,7 @@ impl Sender {
         target: Target,
         text: &str,
         keyboard: Option<&InlineKeyboardMarkup>,
-    ) -> Result<Message, RequestError> {
+    ) -> Result<Message, SendError> {
         self.html(target, &escape(text), keyboard).await
     }
 
@@ -157,135 +184,160 @@ impl Sender {
         &self,
         id: &CallbackQueryId,
         text: Option<&str>,
-    ) -> Result<(), RequestError> {
-        via!(self, bot => answer_callback(bot, id, text).await)
+    ) -> Result<(), SendError> {
+        let mut payload = AnswerCallbackQuery::new(id.clone());
+        if let Some(text) = text {
+            payload = payload.text(text);
+        }
+        self.repeatable::<True>("answerCallbackQuery", &payload)
+            .await
+            .map(drop)
     }
 
     /// Whether `user` is an owner or administrator of `chat` (getChatMember).
-    pub async fn is_admin(&self, chat: ChatId, user: UserId) -> Result<bool, RequestError> {
-        via!(self, bot => retry("getChatMember", || bot.get_chat_member(chat, user).send())
+    pub async fn is_admin(&self, chat: ChatId, user: UserId) -> Result<bool, SendError> {
+        let payload = GetChatMember::new(chat, user);
+        self.repeatable::<ChatMember>("getChatMember", &payload)
             .await
-            .map(|member| member.is_privileged()))
+            .map(|member| member.is_privileged())
     }
 
     /// getMe.
-    pub async fn me(&self) -> Result<Me, RequestError> {
-        via!(self, bot => retry("getMe", || bot.get_me().send()).await)
+    pub async fn me(&self) -> Result<Me, SendError> {
+        self.repeatable("getMe", &GetMe::new()).await
     }
 
     /// setMyCommands.
-    pub async fn set_commands(&self, commands: Vec<BotCommand>) -> Result<(), RequestError> {
-        via!(self, bot => retry("setMyCommands", || bot.set_my_commands(commands.clone()).send())
+    pub async fn set_commands(&self, commands: Vec<BotCommand>) -> Result<(), SendError> {
+        self.repeatable::<True>("setMyCommands", &SetMyCommands::new(commands))
             .await
-            .map(drop))
+            .map(drop)
     }
-}
 
-async fn send_html<B: Requester<Err = RequestError>>(
-    bot: &B,
-    target: Target,
-    html: &str,
-    keyboard: Option<&InlineKeyboardMarkup>,
-) -> Result<Message, RequestError> {
-    match send(bot, target, html, Some(ParseMode::Html), keyboard).await {
-        Err(RequestError::Api(ApiError::CantParseEntities(why))) => {
-            tracing::warn!(%why, "Telegram rejected the HTML; sending plain text");
-            send(bot, target, &plain_text(html), None, keyboard).await
-        }
-        sent => sent,
-    }
-}
-
-async fn send<B: Requester<Err = RequestError>>(
-    bot: &B,
-    target: Target,
-    text: &str,
-    mode: Option<ParseMode>,
-    keyboard: Option<&InlineKeyboardMarkup>,
-) -> Result<Message, RequestError> {
-    retry("sendMessage", || {
-        let mut request = bot
-            .send_message(target.chat, text)
-            .link_preview_options(no_preview());
+    /// One sendMessage: paced, 429s waited out for this chat only, retried while not
+    /// processed, never repeated once its outcome is unknown.
+    async fn message(
+        &self,
+        target: Target,
+        text: &str,
+        mode: Option<ParseMode>,
+        keyboard: Option<&InlineKeyboardMarkup>,
+    ) -> Result<Message, SendError> {
+        let mut payload = SendMessage::new(target.chat, text).link_preview_options(no_preview());
         if let Some(mode) = mode {
-            request = request.parse_mode(mode);
+            payload = payload.parse_mode(mode);
         }
         if let Some(keyboard) = keyboard {
-            request = request.reply_markup(keyboard.clone());
+            payload = payload.reply_markup(keyboard.clone());
         }
         if let Some(id) = target.reply_to {
-            request =
-                request.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
+            payload =
+                payload.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
         }
-        request.send()
-    })
-    .await
+        let chat = target.chat;
+        let pacer = self.pacer.as_deref();
+        let call = || async {
+            if let Some(pacer) = pacer {
+                pacer.turn(chat).await;
+            }
+            self.api.call("sendMessage", &payload).await
+        };
+        let held = |after| {
+            if let Some(pacer) = pacer {
+                pacer.hold(chat, after);
+            }
+        };
+        let sent = retry("sendMessage", Repeat::OnlyUnprocessed, call, held).await;
+        if let Err(SendError::InDoubt(why)) = &sent {
+            tracing::warn!(
+                chat = chat.0,
+                %why,
+                "reply in doubt: Telegram may have delivered it; not sent again"
+            );
+        }
+        sent
+    }
+
+    /// A call that is harmless to repeat: retried whether or not it was processed.
+    async fn repeatable<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        payload: &(impl Serialize + Sync),
+    ) -> Result<T, SendError> {
+        retry(
+            method,
+            Repeat::Always,
+            || self.api.call(method, payload),
+            |_| {},
+        )
+        .await
+    }
 }
 
-async fn answer_callback<B: Requester<Err = RequestError>>(
-    bot: &B,
-    id: &CallbackQueryId,
-    text: Option<&str>,
-) -> Result<(), RequestError> {
-    retry("answerCallbackQuery", || {
-        let mut request = bot.answer_callback_query(id.clone());
-        if let Some(text) = text {
-            request = request.text(text);
-        }
-        request.send()
-    })
-    .await
-    .map(drop)
+/// Which failed calls [`retry`] repeats (429s are always waited out and repeated).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Only calls that were not processed: a call whose outcome is unknown ends in
+    /// [`SendError::InDoubt`].
+    OnlyUnprocessed,
+    /// Also calls whose outcome is unknown (the call is harmless to repeat).
+    Always,
 }
 
-/// Runs `call` until it succeeds, fails permanently, or [`ATTEMPTS`] are used up.
-async fn retry<T, F, Fut>(method: &str, mut call: F) -> Result<T, RequestError>
+/// Runs `call` until it succeeds, is refused, ends in doubt, or [`ATTEMPTS`] tries (or
+/// [`MAX_RETRY_AFTER`] 429s) are used up. A 429 is reported to `held` (so that the chat's other
+/// messages wait too) and waited out.
+async fn retry<T, F, Fut>(
+    method: &str,
+    repeat: Repeat,
+    mut call: F,
+    held: impl Fn(Duration),
+) -> Result<T, SendError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, RequestError>>,
+    Fut: Future<Output = Result<T, CallError>>,
 {
-    let mut attempt = 1;
+    let (mut attempt, mut waits) = (1, 0);
     loop {
-        let error = match call().await {
+        let why = match call().await {
             Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        let Some(delay) = transient_delay(&error, attempt) else {
-            return Err(error);
+            Err(CallError::Refused(error)) => return Err(SendError::Refused(error)),
+            Err(CallError::Unknown(why)) if repeat == Repeat::OnlyUnprocessed => {
+                return Err(SendError::InDoubt(why));
+            }
+            Err(CallError::RetryAfter(after)) => {
+                waits += 1;
+                if waits > MAX_RETRY_AFTER {
+                    tracing::error!(method, waits, "still rate-limited; giving up");
+                    return Err(SendError::GaveUp {
+                        attempts: attempt + waits - 1,
+                        last: format!("429: retry after {after:?}"),
+                    });
+                }
+                tracing::warn!(method, ?after, "429: waiting");
+                held(after);
+                tokio::time::sleep(after).await;
+                continue;
+            }
+            Err(CallError::NotProcessed(why) | CallError::Unknown(why)) => why,
         };
         if attempt >= ATTEMPTS {
-            tracing::error!(method, attempts = attempt, error = %error, "giving up");
-            return Err(error);
+            tracing::error!(method, attempts = attempt, error = %why, "giving up");
+            return Err(SendError::GaveUp {
+                attempts: attempt,
+                last: why,
+            });
         }
-        tracing::warn!(method, attempt, error = %error, ?delay, "transient failure, retrying");
+        let delay = backoff(attempt);
+        tracing::warn!(method, attempt, error = %why, ?delay, "transient failure; retrying");
         tokio::time::sleep(delay).await;
         attempt += 1;
     }
 }
 
-/// How long to wait before retrying `error`, or `None` when retrying cannot help.
-fn transient_delay(error: &RequestError, attempt: u32) -> Option<Duration> {
-    let backoff = (BACKOFF * 2u32.saturating_pow(attempt - 1)).min(MAX_BACKOFF);
-    match error {
-        RequestError::RetryAfter(seconds) => Some(seconds.duration()),
-        RequestError::Network(_) | RequestError::InvalidJson { .. } => Some(backoff),
-        RequestError::Api(ApiError::Unknown(description)) if is_server_error(description) => {
-            Some(backoff)
-        }
-        _ => None,
-    }
-}
-
-/// Bot API descriptions of 5xx responses (teloxide keeps only the description, not the code).
-fn is_server_error(description: &str) -> bool {
-    const SERVER_ERRORS: [&str; 5] = [
-        "Internal Server Error",
-        "Bad Gateway",
-        "Service Unavailable",
-        "Gateway Timeout",
-        "Too Many Requests",
-    ];
-    SERVER_ERRORS.iter().any(|e| description.contains(e))
+/// Delay before attempt `attempt + 1`: [`BACKOFF`] doubled per attempt, at most [`MAX_BACKOFF`].
+fn backoff(attempt: u32) -> Duration {
+    (BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1))).min(MAX_BACKOFF)
 }
 
 /// The text of Telegram HTML: tags removed, entities decoded.
@@ -322,7 +374,6 @@ fn no_preview() -> LinkPreviewOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teloxide::types::Seconds;
 
     #[test]
     fn plain_text_drops_tags_and_decodes_entities() {
@@ -334,22 +385,14 @@ mod tests {
     }
 
     #[test]
-    fn classifies_transient_errors() {
-        let bad_gateway = RequestError::Api(ApiError::Unknown("Bad Gateway".into()));
-        assert_eq!(transient_delay(&bad_gateway, 1), Some(BACKOFF));
-        assert_eq!(transient_delay(&bad_gateway, 3), Some(BACKOFF * 4));
-        assert_eq!(transient_delay(&bad_gateway, 30), Some(MAX_BACKOFF));
-        let retry_after = RequestError::RetryAfter(Seconds::from_seconds(3));
-        assert_eq!(
-            transient_delay(&retry_after, 1),
-            Some(Duration::from_secs(3))
+    fn backoff_doubles_up_to_its_bound() {
+        assert_eq!(backoff(1), BACKOFF);
+        assert_eq!(backoff(3), BACKOFF * 4);
+        assert_eq!(backoff(30), MAX_BACKOFF);
+        let all: Duration = (1..ATTEMPTS).map(backoff).sum();
+        assert!(
+            all < Duration::from_secs(4),
+            "help: giving up takes {all:?}"
         );
-        assert_eq!(
-            transient_delay(&RequestError::Api(ApiError::BotBlocked), 1),
-            None
-        );
-        let bad_request =
-            RequestError::Api(ApiError::Unknown("Bad Request: chat not found".into()));
-        assert_eq!(transient_delay(&bad_request, 1), None);
     }
 }

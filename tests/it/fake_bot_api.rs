@@ -1,7 +1,10 @@
 //! A fake Telegram Bot API server on 127.0.0.1 (random port) for end-to-end bot tests: serves
 //! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured), records
 //! every call (method, JSON body, arrival time), answers like Telegram, and can fail the next
-//! sendMessage calls with 429 (retry_after), 502 or 400 (unparseable HTML). Per chat it can also answer getChatMember
+//! sendMessage calls with 429 (retry_after), 503 or 400 (unparseable HTML), or deliver a
+//! message and then answer 502 as if the answer got lost on the way back. It can hold the answers
+//! to delivered messages (to kill the bot while sends are on the wire). Per chat it can also
+//! answer 429 for the next n calls, answer getChatMember
 //! from a list of group admins (creator first), refuse sendMessage with 403 (bot kicked), with
 //! 400 `migrate_to_chat_id` (group upgraded to a supergroup), with 400 (no right to post), or
 //! with 502 for the next n calls.
@@ -46,8 +49,11 @@ pub enum Failure {
     TooManyRequests,
     /// 429 Too Many Requests with this retry_after (seconds).
     TooManyRequestsFor(u64),
-    /// 502 Bad Gateway.
-    BadGateway,
+    /// The message is delivered, then the answer is 502 Bad Gateway (Telegram's front end lost
+    /// the backend's answer).
+    BadGatewayAfterDelivery,
+    /// 503 Service Unavailable; the message is not delivered.
+    ServiceUnavailable,
     /// 400 "can't parse entities" (Telegram rejects the message's HTML).
     BadEntities,
 }
@@ -59,7 +65,8 @@ pub struct Call {
     pub method: String,
     /// JSON body.
     pub body: Value,
-    /// Whether the fake answered `ok: true`.
+    /// Whether the call took effect: the fake answered `ok: true`, or (sendMessage) delivered the
+    /// message and then lost the answer ([`Failure::BadGatewayAfterDelivery`]).
     pub ok: bool,
     /// When it arrived.
     pub at: Instant,
@@ -84,6 +91,12 @@ struct Inner {
     chat_failures: HashMap<i64, usize>,
     /// Longest a getUpdates call is held open; [`MAX_LONG_POLL`] unless changed.
     max_long_poll: Option<Duration>,
+    /// Per chat: (retry_after seconds, how many more sendMessage calls answer 429).
+    chat_limits: HashMap<i64, (u64, usize)>,
+    /// Whether the answers to delivered messages are held back.
+    holding: bool,
+    /// Delivered messages whose answer has not been written (held, or being written).
+    unanswered: usize,
 }
 
 #[derive(Default)]
@@ -91,6 +104,8 @@ struct Shared {
     inner: Mutex<Inner>,
     updates: Notify,
     calls: Notify,
+    /// Wakes held answers.
+    released: Notify,
 }
 
 impl Shared {
@@ -203,6 +218,31 @@ impl FakeBotApi {
     /// [`fail_next_sends`](Self::fail_next_sends), which it does not consume.
     pub fn fail_sends_to(&self, chat_id: i64, n: usize) {
         self.shared.lock().chat_failures.insert(chat_id, n);
+    }
+
+    /// Answers the next `n` sendMessage calls to `chat_id` with 429, retry after `seconds`.
+    /// Checked after [`forbid`](Self::forbid), [`mute`](Self::mute) and
+    /// [`migrate`](Self::migrate), before every other injected failure.
+    pub fn limit_chat(&self, chat_id: i64, seconds: u64, n: usize) {
+        self.shared.lock().chat_limits.insert(chat_id, (seconds, n));
+    }
+
+    /// From now on, delivers messages but holds their answers (the bot waits for them) until
+    /// [`release`](Self::release).
+    pub fn hold_answers(&self) {
+        self.shared.lock().holding = true;
+    }
+
+    /// Writes the held answers and stops holding.
+    pub fn release(&self) {
+        self.shared.lock().holding = false;
+        self.shared.released.notify_waiters();
+    }
+
+    /// Delivered messages whose answer the bot has not received (held, or in the instant of
+    /// being written): the sends on the wire.
+    pub fn on_the_wire(&self) -> usize {
+        self.shared.lock().unanswered
     }
 
     /// Every call so far.
@@ -330,40 +370,96 @@ async fn handle(
             "has_custom_certificate": false,
             "pending_update_count": 0
         })),
-        "sendmessage" => send_message(&shared, &body),
+        "sendmessage" => {
+            let (response, delivered) = send_message(&shared, &body);
+            record(&shared, method, body, delivered, at);
+            return match delivered {
+                true => answer_delivered(&shared, response).await,
+                false => response,
+            };
+        }
         "getchatmember" => get_chat_member(&shared, &body),
         _ => ok(json!(true)),
     };
     if method != "getupdates" {
         let ok = response.status() == StatusCode::OK;
-        shared.lock().calls.push(Call {
-            method,
-            body,
-            ok,
-            at,
-        });
-        shared.calls.notify_waiters();
+        record(&shared, method, body, ok, at);
     }
     response
 }
 
-/// sendMessage: the chat's state (kicked, migrated, failing) first, then the global failure queue.
-fn send_message(shared: &Shared, body: &Value) -> Response {
-    let chat_id = body["chat_id"].as_i64().unwrap_or_default();
+fn record(shared: &Shared, method: String, body: Value, ok: bool, at: Instant) {
+    shared.lock().calls.push(Call {
+        method,
+        body,
+        ok,
+        at,
+    });
+    shared.calls.notify_waiters();
+}
+
+/// The answer to a delivered message, held back while [`FakeBotApi::hold_answers`] is on.
+/// Counted on the wire until written; a bot killed meanwhile never gets it.
+async fn answer_delivered(shared: &Shared, response: Response) -> Response {
+    /// Takes the message off the wire when its answer is written (not when the bot was killed
+    /// and the connection dropped: that one never got its answer).
+    struct OnTheWire<'a>(&'a Shared, bool);
+    impl Drop for OnTheWire<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                self.0.lock().unanswered -= 1;
+            }
+        }
+    }
+    shared.lock().unanswered += 1;
+    let mut wire = OnTheWire(shared, false);
+    loop {
+        let released = shared.released.notified();
+        if !shared.lock().holding {
+            break;
+        }
+        released.await;
+    }
+    wire.1 = true;
+    response
+}
+
+/// sendMessage: the chat's state (kicked, migrated, limited, failing) first, then the global
+/// failure queue. Returns the answer and whether the message was delivered.
+fn send_message(shared: &Shared, body: &Value) -> (Response, bool) {
     let mut inner = shared.lock();
+    match refuse_message(&mut inner, body) {
+        Some(refused) => (refused, false),
+        None => {
+            inner.next_message_id += 1;
+            let id = inner.next_message_id;
+            let failure = inner.failures.front().copied();
+            if failure == Some(Failure::BadGatewayAfterDelivery) {
+                inner.failures.pop_front();
+                return (error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"), true);
+            }
+            drop(inner);
+            (ok(sent_message(id, body)), true)
+        }
+    }
+}
+
+/// The refusal of a sendMessage, if it is refused.
+fn refuse_message(inner: &mut Inner, body: &Value) -> Option<Response> {
+    let chat_id = body["chat_id"].as_i64().unwrap_or_default();
     if inner.forbidden.contains(&chat_id) {
-        return error(
+        return Some(error(
             StatusCode::FORBIDDEN,
             403,
             "Forbidden: bot was kicked from the supergroup chat",
-        );
+        ));
     }
     if inner.muted.contains(&chat_id) {
-        return error(
+        return Some(error(
             StatusCode::BAD_REQUEST,
             400,
             "Bad Request: not enough rights to send text messages to the chat",
-        );
+        ));
     }
     if let Some(&new_chat_id) = inner.migrated.get(&chat_id) {
         let body = json!({
@@ -372,30 +468,34 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
             "description": "Bad Request: group chat was upgraded to a supergroup chat",
             "parameters": {"migrate_to_chat_id": new_chat_id}
         });
-        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        return Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+    }
+    if let Some((seconds, left)) = inner.chat_limits.get_mut(&chat_id).filter(|l| l.1 > 0) {
+        *left -= 1;
+        return Some(too_many_requests(*seconds));
     }
     if let Some(left) = inner.chat_failures.get_mut(&chat_id).filter(|n| **n > 0) {
         if *left != usize::MAX {
             *left -= 1;
         }
-        return error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway");
+        return Some(error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"));
     }
-    match inner.failures.pop_front() {
-        Some(Failure::TooManyRequests) => too_many_requests(1),
-        Some(Failure::TooManyRequestsFor(seconds)) => too_many_requests(seconds),
-        Some(Failure::BadGateway) => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
-        Some(Failure::BadEntities) => error(
+    let refused = match inner.failures.front()? {
+        Failure::TooManyRequests => too_many_requests(1),
+        Failure::TooManyRequestsFor(seconds) => too_many_requests(*seconds),
+        Failure::ServiceUnavailable => {
+            error(StatusCode::SERVICE_UNAVAILABLE, 503, "Service Unavailable")
+        }
+        Failure::BadEntities => error(
             StatusCode::BAD_REQUEST,
             400,
             "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0",
         ),
-        None => {
-            inner.next_message_id += 1;
-            let id = inner.next_message_id;
-            drop(inner);
-            ok(sent_message(id, body))
-        }
-    }
+        // Delivered first: see `send_message`.
+        Failure::BadGatewayAfterDelivery => return None,
+    };
+    inner.failures.pop_front();
+    Some(refused)
 }
 
 /// getChatMember: creator / administrator from [`FakeBotApi::set_admins`], anyone else a member.
