@@ -1,7 +1,7 @@
 //! Numbers and amounts as owners type them (`600w`, `1千多万`, `两百万`, `５００万`, `5个点`,
-//! `百分之五`, `半年`, `两年`) rewritten in the forms the clauses print (`600万`, `1000万`, `200万`,
-//! `5%`, `6个月`, `2年`). Hand-written: the rules are a few lines each and no crate knows the
-//! documents' conventions. Pure.
+//! `百分之五`, `半年`, `两年`, `21年`) rewritten in the forms the clauses print (`600万`,
+//! `1000万`, `200万`, `5%`, `6个月`, `2年`, `2021年`). Hand-written: the rules are a few lines
+//! each and no crate knows the documents' conventions. Pure.
 
 use crate::text::normalize::normalize;
 
@@ -73,6 +73,17 @@ pub fn normalize_numbers(text: &str) -> String {
             (Some('百'), Some('万' | '元')) => {
                 out.push_str(&scale(&digits, 100));
                 i = j + 1;
+            }
+            // 21年 / 22年底 → 2021年 / 2022年底: a year typed with two digits, in the span the
+            // compendiums cover (2015–2029), as the documents print it in full.
+            (Some('年'), _)
+                if j == i
+                    && digits.len() == 2
+                    && (15..30).contains(&digits.parse::<u32>().unwrap_or(0)) =>
+            {
+                out.push_str("20");
+                out.push_str(&digits);
+                i = j;
             }
             // 5个点 → 5%.
             (Some('个'), Some('点')) => {
@@ -232,6 +243,10 @@ mod tests {
             ("半年", "6个月"),
             ("上半年度", "上半年度"),
             ("3年", "3年"),
+            ("21年四季度", "2021年四季度"),
+            ("22年底", "2022年底"),
+            ("12年", "12年"),
+            ("2021年", "2021年"),
             ("一百来万", "100万"),
             ("2.5w", "2.5万"),
             ("lpr", "lpr"),

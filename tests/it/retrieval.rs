@@ -186,16 +186,16 @@ fn independent_set_holds_its_figures() {
         return;
     };
     let r = eval::run(app(), &questions, 10, 1);
-    assert!(r.recall_at_3 >= 0.84, "{}", r.to_text());
-    assert!(r.mrr >= 0.82, "{}", r.to_text());
+    assert!(r.recall_at_3 >= 0.86, "{}", r.to_text());
+    assert!(r.mrr >= 0.84, "{}", r.to_text());
     assert!(r.out_of_scope_declined >= 18, "{}", r.to_text());
-    assert!(r.wrongly_declined <= 6, "{}", r.to_text());
+    assert!(r.wrongly_declined <= 4, "{}", r.to_text());
     let odd: Vec<_> = questions
         .into_iter()
         .filter(|q| eval::Half::Odd.contains(&q.id))
         .collect();
     let r = eval::run(app(), &odd, 10, 1);
-    assert!(r.recall_at_3 >= 0.81, "held-out half\n{}", r.to_text());
+    assert!(r.recall_at_3 >= 0.83, "held-out half\n{}", r.to_text());
     assert!(
         r.out_of_scope_declined >= 7,
         "held-out half\n{}",
