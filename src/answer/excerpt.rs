@@ -3,6 +3,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::text::normalize::is_ideograph;
+
 use super::Span;
 
 /// Upper bound of an excerpt in characters, `…` markers included.
@@ -26,6 +28,12 @@ impl Folded {
         let mut folded = Vec::with_capacity(chars.len());
         let mut origin = Vec::with_capacity(chars.len());
         for (i, c) in chars.iter().enumerate() {
+            // Fast path: an ideograph folds to itself (most of a clause).
+            if is_ideograph(*c) {
+                folded.push(*c);
+                origin.push(i);
+                continue;
+            }
             for f in fold_char(*c) {
                 folded.push(f);
                 origin.push(i);

@@ -115,11 +115,24 @@ impl Normalized {
     }
 }
 
+/// A CJK Unified Ideograph (U+4E00–U+9FFF, the bulk of the documents): no decomposition, no
+/// case, combining class 0 — NFKC and lower-casing leave it as it is.
+#[must_use]
+pub fn is_ideograph(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+/// A character NFKC and lower-casing may skip the table look-ups for (ASCII or an ideograph);
+/// its combining class is 0.
+fn is_stable(c: char) -> bool {
+    c.is_ascii() || is_ideograph(c)
+}
+
 /// Calls `f(cluster, byte_offset)` for each starter-led cluster of `s`, in order.
 fn for_each_cluster(s: &str, mut f: impl FnMut(&str, usize)) {
     let mut start = 0;
     for (i, c) in s.char_indices() {
-        if i > start && canonical_combining_class(c) == 0 {
+        if i > start && (is_stable(c) || canonical_combining_class(c) == 0) {
             f(&s[start..i], start);
             start = i;
         }
@@ -130,9 +143,16 @@ fn for_each_cluster(s: &str, mut f: impl FnMut(&str, usize)) {
 }
 
 fn push_normalized(cluster: &str, out: &mut String) {
-    // Fast path: ASCII needs lower-casing only.
+    // Fast paths: ASCII needs lower-casing only; a lone CJK ideograph stays as it is.
     if cluster.len() == 1 {
         out.push(char::from(cluster.as_bytes()[0].to_ascii_lowercase()));
+        return;
+    }
+    let mut chars = cluster.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && is_ideograph(c)
+    {
+        out.push(c);
         return;
     }
     for c in cluster.nfkc() {
