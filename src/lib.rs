@@ -3,6 +3,7 @@
 //!
 //! Reading order:
 //! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
+//! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
 //! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, synonyms and stop words.
 //! - [`index`]: tantivy schema, build, open and retrieval with region awareness; the build lock.
 //! - [`intents`]: intent definitions as data and `classify()`.
@@ -26,6 +27,7 @@ pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod intents;
+pub mod places;
 pub mod render;
 pub mod session;
 pub mod telegram;

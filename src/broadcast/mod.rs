@@ -8,8 +8,8 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Clause, ClauseKind, Corpus};
-use crate::index::region::{Places, Relation, relation};
 use crate::intents::{IntentKind, IntentSet};
+use crate::places::{Places, Relation, relation};
 use crate::text::normalize::normalize;
 
 /// Measures shown in an announcement.

@@ -10,9 +10,9 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::open::KnowledgeBase;
-use super::region::{self, Relation};
 use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
+use crate::places::{self as region, Relation};
 use crate::text::analyzer::bigrams;
 use crate::text::numbers::normalize_numbers;
 use crate::text::spelling::Correction;

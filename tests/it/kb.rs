@@ -6,10 +6,19 @@ use std::sync::OnceLock;
 
 use policybot::app::App;
 use policybot::config::Config;
+use policybot::places::Places;
 
 /// Repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled place table (`data/lexicon/places.tsv`), loaded once.
+pub fn places() -> &'static Places {
+    static PLACES: OnceLock<Places> = OnceLock::new();
+    PLACES.get_or_init(|| {
+        Places::load(&root().join("data/lexicon/places.tsv")).expect("bundled places.tsv loads")
+    })
 }
 
 /// Config pointing at the bundled data and a fresh index directory.

@@ -12,7 +12,7 @@ use policybot::app::App;
 use policybot::app::{AskOptions, FullText, Reply};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
-use policybot::index::region::Places;
+use policybot::places::Places;
 use policybot::session::{MemoryStore, Session};
 use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
 use serde_json::Value;

@@ -1,8 +1,11 @@
-//! Places named in questions (`data/lexicon/places.tsv`) and how a document's region relates to
-//! the asked-for region (same place, a parent, a child, or another locality).
+//! The one table of places (`data/lexicon/places.tsv`): place names in questions, `/region`,
+//! `--region` and `/subscribe`, and the region of a document from its 文号, title, issuer or
+//! compendium part; plus how a document's region relates to the asked-for region (same place, a
+//! parent, a child, or another locality).
 
 use std::path::Path;
 
+use crate::corpus::Level;
 use crate::error::Error;
 
 /// How a document's region relates to the region of the question.
@@ -18,17 +21,28 @@ pub enum Relation {
     Other,
 }
 
-/// Place aliases → region paths, longest alias first.
+/// The region path of the whole country.
+pub const NATIONAL: &str = "全国";
+
+/// Marks a `places.tsv` line whose alias is only the abbreviation that starts a 文号 (`安` of
+/// `安政〔2022〕6号`), never a place name in running text.
+const DOCNO_MARK: &str = "文号";
+
+/// Place aliases → region paths, longest alias first; and 文号 abbreviations → region paths.
 #[derive(Clone, Debug, Default)]
 pub struct Places {
     aliases: Vec<(String, String)>,
+    docno_prefixes: Vec<(String, String)>,
+    /// Region paths in the order the table first names them.
+    order: Vec<String>,
 }
 
 impl Places {
-    /// Loads `places.tsv` (`alias<TAB>region path`, `#` comments).
+    /// Loads `places.tsv` (`alias<TAB>region path`, or `abbreviation<TAB>region path<TAB>文号`;
+    /// `#` comments).
     ///
     /// # Errors
-    /// Unreadable file or a line without exactly two fields, naming file and line.
+    /// Unreadable file or a malformed line, naming file and line.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
@@ -41,23 +55,42 @@ impl Places {
         })
     }
 
-    pub(crate) fn parse(text: &str) -> Result<Self, (usize, String)> {
-        let mut aliases = Vec::new();
+    /// Parses the text of `places.tsv`; an error gives the 1-based line and what is wrong.
+    ///
+    /// # Errors
+    /// A line that is not `alias<TAB>region path[<TAB>文号]`.
+    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
+        let mut places = Places::default();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let mut fields = line.split('\t');
-            match (fields.next(), fields.next(), fields.next()) {
-                (Some(alias), Some(path), None) if !alias.is_empty() && !path.is_empty() => {
-                    aliases.push((alias.to_string(), path.to_string()));
+            let fields: Vec<&str> = line.split('\t').collect();
+            let entry = |alias: &str, path: &str| (alias.to_string(), path.to_string());
+            match fields[..] {
+                [alias, path] if !alias.is_empty() && !path.is_empty() => {
+                    places.aliases.push(entry(alias, path));
+                    if !places.order.iter().any(|p| p == path) {
+                        places.order.push(path.to_string());
+                    }
                 }
-                _ => return Err((i + 1, "expected `alias<TAB>region path`".to_string())),
+                [alias, path, DOCNO_MARK] if !alias.is_empty() && !path.is_empty() => {
+                    places.docno_prefixes.push(entry(alias, path));
+                }
+                _ => {
+                    let expected = "expected `alias<TAB>region path` or `abbreviation<TAB>region path<TAB>文号`";
+                    return Err((i + 1, expected.to_string()));
+                }
             }
         }
-        aliases.sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
-        Ok(Places { aliases })
+        places
+            .aliases
+            .sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
+        places
+            .docno_prefixes
+            .sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
+        Ok(places)
     }
 
     /// The region path of the first (longest) place alias found in `text`, with the alias.
@@ -87,6 +120,59 @@ impl Places {
     pub fn aliases(&self) -> impl Iterator<Item = &str> {
         self.aliases.iter().map(|(alias, _)| alias.as_str())
     }
+
+    /// One name per known region, in table order (`全国、河南、郑州、安阳…`): the shortest alias of
+    /// each region path. What to offer when a region name is not known.
+    #[must_use]
+    pub fn known(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for path in &self.order {
+            // `aliases` is sorted longest first: the last alias of a path is its shortest.
+            if let Some((alias, _)) = self.aliases.iter().rev().find(|(_, p)| p == path) {
+                names.push(alias);
+            }
+        }
+        names
+    }
+
+    /// Level and region path of the place named earliest in a document's title, issuer or
+    /// compendium part (`全国`/`国家` excepted: a national programme named in a local title does
+    /// not make the document national).
+    #[must_use]
+    pub fn in_document_text(&self, text: &str) -> Option<(Level, String)> {
+        self.aliases
+            .iter()
+            .filter(|(_, path)| path != NATIONAL)
+            .filter_map(|(alias, path)| text.find(alias.as_str()).map(|at| (at, alias, path)))
+            .min_by_key(|(at, alias, _)| (*at, std::cmp::Reverse(alias.len())))
+            .map(|(_, _, path)| (level(path), path.clone()))
+    }
+
+    /// Level and region path of a document by its 文号's abbreviation (`安政〔2022〕6号` → 安阳);
+    /// national when the abbreviation is not a local one (`国发`, `工信部企业函`).
+    #[must_use]
+    pub fn of_doc_number(&self, doc_number: &str) -> (Level, String) {
+        self.docno_prefixes
+            .iter()
+            .find(|(prefix, _)| doc_number.starts_with(prefix.as_str()))
+            .map_or((Level::National, NATIONAL.to_string()), |(_, path)| {
+                (level(path), path.clone())
+            })
+    }
+}
+
+/// The administrative level of a region path: `全国` national, then by depth province
+/// (`河南省`), city (`河南省/安阳市`), county (`河南省/新乡市/获嘉县`).
+#[must_use]
+pub fn level(path: &str) -> Level {
+    if path == NATIONAL {
+        return Level::National;
+    }
+    match path.split('/').count() {
+        1 => Level::Province,
+        2 => Level::City,
+        _ => Level::County,
+    }
 }
 
 /// How `doc` (a document's region path) relates to `asked` (the question's region path).
@@ -95,10 +181,10 @@ pub fn relation(asked: &str, doc: &str) -> Relation {
     if asked == doc {
         return Relation::Same;
     }
-    if doc == "全国" || is_prefix_path(doc, asked) {
+    if doc == NATIONAL || is_prefix_path(doc, asked) {
         return Relation::Parent;
     }
-    if asked == "全国" || is_prefix_path(asked, doc) {
+    if asked == NATIONAL || is_prefix_path(asked, doc) {
         return Relation::Child;
     }
     Relation::Other
