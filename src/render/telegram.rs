@@ -8,6 +8,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use crate::answer::{Answer, Cited, Followup, Status};
 use crate::app::FullText;
 use crate::broadcast::Announcement;
+use crate::text::chars::truncate;
 
 /// Telegram's limit for one message text.
 pub const MAX_MESSAGE: usize = 4096;
@@ -49,7 +50,7 @@ pub fn tg_len(text: &str) -> usize {
 /// trailing citations dropped, then the lead shortened, until the text fits.
 #[must_use]
 pub fn answer(answer: &Answer, header: Option<&str>) -> String {
-    let header = header.map(|h| format!("<i>{}</i>\n\n", escape(&truncate_chars(h, 300))));
+    let header = header.map(|h| format!("<i>{}</i>\n\n", escape(&truncate(h, 300))));
     let header = header.unwrap_or_default();
     let longest = answer.hits.iter().map(excerpt_chars).max().unwrap_or(0);
     let mut cap = Some(longest);
@@ -256,10 +257,7 @@ pub fn announcement(a: &Announcement) -> String {
 }
 
 fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
-    let mut out = format!(
-        "📢 <b>新政策：{}</b>\n",
-        escape(&truncate_chars(&a.title, 300))
-    );
+    let mut out = format!("📢 <b>新政策：{}</b>\n", escape(&truncate(&a.title, 300)));
     let facts = [
         ("文号", a.doc_number.as_deref()),
         ("发文", a.issuer.as_deref()),
@@ -268,7 +266,7 @@ fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
     ];
     for (label, value) in facts {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
-            out.push_str(&format!("{label}：{}\n", escape(&truncate_chars(v, 200))));
+            out.push_str(&format!("{label}：{}\n", escape(&truncate(v, 200))));
         }
     }
     if !a.measures.is_empty() && measure_cap > 0 {
@@ -277,7 +275,7 @@ fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
             out.push_str(&format!(
                 "{}. {}\n",
                 i + 1,
-                escape(&truncate_chars(m, measure_cap))
+                escape(&truncate(m, measure_cap))
             ));
         }
     }
@@ -299,10 +297,7 @@ pub fn announcement_keyboard(doc_id: &str) -> InlineKeyboardMarkup {
 /// longer than a whole message), and `（i/n）` markers when there is more than one.
 #[must_use]
 pub fn full_text(full: &FullText) -> Vec<String> {
-    let header = format!(
-        "<b>{}</b>\n\n",
-        escape(&truncate_chars(&full.citation, 300))
-    );
+    let header = format!("<b>{}</b>\n\n", escape(&truncate(&full.citation, 300)));
     let budget = MAX_MESSAGE - tg_len(&header) - PAGE_MARKER_ROOM;
     let chunks = split_text(&full.text, budget);
     if chunks.is_empty() {
@@ -398,7 +393,7 @@ fn assemble(
     lead_cap: usize,
 ) -> String {
     let mut text = header.to_string();
-    text.push_str(&escape(&truncate_chars(answer.lead.trim(), lead_cap)));
+    text.push_str(&escape(&truncate(answer.lead.trim(), lead_cap)));
     for cited in answer.hits.iter().take(hits) {
         text.push_str("\n\n");
         text.push_str(&cited_block(cited, cap));
@@ -474,18 +469,7 @@ fn excerpt_chars(cited: &Cited) -> usize {
 }
 
 fn button(label: &str, callback: &Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(truncate_chars(label, MAX_LABEL), callback.encode())
-}
-
-fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((i, _)) if max > 0 => format!(
-            "{}…",
-            &text[..text[..i].char_indices().last().map_or(0, |(j, _)| j)]
-        ),
-        Some(_) => String::new(),
-    }
+    InlineKeyboardButton::callback(truncate(label, MAX_LABEL), callback.encode())
 }
 
 fn base36(mut n: u64) -> String {
@@ -803,12 +787,5 @@ mod tests {
                 "help: pieces must concatenate to the input"
             );
         }
-    }
-
-    #[test]
-    fn truncate_never_exceeds() {
-        assert_eq!(truncate_chars("abcdef", 3), "ab…");
-        assert_eq!(truncate_chars("abc", 3), "abc");
-        assert_eq!(truncate_chars("abc", 0), "");
     }
 }
