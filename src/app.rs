@@ -301,13 +301,13 @@ impl App {
 
     /// Answers `text` in the context of `session`, updating the session (last question, topic,
     /// region, cited clauses, offered follow-ups). Handles short follow-ups such as "那安阳呢",
-    /// "申请条件呢", a bare follow-up number, "更多". Invalid input gets a `NoMatch` answer whose
+    /// "申请条件呢", a bare follow-up number, "更多". Invalid input gets an `Invalid` answer whose
     /// lead explains the problem.
     #[must_use]
     pub fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
         let text = match validate(text) {
             Ok(t) => t,
-            Err(e) => return self.plain(text, Status::NoMatch, e.to_string()),
+            Err(e) => return self.plain(text, Status::Invalid, e.to_string()),
         };
         let kb = self.kb();
         let kb = kb.as_ref();

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::answer::Status;
 use crate::app::{self, App, AskOptions, Reply};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
@@ -205,7 +206,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let k = usize::try_from(k.clamp(1, MAX_K)).unwrap_or(1);
             let opts = AskOptions { region, k: Some(k) };
             match question {
-                Some(q) => Ok(ask_one(&app, &q, &opts, json)),
+                Some(q) => Ok(match ask_one(&app, &q, &opts, json, None) {
+                    true => ExitCode::SUCCESS,
+                    false => ExitCode::from(1),
+                }),
                 None => ask_batch(&app, &opts, json),
             }
         }
@@ -589,21 +593,7 @@ fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> anyhow::Result<ExitCod
         let bytes = line.context("读取标准输入失败")?;
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
         let line = String::from_utf8_lossy(bytes);
-        if let Err(e) = app::validate(&line) {
-            failed = true;
-            if json {
-                let invalid = serde_json::json!({
-                    "question": line,
-                    "status": "invalid",
-                    "reason": e.to_string(),
-                });
-                println!("{invalid}");
-            } else {
-                eprintln!("错误: 第 {} 行: {e}", n + 1);
-            }
-            continue;
-        }
-        failed |= ask_one(app, &line, opts, json) != ExitCode::SUCCESS;
+        failed |= !ask_one(app, &line, opts, json, Some(n + 1));
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -612,19 +602,25 @@ fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> anyhow::Result<ExitCod
     })
 }
 
-fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool) -> ExitCode {
-    if let Err(e) = app::validate(question) {
-        eprintln!("错误: {e}");
-        return ExitCode::from(1);
-    }
+/// Answers `question` on stdout; false when it is invalid (status `Invalid`). Its one line goes
+/// to stderr, or with `--json` in batch mode (`line`, 1-based) to stdout as the `invalid` JSON.
+fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool, line: Option<usize>) -> bool {
     let answer = app.ask(question, &mut Session::default(), opts);
+    if answer.status == Status::Invalid {
+        match line {
+            Some(_) if json => println!("{}", render::json::to_value(&answer, "")),
+            Some(n) => eprintln!("错误: 第 {n} 行: {}", answer.lead),
+            None => eprintln!("错误: {}", answer.lead),
+        }
+        return false;
+    }
     let reply = render::plain::render(&answer);
     if json {
         println!("{}", render::json::to_value(&answer, &reply));
     } else {
         println!("{reply}");
     }
-    ExitCode::SUCCESS
+    true
 }
 
 fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {

@@ -24,6 +24,18 @@ pub enum Status {
     NoMatch,
     /// A conversational intent (greeting, help, thanks, human hand-off) answered without retrieval.
     Intent,
+    /// Not a usable question (empty, too long, control characters, no text at all): nothing was
+    /// searched, the lead says why. Not an unanswered question for the operator.
+    Invalid,
+}
+
+impl Status {
+    /// A real question the bot could not answer well (no match, or only related clauses): what
+    /// the operator's unanswered log collects.
+    #[must_use]
+    pub fn is_unanswered(self) -> bool {
+        matches!(self, Status::NoMatch | Status::Related)
+    }
 }
 
 /// A piece of an excerpt; `hit` pieces contain a matched question term.

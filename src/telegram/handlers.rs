@@ -10,7 +10,7 @@ use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::{Answer, Followup, Status};
+use crate::answer::{Answer, Followup};
 use crate::app::{AskOptions, FullText, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram::{self as render, Callback};
@@ -440,7 +440,7 @@ async fn reply<A: Knowledge, S: SessionStore + 'static>(
 ) -> HandlerResult {
     // Saved before sending, so a quick press finds the state.
     ctx.sessions.save(key, &session).await;
-    if matches!(answer.status, Status::NoMatch | Status::Related) {
+    if answer.status.is_unanswered() {
         ctx.sessions.record_unanswered(&answer.question).await;
     }
     let html = render::answer(answer, header);

@@ -82,7 +82,7 @@ fn greetings_are_intents_and_bad_input_is_explained() {
     );
     for bad in ["", "🎉🎉", "\u{7}贷款"] {
         let a = app().ask(bad, &mut s, &AskOptions::default());
-        assert_eq!(a.status, Status::NoMatch, "{bad:?}");
+        assert_eq!(a.status, Status::Invalid, "{bad:?}");
         assert!(a.hits.is_empty() && !a.lead.is_empty());
     }
 }

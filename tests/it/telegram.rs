@@ -13,12 +13,13 @@ use policybot::app::{AskOptions, FullText, Reply};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::places::Places;
-use policybot::session::{MemoryStore, Session};
+use policybot::session::{MemoryStore, RedisStore, Session, SessionStore};
 use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
 use serde_json::Value;
 use teloxide::adaptors::throttle::Limits;
 
 use crate::fake_bot_api::{self as fake, Failure, FakeBotApi};
+use crate::support::redis::{TestRedis, unique_prefix};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -216,13 +217,22 @@ async fn start_bot_on<K: Knowledge>(
     flood_per_minute: u32,
     limits: Option<Limits>,
 ) -> Running {
+    let store = MemoryStore::new(Duration::from_secs(600), 10_000);
+    start_bot_with_store(knowledge, store, flood_per_minute, limits).await
+}
+
+async fn start_bot_with_store<K: Knowledge, S: SessionStore + 'static>(
+    knowledge: Arc<K>,
+    store: S,
+    flood_per_minute: u32,
+    limits: Option<Limits>,
+) -> Running {
     let api = FakeBotApi::start().await;
     let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
     cfg.api_url = Some(api.url());
     cfg.poll_timeout = Duration::from_secs(1);
     cfg.limits = limits;
     cfg.flood_per_minute = flood_per_minute;
-    let store = MemoryStore::new(Duration::from_secs(600), 10_000);
     let bot = tokio::spawn(async move {
         if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
             panic!("bot stopped: {e}");
@@ -963,6 +973,38 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         text(&followup)
     );
     assert_all_html(api);
+}
+
+/// Issue 10 (#10): emoji-only input is explained to the user but is no unanswered question in the
+/// operator's log; a real question that finds nothing is (and marks the end of the check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_is_not_logged_as_unanswered() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("invalid_not_unanswered");
+    let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
+        .await
+        .expect("store");
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let invalid = exchange(api, fake::private(100, "😀😀🎉"), 1)
+        .await
+        .remove(0);
+    assert!(text(&invalid).contains("用文字描述"), "{}", text(&invalid));
+    // Logged before its reply is sent: once the reply is here, every earlier entry is too.
+    exchange(api, fake::private(100, "美元汇率多少"), 1).await;
+    let logged: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{prefix}unanswered"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis.connection().await)
+        .await
+        .expect("LRANGE");
+    assert_eq!(logged, ["美元汇率多少"]);
 }
 
 /// Posts `body` to the bot's webhook listener at `addr` + `path`; returns the HTTP status.
