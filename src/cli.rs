@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::answer::Status;
+use crate::answer::{Status, short_region};
 use crate::app::{self, App, AskOptions, Reply};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
@@ -194,15 +194,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let app = load_app(&cfg, false)?;
-            if let Some(r) = &region
-                && app.kb().places.resolve(r).is_none()
-            {
-                eprintln!(
-                    "错误: 未知地区“{}”，可用例如：安阳、新乡、获嘉、济源、临夏、河南、甘肃",
-                    visible(r)
-                );
-                return Ok(ExitCode::from(1));
-            }
+            let region = match region.as_deref().map(|r| app.region(r)).transpose() {
+                Ok(region) => region,
+                Err(unknown) => {
+                    eprintln!("错误: {unknown}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
             let k = usize::try_from(k.clamp(1, MAX_K)).unwrap_or(1);
             let opts = AskOptions { region, k: Some(k) };
             match question {
@@ -223,7 +221,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Chat { region } => {
             let app = load_app(&cfg, false)?;
-            chat(&app, region)?;
+            let mut session = Session::default();
+            if let Some(r) = region
+                && let Err(unknown) = app.set_region(&mut session, &r)
+            {
+                eprintln!("错误: {unknown}");
+                return Ok(ExitCode::from(1));
+            }
+            chat(&app, session)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Calibrate {
@@ -571,19 +576,6 @@ fn broadcast_status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
 /// Most cited clauses `ask --k` gives.
 const MAX_K: u64 = 50;
 
-/// `text` with control characters shown as `\u{…}` escapes, for echoing user input.
-fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// Batch mode: one answer per stdin line, every line (blank ones included) answered or
 /// rejected on its own; invalid UTF-8 is decoded lossily per line. Exit 1 when any line was
 /// rejected.
@@ -623,11 +615,7 @@ fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool, line: Optio
     true
 }
 
-fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
-    let mut session = Session {
-        region,
-        ..Session::default()
-    };
+fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
     writeln!(
@@ -653,13 +641,14 @@ fn chat(app: &App, region: Option<String>) -> anyhow::Result<()> {
             _ => {}
         }
         if let Some(r) = line.strip_prefix("/region") {
-            let r = r.trim();
-            session.region = (!r.is_empty()).then(|| r.to_string());
-            writeln!(
-                out,
-                "地区已设为：{}",
-                session.region.as_deref().unwrap_or("不限")
-            )?;
+            match app.set_region(&mut session, r) {
+                Ok(region) => writeln!(
+                    out,
+                    "地区已设为：{}",
+                    region.as_deref().map_or("不限", short_region)
+                )?,
+                Err(unknown) => writeln!(out, "{unknown}。地区未更改。")?,
+            }
             continue;
         }
         if let Ok(n) = line.parse::<usize>() {

@@ -33,8 +33,8 @@ const DOCNO_MARK: &str = "文号";
 pub struct Places {
     aliases: Vec<(String, String)>,
     docno_prefixes: Vec<(String, String)>,
-    /// Region paths in the order the table first names them.
-    order: Vec<String>,
+    /// Region paths in the order the table first names them, with that first alias.
+    order: Vec<(String, String)>,
 }
 
 impl Places {
@@ -71,8 +71,8 @@ impl Places {
             match fields[..] {
                 [alias, path] if !alias.is_empty() && !path.is_empty() => {
                     places.aliases.push(entry(alias, path));
-                    if !places.order.iter().any(|p| p == path) {
-                        places.order.push(path.to_string());
+                    if !places.order.iter().any(|(p, _)| p == path) {
+                        places.order.push((path.to_string(), alias.to_string()));
                     }
                 }
                 [alias, path, DOCNO_MARK] if !alias.is_empty() && !path.is_empty() => {
@@ -121,18 +121,11 @@ impl Places {
         self.aliases.iter().map(|(alias, _)| alias.as_str())
     }
 
-    /// One name per known region, in table order (`全国、河南、郑州、安阳…`): the shortest alias of
-    /// each region path. What to offer when a region name is not known.
+    /// One name per known region, in table order (`全国、河南、郑州、安阳…`): the alias on the
+    /// first line of each region path. What to offer when a region name is not known.
     #[must_use]
     pub fn known(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        for path in &self.order {
-            // `aliases` is sorted longest first: the last alias of a path is its shortest.
-            if let Some((alias, _)) = self.aliases.iter().rev().find(|(_, p)| p == path) {
-                names.push(alias);
-            }
-        }
-        names
+        self.order.iter().map(|(_, alias)| alias.as_str()).collect()
     }
 
     /// Level and region path of the place named earliest in a document's title, issuer or
@@ -231,6 +224,16 @@ mod tests {
         assert_eq!(p.resolve("新乡"), Some("河南省/新乡市"));
         assert_eq!(p.resolve("河南省/安阳市"), Some("河南省/安阳市"));
         assert_eq!(p.resolve("火星"), None);
+    }
+
+    #[test]
+    fn known_regions_are_named_by_their_first_line() {
+        assert_eq!(
+            places().known(),
+            [
+                "全国", "河南", "郑州", "安阳", "新乡", "获嘉", "济源", "甘肃", "临夏"
+            ]
+        );
     }
 
     #[test]

@@ -10,16 +10,13 @@ use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::{Answer, Followup};
+use crate::answer::{Answer, Followup, short_region};
 use crate::app::{AskOptions, FullText, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram::{self as render, Callback};
 use crate::session::{Session, SessionKey, SessionStore};
 
 type HandlerResult = Result<(), HandlerError>;
-
-/// Longest region name accepted by /region.
-const MAX_REGION: usize = 20;
 
 /// Most topics shown by /topics.
 const MAX_TOPICS: usize = 20;
@@ -348,19 +345,19 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
         }
         Command::Region(region) => {
             let mut session = ctx.sessions.load(key).await;
-            let region = region.trim();
-            let reply = if region.is_empty() {
-                texts::region_current(session.region.as_deref())
-            } else if texts::REGION_CLEAR_WORDS.contains(&region) {
-                session.region = None;
-                ctx.sessions.save(key, &session).await;
-                texts::REGION_CLEARED.to_string()
-            } else {
-                let region: String = region.chars().take(MAX_REGION).collect();
-                let reply = texts::region_set(&region);
-                session.region = Some(region);
-                ctx.sessions.save(key, &session).await;
-                reply
+            let shown = |path: &str| short_region(path).to_string();
+            let reply = match region.trim() {
+                "" => texts::region_current(session.region.as_deref().map(shown).as_deref()),
+                name => match ctx.app.set_region(&mut session, name) {
+                    Ok(set) => {
+                        ctx.sessions.save(key, &session).await;
+                        match set {
+                            Some(path) => texts::region_set(&shown(&path)),
+                            None => texts::REGION_CLEARED.to_string(),
+                        }
+                    }
+                    Err(unknown) => texts::region_unknown(&unknown.to_string()),
+                },
             };
             ctx.sender.text(target, &reply, None).await?;
         }

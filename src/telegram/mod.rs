@@ -26,7 +26,7 @@ use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
 use crate::answer::Answer;
-use crate::app::{App, AskOptions, FullText, Reply};
+use crate::app::{App, AskOptions, FullText, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;
@@ -179,6 +179,12 @@ pub trait Knowledge: Send + Sync + 'static {
     fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply>;
     /// See [`App::full_text`].
     fn full_text(&self, clause_id: &str) -> Option<FullText>;
+    /// See [`App::set_region`].
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion>;
     /// See [`App::topics`].
     fn topics(&self) -> Vec<(String, String)>;
     /// See [`App::filters`].
@@ -198,6 +204,13 @@ impl Knowledge for App {
     }
     fn full_text(&self, clause_id: &str) -> Option<FullText> {
         App::full_text(self, clause_id)
+    }
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        App::set_region(self, session, name)
     }
     fn topics(&self) -> Vec<(String, String)> {
         App::topics(self)

@@ -189,6 +189,32 @@ fn unknown_region_is_bad_input_and_not_echoed_raw() {
     );
 }
 
+/// Issue 10 (#10): `/region 火星` in `chat` is refused like `--region 火星`, naming the known
+/// places, instead of being stored as typed and silently ignored.
+#[test]
+fn chat_refuses_an_unknown_region_like_the_flag() {
+    let out = policybot(
+        shared_index(),
+        &["chat"],
+        Some("/region 火星\n/region 安阳\n/quit\n"),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("未知地区“火星”，可选：") && stdout.contains("安阳"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("地区已设为：安阳"), "{stdout}");
+    assert!(!stdout.contains("地区已设为：火星"), "{stdout}");
+    let flag = policybot(
+        shared_index(),
+        &["chat", "--region", "火星"],
+        Some("/quit\n"),
+    );
+    assert_eq!(flag.status.code(), Some(1));
+    assert!(text(&flag.stderr).contains("未知地区“火星”，可选："));
+}
+
 #[test]
 fn missing_data_dir_is_one_line_error() {
     let dir = tempfile::tempdir().expect("tempdir");

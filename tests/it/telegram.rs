@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use policybot::answer::{Answer, Cited, Followup, Span, Status};
 use policybot::app::App;
-use policybot::app::{AskOptions, FullText, Reply};
+use policybot::app::{AskOptions, FullText, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::places::Places;
@@ -159,6 +159,15 @@ impl Knowledge for Fixture {
         }
     }
 
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        // Every name is a place here; the real place table is tested with `RealApp`.
+        session.region = Some(name.to_string());
+        Ok(session.region.clone())
+    }
     fn topics(&self) -> Vec<(String, String)> {
         vec![
             ("融资贷款".to_string(), "小微企业贷款有贴息吗".to_string()),
@@ -914,6 +923,13 @@ impl Knowledge for RealApp {
     fn full_text(&self, clause_id: &str) -> Option<FullText> {
         self.0.full_text(clause_id)
     }
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        self.0.set_region(session, name)
+    }
     fn topics(&self) -> Vec<(String, String)> {
         self.0.topics()
     }
@@ -964,6 +980,19 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         !buttons(&topics).is_empty(),
         "help: intents/ topics as buttons"
     );
+    // Issue 10 (#10): an unknown place is refused with the known ones, not stored and ignored.
+    let unknown = exchange(api, fake::private(100, "/region 火星"), 1)
+        .await
+        .remove(0);
+    assert!(
+        text(&unknown).contains("未知地区“火星”") && text(&unknown).contains("安阳"),
+        "help: {}",
+        text(&unknown)
+    );
+    let known = exchange(api, fake::private(100, "/region"), 1)
+        .await
+        .remove(0);
+    assert!(text(&known).contains("当前未设置地区"), "{}", text(&known));
     let followup = exchange(api, fake::private(100, "那安阳呢"), 1)
         .await
         .remove(0);
