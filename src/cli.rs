@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::answer::{Status, short_region};
-use crate::app::{self, App, AskOptions, Reply};
+use crate::app::{App, AskOptions, Reply};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
 use crate::render;
@@ -651,19 +651,11 @@ fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
             }
             continue;
         }
-        if let Ok(n) = line.parse::<usize>() {
-            match app.follow_up(n, &mut session) {
-                Some(Reply::Answer(a)) => writeln!(out, "{}", render::plain::render(&a))?,
-                Some(Reply::FullText(t)) => writeln!(out, "{}\n{}", t.citation, t.text)?,
-                None => writeln!(out, "没有编号为 {n} 的后续选项，请重新提问。")?,
-            }
-            continue;
+        match app.message(line, &mut session, &AskOptions::default()) {
+            Reply::Answer(a) => writeln!(out, "{}", render::plain::render(&a))?,
+            Reply::FullText(t) => writeln!(out, "{}\n{}", t.citation, t.text)?,
+            // Only a 👍/👎 button rates an answer; the terminal has none.
+            Reply::Rated { .. } => {}
         }
-        if let Err(e) = app::validate(line) {
-            writeln!(out, "{e}")?;
-            continue;
-        }
-        let answer = app.ask(line, &mut session, &AskOptions::default());
-        writeln!(out, "{}", render::plain::render(&answer))?;
     }
 }

@@ -109,7 +109,32 @@ pub enum Followup {
     },
 }
 
+/// What a follow-up does, without its data: what a button promises (its callback data carries
+/// it), checked against the follow-up the session holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowupKind {
+    /// [`Followup::More`].
+    More,
+    /// [`Followup::FullText`].
+    FullText,
+    /// [`Followup::Region`].
+    Region,
+    /// [`Followup::Ask`].
+    Ask,
+}
+
 impl Followup {
+    /// Its kind.
+    #[must_use]
+    pub fn kind(&self) -> FollowupKind {
+        match self {
+            Followup::More => FollowupKind::More,
+            Followup::FullText { .. } => FollowupKind::FullText,
+            Followup::Region { .. } => FollowupKind::Region,
+            Followup::Ask { .. } => FollowupKind::Ask,
+        }
+    }
+
     /// Label shown to the user (Chinese).
     #[must_use]
     pub fn label(&self) -> String {

@@ -5,8 +5,8 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::answer::{Answer, Cited, Followup, Status};
-use crate::app::FullText;
+use crate::answer::{Answer, Cited, Followup, FollowupKind, Status};
+use crate::app::{Action, FullText};
 use crate::broadcast::Announcement;
 use crate::text::chars::truncate;
 
@@ -79,13 +79,8 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut full_texts = Vec::new();
     for (i, followup) in answer.followups.iter().enumerate() {
-        let n = i + 1;
-        let callback = match followup {
-            Followup::More => Callback::More { answer_id, n },
-            Followup::FullText { .. } => Callback::FullText { answer_id, n },
-            Followup::Region { .. } => Callback::Region { answer_id, n },
-            Followup::Ask { .. } => Callback::Ask { answer_id, n },
-        };
+        let (n, kind) = (i + 1, followup.kind());
+        let callback = Callback::Press(Action::Followup { answer_id, n, kind });
         let button = button(&followup.label(), &callback);
         match followup {
             Followup::FullText { .. } => full_texts.push(button),
@@ -97,21 +92,10 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
     if matches!(answer.status, Status::Answered | Status::Related) {
+        let rate = |useful| Callback::Press(Action::Rate { answer_id, useful });
         rows.push(vec![
-            button(
-                "👍 有用",
-                &Callback::Feedback {
-                    answer_id,
-                    useful: true,
-                },
-            ),
-            button(
-                "👎 没用",
-                &Callback::Feedback {
-                    answer_id,
-                    useful: false,
-                },
-            ),
+            button("👍 有用", &rate(true)),
+            button("👎 没用", &rate(false)),
         ]);
     }
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
@@ -131,41 +115,9 @@ const MAX_DOC_ID: usize = 40;
 /// buttons of an announcement, which name their document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
-    /// 更多结果: follow-up `n` of answer `answer_id`.
-    More {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 全文 N: follow-up `n` of answer `answer_id`.
-    FullText {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 只看<地区>: follow-up `n` of answer `answer_id`.
-    Region {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// A related topic question: follow-up `n` of answer `answer_id`.
-    Ask {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 👍 / 👎 on answer `answer_id`.
-    Feedback {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 👍 when true.
-        useful: bool,
-    },
+    /// A button of an answer: 更多结果, 全文 N, 只看<地区>, a related question (`m`, `t`, `r`,
+    /// `a`: follow-up `n` of answer `answer_id`), 👍 / 👎 (`v`).
+    Press(Action),
     /// /start example question number `i` (0-based).
     Example(usize),
     /// /topics topic number `i` (0-based).
@@ -181,11 +133,16 @@ impl Callback {
     #[must_use]
     pub fn encode(&self) -> String {
         match self {
-            Callback::More { answer_id, n } => format!("m:{}:{n}", base36(*answer_id)),
-            Callback::FullText { answer_id, n } => format!("t:{}:{n}", base36(*answer_id)),
-            Callback::Region { answer_id, n } => format!("r:{}:{n}", base36(*answer_id)),
-            Callback::Ask { answer_id, n } => format!("a:{}:{n}", base36(*answer_id)),
-            Callback::Feedback { answer_id, useful } => {
+            Callback::Press(Action::Followup { answer_id, n, kind }) => {
+                let tag = match kind {
+                    FollowupKind::More => 'm',
+                    FollowupKind::FullText => 't',
+                    FollowupKind::Region => 'r',
+                    FollowupKind::Ask => 'a',
+                };
+                format!("{tag}:{}:{n}", base36(*answer_id))
+            }
+            Callback::Press(Action::Rate { answer_id, useful }) => {
                 format!("v:{}:{}", base36(*answer_id), u8::from(*useful))
             }
             Callback::Example(i) => format!("e:{i}"),
@@ -208,29 +165,24 @@ impl Callback {
         if parts.next().is_some() {
             return None;
         }
-        let followup = |make: fn(u64, usize) -> Callback| {
+        let followup = |kind: FollowupKind| {
             let answer_id = u64::from_str_radix(first, 36).ok()?;
             let n = parse_number(second?)?;
-            (n >= 1).then(|| make(answer_id, n))
+            (n >= 1).then_some(Callback::Press(Action::Followup { answer_id, n, kind }))
         };
         match (kind, second) {
-            ("m", _) => followup(|answer_id, n| Callback::More { answer_id, n }),
-            ("t", _) => followup(|answer_id, n| Callback::FullText { answer_id, n }),
-            ("r", _) => followup(|answer_id, n| Callback::Region { answer_id, n }),
-            ("a", _) => followup(|answer_id, n| Callback::Ask { answer_id, n }),
+            ("m", _) => followup(FollowupKind::More),
+            ("t", _) => followup(FollowupKind::FullText),
+            ("r", _) => followup(FollowupKind::Region),
+            ("a", _) => followup(FollowupKind::Ask),
             ("v", Some(flag)) => {
                 let answer_id = u64::from_str_radix(first, 36).ok()?;
-                match flag {
-                    "1" => Some(Callback::Feedback {
-                        answer_id,
-                        useful: true,
-                    }),
-                    "0" => Some(Callback::Feedback {
-                        answer_id,
-                        useful: false,
-                    }),
-                    _ => None,
-                }
+                let useful = match flag {
+                    "1" => true,
+                    "0" => false,
+                    _ => return None,
+                };
+                Some(Callback::Press(Action::Rate { answer_id, useful }))
             }
             ("e", None) => parse_number(first).map(Callback::Example),
             ("q", None) => parse_number(first).map(Callback::Topic),
@@ -621,31 +573,21 @@ mod tests {
 
     #[test]
     fn callback_round_trips_and_stays_short() {
+        let followup =
+            |answer_id, n, kind| Callback::Press(Action::Followup { answer_id, n, kind });
+        let rate = |useful| {
+            Callback::Press(Action::Rate {
+                answer_id: 77,
+                useful,
+            })
+        };
         let cases = [
-            Callback::More {
-                answer_id: u64::MAX,
-                n: 1,
-            },
-            Callback::FullText {
-                answer_id: 0,
-                n: 9999,
-            },
-            Callback::Region {
-                answer_id: 12345,
-                n: 3,
-            },
-            Callback::Ask {
-                answer_id: 1 << 40,
-                n: 12,
-            },
-            Callback::Feedback {
-                answer_id: 77,
-                useful: true,
-            },
-            Callback::Feedback {
-                answer_id: 77,
-                useful: false,
-            },
+            followup(u64::MAX, 1, FollowupKind::More),
+            followup(0, 9999, FollowupKind::FullText),
+            followup(12345, 3, FollowupKind::Region),
+            followup(1 << 40, 12, FollowupKind::Ask),
+            rate(true),
+            rate(false),
             Callback::Example(2),
             Callback::Topic(41),
             Callback::DocPoints("d0123456789a".into()),

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::Followup;
+use crate::answer::{Followup, FollowupKind};
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
@@ -44,6 +44,23 @@ pub struct Session {
     /// Id of the last answer; button callback data carries it, so a stale or forged button is
     /// recognised (it does not match) and never runs against another answer.
     pub answer_id: u64,
+}
+
+impl Session {
+    /// Whether a button of answer `answer_id` belongs to this session's last answer. Id 0 is a
+    /// fresh session's and never belongs to a button.
+    #[must_use]
+    pub fn owns(&self, answer_id: u64) -> bool {
+        answer_id != 0 && self.answer_id == answer_id
+    }
+
+    /// Follow-up `n` (1-based) of answer `answer_id`, when that is this session's last answer and
+    /// the follow-up is of `kind` (what the button showed).
+    #[must_use]
+    pub fn followup(&self, answer_id: u64, n: usize, kind: FollowupKind) -> Option<&Followup> {
+        let followup = self.followups.get(n.checked_sub(1)?)?;
+        (self.owns(answer_id) && followup.kind() == kind).then_some(followup)
+    }
 }
 
 /// Whose conversation: sessions are per (chat, user) so two people in one group do not share context.
@@ -233,6 +250,30 @@ fn log_question(question: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buttons_only_match_the_current_answer_and_kind() {
+        let session = Session {
+            answer_id: 7,
+            followups: vec![
+                Followup::More,
+                Followup::Region {
+                    region: "安阳".into(),
+                },
+            ],
+            ..Session::default()
+        };
+        let more = FollowupKind::More;
+        assert_eq!(session.followup(7, 1, more), Some(&Followup::More));
+        assert_eq!(session.followup(7, 0, more), None);
+        assert_eq!(session.followup(7, 3, more), None);
+        assert_eq!(session.followup(8, 1, more), None);
+        assert_eq!(session.followup(7, 2, more), None, "help: kind must match");
+        assert!(
+            !Session::default().owns(0),
+            "help: a fresh session matches no button"
+        );
+    }
 
     #[test]
     fn log_question_cuts_on_char_boundaries() {

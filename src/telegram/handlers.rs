@@ -10,8 +10,8 @@ use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::{Answer, Followup, short_region};
-use crate::app::{AskOptions, FullText, Reply};
+use crate::answer::{Answer, short_region};
+use crate::app::{Action, AskOptions, FullText, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram::{self as render, Callback};
 use crate::session::{Session, SessionKey, SessionStore};
@@ -116,21 +116,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
         reply_to: None,
     };
     match callback {
-        Callback::Feedback { answer_id, useful } => {
-            let session = ctx.sessions.load(key).await;
-            let toast = match is_current(&session, answer_id) {
-                true => {
-                    let question = session.last_question.as_deref().unwrap_or_default();
-                    ctx.sessions
-                        .record_feedback(key, answer_id, useful, question)
-                        .await;
-                    texts::THANKS
-                }
-                false => texts::EXPIRED,
-            };
-            ctx.sender.answer_callback(&q.id, Some(toast)).await?;
-            Ok(())
-        }
+        Callback::Press(action) => press(&ctx, &q.id, target, key, action).await,
         Callback::Example(i) => match texts::EXAMPLES.get(i) {
             Some(question) => {
                 ctx.sender.answer_callback(&q.id, None).await?;
@@ -153,53 +139,37 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             ctx.sender.answer_callback(&q.id, None).await?;
             send_document(&ctx, target, ctx.app.document_text(&doc)).await
         }
-        Callback::FullText { answer_id, n } => {
-            let session = ctx.sessions.load(key).await;
-            let clause = match followup(&session, answer_id, n) {
-                Some(Followup::FullText { clause_id, .. }) => clause_id.clone(),
-                _ => return stale(&ctx, &q.id).await,
-            };
-            ctx.sender.answer_callback(&q.id, None).await?;
-            let Some(full) = ctx.app.full_text(&clause) else {
-                ctx.sender.text(target, texts::NO_FULL_TEXT, None).await?;
-                return Ok(());
-            };
-            send_full_text(&ctx, target, &full).await
-        }
-        Callback::More { answer_id, n }
-        | Callback::Region { answer_id, n }
-        | Callback::Ask { answer_id, n } => {
-            let session = ctx.sessions.load(key).await;
-            let valid = matches!(
-                (&callback, followup(&session, answer_id, n)),
-                (Callback::More { .. }, Some(Followup::More))
-                    | (Callback::Region { .. }, Some(Followup::Region { .. }))
-                    | (Callback::Ask { .. }, Some(Followup::Ask { .. }))
-            );
-            if !valid {
-                return stale(&ctx, &q.id).await;
-            }
-            ctx.sender.answer_callback(&q.id, None).await?;
-            if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
-                ctx.sender.text(target, texts::FLOOD, None).await?;
-                return Ok(());
-            }
-            let app = ctx.app.clone();
-            let (answer, session) = tokio::task::spawn_blocking(move || {
-                let mut session = session;
-                let answer = app.follow_up(n, &mut session);
-                (answer, session)
-            })
-            .await?;
-            match answer {
-                Some(Reply::Answer(answer)) => {
-                    reply(&ctx, target, key, session, &answer, None).await
-                }
-                Some(Reply::FullText(full)) => send_full_text(&ctx, target, &full).await,
-                None => expired(&ctx, target).await,
-            }
-        }
     }
+}
+
+/// A button of an answer (a follow-up, 👍/👎) → [`App::press`](crate::app::App::press), which
+/// checks that it belongs to the session's last answer. A stale one gets a toast only; a flood
+/// (for presses that search) too, so a press never posts a refusal into a group.
+async fn press<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    id: &CallbackQueryId,
+    target: Target,
+    key: SessionKey,
+    action: Action,
+) -> HandlerResult {
+    if action.searches() && !ctx.sessions.allow(key, ctx.flood_per_minute).await {
+        ctx.sender.answer_callback(id, Some(texts::FLOOD)).await?;
+        return Ok(());
+    }
+    let session = ctx.sessions.load(key).await;
+    let app = ctx.app.clone();
+    let (pressed, session) = tokio::task::spawn_blocking(move || {
+        let mut session = session;
+        let reply = app.press(&mut session, action);
+        (reply, session)
+    })
+    .await?;
+    let Some(reply) = pressed else {
+        return stale(ctx, id).await;
+    };
+    let toast = matches!(reply, Reply::Rated { .. }).then_some(texts::THANKS);
+    ctx.sender.answer_callback(id, toast).await?;
+    deliver(ctx, target, key, session, reply, None).await
 }
 
 /// The bot's own membership changed: when it was removed from a chat (left, kicked), the chat's
@@ -394,7 +364,8 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
     Ok(())
 }
 
-/// Question → knowledge base with the session → reply with buttons.
+/// A typed message → [`App::message`](crate::app::App::message) with the session (a question,
+/// or a follow-up typed by number or label) → the reply.
 async fn ask<A: Knowledge, S: SessionStore + 'static>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -411,18 +382,44 @@ async fn ask<A: Knowledge, S: SessionStore + 'static>(
     // Retrieval is CPU work: keep it off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
         let mut session = session;
-        let answer = app.ask(&question, &mut session, &AskOptions::default());
-        (answer, session)
+        let reply = app.message(&question, &mut session, &AskOptions::default());
+        (reply, session)
     })
     .await;
-    let (answer, session) = match joined {
+    let (reply, session) = match joined {
         Ok(done) => done,
         Err(error) => {
             ctx.sender.text(target, texts::APOLOGY, None).await?;
             return Err(error.into());
         }
     };
-    reply(ctx, target, key, session, &answer, header.as_deref()).await
+    deliver(ctx, target, key, session, reply, header.as_deref()).await
+}
+
+/// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
+/// (split into messages), or records a 👍/👎.
+async fn deliver<A: Knowledge, S: SessionStore + 'static>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    key: SessionKey,
+    session: Session,
+    produced: Reply,
+    header: Option<&str>,
+) -> HandlerResult {
+    match produced {
+        Reply::Answer(answer) => reply(ctx, target, key, session, &answer, header).await,
+        Reply::FullText(full) => send_full_text(ctx, target, &full).await,
+        Reply::Rated {
+            answer_id,
+            useful,
+            question,
+        } => {
+            ctx.sessions
+                .record_feedback(key, answer_id, useful, &question)
+                .await;
+            Ok(())
+        }
+    }
 }
 
 /// Stores the session (the knowledge base recorded the offered follow-ups under a new answer id,
@@ -481,53 +478,4 @@ async fn stale<A: Knowledge, S: SessionStore + 'static>(
 ) -> HandlerResult {
     ctx.sender.answer_callback(id, Some(texts::EXPIRED)).await?;
     Ok(())
-}
-
-async fn expired<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    target: Target,
-) -> HandlerResult {
-    ctx.sender.text(target, texts::EXPIRED, None).await?;
-    Ok(())
-}
-
-/// Follow-up `n` of the session's answer, when the press belongs to that answer.
-fn followup(session: &Session, answer_id: u64, n: usize) -> Option<&Followup> {
-    match is_current(session, answer_id) {
-        true => session.followups.get(n.checked_sub(1)?),
-        false => None,
-    }
-}
-
-/// Whether a button of answer `answer_id` belongs to the session's last answer. Id 0 is a fresh
-/// session's and never belongs to a button.
-fn is_current(session: &Session, answer_id: u64) -> bool {
-    answer_id != 0 && session.answer_id == answer_id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buttons_only_match_the_current_answer() {
-        let session = Session {
-            answer_id: 7,
-            followups: vec![
-                Followup::More,
-                Followup::Region {
-                    region: "安阳".into(),
-                },
-            ],
-            ..Session::default()
-        };
-        assert_eq!(followup(&session, 7, 1), Some(&Followup::More));
-        assert_eq!(followup(&session, 7, 0), None);
-        assert_eq!(followup(&session, 7, 3), None);
-        assert_eq!(followup(&session, 8, 1), None);
-        assert!(
-            !is_current(&Session::default(), 0),
-            "help: a fresh session matches no button"
-        );
-    }
 }

@@ -25,8 +25,7 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
-use crate::answer::Answer;
-use crate::app::{App, AskOptions, FullText, Reply, UnknownRegion};
+use crate::app::{Action, App, AskOptions, FullText, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;
@@ -173,12 +172,10 @@ pub enum RunError {
 /// What the bot needs from the knowledge base; [`App`] is the implementation. Generic so the
 /// handler tree can be exercised end to end with a fixture knowledge base.
 pub trait Knowledge: Send + Sync + 'static {
-    /// See [`App::ask`].
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
-    /// See [`App::follow_up`].
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply>;
-    /// See [`App::full_text`].
-    fn full_text(&self, clause_id: &str) -> Option<FullText>;
+    /// See [`App::message`].
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply;
+    /// See [`App::press`].
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply>;
     /// See [`App::set_region`].
     fn set_region(
         &self,
@@ -196,14 +193,11 @@ pub trait Knowledge: Send + Sync + 'static {
 }
 
 impl Knowledge for App {
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
-        App::ask(self, text, session, opts)
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
+        App::message(self, text, session, opts)
     }
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        App::follow_up(self, n, session)
-    }
-    fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        App::full_text(self, clause_id)
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        App::press(self, session, action)
     }
     fn set_region(
         &self,

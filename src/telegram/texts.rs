@@ -63,9 +63,6 @@ pub const TOPICS: &str = "常见政策话题，点按即可提问：";
 /// /topics when no topic is configured.
 pub const NO_TOPICS: &str = "暂时没有可选的话题，请直接发送您的问题。";
 
-/// The full text of a clause could not be found.
-pub const NO_FULL_TEXT: &str = "没有找到这条条款的全文，请重新提问。";
-
 /// 👍/👎 received.
 pub const THANKS: &str = "谢谢您的反馈！";
 

@@ -189,6 +189,39 @@ fn unknown_region_is_bad_input_and_not_echoed_raw() {
     );
 }
 
+/// Issue 10 (#10): in `chat`, typing a follow-up's label (`全文 1`) does what the label says, as
+/// its number does: the clause's citation and full text, not a new search for "全文 1".
+#[test]
+fn chat_typed_label_shows_the_full_text_like_its_number() {
+    let by_label = policybot(
+        shared_index(),
+        &["chat"],
+        Some("小店房租能减免吗\n全文 1\n/quit\n"),
+    );
+    let by_label = text(&by_label.stdout);
+    let shown = by_label.split("> ").nth(2).expect("second reply");
+    assert!(shown.starts_with("《"), "help: citation first: {shown}");
+    assert!(
+        !shown.contains("回复编号继续"),
+        "help: not a new answer: {shown}"
+    );
+    let first = by_label.split("> ").nth(1).expect("first reply");
+    let n = first
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix("全文 1")?
+                .strip_prefix("（")?
+                .strip_suffix("）")
+        })
+        .expect("全文 1 offered");
+    let by_number = policybot(
+        shared_index(),
+        &["chat"],
+        Some(&format!("小店房租能减免吗\n{n}\n/quit\n")),
+    );
+    assert_eq!(text(&by_number.stdout), by_label);
+}
+
 /// Issue 10 (#10): `/region 火星` in `chat` is refused like `--region 火星`, naming the known
 /// places, instead of being stored as typed and silently ignored.
 #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use policybot::answer::{Answer, Cited, Followup, Span, Status};
 use policybot::app::App;
-use policybot::app::{AskOptions, FullText, Reply, UnknownRegion};
+use policybot::app::{Action, AskOptions, FullText, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::places::Places;
@@ -122,28 +122,7 @@ impl Fixture {
     }
 }
 
-impl Knowledge for Fixture {
-    fn ask(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Answer {
-        session.shown = 0;
-        let answer = answered(text, session.region.as_deref(), 0);
-        self.remember(session, &answer);
-        answer
-    }
-
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        let question = session.last_question.clone()?;
-        let answer = match session.followups.get(n.checked_sub(1)?)? {
-            Followup::More => answered(&question, None, session.shown),
-            Followup::Region { region } => answered(&question, Some(region), 0),
-            Followup::Ask { question, .. } => answered(question, None, 0),
-            Followup::FullText { clause_id, .. } => {
-                return self.full_text(clause_id).map(Reply::FullText);
-            }
-        };
-        self.remember(session, &answer);
-        Some(Reply::Answer(answer))
-    }
-
+impl Fixture {
     fn full_text(&self, clause_id: &str) -> Option<FullText> {
         let citation = "《关于<进一步>支持小微企业的若干措施》（豫政〔2022〕1号）".to_string();
         match clause_id {
@@ -157,6 +136,40 @@ impl Knowledge for Fixture {
             }),
             _ => None,
         }
+    }
+}
+
+impl Knowledge for Fixture {
+    /// Every message is a question here; typed follow-ups are tested with `RealApp`.
+    fn message(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Reply {
+        session.shown = 0;
+        let answer = answered(text, session.region.as_deref(), 0);
+        self.remember(session, &answer);
+        Reply::Answer(answer)
+    }
+
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        let (answer_id, n, kind) = match action {
+            Action::Followup { answer_id, n, kind } => (answer_id, n, kind),
+            Action::Rate { answer_id, useful } => {
+                return session.owns(answer_id).then(|| Reply::Rated {
+                    answer_id,
+                    useful,
+                    question: session.last_question.clone().unwrap_or_default(),
+                });
+            }
+        };
+        let question = session.last_question.clone()?;
+        let answer = match session.followup(answer_id, n, kind)? {
+            Followup::More => answered(&question, None, session.shown),
+            Followup::Region { region } => answered(&question, Some(region), 0),
+            Followup::Ask { question, .. } => answered(question, None, 0),
+            Followup::FullText { clause_id, .. } => {
+                return self.full_text(clause_id).map(Reply::FullText);
+            }
+        };
+        self.remember(session, &answer);
+        Some(Reply::Answer(answer))
     }
 
     fn set_region(
@@ -914,14 +927,11 @@ async fn long_full_text_is_split_on_sentences() {
 pub struct RealApp(pub &'static App);
 
 impl Knowledge for RealApp {
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
-        self.0.ask(text, session, opts)
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
+        self.0.message(text, session, opts)
     }
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        self.0.follow_up(n, session)
-    }
-    fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        self.0.full_text(clause_id)
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        self.0.press(session, action)
     }
     fn set_region(
         &self,
@@ -966,6 +976,14 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         "help: citation first: {}",
         text(&parts[0])
     );
+    // Issue 10 (#10): the button's label typed takes the button's path: the same message.
+    let label = buttons(&first)
+        .into_iter()
+        .find(|(_, data)| *data == full)
+        .expect("全文 button")
+        .0;
+    let typed = exchange(api, fake::private(100, &label), 1).await;
+    assert_eq!(text(&typed[0]), text(&parts[0]), "help: typed {label:?}");
     let more = exchange(
         api,
         fake::callback(100, 100, 10_001, &button(&first, "m:")),
