@@ -483,7 +483,7 @@ impl App {
                         regions: &[],
                         related: false,
                     });
-                    self.remember(session, &answer, None, 0);
+                    self.remember(session, &answer, 0);
                     return answer;
                 }
                 self.search_and_compose(kb, &question, 0, session, opts)
@@ -734,7 +734,7 @@ impl App {
             regions: &[],
             related,
         });
-        self.remember(session, &answer, topic.map(|t| t.name), offset);
+        self.remember(session, &answer, offset);
         answer
     }
 
@@ -770,13 +770,7 @@ impl App {
         Some(self.features(question, &retrieval, topic))
     }
 
-    fn remember(
-        &self,
-        session: &mut Session,
-        answer: &Answer,
-        topic: Option<String>,
-        offset: usize,
-    ) {
+    fn remember(&self, session: &mut Session, answer: &Answer, offset: usize) {
         if matches!(
             answer.status,
             Status::Answered | Status::Related | Status::NoMatch
@@ -784,9 +778,6 @@ impl App {
             session.last_question = Some(answer.question.clone());
             session.last_region.clone_from(&answer.region);
             session.shown = offset + answer.hits.len();
-        }
-        if topic.is_some() {
-            session.last_topic = topic;
         }
         session.followups.clone_from(&answer.followups);
         session.answer_id = next_answer_id();

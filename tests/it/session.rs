@@ -73,11 +73,9 @@ fn key(chat: i64, user: u64) -> SessionKey {
 fn session(question: &str) -> Session {
     Session {
         last_question: Some(question.to_string()),
-        last_topic: Some("融资贷款".to_string()),
         region: Some("安阳".to_string()),
         last_region: None,
         shown: 3,
-        cited: vec!["p1-a2".to_string(), "p3-a7".to_string()],
         followups: vec![
             Followup::More,
             Followup::FullText {
