@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::answer::answerability::{self, Model};
-use crate::answer::{self, Answer, Followup, FollowupKind, Status};
+use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status};
 use crate::broadcast::{self, Announcement, FilterError, Filters};
 use crate::config::Config;
 use crate::error::Error;
@@ -177,15 +177,6 @@ pub struct AskOptions {
     pub region: Option<String>,
     /// Hits per page (default: the configured page size).
     pub k: Option<usize>,
-}
-
-/// The full text of one clause, for the 全文 follow-up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FullText {
-    /// Citation line: title, 文号, issuer, date, section.
-    pub citation: String,
-    /// Clause text.
-    pub text: String,
 }
 
 /// What a button, or a follow-up typed by its number or label, asks of an answer.

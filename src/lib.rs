@@ -10,8 +10,9 @@
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
 //! - [`session`]: conversation state and its stores.
-//! - [`telegram`]: the bot: handler tree, commands, sending with retries, `run`.
-//! - [`app`]: `App::ask`, shared by CLI and bot.
+//! - [`telegram`]: the bot: handler tree, commands, the callback-data protocol, sending with
+//!   retries, `run`.
+//! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
 //! - [`config`], [`cli`], [`eval`]: the command line.

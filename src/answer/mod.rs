@@ -147,6 +147,16 @@ impl Followup {
     }
 }
 
+/// The full text of one clause (the 全文 follow-up), or of a document (an announcement's
+/// buttons), with its citation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FullText {
+    /// Citation line: title, 文号, issuer, date, section.
+    pub citation: String,
+    /// Clause text.
+    pub text: String,
+}
+
 /// The composed answer to one question.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Answer {

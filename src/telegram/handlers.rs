@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
 
+use super::callback::Callback;
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
+use crate::answer::FullText;
 use crate::answer::{Answer, short_region};
-use crate::app::{Action, AskOptions, FullText, Reply};
+use crate::app::{Action, AskOptions, Reply};
 use crate::broadcast::{FilterError, Subscription};
-use crate::render::telegram::{self as render, Callback};
+use crate::render::telegram as render;
 use crate::session::{Session, SessionKey, SessionStore};
 
 type HandlerResult = Result<(), HandlerError>;

@@ -4,6 +4,7 @@
 //! retrieval logic lives here.
 
 mod broadcast;
+pub mod callback;
 mod command;
 mod handlers;
 mod health;
@@ -25,7 +26,8 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
 use url::Url;
 
-use crate::app::{Action, App, AskOptions, FullText, Reply, UnknownRegion};
+use crate::answer::FullText;
+use crate::app::{Action, App, AskOptions, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;

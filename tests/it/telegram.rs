@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use policybot::answer::{Answer, Cited, Followup, Span, Status};
+use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status};
 use policybot::app::App;
-use policybot::app::{Action, AskOptions, FullText, Reply, UnknownRegion};
+use policybot::app::{Action, AskOptions, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::places::Places;
