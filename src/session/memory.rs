@@ -80,6 +80,25 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Stores `session` for `key` under the held lock.
+    fn put(&self, inner: &mut Inner, key: SessionKey, session: &Session) {
+        let now = Instant::now();
+        inner.remove(key);
+        inner.make_room(self.max_entries, now);
+        let tick = inner.next_tick();
+        inner.recency.insert(tick, key);
+        inner.sessions.insert(
+            key,
+            Entry {
+                session: session.clone(),
+                expires: now + self.ttl,
+                tick,
+            },
+        );
+    }
+}
+
 impl Inner {
     fn next_tick(&mut self) -> u64 {
         self.tick += 1;
@@ -141,20 +160,25 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, key: SessionKey, session: &Session) {
+        self.put(&mut self.lock(), key, session);
+    }
+
+    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.remove(key);
-        inner.make_room(self.max_entries, now);
-        let tick = inner.next_tick();
-        inner.recency.insert(tick, key);
-        inner.sessions.insert(
-            key,
-            Entry {
-                session: session.clone(),
-                expires: now + self.ttl,
-                tick,
-            },
-        );
+        let current = inner
+            .sessions
+            .get(&key)
+            .filter(|e| e.expires > now)
+            .map(|e| &e.session);
+        let unchanged = match current {
+            Some(current) => current == old,
+            None => *old == Session::default(),
+        };
+        if unchanged {
+            self.put(&mut inner, key, new);
+        }
+        unchanged
     }
 
     async fn reset(&self, key: SessionKey) {

@@ -111,6 +111,15 @@ pub trait SessionStore: Send + Sync {
         key: SessionKey,
         session: &Session,
     ) -> impl std::future::Future<Output = ()> + Send;
+    /// Stores `new` for `key` only when the stored session is still `old` (as [`SessionStore::load`]
+    /// returned it; absent counts as the default session): false when another update stored its
+    /// change meanwhile. See [`update`]. An unreachable store accepts (there is nothing to lose).
+    fn save_if(
+        &self,
+        key: SessionKey,
+        old: &Session,
+        new: &Session,
+    ) -> impl std::future::Future<Output = bool> + Send;
     /// Forgets the session for `key` (/reset).
     fn reset(&self, key: SessionKey) -> impl std::future::Future<Output = ()> + Send;
     /// Counts one question for `key` in the current window; false when over `limit` per minute.
@@ -130,6 +139,35 @@ pub trait SessionStore: Send + Sync {
     fn recent_unanswered(&self, n: usize) -> impl std::future::Future<Output = Vec<String>> + Send;
     /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
     fn recent_feedback(&self, n: usize) -> impl std::future::Future<Output = Vec<Feedback>> + Send;
+}
+
+/// How often [`update`] runs a change again after losing a race, before it stores its last result
+/// anyway (a stored session in an older format never compares equal to what it loads as).
+pub const UPDATE_ATTEMPTS: usize = 5;
+
+/// Load → `change` → store, as one step per (chat, user): when another update of the same
+/// session was stored meanwhile, `change` runs again on that one, so two updates of one user at
+/// once (a press and a message, two replicas) never lose each other's change. Returns the stored
+/// session and what `change` produced.
+pub async fn update<S, T, F, Fut>(store: &S, key: SessionKey, mut change: F) -> (Session, T)
+where
+    S: SessionStore,
+    F: FnMut(Session) -> Fut,
+    Fut: std::future::Future<Output = (Session, T)>,
+{
+    let mut attempt = 1;
+    loop {
+        let old = store.load(key).await;
+        let (new, out) = change(old.clone()).await;
+        if attempt >= UPDATE_ATTEMPTS {
+            store.save(key, &new).await;
+            return (new, out);
+        }
+        if store.save_if(key, &old, &new).await {
+            return (new, out);
+        }
+        attempt += 1;
+    }
 }
 
 /// A store could not be built from the configuration.
@@ -180,6 +218,13 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Memory(s) => s.save(key, session).await,
             Sessions::Redis(s) => s.save(key, session).await,
+        }
+    }
+
+    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
+        match self {
+            Sessions::Memory(s) => s.save_if(key, old, new).await,
+            Sessions::Redis(s) => s.save_if(key, old, new).await,
         }
     }
 

@@ -26,6 +26,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// Flood counters outlive their one-minute window a little, then Redis drops them.
 const FLOOD_KEY_SECS: i64 = 120;
 
+/// `save_if`: sets KEYS[1] to ARGV[2] (with a TTL of ARGV[4] ms) when it holds ARGV[1], or is
+/// absent and ARGV[3] is 1 (the expected session is the default one); 1 when set.
+const SAVE_IF: &str = r"
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[3] == '1') or current == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+    return 1
+end
+return 0
+";
+
 /// Session store in Redis; cheap to share (`&self` everywhere).
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -210,6 +221,26 @@ impl SessionStore for RedisStore {
             .arg(self.ttl_ms())
             .take();
         let _: Option<()> = self.query(&cmd).await;
+    }
+
+    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
+        let (Ok(old_json), Ok(new_json)) = (serde_json::to_string(old), serde_json::to_string(new))
+        else {
+            tracing::warn!("session not serialisable; not saved");
+            return true;
+        };
+        // Compare and set in one step on the server (WATCH would need a connection of our own).
+        let cmd = redis::cmd("EVAL")
+            .arg(SAVE_IF)
+            .arg(1)
+            .arg(self.session_key(key))
+            .arg(old_json)
+            .arg(new_json)
+            .arg(u8::from(*old == Session::default()))
+            .arg(self.ttl_ms())
+            .take();
+        // Unreachable: nothing stored to lose.
+        self.query::<u8>(&cmd).await.is_none_or(|set| set == 1)
     }
 
     async fn reset(&self, key: SessionKey) {

@@ -6,17 +6,17 @@
 use std::sync::Arc;
 
 use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
+use tokio::task::JoinError;
 
 use super::callback::Callback;
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::FullText;
-use crate::answer::{Answer, short_region};
+use crate::answer::{Answer, FullText, short_region};
 use crate::app::{Action, AskOptions, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram as render;
-use crate::session::{Session, SessionKey, SessionStore};
+use crate::session::{self, Session, SessionKey, SessionStore};
 
 type HandlerResult = Result<(), HandlerError>;
 
@@ -158,14 +158,8 @@ async fn press<A: Knowledge, S: SessionStore + 'static>(
         ctx.sender.answer_callback(id, Some(texts::FLOOD)).await?;
         return Ok(());
     }
-    let session = ctx.sessions.load(key).await;
-    let app = ctx.app.clone();
-    let (pressed, session) = tokio::task::spawn_blocking(move || {
-        let mut session = session;
-        let reply = app.press(&mut session, action);
-        (reply, session)
-    })
-    .await?;
+    let (session, pressed) =
+        update(ctx, key, move |app, session| app.press(session, action)).await?;
     let Some(reply) = pressed else {
         return stale(ctx, id).await;
     };
@@ -316,20 +310,18 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
             ctx.sender.text(target, texts::HELP, None).await?;
         }
         Command::Region(region) => {
-            let mut session = ctx.sessions.load(key).await;
             let shown = |path: &str| short_region(path).to_string();
-            let reply = match region.trim() {
-                "" => texts::region_current(session.region.as_deref().map(shown).as_deref()),
-                name => match ctx.app.set_region(&mut session, name) {
-                    Ok(set) => {
-                        ctx.sessions.save(key, &session).await;
-                        match set {
-                            Some(path) => texts::region_set(&shown(&path)),
-                            None => texts::REGION_CLEARED.to_string(),
-                        }
-                    }
-                    Err(unknown) => texts::region_unknown(&unknown.to_string()),
-                },
+            let name = region.trim().to_string();
+            let (session, set) = update(ctx, key, move |app, session| match name.as_str() {
+                "" => Ok(None),
+                name => app.set_region(session, name).map(Some),
+            })
+            .await?;
+            let reply = match set {
+                Ok(None) => texts::region_current(session.region.as_deref().map(shown).as_deref()),
+                Ok(Some(Some(path))) => texts::region_set(&shown(&path)),
+                Ok(Some(None)) => texts::REGION_CLEARED.to_string(),
+                Err(unknown) => texts::region_unknown(&unknown.to_string()),
             };
             ctx.sender.text(target, &reply, None).await?;
         }
@@ -379,16 +371,10 @@ async fn ask<A: Knowledge, S: SessionStore + 'static>(
         ctx.sender.text(target, texts::FLOOD, None).await?;
         return Ok(());
     }
-    let session = ctx.sessions.load(key).await;
-    let app = ctx.app.clone();
-    // Retrieval is CPU work: keep it off the async workers.
-    let joined = tokio::task::spawn_blocking(move || {
-        let mut session = session;
-        let reply = app.message(&question, &mut session, &AskOptions::default());
-        (reply, session)
-    })
-    .await;
-    let (reply, session) = match joined {
+    let message = move |app: &A, session: &mut Session| {
+        app.message(&question, session, &AskOptions::default())
+    };
+    let (session, reply) = match update(ctx, key, message).await {
         Ok(done) => done,
         Err(error) => {
             ctx.sender.text(target, texts::APOLOGY, None).await?;
@@ -396,6 +382,39 @@ async fn ask<A: Knowledge, S: SessionStore + 'static>(
         }
     };
     deliver(ctx, target, key, session, reply, header.as_deref()).await
+}
+
+/// Runs `change` on the (chat, user) session off the async workers (it may search) and stores
+/// the result before anything is sent, so a quick press finds it; two updates of one session at
+/// once both count ([`session::update`]). `Err` when `change` panicked (the session is kept).
+async fn update<A, S, T>(
+    ctx: &Ctx<A, S>,
+    key: SessionKey,
+    change: impl Fn(&A, &mut Session) -> T + Send + Sync + 'static,
+) -> Result<(Session, T), JoinError>
+where
+    A: Knowledge,
+    S: SessionStore + 'static,
+    T: Send + 'static,
+{
+    let change = Arc::new(change);
+    let (session, out) = session::update(&ctx.sessions, key, |mut session| {
+        let (app, change) = (Arc::clone(&ctx.app), Arc::clone(&change));
+        let before = session.clone();
+        async move {
+            let joined = tokio::task::spawn_blocking(move || {
+                let out = change(&app, &mut session);
+                (session, out)
+            })
+            .await;
+            match joined {
+                Ok((session, out)) => (session, Ok(out)),
+                Err(error) => (before, Err(error)),
+            }
+        }
+    })
+    .await;
+    Ok((session, out?))
 }
 
 /// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
@@ -409,7 +428,7 @@ async fn deliver<A: Knowledge, S: SessionStore + 'static>(
     header: Option<&str>,
 ) -> HandlerResult {
     match produced {
-        Reply::Answer(answer) => reply(ctx, target, key, session, &answer, header).await,
+        Reply::Answer(answer) => reply(ctx, target, session.answer_id, &answer, header).await,
         Reply::FullText(full) => send_full_text(ctx, target, &full).await,
         Reply::Rated {
             answer_id,
@@ -424,23 +443,20 @@ async fn deliver<A: Knowledge, S: SessionStore + 'static>(
     }
 }
 
-/// Stores the session (the knowledge base recorded the offered follow-ups under a new answer id,
-/// which the buttons carry), then sends the answer.
+/// Sends the answer with its buttons (they carry the session's new answer id), after logging it
+/// for the operator when it is unanswered.
 async fn reply<A: Knowledge, S: SessionStore + 'static>(
     ctx: &Ctx<A, S>,
     target: Target,
-    key: SessionKey,
-    session: Session,
+    answer_id: u64,
     answer: &Answer,
     header: Option<&str>,
 ) -> HandlerResult {
-    // Saved before sending, so a quick press finds the state.
-    ctx.sessions.save(key, &session).await;
     if answer.status.is_unanswered() {
         ctx.sessions.record_unanswered(&answer.question).await;
     }
     let html = render::answer(answer, header);
-    let keyboard = render::keyboard(answer, session.answer_id);
+    let keyboard = render::keyboard(answer, answer_id);
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use policybot::answer::Followup;
-use policybot::session::{MemoryStore, RedisStore, Session, SessionKey, SessionStore, Sessions};
+use policybot::session::{
+    self, MemoryStore, RedisStore, Session, SessionKey, SessionStore, Sessions,
+};
 
 use crate::support::logs;
 use crate::support::redis::{TestRedis, free_port, unique_prefix};
@@ -54,6 +56,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    concurrent_updates_keep_every_change,
     absent_is_default,
     round_trip,
     sessions_are_per_chat_and_user,
@@ -88,6 +91,34 @@ fn session(question: &str) -> Session {
         ],
         answer_id: 42,
     }
+}
+
+/// Issue 10 (#10): updates of one user's session at once (a press and a message, two replicas)
+/// each count: every one reads before any writes back, and none is lost.
+async fn concurrent_updates_keep_every_change(backend: Backend) {
+    let store = Arc::new(backend.store("concurrent", Duration::from_secs(60)).await);
+    let k = key(1, 1);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                session::update(&*store, k, |mut s| async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    s.shown += 1;
+                    (s, ())
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("update task");
+    }
+    assert_eq!(
+        store.load(k).await.shown,
+        4,
+        "help: a concurrent change was lost"
+    );
 }
 
 async fn absent_is_default(backend: Backend) {
