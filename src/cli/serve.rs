@@ -8,6 +8,7 @@ use super::{Outcome, load_app, redis_url};
 use crate::app::App;
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
+use crate::session::{MemoryStore, RedisStore};
 
 /// Runs the bot until SIGTERM/SIGINT.
 pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
@@ -24,13 +25,7 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         .build()?;
     let served = runtime.block_on(async move {
         tokio::spawn(watch_index(Arc::clone(&app)));
-        let sessions = crate::session::Sessions::from_url(
-            cfg.redis_url.as_deref(),
-            &cfg.redis_prefix,
-            Duration::from_secs(cfg.session_ttl_secs),
-            cfg.memory_sessions,
-        )
-        .await?;
+        let ttl = Duration::from_secs(cfg.session_ttl_secs);
         let broadcasts = match redis_url(cfg) {
             Some(url) => Some(Arc::new(BroadcastStore::open(
                 url,
@@ -42,7 +37,17 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
                 None
             }
         };
-        crate::telegram::run(app, sessions, broadcasts, bot).await?;
+        // Redis being down is no error (the store starts empty and reconnects); a bad URL is.
+        match redis_url(cfg) {
+            Some(url) => {
+                let sessions = RedisStore::connect(url, &cfg.redis_prefix, ttl).await?;
+                crate::telegram::run(app, sessions, broadcasts, bot).await?;
+            }
+            None => {
+                let sessions = MemoryStore::new(ttl, cfg.memory_sessions);
+                crate::telegram::run(app, sessions, broadcasts, bot).await?;
+            }
+        }
         anyhow::Ok(())
     });
     // `run` has waited out the shutdown grace period: do not wait again for work left on the

@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{
-    Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, flood_window, log_question,
+    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore,
+    flood_window, log_question,
 };
 
 /// Bounded in-memory session store; thread-safe.
@@ -184,7 +185,9 @@ impl SessionStore for MemoryStore {
     async fn reset(&self, key: SessionKey) {
         self.lock().remove(key);
     }
+}
 
+impl FloodGate for MemoryStore {
     async fn allow(&self, key: SessionKey, limit: u32) -> bool {
         let window = flood_window();
         let mut inner = self.lock();
@@ -201,7 +204,9 @@ impl SessionStore for MemoryStore {
         *count = count.saturating_add(1);
         *count <= limit
     }
+}
 
+impl OperatorLog for MemoryStore {
     async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
         let item = Feedback::new(key, answer_id, up, question);
         push_log(&mut self.lock().feedback, item);
@@ -211,12 +216,17 @@ impl SessionStore for MemoryStore {
         let item = log_question(question);
         push_log(&mut self.lock().unanswered, item);
     }
+}
 
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+/// What the operator reads (and tests check).
+impl MemoryStore {
+    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
+    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
         self.lock().unanswered.iter().take(n).cloned().collect()
     }
 
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
+    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
         self.lock().feedback.iter().take(n).cloned().collect()
     }
 }

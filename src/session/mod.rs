@@ -1,5 +1,7 @@
-//! Conversation state per (chat, user): the `Session` value, the `SessionStore` trait, and its
-//! in-memory and Redis implementations, plus the operator logs (feedback, unanswered questions).
+//! Conversation state per (chat, user): the `Session` value and, by role, the narrow traits a
+//! store implements — [`SessionStore`] (sessions), [`FloodGate`] (questions per minute),
+//! [`OperatorLog`] (feedback, unanswered questions) — with their in-memory and Redis
+//! implementations.
 //! Stores never return errors to callers and never log secrets (URLs, passwords) or session
 //! contents.
 
@@ -122,10 +124,19 @@ pub trait SessionStore: Send + Sync {
     ) -> impl std::future::Future<Output = bool> + Send;
     /// Forgets the session for `key` (/reset).
     fn reset(&self, key: SessionKey) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// The flood limit: questions per (chat, user) per minute. An unreachable store lets everyone
+/// through.
+pub trait FloodGate: Send + Sync {
     /// Counts one question for `key` in the current window; false when over `limit` per minute.
     fn allow(&self, key: SessionKey, limit: u32) -> impl std::future::Future<Output = bool> + Send;
-    /// Logs a 👍/👎 on answer `answer_id` to `question` for the operator (newest
-    /// [`LOG_CAPACITY`] kept).
+}
+
+/// The operator's logs: 👍/👎 feedback and unanswered questions, newest [`LOG_CAPACITY`] kept.
+/// (Read with `recent_feedback` / `recent_unanswered` of each store, or in Redis directly.)
+pub trait OperatorLog: Send + Sync {
+    /// Logs a 👍/👎 on answer `answer_id` to `question`.
     fn record_feedback(
         &self,
         key: SessionKey,
@@ -133,13 +144,14 @@ pub trait SessionStore: Send + Sync {
         up: bool,
         question: &str,
     ) -> impl std::future::Future<Output = ()> + Send;
-    /// Logs a question the bot could not answer (newest [`LOG_CAPACITY`] kept).
+    /// Logs a question the bot could not answer.
     fn record_unanswered(&self, question: &str) -> impl std::future::Future<Output = ()> + Send;
-    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
-    fn recent_unanswered(&self, n: usize) -> impl std::future::Future<Output = Vec<String>> + Send;
-    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
-    fn recent_feedback(&self, n: usize) -> impl std::future::Future<Output = Vec<Feedback>> + Send;
 }
+
+/// Everything the bot needs of its store: sessions, the flood limit and the operator's logs.
+pub trait BotStore: SessionStore + FloodGate + OperatorLog + 'static {}
+
+impl<T: SessionStore + FloodGate + OperatorLog + 'static> BotStore for T {}
 
 /// How often [`update`] runs a change again after losing a race, before it stores its last result
 /// anyway (a stored session in an older format never compares equal to what it loads as).
@@ -176,99 +188,6 @@ pub enum StoreError {
     /// The Redis URL is malformed (the URL itself is not repeated: it may hold a password).
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
-}
-
-/// The store the bot holds: one concrete type, either backend.
-#[derive(Debug)]
-pub enum Sessions {
-    /// In-process, bounded; lost on restart.
-    Memory(MemoryStore),
-    /// Shared and persistent across restarts.
-    Redis(RedisStore),
-}
-
-impl Sessions {
-    /// Redis when `url` is given (and not blank), otherwise memory bounded to
-    /// `max_memory_entries`. Redis being down is not an error (the store starts empty and
-    /// reconnects); only a malformed URL is.
-    pub async fn from_url(
-        url: Option<&str>,
-        prefix: &str,
-        ttl: Duration,
-        max_memory_entries: usize,
-    ) -> Result<Self, StoreError> {
-        match url.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(url) => Ok(Sessions::Redis(
-                RedisStore::connect(url, prefix, ttl).await?,
-            )),
-            None => Ok(Sessions::Memory(MemoryStore::new(ttl, max_memory_entries))),
-        }
-    }
-}
-
-impl SessionStore for Sessions {
-    async fn load(&self, key: SessionKey) -> Session {
-        match self {
-            Sessions::Memory(s) => s.load(key).await,
-            Sessions::Redis(s) => s.load(key).await,
-        }
-    }
-
-    async fn save(&self, key: SessionKey, session: &Session) {
-        match self {
-            Sessions::Memory(s) => s.save(key, session).await,
-            Sessions::Redis(s) => s.save(key, session).await,
-        }
-    }
-
-    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
-        match self {
-            Sessions::Memory(s) => s.save_if(key, old, new).await,
-            Sessions::Redis(s) => s.save_if(key, old, new).await,
-        }
-    }
-
-    async fn reset(&self, key: SessionKey) {
-        match self {
-            Sessions::Memory(s) => s.reset(key).await,
-            Sessions::Redis(s) => s.reset(key).await,
-        }
-    }
-
-    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
-        match self {
-            Sessions::Memory(s) => s.allow(key, limit).await,
-            Sessions::Redis(s) => s.allow(key, limit).await,
-        }
-    }
-
-    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
-        match self {
-            Sessions::Memory(s) => s.record_feedback(key, answer_id, up, question).await,
-            Sessions::Redis(s) => s.record_feedback(key, answer_id, up, question).await,
-        }
-    }
-
-    async fn record_unanswered(&self, question: &str) {
-        match self {
-            Sessions::Memory(s) => s.record_unanswered(question).await,
-            Sessions::Redis(s) => s.record_unanswered(question).await,
-        }
-    }
-
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        match self {
-            Sessions::Memory(s) => s.recent_unanswered(n).await,
-            Sessions::Redis(s) => s.recent_unanswered(n).await,
-        }
-    }
-
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        match self {
-            Sessions::Memory(s) => s.recent_feedback(n).await,
-            Sessions::Redis(s) => s.recent_feedback(n).await,
-        }
-    }
 }
 
 /// Wall-clock time since the Unix epoch (zero if the clock is before it).
@@ -326,28 +245,5 @@ mod tests {
             "help: cut counts chars, not bytes"
         );
         assert_eq!(log_question("贷款"), "贷款");
-    }
-
-    #[tokio::test]
-    async fn from_url_picks_backend() {
-        let mem = Sessions::from_url(None, "t:", DEFAULT_TTL, 10).await;
-        assert!(matches!(mem, Ok(Sessions::Memory(_))));
-        let blank = Sessions::from_url(Some("  "), "t:", DEFAULT_TTL, 10).await;
-        assert!(
-            matches!(blank, Ok(Sessions::Memory(_))),
-            "help: a blank URL means no Redis"
-        );
-    }
-
-    #[tokio::test]
-    async fn malformed_url_is_an_error_without_the_url() {
-        let err = Sessions::from_url(Some("nonsense://:hunter2@x"), "t:", DEFAULT_TTL, 10).await;
-        match err {
-            Err(e) => assert!(
-                !e.to_string().contains("hunter2"),
-                "help: secret leaked: {e}"
-            ),
-            Ok(s) => panic!("expected an error, got {s:?}"),
-        }
     }
 }

@@ -12,8 +12,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
 
 use super::{
-    Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, StoreError, flood_window,
-    log_question,
+    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore, StoreError,
+    flood_window, log_question,
 };
 
 /// Upper bound on one command, including waiting for a (re)connection: a dead server must not
@@ -248,7 +248,9 @@ impl SessionStore for RedisStore {
             .query(&redis::cmd("DEL").arg(self.session_key(key)).take())
             .await;
     }
+}
 
+impl FloodGate for RedisStore {
     async fn allow(&self, key: SessionKey, limit: u32) -> bool {
         let counter = self.flood_key(key, flood_window());
         let mut pipe = redis::pipe();
@@ -264,7 +266,9 @@ impl SessionStore for RedisStore {
             None => true,
         }
     }
+}
 
+impl OperatorLog for RedisStore {
     async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
         let item = Feedback::new(key, answer_id, up, question);
         match serde_json::to_string(&item) {
@@ -276,15 +280,37 @@ impl SessionStore for RedisStore {
     async fn record_unanswered(&self, question: &str) {
         self.push_log("unanswered", &log_question(question)).await;
     }
+}
 
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+/// What the operator reads (and tests check).
+impl RedisStore {
+    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
+    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
         self.lrange("unanswered", n).await
     }
 
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
+    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
         let raw = self.lrange("feedback", n).await;
         raw.iter()
             .filter_map(|json| serde_json::from_str(json).ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn malformed_url_is_an_error_without_the_url() {
+        let ttl = Duration::from_secs(60);
+        match RedisStore::connect("nonsense://:hunter2@x", "t:", ttl).await {
+            Err(e) => assert!(
+                !e.to_string().contains("hunter2"),
+                "help: secret leaked: {e}"
+            ),
+            Ok(s) => panic!("expected an error, got {s:?}"),
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::answer::{Answer, FullText, short_region};
 use crate::app::{Action, AskOptions, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram as render;
-use crate::session::{self, Session, SessionKey, SessionStore};
+use crate::session::{self, BotStore, Session, SessionKey};
 
 type HandlerResult = Result<(), HandlerError>;
 
@@ -24,7 +24,7 @@ type HandlerResult = Result<(), HandlerError>;
 const MAX_TOPICS: usize = 20;
 
 /// Any message the bot can see.
-pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_message<A: Knowledge, S: BotStore>(
     msg: Message,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -96,7 +96,7 @@ pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// A button press.
-pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_callback<A: Knowledge, S: BotStore>(
     q: CallbackQuery,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -147,7 +147,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
 /// A button of an answer (a follow-up, 👍/👎) → [`App::press`](crate::app::App::press), which
 /// checks that it belongs to the session's last answer. A stale one gets a toast only; a flood
 /// (for presses that search) too, so a press never posts a refusal into a group.
-async fn press<A: Knowledge, S: SessionStore + 'static>(
+async fn press<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     id: &CallbackQueryId,
     target: Target,
@@ -170,7 +170,7 @@ async fn press<A: Knowledge, S: SessionStore + 'static>(
 
 /// The bot's own membership changed: when it was removed from a chat (left, kicked), the chat's
 /// subscription is dropped.
-pub async fn on_my_chat_member<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_my_chat_member<A: Knowledge, S: BotStore>(
     update: ChatMemberUpdated,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -190,11 +190,7 @@ pub async fn on_my_chat_member<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// A group became a supergroup: its subscription follows it.
-async fn migrated<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    from: i64,
-    to: i64,
-) -> HandlerResult {
+async fn migrated<A: Knowledge, S: BotStore>(ctx: &Ctx<A, S>, from: i64, to: i64) -> HandlerResult {
     if let Some(store) = &ctx.broadcasts {
         match store.migrate(from, to).await {
             Ok(true) => tracing::info!(from, to, "group migrated; subscription moved"),
@@ -215,7 +211,7 @@ enum Change {
 
 /// /subscribe, /unsubscribe (`change`), /subscriptions (`None`). Changes in a group are for its
 /// administrators only (getChatMember; an anonymous administrator is one).
-async fn subscription<A: Knowledge, S: SessionStore + 'static>(
+async fn subscription<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     msg: &Message,
     anonymous_admin: bool,
@@ -288,7 +284,7 @@ async fn subscription<A: Knowledge, S: SessionStore + 'static>(
     Ok(())
 }
 
-async fn run_command<A: Knowledge, S: SessionStore + 'static>(
+async fn run_command<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
@@ -360,7 +356,7 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
 
 /// A typed message → [`App::message`](crate::app::App::message) with the session (a question,
 /// or a follow-up typed by number or label) → the reply.
-async fn ask<A: Knowledge, S: SessionStore + 'static>(
+async fn ask<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
@@ -394,7 +390,7 @@ async fn update<A, S, T>(
 ) -> Result<(Session, T), JoinError>
 where
     A: Knowledge,
-    S: SessionStore + 'static,
+    S: BotStore,
     T: Send + 'static,
 {
     let change = Arc::new(change);
@@ -419,7 +415,7 @@ where
 
 /// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
 /// (split into messages), or records a 👍/👎.
-async fn deliver<A: Knowledge, S: SessionStore + 'static>(
+async fn deliver<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
@@ -445,7 +441,7 @@ async fn deliver<A: Knowledge, S: SessionStore + 'static>(
 
 /// Sends the answer with its buttons (they carry the session's new answer id), after logging it
 /// for the operator when it is unanswered.
-async fn reply<A: Knowledge, S: SessionStore + 'static>(
+async fn reply<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     answer_id: u64,
@@ -462,7 +458,7 @@ async fn reply<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// The full text of a clause, split into as many messages as it needs, in order.
-async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
+async fn send_full_text<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     full: &FullText,
@@ -474,7 +470,7 @@ async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// The key points or full text of an announced document, or why there is none.
-async fn send_document<A: Knowledge, S: SessionStore + 'static>(
+async fn send_document<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     wanted: Option<FullText>,
@@ -490,10 +486,7 @@ async fn send_document<A: Knowledge, S: SessionStore + 'static>(
 
 /// A press of a stale, forged or foreign button: a toast for the presser only, never a message
 /// (in a group, every press would otherwise post into the chat).
-async fn stale<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    id: &CallbackQueryId,
-) -> HandlerResult {
+async fn stale<A: Knowledge, S: BotStore>(ctx: &Ctx<A, S>, id: &CallbackQueryId) -> HandlerResult {
     ctx.sender.answer_callback(id, Some(texts::EXPIRED)).await?;
     Ok(())
 }

@@ -31,7 +31,7 @@ use crate::app::{Action, App, AskOptions, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;
-use crate::session::{Session, SessionStore};
+use crate::session::{BotStore, Session};
 
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
@@ -251,7 +251,7 @@ pub struct Ctx<A, S> {
 /// group migrations), callback queries, and changes of the bot's own membership (removed from a
 /// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency.
 #[must_use]
-pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
+pub fn schema<A: Knowledge, S: BotStore>() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(handlers::on_message::<A, S>))
         .branch(Update::filter_callback_query().endpoint(handlers::on_callback::<A, S>))
@@ -262,7 +262,7 @@ pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<Handle
 /// delivery (when `broadcasts` is given), then long polling (or the webhook listener) feeding
 /// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
 /// after `shutdown_grace` it returns anyway, logging every reply still being sent.
-pub async fn run<A: Knowledge, S: SessionStore + 'static>(
+pub async fn run<A: Knowledge, S: BotStore>(
     app: Arc<A>,
     sessions: S,
     broadcasts: Option<Arc<BroadcastStore>>,

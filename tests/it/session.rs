@@ -7,52 +7,75 @@ use std::time::{Duration, Instant};
 
 use policybot::answer::Followup;
 use policybot::session::{
-    self, MemoryStore, RedisStore, Session, SessionKey, SessionStore, Sessions,
+    self, BotStore, Feedback, FloodGate, MemoryStore, OperatorLog, RedisStore, Session, SessionKey,
+    SessionStore,
 };
 
 use crate::support::logs;
 use crate::support::redis::{TestRedis, free_port, unique_prefix};
 
-/// Where a conformance test runs.
-enum Backend {
-    Memory,
-    Redis(TestRedis),
-}
-
-impl Backend {
-    /// A fresh store (own key prefix on Redis) keeping sessions `ttl`.
-    async fn store(&self, test: &str, ttl: Duration) -> Sessions {
-        let url = match self {
-            Backend::Memory => None,
-            Backend::Redis(server) => Some(server.url()),
-        };
-        Sessions::from_url(url, &unique_prefix(test), ttl, 100)
-            .await
-            .expect("store builds")
-    }
-}
-
-/// Runs each named conformance test on both backends.
+/// Runs each named conformance test on both backends. A test gets `make(test, ttl)`: a fresh
+/// store (its own key prefix on Redis) keeping sessions `ttl`.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod on_memory {
+            use std::time::Duration;
+
+            use policybot::session::MemoryStore;
+
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::Backend::Memory).await;
+                    super::$name(async |_test: &str, ttl: Duration| MemoryStore::new(ttl, 100))
+                        .await;
                 }
             )*
         }
         mod on_redis {
+            use std::time::Duration;
+
+            use policybot::session::RedisStore;
+
+            use crate::support::redis::{TestRedis, unique_prefix};
+
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some(server) = crate::support::redis::TestRedis::start() else { return };
-                    super::$name(super::Backend::Redis(server)).await;
+                    let Some(server) = TestRedis::start() else { return };
+                    let make = async |test: &str, ttl: Duration| {
+                        RedisStore::connect(server.url(), &unique_prefix(test), ttl)
+                            .await
+                            .expect("store builds")
+                    };
+                    super::$name(make).await;
                 }
             )*
         }
     };
+}
+
+/// The operator's view of the logs, which each store offers (not part of the bot's traits).
+trait RecentLogs {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String>;
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback>;
+}
+
+impl RecentLogs for MemoryStore {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        MemoryStore::recent_unanswered(self, n).await
+    }
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        MemoryStore::recent_feedback(self, n).await
+    }
+}
+
+impl RecentLogs for RedisStore {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        RedisStore::recent_unanswered(self, n).await
+    }
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        RedisStore::recent_feedback(self, n).await
+    }
 }
 
 conformance!(
@@ -95,8 +118,10 @@ fn session(question: &str) -> Session {
 
 /// Issue 10 (#10): updates of one user's session at once (a press and a message, two replicas)
 /// each count: every one reads before any writes back, and none is lost.
-async fn concurrent_updates_keep_every_change(backend: Backend) {
-    let store = Arc::new(backend.store("concurrent", Duration::from_secs(60)).await);
+async fn concurrent_updates_keep_every_change<S: BotStore + RecentLogs>(
+    make: impl AsyncFn(&str, Duration) -> S,
+) {
+    let store = Arc::new(make("concurrent", Duration::from_secs(60)).await);
     let k = key(1, 1);
     let tasks: Vec<_> = (0..4)
         .map(|_| {
@@ -121,13 +146,13 @@ async fn concurrent_updates_keep_every_change(backend: Backend) {
     );
 }
 
-async fn absent_is_default(backend: Backend) {
-    let store = backend.store("absent", MINUTE).await;
+async fn absent_is_default<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("absent", MINUTE).await;
     assert_eq!(store.load(key(-100, 7)).await, Session::default());
 }
 
-async fn round_trip(backend: Backend) {
-    let store = backend.store("round_trip", MINUTE).await;
+async fn round_trip<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("round_trip", MINUTE).await;
     let s = session("小微企业贷款贴息怎么申请");
     store.save(key(-100, 7), &s).await;
     assert_eq!(store.load(key(-100, 7)).await, s);
@@ -140,8 +165,10 @@ async fn round_trip(backend: Backend) {
     );
 }
 
-async fn sessions_are_per_chat_and_user(backend: Backend) {
-    let store = backend.store("per_user", MINUTE).await;
+async fn sessions_are_per_chat_and_user<S: BotStore + RecentLogs>(
+    make: impl AsyncFn(&str, Duration) -> S,
+) {
+    let store = make("per_user", MINUTE).await;
     store.save(key(-100, 7), &session("a")).await;
     store.save(key(-100, 8), &session("b")).await;
     store.save(key(5, 7), &session("c")).await;
@@ -150,8 +177,8 @@ async fn sessions_are_per_chat_and_user(backend: Backend) {
     assert_eq!(store.load(key(5, 7)).await, session("c"));
 }
 
-async fn reset_forgets(backend: Backend) {
-    let store = backend.store("reset", MINUTE).await;
+async fn reset_forgets<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("reset", MINUTE).await;
     store.save(key(1, 1), &session("a")).await;
     store.save(key(1, 2), &session("b")).await;
     store.reset(key(1, 1)).await;
@@ -164,8 +191,8 @@ async fn reset_forgets(backend: Backend) {
     store.reset(key(9, 9)).await; // absent: no-op
 }
 
-async fn ttl_expires(backend: Backend) {
-    let store = backend.store("ttl_expires", Duration::from_secs(1)).await;
+async fn ttl_expires<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("ttl_expires", Duration::from_secs(1)).await;
     store.save(key(1, 1), &session("a")).await;
     assert_eq!(store.load(key(1, 1)).await, session("a"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -176,8 +203,8 @@ async fn ttl_expires(backend: Backend) {
     );
 }
 
-async fn ttl_refreshed_on_load(backend: Backend) {
-    let store = backend.store("ttl_refresh", Duration::from_secs(1)).await;
+async fn ttl_refreshed_on_load<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("ttl_refresh", Duration::from_secs(1)).await;
     store.save(key(1, 1), &session("a")).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(store.load(key(1, 1)).await, session("a"));
@@ -192,8 +219,8 @@ async fn ttl_refreshed_on_load(backend: Backend) {
     assert_eq!(store.load(key(1, 1)).await, Session::default());
 }
 
-async fn flood_limit(backend: Backend) {
-    let store = backend.store("flood", MINUTE).await;
+async fn flood_limit<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("flood", MINUTE).await;
     avoid_minute_edge().await;
     for i in 1..=3 {
         assert!(
@@ -211,8 +238,8 @@ async fn flood_limit(backend: Backend) {
     );
 }
 
-async fn operator_logs(backend: Backend) {
-    let store = backend.store("logs", MINUTE).await;
+async fn operator_logs<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("logs", MINUTE).await;
     assert!(store.recent_unanswered(10).await.is_empty());
     store.record_unanswered("外卖骑手有补贴吗").await;
     store.record_unanswered("养猪场能贷款吗").await;
@@ -257,9 +284,7 @@ async fn avoid_minute_edge() {
 
 #[tokio::test]
 async fn memory_bound_evicts_oldest_unused() {
-    let store = Sessions::from_url(None, "unused:", MINUTE, 3)
-        .await
-        .expect("memory store");
+    let store = MemoryStore::new(MINUTE, 3);
     for user in 1..=3 {
         store
             .save(key(1, user), &session(&format!("q{user}")))
@@ -275,10 +300,7 @@ async fn memory_bound_evicts_oldest_unused() {
     for user in [1, 3, 4] {
         assert_eq!(store.load(key(1, user)).await, session(&format!("q{user}")));
     }
-    let Sessions::Memory(memory) = &store else {
-        panic!("expected the memory store")
-    };
-    assert_eq!(memory.len(), 3);
+    assert_eq!(store.len(), 3);
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use policybot::app::{Action, AskOptions, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
 use policybot::places::Places;
-use policybot::session::{MemoryStore, RedisStore, Session, SessionStore};
+use policybot::session::{BotStore, MemoryStore, RedisStore, Session};
 use policybot::telegram::{self, BotConfig, Knowledge, Secret, texts};
 use serde_json::Value;
 use teloxide::adaptors::throttle::Limits;
@@ -243,7 +243,7 @@ async fn start_bot_on<K: Knowledge>(
     start_bot_with_store(knowledge, store, flood_per_minute, limits).await
 }
 
-async fn start_bot_with_store<K: Knowledge, S: SessionStore + 'static>(
+async fn start_bot_with_store<K: Knowledge, S: BotStore>(
     knowledge: Arc<K>,
     store: S,
     flood_per_minute: u32,
