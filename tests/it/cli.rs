@@ -28,11 +28,12 @@ fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) ->
     child.wait_with_output().expect("binary finishes")
 }
 
-/// An index directory built once (so later runs print nothing about building).
+/// An index directory built once (so later runs print nothing about building), in the test
+/// scratch space rather than a temp directory that would outlive the run.
 fn shared_index() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let dir = super::kb::scratch("cli-index");
         let out = policybot(&dir, &["index"], None);
         assert!(out.status.success(), "index builds: {}", text(&out.stderr));
         dir

@@ -66,7 +66,7 @@ impl Serving {
 fn index_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let dir = crate::kb::scratch("shutdown-index");
         let built = Command::new(env!("CARGO_BIN_EXE_policybot"))
             .env("POLICYBOT_INDEX_DIR", &dir)
             .env("POLICYBOT_DATA_DIR", root().join("data"))
