@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use policybot::app::{App, AskOptions};
 use policybot::render;
-use policybot::session::{SessionKey, SessionStore, Sessions};
+use policybot::session::{MemoryStore, RedisStore, SessionKey, SessionStore};
 
 /// Answers per measured batch.
 const BATCH: u64 = 64;
@@ -27,28 +27,35 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let url = std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let sessions = rt.block_on(async {
-        let s = Sessions::from_url(
-            Some(&url),
-            "policybot-bench:",
-            Duration::from_secs(60),
-            10_000,
-        )
-        .await
-        .expect("valid url");
+    let ttl = Duration::from_secs(60);
+    let redis = rt.block_on(async {
+        let s = RedisStore::connect(&url, "policybot-bench:", ttl)
+            .await
+            .expect("valid url");
         let probe = SessionKey { chat: -1, user: 0 };
         let mut session = s.load(probe).await;
         session.shown = 1;
         s.save(probe, &session).await;
-        if s.load(probe).await.shown != 1 {
-            eprintln!("Redis at {url} unreachable: benchmarking the in-memory store");
-            return Sessions::from_url(None, "", Duration::from_secs(60), 10_000)
-                .await
-                .expect("memory");
-        }
-        eprintln!("benchmarking with Redis at {url}");
-        s
+        (s.load(probe).await.shown == 1).then_some(s)
     });
+    match redis {
+        Some(redis) => {
+            eprintln!("benchmarking with Redis at {url}");
+            run(c, &rt, &app, redis);
+        }
+        None => {
+            eprintln!("Redis at {url} unreachable: benchmarking the in-memory store");
+            run(c, &rt, &app, MemoryStore::new(ttl, 10_000));
+        }
+    }
+}
+
+fn run<S: SessionStore + 'static>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    app: &Arc<App>,
+    sessions: S,
+) {
     let sessions = Arc::new(sessions);
     let mut group = c.benchmark_group("handler");
     group.throughput(Throughput::Elements(BATCH));

@@ -4,10 +4,12 @@
 //! paragraph, numbered `.docx` paragraphs). Prints one line per shape and size; a linear parser
 //! shows times roughly proportional to the line count. Sizes: `PARSE_BENCH_LINES=10000,20000`.
 
+use std::path::Path;
 use std::time::Instant;
 
 use policybot::corpus;
 use policybot::ingest;
+use policybot::places::Places;
 
 /// One generated input shape: name and line `i` of it.
 type Shape = (&'static str, fn(usize) -> String);
@@ -83,6 +85,11 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let keep = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let places = Places::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/lexicon/places.tsv"
+    )))
+    .expect("bundled places.tsv loads");
     println!(
         "{:<30} {:>8} {:>9} {:>10} {:>10} {:>8}",
         "shape", "lines", "bytes", "parse ms", "plan ms", "clauses"
@@ -91,10 +98,10 @@ fn main() {
         for n in sizes() {
             let input = text(shape, n);
             let started = Instant::now();
-            let parsed = corpus::parse_file("bench.txt", &input);
+            let parsed = corpus::parse_file("bench.txt", &input, &places);
             let parse = ms(started);
             let started = Instant::now();
-            let planned = ingest::plan(&[], "bench.txt", &input);
+            let planned = ingest::plan(&[], "bench.txt", &input, &places);
             let plan = ms(started);
             assert!(planned.is_some(), "{name}: recognised");
             println!(
@@ -118,7 +125,7 @@ fn main() {
             std::fs::write(&path, word_document(&input)).expect("write");
             let started = Instant::now();
             let read = ingest::read_source(&path, &ingest::Limits::default()).expect("readable");
-            let planned = ingest::plan(&[], "bench.docx", &read);
+            let planned = ingest::plan(&[], "bench.docx", &read, &places);
             let total = ms(started);
             assert!(planned.is_some(), "{name}: recognised");
             println!(

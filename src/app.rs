@@ -1,17 +1,19 @@
-//! `App`: knowledge base + intents + session logic. `ask()` and `follow_up()` are shared by the
-//! CLI and the bot, so every bot answer can be reproduced offline.
+//! `App`: knowledge base + intents + session logic. `message()` (what a user types), `press()`
+//! (a button, or a follow-up typed by its number or label) and `ask()` are shared by the CLI and
+//! the bot, so every bot answer can be reproduced offline.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::answer::answerability::{self, Model};
-use crate::answer::{self, Answer, Followup, Status};
+use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status};
 use crate::broadcast::{self, Announcement, FilterError, Filters};
 use crate::config::Config;
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
 use crate::intents::{IntentKind, IntentSet};
 use crate::session::Session;
+use crate::text::chars::truncate;
 
 /// Longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 500;
@@ -86,6 +88,9 @@ const REGION_FILLERS: &[&str] = &[
     "怎么",
 ];
 
+/// A follow-up of an answer that is no longer the session's last.
+const EXPIRED: &str = "这个选项已过期，请重新提问。";
+
 /// Messages asking for the next page.
 const MORE_WORDS: &[&str] = &[
     "更多",
@@ -138,31 +143,94 @@ pub fn validate(text: &str) -> Result<&str, InvalidQuestion> {
     Ok(t)
 }
 
+/// Words that clear the sticky region (`/region 清除`).
+pub const CLEAR_REGION_WORDS: [&str; 4] = ["清除", "全部", "不限", "取消"];
+
+/// Longest region name echoed back in [`UnknownRegion`], in characters.
+const MAX_REGION_ECHO: usize = 20;
+
+/// A region name that is not in the place table (`data/lexicon/places.tsv`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("未知地区“{}”，可选：{}", visible(&truncate(.name, MAX_REGION_ECHO)), .known.join("、"))]
+pub struct UnknownRegion {
+    /// The name as given.
+    pub name: String,
+    /// One name per known region, e.g. `全国`, `河南`, `安阳`.
+    pub known: Vec<String>,
+}
+
+/// `text` with control characters shown as `\u{…}` escapes, for echoing user input.
+#[must_use]
+pub fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 /// Per-question options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AskOptions {
-    /// Region given explicitly (`--region`), overriding the session's.
+    /// Region path given explicitly (`--region`, see [`App::region`]), overriding the session's.
     pub region: Option<String>,
     /// Hits per page (default: the configured page size).
     pub k: Option<usize>,
 }
 
-/// The full text of one clause, for the 全文 follow-up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FullText {
-    /// Citation line: title, 文号, issuer, date, section.
-    pub citation: String,
-    /// Clause text.
-    pub text: String,
+/// What a button, or a follow-up typed by its number or label, asks of an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Follow-up `n` (1-based) of answer `answer_id`, of the kind its button showed.
+    Followup {
+        /// Answer the follow-up belongs to.
+        answer_id: u64,
+        /// 1-based follow-up number.
+        n: usize,
+        /// What the button promised.
+        kind: FollowupKind,
+    },
+    /// 👍 (`useful`) or 👎 on answer `answer_id`.
+    Rate {
+        /// Answer rated.
+        answer_id: u64,
+        /// 👍 when true.
+        useful: bool,
+    },
 }
 
-/// What a follow-up produces.
+impl Action {
+    /// Whether it runs a search (counted by the flood limit): more results, another region, a
+    /// related question.
+    #[must_use]
+    pub fn searches(self) -> bool {
+        matches!(
+            self,
+            Action::Followup {
+                kind: FollowupKind::More | FollowupKind::Region | FollowupKind::Ask,
+                ..
+            }
+        )
+    }
+}
+
+/// What a message or an action produces.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
-    /// A new answer (more results, narrowed region, related question).
+    /// An answer (a question, more results, narrowed region, related question).
     Answer(Answer),
     /// The full text of a cited clause (split it for Telegram with the renderer).
     FullText(FullText),
+    /// A 👍/👎 on the answer to `question`, for the operator's feedback log.
+    Rated {
+        /// Answer rated.
+        answer_id: u64,
+        /// 👍 when true.
+        useful: bool,
+        /// The question that answer answered.
+        question: String,
+    },
 }
 
 /// How a message relates to the conversation so far.
@@ -174,8 +242,6 @@ enum Turn {
     Narrow { question: String, region: String },
     /// The last question plus an aspect ("申请条件呢").
     Combine(String),
-    /// A follow-up picked by number.
-    Pick(usize),
     /// Next page.
     More,
 }
@@ -299,30 +365,90 @@ impl App {
         &self.intents
     }
 
-    /// Answers `text` in the context of `session`, updating the session (last question, topic,
-    /// region, cited clauses, offered follow-ups). Handles short follow-ups such as "那安阳呢",
-    /// "申请条件呢", a bare follow-up number, "更多". Invalid input gets a `NoMatch` answer whose
-    /// lead explains the problem.
+    /// What a user types, in the context of `session`: a follow-up of the last answer typed by
+    /// its number or label (`2`, `全文 1`, `更多`) is [`App::press`]ed exactly as its button
+    /// would be; anything else is [`App::ask`]ed. A bare number that is no follow-up is
+    /// `Invalid`.
+    #[must_use]
+    pub fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
+        match self.typed(text, session) {
+            Some(Ok(action)) => match self.press(session, action) {
+                Some(reply) => reply,
+                None => Reply::Answer(self.plain(text, Status::Invalid, EXPIRED.to_string())),
+            },
+            Some(Err(n)) => {
+                let lead = format!("没有编号为 {n} 的后续选项，请重新提问。");
+                Reply::Answer(self.plain(text, Status::Invalid, lead))
+            }
+            None => Reply::Answer(self.ask(text, session, opts)),
+        }
+    }
+
+    /// The follow-up of the session's last answer that `text` names by number or label;
+    /// `Err(n)` for a bare number that is none; `None` when `text` is no follow-up.
+    fn typed(&self, text: &str, session: &Session) -> Option<Result<Action, usize>> {
+        let t: String = text
+            .trim()
+            .trim_end_matches(['？', '?', '。', '！', '!'])
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let at = |i: usize| {
+            let kind = session.followups[i].kind();
+            let (answer_id, n) = (session.answer_id, i + 1);
+            Action::Followup { answer_id, n, kind }
+        };
+        if !t.is_empty() && t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit()) {
+            let n: usize = t.parse().ok()?;
+            return Some(match (1..=session.followups.len()).contains(&n) {
+                true => Ok(at(n - 1)),
+                false => Err(n),
+            });
+        }
+        let names = |f: &Followup| -> bool {
+            let label: String = f.label().chars().filter(|c| !c.is_whitespace()).collect();
+            label == t
+                || match f {
+                    Followup::More => MORE_WORDS.contains(&t.as_str()),
+                    Followup::Ask { question, .. } => *question == t,
+                    _ => false,
+                }
+        };
+        session.followups.iter().position(names).map(|i| Ok(at(i)))
+    }
+
+    /// Runs what a button press, or a follow-up typed by number or label, asks: follow-up `n` of
+    /// the session's last answer, or a 👍/👎 on it. `None` when the action does not belong to the
+    /// session's last answer (stale, forged, another user's) or the follow-up is not of the kind
+    /// the button showed.
+    #[must_use]
+    pub fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        match action {
+            Action::Rate { answer_id, useful } => session.owns(answer_id).then(|| Reply::Rated {
+                answer_id,
+                useful,
+                question: session.last_question.clone().unwrap_or_default(),
+            }),
+            Action::Followup { answer_id, n, kind } => {
+                let followup = session.followup(answer_id, n, kind)?.clone();
+                self.follow_up(&self.kb(), followup, session)
+            }
+        }
+    }
+
+    /// Answers `text` as a question in the context of `session`, updating the session (last
+    /// question, region, offered follow-ups). Handles short follow-ups such as "那安阳呢",
+    /// "申请条件呢", "更多". Invalid input gets an `Invalid` answer whose lead explains the
+    /// problem.
     #[must_use]
     pub fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
         let text = match validate(text) {
             Ok(t) => t,
-            Err(e) => return self.plain(text, Status::NoMatch, e.to_string()),
+            Err(e) => return self.plain(text, Status::Invalid, e.to_string()),
         };
         let kb = self.kb();
         let kb = kb.as_ref();
         match self.turn(kb, text, session) {
-            Turn::Pick(n) => match self.follow_up_in(kb, n, session) {
-                Some(Reply::Answer(a)) => a,
-                Some(Reply::FullText(t)) => {
-                    self.plain(text, Status::Intent, format!("{}\n{}", t.citation, t.text))
-                }
-                None => self.plain(
-                    text,
-                    Status::NoMatch,
-                    "没有这个编号的选项，请重新提问。".to_string(),
-                ),
-            },
             Turn::More => self.more(kb, session, opts),
             Turn::Narrow { question, region } => {
                 let opts = AskOptions {
@@ -348,7 +474,7 @@ impl App {
                         regions: &[],
                         related: false,
                     });
-                    self.remember(session, &answer, None, 0);
+                    self.remember(session, &answer, 0);
                     return answer;
                 }
                 self.search_and_compose(kb, &question, 0, session, opts)
@@ -356,15 +482,12 @@ impl App {
         }
     }
 
-    /// Runs follow-up number `n` (1-based) of the last answer in `session`.
-    /// `None` when the session has no such follow-up (expired or forged).
-    #[must_use]
-    pub fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        self.follow_up_in(&self.kb(), n, session)
-    }
-
-    fn follow_up_in(&self, kb: &KnowledgeBase, n: usize, session: &mut Session) -> Option<Reply> {
-        let followup = session.followups.get(n.checked_sub(1)?)?.clone();
+    fn follow_up(
+        &self,
+        kb: &KnowledgeBase,
+        followup: Followup,
+        session: &mut Session,
+    ) -> Option<Reply> {
         let opts = AskOptions::default();
         Some(match followup {
             Followup::More => Reply::Answer(self.more(kb, session, &opts)),
@@ -381,12 +504,6 @@ impl App {
                 Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
             }
         })
-    }
-
-    /// Full text and citation of a clause by id.
-    #[must_use]
-    pub fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        full_text_in(&self.kb(), clause_id)
     }
 
     /// The announcement of document `doc_id` (title, 文号, issuer, date, region, key measures).
@@ -437,6 +554,42 @@ impl App {
         })
     }
 
+    /// The region path of a region name (`安阳`, `河南省/安阳市`), from the place table shared with
+    /// the parser and retrieval.
+    ///
+    /// # Errors
+    /// The name is not a known place; the error lists the known ones.
+    pub fn region(&self, name: &str) -> Result<String, UnknownRegion> {
+        let kb = self.kb();
+        match kb.places.resolve(name) {
+            Some(path) => Ok(path.to_string()),
+            None => Err(UnknownRegion {
+                name: name.trim().to_string(),
+                known: kb.places.known().into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+
+    /// `/region`: sets the session's sticky region to a known place, or clears it (an empty name
+    /// or one of [`CLEAR_REGION_WORDS`]). Returns the region path set (`None`: cleared).
+    ///
+    /// # Errors
+    /// The name is not a known place (the session is unchanged).
+    pub fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        let name = name.trim();
+        if name.is_empty() || CLEAR_REGION_WORDS.contains(&name) {
+            session.region = None;
+            return Ok(None);
+        }
+        let path = self.region(name)?;
+        session.region = Some(path.clone());
+        Ok(Some(path))
+    }
+
     /// Parses `/subscribe` arguments into filters (places known to the knowledge base).
     ///
     /// # Errors
@@ -457,12 +610,6 @@ impl App {
 
     fn turn(&self, kb: &KnowledgeBase, text: &str, session: &Session) -> Turn {
         let t = text.trim_end_matches(['？', '?', '。', '！', '!', ' ']);
-        if let Ok(n) = t.parse::<usize>()
-            && n >= 1
-            && n <= session.followups.len()
-        {
-            return Turn::Pick(n);
-        }
         let Some(last) = session.last_question.clone() else {
             return Turn::Fresh(text.to_string());
         };
@@ -578,7 +725,7 @@ impl App {
             regions: &[],
             related,
         });
-        self.remember(session, &answer, topic.map(|t| t.name), offset);
+        self.remember(session, &answer, offset);
         answer
     }
 
@@ -614,13 +761,7 @@ impl App {
         Some(self.features(question, &retrieval, topic))
     }
 
-    fn remember(
-        &self,
-        session: &mut Session,
-        answer: &Answer,
-        topic: Option<String>,
-        offset: usize,
-    ) {
+    fn remember(&self, session: &mut Session, answer: &Answer, offset: usize) {
         if matches!(
             answer.status,
             Status::Answered | Status::Related | Status::NoMatch
@@ -629,10 +770,6 @@ impl App {
             session.last_region.clone_from(&answer.region);
             session.shown = offset + answer.hits.len();
         }
-        if topic.is_some() {
-            session.last_topic = topic;
-        }
-        session.cited = answer.hits.iter().map(|h| h.clause_id.clone()).collect();
         session.followups.clone_from(&answer.followups);
         session.answer_id = next_answer_id();
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
 use crate::index::{BuildLock, KnowledgeBase, OpenReport, Paths};
+use crate::places::Places;
 
 /// Why an input file is not ingested (the message is shown to the editor).
 #[derive(Debug, thiserror::Error)]
@@ -278,8 +279,8 @@ pub struct Stored {
 impl Stored {
     /// Parses `text` (the contents of data file `name`).
     #[must_use]
-    pub fn parse(name: &str, text: &str) -> Stored {
-        Stored::parsed(name, &corpus::parse_file(name, text))
+    pub fn parse(name: &str, text: &str, places: &Places) -> Stored {
+        Stored::parsed(name, &corpus::parse_file(name, text, places))
     }
 
     fn parsed(name: &str, c: &Corpus) -> Stored {
@@ -375,8 +376,8 @@ pub struct FilePlan {
 ///
 /// `None` when the text holds no recognisable document.
 #[must_use]
-pub fn plan(existing: &[Stored], name: &str, text: &str) -> Option<FilePlan> {
-    plan_parsed(existing, name, &corpus::parse_file(name, text))
+pub fn plan(existing: &[Stored], name: &str, text: &str, places: &Places) -> Option<FilePlan> {
+    plan_parsed(existing, name, &corpus::parse_file(name, text, places))
 }
 
 /// [`plan`] of an already parsed file.
@@ -733,7 +734,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// The `*.txt` / `*.md` files of the compendium directory, parsed.
-fn read_existing(dir: &Path) -> Result<Vec<Stored>, Error> {
+fn read_existing(dir: &Path, places: &Places) -> Result<Vec<Stored>, Error> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(Result::ok)
@@ -749,7 +750,7 @@ fn read_existing(dir: &Path) -> Result<Vec<Stored>, Error> {
             let bytes = std::fs::read(&path).map_err(io(&path))?;
             // A file the index build would reject anyway holds no comparable document.
             let text = String::from_utf8_lossy(&bytes);
-            Ok(Stored::parse(&name, &text))
+            Ok(Stored::parse(&name, &text, places))
         })
         .collect()
 }
@@ -850,7 +851,8 @@ pub fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let lock = BuildLock::acquire(&paths.index_dir, waiting)?;
     let compendium = paths.data_dir.join("compendium");
-    let mut existing = read_existing(&compendium)?;
+    let places = Places::load(&paths.data_dir.join("lexicon/places.tsv"))?;
+    let mut existing = read_existing(&compendium, &places)?;
     let mut rejected = Vec::new();
     let mut planned: Vec<(FileReport, Option<String>)> = Vec::new();
     for path in files {
@@ -865,7 +867,7 @@ pub fn ingest(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let incoming = corpus::parse_file(&name, &text);
+        let incoming = corpus::parse_file(&name, &text, &places);
         if let Err(r) = limits.check(path, &incoming) {
             rejected.push(r);
             continue;
@@ -935,11 +937,16 @@ pub fn ingest(
 mod tests {
     use super::*;
 
+    fn places() -> Places {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/lexicon/places.tsv");
+        Places::load(Path::new(path)).expect("bundled places.tsv loads")
+    }
+
     const NOTICE: &str = "关于支持小微企业发展的若干措施\n安政〔2023〕7号\n\n一、减免房租。对承租国有房屋的小微企业免除三个月租金。\n二、贷款贴息。对新增贷款给予百分之五十贴息。\n\n安阳市人民政府\n2023年3月1日\n";
 
     #[test]
     fn new_notice_is_added_and_stored_under_its_name() {
-        let p = plan(&[], "notice.txt", NOTICE).expect("document");
+        let p = plan(&[], "notice.txt", NOTICE, &places()).expect("document");
         assert!(!p.documents.is_empty());
         assert!(p.documents.iter().all(|d| d.outcome == Outcome::Added));
         assert_eq!(p.store_as.as_deref(), Some("notice.txt"));
@@ -947,8 +954,8 @@ mod tests {
 
     #[test]
     fn same_text_is_unchanged_and_not_stored() {
-        let existing = [Stored::parse("notice.txt", NOTICE)];
-        let p = plan(&existing, "copy.txt", NOTICE).expect("document");
+        let existing = [Stored::parse("notice.txt", NOTICE, &places())];
+        let p = plan(&existing, "copy.txt", NOTICE, &places()).expect("document");
         assert!(p.documents.iter().all(|d| d.outcome == Outcome::Unchanged));
         assert_eq!(p.store_as, None);
         assert!(p.remove.is_empty());
@@ -956,9 +963,9 @@ mod tests {
 
     #[test]
     fn new_text_with_same_number_replaces_the_old_file() {
-        let existing = [Stored::parse("notice.txt", NOTICE)];
+        let existing = [Stored::parse("notice.txt", NOTICE, &places())];
         let changed = NOTICE.replace("三个月", "六个月");
-        let p = plan(&existing, "notice-v2.txt", &changed).expect("document");
+        let p = plan(&existing, "notice-v2.txt", &changed, &places()).expect("document");
         assert!(p.documents.iter().any(|d| d.outcome == Outcome::Changed));
         assert_eq!(p.remove, vec!["notice.txt".to_string()]);
         assert_eq!(p.store_as.as_deref(), Some("notice-v2.txt"));
@@ -997,8 +1004,16 @@ mod tests {
 
     #[test]
     fn text_without_a_document_is_refused() {
-        assert!(plan(&[], "x.txt", "hello\n").is_none());
-        assert!(plan(&[], "x.txt", "今天天气很好。\n我们去公园散步。\n").is_none());
+        assert!(plan(&[], "x.txt", "hello\n", &places()).is_none());
+        assert!(
+            plan(
+                &[],
+                "x.txt",
+                "今天天气很好。\n我们去公园散步。\n",
+                &places()
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -1007,7 +1022,7 @@ mod tests {
         for e in std::fs::read_dir(dir).expect("data dir").flatten() {
             let text = std::fs::read_to_string(e.path()).expect("utf-8");
             let name = e.file_name().to_string_lossy().into_owned();
-            assert!(plan(&[], &name, &text).is_some(), "{name}");
+            assert!(plan(&[], &name, &text, &places()).is_some(), "{name}");
         }
     }
 }

@@ -3,15 +3,17 @@
 //!
 //! Reading order:
 //! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
+//! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
 //! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, synonyms and stop words.
 //! - [`index`]: tantivy schema, build, open and retrieval with region awareness; the build lock.
 //! - [`intents`]: intent definitions as data and `classify()`.
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
 //! - [`session`]: conversation state and its stores.
-//! - [`telegram`]: the bot: handler tree, commands, sending (per-chat pacing, retries, replies in
-//!   doubt), crash recovery of accepted updates (Redis inbox), `run`.
-//! - [`app`]: `App::ask`, shared by CLI and bot.
+//! - [`telegram`]: the bot: handler tree, commands, the callback-data protocol, sending
+//!   (per-chat pacing, retries, replies in doubt), crash recovery of accepted updates (Redis
+//!   inbox), `run`.
+//! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
 //! - [`config`], [`cli`], [`eval`]: the command line.
@@ -27,6 +29,7 @@ pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod intents;
+pub mod places;
 pub mod render;
 pub mod session;
 pub mod telegram;

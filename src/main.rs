@@ -5,12 +5,5 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = policybot::cli::Cli::parse();
-    match policybot::cli::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("错误: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    policybot::cli::run(policybot::cli::Cli::parse())
 }

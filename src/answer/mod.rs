@@ -24,6 +24,18 @@ pub enum Status {
     NoMatch,
     /// A conversational intent (greeting, help, thanks, human hand-off) answered without retrieval.
     Intent,
+    /// Not a usable question (empty, too long, control characters, no text at all): nothing was
+    /// searched, the lead says why. Not an unanswered question for the operator.
+    Invalid,
+}
+
+impl Status {
+    /// A real question the bot could not answer well (no match, or only related clauses): what
+    /// the operator's unanswered log collects.
+    #[must_use]
+    pub fn is_unanswered(self) -> bool {
+        matches!(self, Status::NoMatch | Status::Related)
+    }
 }
 
 /// A piece of an excerpt; `hit` pieces contain a matched question term.
@@ -97,7 +109,32 @@ pub enum Followup {
     },
 }
 
+/// What a follow-up does, without its data: what a button promises (its callback data carries
+/// it), checked against the follow-up the session holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowupKind {
+    /// [`Followup::More`].
+    More,
+    /// [`Followup::FullText`].
+    FullText,
+    /// [`Followup::Region`].
+    Region,
+    /// [`Followup::Ask`].
+    Ask,
+}
+
 impl Followup {
+    /// Its kind.
+    #[must_use]
+    pub fn kind(&self) -> FollowupKind {
+        match self {
+            Followup::More => FollowupKind::More,
+            Followup::FullText { .. } => FollowupKind::FullText,
+            Followup::Region { .. } => FollowupKind::Region,
+            Followup::Ask { .. } => FollowupKind::Ask,
+        }
+    }
+
     /// Label shown to the user (Chinese).
     #[must_use]
     pub fn label(&self) -> String {
@@ -108,6 +145,16 @@ impl Followup {
             Followup::Ask { label, .. } => label.clone(),
         }
     }
+}
+
+/// The full text of one clause (the 全文 follow-up), or of a document (an announcement's
+/// buttons), with its citation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FullText {
+    /// Citation line: title, 文号, issuer, date, section.
+    pub citation: String,
+    /// Clause text.
+    pub text: String,
 }
 
 /// The composed answer to one question.

@@ -8,8 +8,9 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Clause, ClauseKind, Corpus};
-use crate::index::region::{Places, Relation, relation};
 use crate::intents::{IntentKind, IntentSet};
+use crate::places::{Places, Relation, relation};
+use crate::text::chars::{BENEFIT_UNITS, has_amount, truncate};
 use crate::text::normalize::normalize;
 
 /// Measures shown in an announcement.
@@ -144,7 +145,7 @@ fn importance(c: &Clause) -> f32 {
         ClauseKind::Faq | ClauseKind::TableRow => 1.0,
         ClauseKind::Paragraph | ClauseKind::Header => 0.0,
     };
-    if has_amount(text) {
+    if has_amount(text, BENEFIT_UNITS) {
         score += 2.0;
     }
     let benefits = BENEFIT_WORDS.iter().filter(|w| text.contains(*w)).count();
@@ -156,29 +157,6 @@ fn importance(c: &Clause) -> f32 {
         score -= 0.5;
     }
     score
-}
-
-/// Whether `text` states an amount, rate, share or period (digits followed by a unit).
-fn has_amount(text: &str) -> bool {
-    const UNITS: [&str; 9] = [
-        "万元",
-        "亿元",
-        "元",
-        "%",
-        "％",
-        "个百分点",
-        "倍",
-        "折",
-        "个月",
-    ];
-    let chars: Vec<char> = text.chars().collect();
-    chars.iter().enumerate().any(|(i, ch)| {
-        (ch.is_ascii_digit() || ('０'..='９').contains(ch))
-            && UNITS.iter().any(|u| {
-                let rest: String = chars[i + 1..].iter().take(4).collect();
-                rest.trim_start().starts_with(u)
-            })
-    })
 }
 
 /// Longest heading used as a measure's title (longer ones are the start of the text itself).
@@ -267,13 +245,6 @@ fn strip_numbering(text: &str) -> &str {
         }
     }
     t
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
 }
 
 /// What a subscriber wants to hear about: topic keywords and regions. Empty = everything.
@@ -462,7 +433,7 @@ mod tests {
         assert!(top[0].starts_with("发放算力券："), "{top:?}");
         assert!(top[1].starts_with("贷款贴息："), "{top:?}");
         assert!(top[2].starts_with("减免房租："), "{top:?}");
-        assert!(top.iter().all(|l| l.chars().count() <= MEASURE_CHARS + 1));
+        assert!(top.iter().all(|l| l.chars().count() <= MEASURE_CHARS));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use super::Level;
 use super::lines::{Kind, Line, Marker, norm_docno, title_key};
+use crate::places::{NATIONAL, Places};
 
 static TOC_DOCNO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[\p{Han}A-Za-z]{1,12}\s*[〔\[（(]\s*(?:19|20)\d\d\s*[〕\]）)]\s*\d{1,4}\s*号")
@@ -284,27 +285,8 @@ pub(crate) fn nested_starts(lines: &[Line], start: usize, end: usize) -> Vec<usi
     out
 }
 
-const PLACES: &[(&str, Level, &str)] = &[
-    ("获嘉", Level::County, "河南省/新乡市/获嘉县"),
-    ("新乡", Level::City, "河南省/新乡市"),
-    ("安阳", Level::City, "河南省/安阳市"),
-    ("济源", Level::City, "河南省/济源示范区"),
-    ("临夏", Level::City, "甘肃省/临夏回族自治州"),
-    ("郑州", Level::Province, "河南省"),
-    ("河南", Level::Province, "河南省"),
-    ("甘肃", Level::Province, "甘肃省"),
-];
-const DOCNO_PREFIX: &[(char, Level, &str)] = &[
-    ('获', Level::County, "河南省/新乡市/获嘉县"),
-    ('新', Level::City, "河南省/新乡市"),
-    ('安', Level::City, "河南省/安阳市"),
-    ('济', Level::City, "河南省/济源示范区"),
-    ('临', Level::City, "甘肃省/临夏回族自治州"),
-    ('豫', Level::Province, "河南省"),
-    ('郑', Level::Province, "河南省"),
-    ('甘', Level::Province, "甘肃省"),
-];
-const NATIONAL: &[&str] = &[
+/// Issuers whose documents apply to the whole country (besides places that map to 全国).
+const NATIONAL_ISSUERS: &[&str] = &[
     "国务院",
     "国家",
     "部委",
@@ -314,31 +296,19 @@ const NATIONAL: &[&str] = &[
     "全国",
 ];
 
-/// Level and region of a place name mentioned earliest in `text`.
-#[must_use]
-pub(crate) fn place_in(text: &str) -> Option<(Level, String)> {
-    PLACES
-        .iter()
-        .filter_map(|(name, level, path)| text.find(name).map(|pos| (pos, *level, *path)))
-        .min_by_key(|x| x.0)
-        .map(|(_, l, p)| (l, p.to_string()))
+fn national() -> (Level, String) {
+    (Level::National, NATIONAL.to_string())
 }
 
-fn from_docno(docno: &str) -> (Level, String) {
-    let first = docno.chars().next().unwrap_or_default();
-    DOCNO_PREFIX
-        .iter()
-        .find(|(c, _, _)| *c == first)
-        .map_or((Level::National, "全国".to_string()), |(_, l, p)| {
-            (*l, p.to_string())
-        })
-}
-
-fn from_part(part: &str, home: Option<&(Level, String)>) -> Option<(Level, String)> {
-    if NATIONAL.iter().any(|k| part.contains(k)) {
-        return Some((Level::National, "全国".into()));
+fn from_part(
+    places: &Places,
+    part: &str,
+    home: Option<&(Level, String)>,
+) -> Option<(Level, String)> {
+    if NATIONAL_ISSUERS.iter().any(|k| part.contains(k)) {
+        return Some(national());
     }
-    if let Some(p) = place_in(part) {
+    if let Some(p) = places.in_document_text(part) {
         return Some(p);
     }
     let home_path = home.map(|h| h.1.clone())?;
@@ -357,9 +327,10 @@ fn from_part(part: &str, home: Option<&(Level, String)>) -> Option<(Level, Strin
 }
 
 /// Generic level/region rules: 文号 prefix, then place names in title/issuer, then the TOC part,
-/// then the compendium's home region, then national.
+/// then the compendium's home region, then national. Places come from `places.tsv`.
 #[must_use]
 pub(crate) fn region(
+    places: &Places,
     docno: Option<&str>,
     title: &str,
     issuer: Option<&str>,
@@ -367,42 +338,83 @@ pub(crate) fn region(
     home: Option<&(Level, String)>,
 ) -> (Level, String) {
     if let Some(d) = docno {
-        return from_docno(d);
+        return places.of_doc_number(d);
     }
-    if let Some(p) = place_in(title).or_else(|| issuer.and_then(place_in)) {
+    let named = places.in_document_text(title);
+    if let Some(p) = named.or_else(|| issuer.and_then(|i| places.in_document_text(i))) {
         return p;
     }
-    let national = |t: &str| NATIONAL.iter().any(|k| t.contains(k));
-    if national(title) || issuer.is_some_and(national) {
-        return (Level::National, "全国".into());
+    let is_national = |t: &str| NATIONAL_ISSUERS.iter().any(|k| t.contains(k));
+    if is_national(title) || issuer.is_some_and(is_national) {
+        return national();
     }
-    if let Some(r) = part.and_then(|p| from_part(p, home)) {
+    if let Some(r) = part.and_then(|p| from_part(places, p, home)) {
         return r;
     }
-    home.cloned().unwrap_or((Level::National, "全国".into()))
+    home.cloned().unwrap_or_else(national)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn places() -> Places {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/lexicon/places.tsv");
+        Places::load(std::path::Path::new(path)).expect("bundled places.tsv loads")
+    }
+
+    /// Issue 10: the parser reads places from `places.tsv`, as questions do: a 郑州 document is
+    /// the city's, while the province-wide 人民银行郑州中心支行 stays the province's.
+    #[test]
+    fn places_come_from_the_data_file() {
+        let places = places();
+        let title = "郑州市促进中小企业发展的若干措施";
+        assert_eq!(
+            region(&places, None, title, None, None, None),
+            (Level::City, "河南省/郑州市".into())
+        );
+        assert_eq!(places.resolve("郑州"), Some("河南省/郑州市"));
+        let issuer = "中国人民银行郑州中心支行";
+        assert_eq!(
+            region(
+                &places,
+                None,
+                "关于做好普惠金融工作的通知",
+                Some(issuer),
+                None,
+                None
+            ),
+            (Level::Province, "河南省".into())
+        );
+    }
+
     #[test]
     fn region_rules() {
+        let places = places();
         assert_eq!(
-            region(Some("安政〔2022〕6号"), "", None, None, None),
+            region(&places, Some("安政〔2022〕6号"), "", None, None, None),
             (Level::City, "河南省/安阳市".into())
         );
         assert_eq!(
-            region(Some("郑银发〔2022〕65号"), "", None, None, None).0,
+            region(&places, Some("郑银发〔2022〕65号"), "", None, None, None).0,
             Level::Province
         );
         assert_eq!(
-            region(Some("工信部企业函〔2022〕103号"), "", None, None, None).1,
+            region(
+                &places,
+                Some("工信部企业函〔2022〕103号"),
+                "",
+                None,
+                None,
+                None
+            )
+            .1,
             "全国"
         );
         let home = (Level::City, "河南省/安阳市".to_string());
         assert_eq!(
             region(
+                &places,
                 None,
                 "关于营造更好环境支持科技型中小企业研发的实施方案",
                 None,
@@ -413,6 +425,7 @@ mod tests {
         );
         assert_eq!(
             region(
+                &places,
                 None,
                 "中国人民银行获嘉县支行 2022 年度货币信贷工作指导意见",
                 None,

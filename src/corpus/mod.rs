@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::places::Places;
 
 /// Administrative level of an issuing body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -175,12 +176,13 @@ pub struct Corpus {
     pub discards: Vec<Discard>,
 }
 
-/// Parses every `*.txt` / `*.md` file in `dir` (sorted by name) into one de-duplicated corpus.
+/// Parses every `*.txt` / `*.md` file in `dir` (sorted by name) into one de-duplicated corpus;
+/// document regions come from `places`.
 ///
 /// # Errors
 /// A missing or unreadable directory, a file that is not UTF-8 text (binary), or a directory with
 /// no compendium file, each naming the path; a file that yields no document is an [`Error::Data`].
-pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
+pub fn load_dir(dir: &Path, places: &Places) -> Result<Corpus, Error> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -214,7 +216,7 @@ pub fn load_dir(dir: &Path) -> Result<Corpus, Error> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let part = parse_file(&name, &text);
+        let part = parse_file(&name, &text, places);
         if part.documents.is_empty() {
             return Err(Error::Data {
                 path,
@@ -315,10 +317,11 @@ pub fn read_superseded(dir: &Path) -> Result<Vec<Superseded>, Error> {
     }
 }
 
-/// Parses one compendium or single-notice file. Pure; never panics on arbitrary text.
+/// Parses one compendium or single-notice file; document regions come from `places`. Pure; never
+/// panics on arbitrary text.
 #[must_use]
-pub fn parse_file(file_name: &str, text: &str) -> Corpus {
-    parse::parse(file_name, text)
+pub fn parse_file(file_name: &str, text: &str, places: &Places) -> Corpus {
+    parse::parse(file_name, text, places)
 }
 
 impl Corpus {

@@ -8,6 +8,7 @@ use super::{
     Clause, ClauseKind, Corpus, Discard, DiscardClass, Document, Level, SourceRef,
     assign_clause_ids, short_hash, tags,
 };
+use crate::places::Places;
 
 fn discard_range(
     lines: &[Line],
@@ -56,6 +57,7 @@ fn tail_part_header(lines: &[Line], start: usize, end: usize) -> usize {
 }
 
 fn spans(
+    places: &Places,
     lines: &[Line],
     file: &str,
     discards: &mut Vec<Discard>,
@@ -75,7 +77,7 @@ fn spans(
                 discards,
             );
             let cover: String = lines[..toc.start].iter().map(|l| l.text.as_str()).collect();
-            home = documents::place_in(&cover);
+            home = places.in_document_text(&cover);
             top = documents::anchor_toc(lines, &toc);
             match top.first() {
                 Some(&(first, _)) => {
@@ -94,7 +96,7 @@ fn spans(
         }
         None => {
             let head: String = lines.iter().take(20).map(|l| l.text.as_str()).collect();
-            home = documents::place_in(&head);
+            home = places.in_document_text(&head);
             top.push((0, None));
             compendium = false;
         }
@@ -154,12 +156,12 @@ fn doc_id(docno: Option<&str>, title: &str, file: &str, ordinal: usize) -> Strin
     format!("d{}", short_hash(&key, 11))
 }
 
-/// Parses one file.
+/// Parses one file; document regions come from `places`.
 #[must_use]
-pub(crate) fn parse(file: &str, text: &str) -> Corpus {
+pub(crate) fn parse(file: &str, text: &str, places: &Places) -> Corpus {
     let lines = lines::split(text);
     let mut corpus = Corpus::default();
-    let (spans, home) = spans(&lines, file, &mut corpus.discards);
+    let (spans, home) = spans(places, &lines, file, &mut corpus.discards);
     let mut doc_index: Vec<Option<usize>> = Vec::with_capacity(spans.len());
     let mut title_counts = std::collections::HashMap::<String, usize>::new();
     for span in &spans {
@@ -171,6 +173,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Corpus {
         let built = clauses::build(slice);
         let m = &built.meta;
         let (level, region) = documents::region(
+            places,
             m.docno.as_deref(),
             &m.title,
             m.issuer.as_deref(),

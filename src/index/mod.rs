@@ -3,7 +3,6 @@
 
 pub mod lock;
 pub mod open;
-pub mod region;
 pub mod retrieve;
 pub mod schema;
 pub mod store;

@@ -9,11 +9,11 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use super::lock::BuildLock;
-use super::region::Places;
 use super::schema::{self, Fields, SCHEMA_VERSION};
 use super::store::{self, Manifest};
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
+use crate::places::Places;
 use crate::text::analyzer;
 use crate::text::lexicon::Lexicon;
 use crate::text::normalize::normalize;
@@ -171,7 +171,7 @@ impl KnowledgeBase {
             };
 
             let started = Instant::now();
-            let corpus = corpus::load_dir(&compendium)?;
+            let corpus = corpus::load_dir(&compendium, &places)?;
             let segmenter = segmenter()?;
             let scratch = store::scratch(&paths.index_dir)?;
             let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {

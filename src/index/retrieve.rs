@@ -10,10 +10,11 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::open::KnowledgeBase;
-use super::region::{self, Relation};
 use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
+use crate::places::{self as region, Relation};
 use crate::text::analyzer::bigrams;
+use crate::text::chars::{QUANTITY_UNITS, has_amount, is_cjk};
 use crate::text::numbers::normalize_numbers;
 use crate::text::spelling::Correction;
 
@@ -624,7 +625,7 @@ pub fn facts(corpus: &crate::corpus::Corpus, haystacks: &[(String, usize)]) -> V
         .map(|(c, (full, split))| Facts {
             grams: bigram_set(&full[*split..]),
             time_limit: has_time_limit(&c.text),
-            amount: has_amount(&c.text),
+            amount: has_amount(&c.text, QUANTITY_UNITS),
         })
         .collect()
 }
@@ -756,18 +757,6 @@ fn has_time_limit(text: &str) -> bool {
         .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
 }
 
-/// An amount, rate or count: a digit followed (after optional spaces) by a unit.
-fn has_amount(text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
-    chars.iter().enumerate().any(|(i, c)| {
-        c.is_ascii_digit()
-            && chars[i + 1..]
-                .iter()
-                .find(|n| !n.is_ascii_digit() && !matches!(n, ' ' | '.'))
-                .is_some_and(|n| "万亿元%个家倍分项户年月天人".contains(*n))
-    })
-}
-
 /// Orders candidates so one document does not fill the list: each further hit from a document
 /// already placed is scaled by [`SAME_DOC_DECAY`] per earlier hit, then candidates are re-sorted.
 fn group(
@@ -828,10 +817,6 @@ fn part_share(parts: &[String], hay: &str) -> f32 {
     parts.iter().filter(|p| hay.contains(p.as_str())).count() as f32 / parts.len() as f32
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -844,8 +829,6 @@ mod tests {
         assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
         assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
         assert!(!has_time_limit("加大信贷投放力度"));
-        assert!(has_amount("补贴标准为每人 1000 元"));
-        assert!(!has_amount("第一条 为了规范管理"));
     }
 
     #[test]

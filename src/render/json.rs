@@ -4,7 +4,7 @@
 //! ```text
 //! {
 //!   "question": string,                      effective question
-//!   "status":   "answered" | "no_match" | "intent",
+//!   "status":   "answered" | "related" | "no_match" | "intent",
 //!   "intent":   string | null,               matched intent name
 //!   "hits": [{
 //!     "rank": int, "score": number, "clause_id": string,
@@ -24,6 +24,9 @@
 //!                                            ask adds question
 //! }
 //! ```
+//!
+//! An invalid question (status `Invalid`) is `{"question": string, "status": "invalid",
+//! "reason": string}` instead.
 
 use serde_json::{Map, Value, json};
 
@@ -38,6 +41,13 @@ pub fn to_value(answer: &Answer, reply: &str) -> Value {
         Status::Related => "related",
         Status::NoMatch => "no_match",
         Status::Intent => "intent",
+        Status::Invalid => {
+            return json!({
+                "question": answer.question,
+                "status": "invalid",
+                "reason": answer.lead,
+            });
+        }
     };
     json!({
         "question": answer.question,

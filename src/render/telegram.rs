@@ -1,19 +1,18 @@
 //! Telegram presenter: `Answer` → HTML message text (escaped, hits in `<b>`, within Telegram's
-//! 4096-character limit), the inline keyboard of follow-ups, the callback-data codec, the
-//! announcement of a newly added policy, and the splitting of a clause's full text into several
-//! messages. Pure: sends nothing.
+//! 4096-character limit), the inline keyboard of follow-ups (its callback data is the
+//! [`Callback`] protocol of `telegram::callback`), the announcement of a newly added policy, and
+//! the splitting of a clause's full text into several messages. Pure: sends nothing.
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::answer::{Answer, Cited, Followup, Status};
-use crate::app::FullText;
+use crate::answer::{Answer, Cited, Followup, FullText, Status};
+use crate::app::Action;
 use crate::broadcast::Announcement;
+use crate::telegram::callback::Callback;
+use crate::text::chars::truncate;
 
 /// Telegram's limit for one message text.
 pub const MAX_MESSAGE: usize = 4096;
-
-/// Telegram's limit for callback data, in bytes.
-pub const MAX_CALLBACK_DATA: usize = 64;
 
 /// Longest button label, in characters (longer labels are shortened with `…`).
 const MAX_LABEL: usize = 24;
@@ -49,7 +48,7 @@ pub fn tg_len(text: &str) -> usize {
 /// trailing citations dropped, then the lead shortened, until the text fits.
 #[must_use]
 pub fn answer(answer: &Answer, header: Option<&str>) -> String {
-    let header = header.map(|h| format!("<i>{}</i>\n\n", escape(&truncate_chars(h, 300))));
+    let header = header.map(|h| format!("<i>{}</i>\n\n", escape(&truncate(h, 300))));
     let header = header.unwrap_or_default();
     let longest = answer.hits.iter().map(excerpt_chars).max().unwrap_or(0);
     let mut cap = Some(longest);
@@ -78,13 +77,8 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut full_texts = Vec::new();
     for (i, followup) in answer.followups.iter().enumerate() {
-        let n = i + 1;
-        let callback = match followup {
-            Followup::More => Callback::More { answer_id, n },
-            Followup::FullText { .. } => Callback::FullText { answer_id, n },
-            Followup::Region { .. } => Callback::Region { answer_id, n },
-            Followup::Ask { .. } => Callback::Ask { answer_id, n },
-        };
+        let (n, kind) = (i + 1, followup.kind());
+        let callback = Callback::Press(Action::Followup { answer_id, n, kind });
         let button = button(&followup.label(), &callback);
         match followup {
             Followup::FullText { .. } => full_texts.push(button),
@@ -96,21 +90,10 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
     if matches!(answer.status, Status::Answered | Status::Related) {
+        let rate = |useful| Callback::Press(Action::Rate { answer_id, useful });
         rows.push(vec![
-            button(
-                "👍 有用",
-                &Callback::Feedback {
-                    answer_id,
-                    useful: true,
-                },
-            ),
-            button(
-                "👎 没用",
-                &Callback::Feedback {
-                    answer_id,
-                    useful: false,
-                },
-            ),
+            button("👍 有用", &rate(true)),
+            button("👎 没用", &rate(false)),
         ]);
     }
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
@@ -120,124 +103,6 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
 #[must_use]
 pub fn list_keyboard(buttons: &[(String, Callback)]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(buttons.iter().map(|(label, cb)| vec![button(label, cb)]))
-}
-
-/// Longest document id accepted in callback data.
-const MAX_DOC_ID: usize = 40;
-
-/// What a button press asks for. Encoded as a short readable string (`m:1a2b:1`), at most
-/// [`MAX_CALLBACK_DATA`] bytes; the state it points at lives in the session, except for the
-/// buttons of an announcement, which name their document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Callback {
-    /// 更多结果: follow-up `n` of answer `answer_id`.
-    More {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 全文 N: follow-up `n` of answer `answer_id`.
-    FullText {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 只看<地区>: follow-up `n` of answer `answer_id`.
-    Region {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// A related topic question: follow-up `n` of answer `answer_id`.
-    Ask {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 1-based follow-up number.
-        n: usize,
-    },
-    /// 👍 / 👎 on answer `answer_id`.
-    Feedback {
-        /// Answer the button belongs to.
-        answer_id: u64,
-        /// 👍 when true.
-        useful: bool,
-    },
-    /// /start example question number `i` (0-based).
-    Example(usize),
-    /// /topics topic number `i` (0-based).
-    Topic(usize),
-    /// 要点 of an announced document (by document id).
-    DocPoints(String),
-    /// 全文 of an announced document (by document id).
-    DocText(String),
-}
-
-impl Callback {
-    /// The callback data string.
-    #[must_use]
-    pub fn encode(&self) -> String {
-        match self {
-            Callback::More { answer_id, n } => format!("m:{}:{n}", base36(*answer_id)),
-            Callback::FullText { answer_id, n } => format!("t:{}:{n}", base36(*answer_id)),
-            Callback::Region { answer_id, n } => format!("r:{}:{n}", base36(*answer_id)),
-            Callback::Ask { answer_id, n } => format!("a:{}:{n}", base36(*answer_id)),
-            Callback::Feedback { answer_id, useful } => {
-                format!("v:{}:{}", base36(*answer_id), u8::from(*useful))
-            }
-            Callback::Example(i) => format!("e:{i}"),
-            Callback::Topic(i) => format!("q:{i}"),
-            Callback::DocPoints(doc) => format!("p:{doc}"),
-            Callback::DocText(doc) => format!("d:{doc}"),
-        }
-    }
-
-    /// Parses callback data; `None` for anything this bot did not produce.
-    #[must_use]
-    pub fn parse(data: &str) -> Option<Callback> {
-        if data.len() > MAX_CALLBACK_DATA {
-            return None;
-        }
-        let mut parts = data.split(':');
-        let kind = parts.next()?;
-        let first = parts.next()?;
-        let second = parts.next();
-        if parts.next().is_some() {
-            return None;
-        }
-        let followup = |make: fn(u64, usize) -> Callback| {
-            let answer_id = u64::from_str_radix(first, 36).ok()?;
-            let n = parse_number(second?)?;
-            (n >= 1).then(|| make(answer_id, n))
-        };
-        match (kind, second) {
-            ("m", _) => followup(|answer_id, n| Callback::More { answer_id, n }),
-            ("t", _) => followup(|answer_id, n| Callback::FullText { answer_id, n }),
-            ("r", _) => followup(|answer_id, n| Callback::Region { answer_id, n }),
-            ("a", _) => followup(|answer_id, n| Callback::Ask { answer_id, n }),
-            ("v", Some(flag)) => {
-                let answer_id = u64::from_str_radix(first, 36).ok()?;
-                match flag {
-                    "1" => Some(Callback::Feedback {
-                        answer_id,
-                        useful: true,
-                    }),
-                    "0" => Some(Callback::Feedback {
-                        answer_id,
-                        useful: false,
-                    }),
-                    _ => None,
-                }
-            }
-            ("e", None) => parse_number(first).map(Callback::Example),
-            ("q", None) => parse_number(first).map(Callback::Topic),
-            ("p", None) => doc_id(first).map(Callback::DocPoints),
-            ("d", None) => doc_id(first).map(Callback::DocText),
-            _ => None,
-        }
-    }
 }
 
 /// The announcement of a newly added policy: a bold headline with the title, the 文号, issuer,
@@ -256,10 +121,7 @@ pub fn announcement(a: &Announcement) -> String {
 }
 
 fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
-    let mut out = format!(
-        "📢 <b>新政策：{}</b>\n",
-        escape(&truncate_chars(&a.title, 300))
-    );
+    let mut out = format!("📢 <b>新政策：{}</b>\n", escape(&truncate(&a.title, 300)));
     let facts = [
         ("文号", a.doc_number.as_deref()),
         ("发文", a.issuer.as_deref()),
@@ -268,7 +130,7 @@ fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
     ];
     for (label, value) in facts {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
-            out.push_str(&format!("{label}：{}\n", escape(&truncate_chars(v, 200))));
+            out.push_str(&format!("{label}：{}\n", escape(&truncate(v, 200))));
         }
     }
     if !a.measures.is_empty() && measure_cap > 0 {
@@ -277,7 +139,7 @@ fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
             out.push_str(&format!(
                 "{}. {}\n",
                 i + 1,
-                escape(&truncate_chars(m, measure_cap))
+                escape(&truncate(m, measure_cap))
             ));
         }
     }
@@ -299,10 +161,7 @@ pub fn announcement_keyboard(doc_id: &str) -> InlineKeyboardMarkup {
 /// longer than a whole message), and `（i/n）` markers when there is more than one.
 #[must_use]
 pub fn full_text(full: &FullText) -> Vec<String> {
-    let header = format!(
-        "<b>{}</b>\n\n",
-        escape(&truncate_chars(&full.citation, 300))
-    );
+    let header = format!("<b>{}</b>\n\n", escape(&truncate(&full.citation, 300)));
     let budget = MAX_MESSAGE - tg_len(&header) - PAGE_MARKER_ROOM;
     let chunks = split_text(&full.text, budget);
     if chunks.is_empty() {
@@ -398,7 +257,7 @@ fn assemble(
     lead_cap: usize,
 ) -> String {
     let mut text = header.to_string();
-    text.push_str(&escape(&truncate_chars(answer.lead.trim(), lead_cap)));
+    text.push_str(&escape(&truncate(answer.lead.trim(), lead_cap)));
     for cited in answer.hits.iter().take(hits) {
         text.push_str("\n\n");
         text.push_str(&cited_block(cited, cap));
@@ -474,45 +333,7 @@ fn excerpt_chars(cited: &Cited) -> usize {
 }
 
 fn button(label: &str, callback: &Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(truncate_chars(label, MAX_LABEL), callback.encode())
-}
-
-fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((i, _)) if max > 0 => format!(
-            "{}…",
-            &text[..text[..i].char_indices().last().map_or(0, |(j, _)| j)]
-        ),
-        Some(_) => String::new(),
-    }
-}
-
-fn base36(mut n: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    loop {
-        out.push(DIGITS[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn doc_id(s: &str) -> Option<String> {
-    let valid = (1..=MAX_DOC_ID).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    valid.then(|| s.to_string())
-}
-
-fn parse_number(s: &str) -> Option<usize> {
-    match s.len() {
-        1..=4 if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
-        _ => None,
-    }
+    InlineKeyboardButton::callback(truncate(label, MAX_LABEL), callback.encode())
 }
 
 #[cfg(test)]
@@ -635,45 +456,6 @@ mod tests {
         assert_eq!(html.matches("<i>").count(), 3);
     }
 
-    #[test]
-    fn callback_round_trips_and_stays_short() {
-        let cases = [
-            Callback::More {
-                answer_id: u64::MAX,
-                n: 1,
-            },
-            Callback::FullText {
-                answer_id: 0,
-                n: 9999,
-            },
-            Callback::Region {
-                answer_id: 12345,
-                n: 3,
-            },
-            Callback::Ask {
-                answer_id: 1 << 40,
-                n: 12,
-            },
-            Callback::Feedback {
-                answer_id: 77,
-                useful: true,
-            },
-            Callback::Feedback {
-                answer_id: 77,
-                useful: false,
-            },
-            Callback::Example(2),
-            Callback::Topic(41),
-            Callback::DocPoints("d0123456789a".into()),
-            Callback::DocText("d0123456789a-2".into()),
-        ];
-        for cb in cases {
-            let data = cb.encode();
-            assert!(data.len() <= MAX_CALLBACK_DATA, "help: {data}");
-            assert_eq!(Callback::parse(&data), Some(cb.clone()), "help: {data}");
-        }
-    }
-
     /// The callback data of every button of `keyboard`, in order.
     fn callback_data(keyboard: &InlineKeyboardMarkup) -> Vec<String> {
         keyboard
@@ -709,31 +491,6 @@ mod tests {
         let keyboard = announcement_keyboard("dabc");
         let data = callback_data(&keyboard);
         assert_eq!(data, vec!["p:dabc", "d:dabc"]);
-    }
-
-    #[test]
-    fn callback_rejects_forged_data() {
-        for data in [
-            "",
-            "m",
-            "m:1",
-            "m:1:0",
-            "m:zzzzzzzzzzzzzzzz:1",
-            "x:1:1",
-            "v:1:2",
-            "e:1:2",
-            "q:-1",
-            "m:1:1:1",
-            "t:1:99999",
-            "m:!:1",
-            "p:",
-            "d:<b>",
-            "p:d1:2",
-            "d:文件",
-        ] {
-            assert_eq!(Callback::parse(data), None, "help: {data:?} accepted");
-        }
-        assert_eq!(Callback::parse(&"m:1:1".repeat(20)), None);
     }
 
     #[test]
@@ -803,12 +560,5 @@ mod tests {
                 "help: pieces must concatenate to the input"
             );
         }
-    }
-
-    #[test]
-    fn truncate_never_exceeds() {
-        assert_eq!(truncate_chars("abcdef", 3), "ab…");
-        assert_eq!(truncate_chars("abc", 3), "abc");
-        assert_eq!(truncate_chars("abc", 0), "");
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{
-    Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, flood_window, log_question,
+    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore,
+    flood_window, log_question,
 };
 
 /// Bounded in-memory session store; thread-safe.
@@ -80,6 +81,25 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Stores `session` for `key` under the held lock.
+    fn put(&self, inner: &mut Inner, key: SessionKey, session: &Session) {
+        let now = Instant::now();
+        inner.remove(key);
+        inner.make_room(self.max_entries, now);
+        let tick = inner.next_tick();
+        inner.recency.insert(tick, key);
+        inner.sessions.insert(
+            key,
+            Entry {
+                session: session.clone(),
+                expires: now + self.ttl,
+                tick,
+            },
+        );
+    }
+}
+
 impl Inner {
     fn next_tick(&mut self) -> u64 {
         self.tick += 1;
@@ -141,26 +161,33 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, key: SessionKey, session: &Session) {
+        self.put(&mut self.lock(), key, session);
+    }
+
+    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.remove(key);
-        inner.make_room(self.max_entries, now);
-        let tick = inner.next_tick();
-        inner.recency.insert(tick, key);
-        inner.sessions.insert(
-            key,
-            Entry {
-                session: session.clone(),
-                expires: now + self.ttl,
-                tick,
-            },
-        );
+        let current = inner
+            .sessions
+            .get(&key)
+            .filter(|e| e.expires > now)
+            .map(|e| &e.session);
+        let unchanged = match current {
+            Some(current) => current == old,
+            None => *old == Session::default(),
+        };
+        if unchanged {
+            self.put(&mut inner, key, new);
+        }
+        unchanged
     }
 
     async fn reset(&self, key: SessionKey) {
         self.lock().remove(key);
     }
+}
 
+impl FloodGate for MemoryStore {
     async fn allow(&self, key: SessionKey, limit: u32) -> bool {
         let window = flood_window();
         let mut inner = self.lock();
@@ -177,7 +204,9 @@ impl SessionStore for MemoryStore {
         *count = count.saturating_add(1);
         *count <= limit
     }
+}
 
+impl OperatorLog for MemoryStore {
     async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
         let item = Feedback::new(key, answer_id, up, question);
         push_log(&mut self.lock().feedback, item);
@@ -187,12 +216,17 @@ impl SessionStore for MemoryStore {
         let item = log_question(question);
         push_log(&mut self.lock().unanswered, item);
     }
+}
 
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+/// What the operator reads (and tests check).
+impl MemoryStore {
+    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
+    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
         self.lock().unanswered.iter().take(n).cloned().collect()
     }
 
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
+    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
         self.lock().feedback.iter().take(n).cloned().collect()
     }
 }

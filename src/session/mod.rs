@@ -1,5 +1,7 @@
-//! Conversation state per (chat, user): the `Session` value, the `SessionStore` trait, and its
-//! in-memory and Redis implementations, plus the operator logs (feedback, unanswered questions).
+//! Conversation state per (chat, user): the `Session` value and, by role, the narrow traits a
+//! store implements — [`SessionStore`] (sessions), [`FloodGate`] (questions per minute),
+//! [`OperatorLog`] (feedback, unanswered questions) — with their in-memory and Redis
+//! implementations.
 //! Stores never return errors to callers and never log secrets (URLs, passwords) or session
 //! contents.
 
@@ -10,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::Followup;
+use crate::answer::{Followup, FollowupKind};
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
@@ -29,21 +31,34 @@ pub const LOG_QUESTION_CHARS: usize = 500;
 pub struct Session {
     /// The last effective question (after follow-up resolution).
     pub last_question: Option<String>,
-    /// The last policy topic (intent name) talked about.
-    pub last_topic: Option<String>,
     /// Region set with `/region` (sticky until changed).
     pub region: Option<String>,
     /// Region the last question was narrowed to (by the question itself or a follow-up).
     pub last_region: Option<String>,
     /// Results already shown for the last question (paging offset).
     pub shown: usize,
-    /// Clause ids cited by the last answer, by rank order.
-    pub cited: Vec<String>,
     /// Follow-ups offered by the last answer, numbered from 1.
     pub followups: Vec<Followup>,
     /// Id of the last answer; button callback data carries it, so a stale or forged button is
     /// recognised (it does not match) and never runs against another answer.
     pub answer_id: u64,
+}
+
+impl Session {
+    /// Whether a button of answer `answer_id` belongs to this session's last answer. Id 0 is a
+    /// fresh session's and never belongs to a button.
+    #[must_use]
+    pub fn owns(&self, answer_id: u64) -> bool {
+        answer_id != 0 && self.answer_id == answer_id
+    }
+
+    /// Follow-up `n` (1-based) of answer `answer_id`, when that is this session's last answer and
+    /// the follow-up is of `kind` (what the button showed).
+    #[must_use]
+    pub fn followup(&self, answer_id: u64, n: usize, kind: FollowupKind) -> Option<&Followup> {
+        let followup = self.followups.get(n.checked_sub(1)?)?;
+        (self.owns(answer_id) && followup.kind() == kind).then_some(followup)
+    }
 }
 
 /// Whose conversation: sessions are per (chat, user) so two people in one group do not share context.
@@ -98,12 +113,30 @@ pub trait SessionStore: Send + Sync {
         key: SessionKey,
         session: &Session,
     ) -> impl std::future::Future<Output = ()> + Send;
+    /// Stores `new` for `key` only when the stored session is still `old` (as [`SessionStore::load`]
+    /// returned it; absent counts as the default session): false when another update stored its
+    /// change meanwhile. See [`update`]. An unreachable store accepts (there is nothing to lose).
+    fn save_if(
+        &self,
+        key: SessionKey,
+        old: &Session,
+        new: &Session,
+    ) -> impl std::future::Future<Output = bool> + Send;
     /// Forgets the session for `key` (/reset).
     fn reset(&self, key: SessionKey) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// The flood limit: questions per (chat, user) per minute. An unreachable store lets everyone
+/// through.
+pub trait FloodGate: Send + Sync {
     /// Counts one question for `key` in the current window; false when over `limit` per minute.
     fn allow(&self, key: SessionKey, limit: u32) -> impl std::future::Future<Output = bool> + Send;
-    /// Logs a 👍/👎 on answer `answer_id` to `question` for the operator (newest
-    /// [`LOG_CAPACITY`] kept).
+}
+
+/// The operator's logs: 👍/👎 feedback and unanswered questions, newest [`LOG_CAPACITY`] kept.
+/// (Read with `recent_feedback` / `recent_unanswered` of each store, or in Redis directly.)
+pub trait OperatorLog: Send + Sync {
+    /// Logs a 👍/👎 on answer `answer_id` to `question`.
     fn record_feedback(
         &self,
         key: SessionKey,
@@ -111,12 +144,42 @@ pub trait SessionStore: Send + Sync {
         up: bool,
         question: &str,
     ) -> impl std::future::Future<Output = ()> + Send;
-    /// Logs a question the bot could not answer (newest [`LOG_CAPACITY`] kept).
+    /// Logs a question the bot could not answer.
     fn record_unanswered(&self, question: &str) -> impl std::future::Future<Output = ()> + Send;
-    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
-    fn recent_unanswered(&self, n: usize) -> impl std::future::Future<Output = Vec<String>> + Send;
-    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
-    fn recent_feedback(&self, n: usize) -> impl std::future::Future<Output = Vec<Feedback>> + Send;
+}
+
+/// Everything the bot needs of its store: sessions, the flood limit and the operator's logs.
+pub trait BotStore: SessionStore + FloodGate + OperatorLog + 'static {}
+
+impl<T: SessionStore + FloodGate + OperatorLog + 'static> BotStore for T {}
+
+/// How often [`update`] runs a change again after losing a race, before it stores its last result
+/// anyway (a stored session in an older format never compares equal to what it loads as).
+pub const UPDATE_ATTEMPTS: usize = 5;
+
+/// Load → `change` → store, as one step per (chat, user): when another update of the same
+/// session was stored meanwhile, `change` runs again on that one, so two updates of one user at
+/// once (a press and a message, two replicas) never lose each other's change. Returns the stored
+/// session and what `change` produced.
+pub async fn update<S, T, F, Fut>(store: &S, key: SessionKey, mut change: F) -> (Session, T)
+where
+    S: SessionStore,
+    F: FnMut(Session) -> Fut,
+    Fut: std::future::Future<Output = (Session, T)>,
+{
+    let mut attempt = 1;
+    loop {
+        let old = store.load(key).await;
+        let (new, out) = change(old.clone()).await;
+        if attempt >= UPDATE_ATTEMPTS {
+            store.save(key, &new).await;
+            return (new, out);
+        }
+        if store.save_if(key, &old, &new).await {
+            return (new, out);
+        }
+        attempt += 1;
+    }
 }
 
 /// A store could not be built from the configuration.
@@ -125,92 +188,6 @@ pub enum StoreError {
     /// The Redis URL is malformed (the URL itself is not repeated: it may hold a password).
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
-}
-
-/// The store the bot holds: one concrete type, either backend.
-#[derive(Debug)]
-pub enum Sessions {
-    /// In-process, bounded; lost on restart.
-    Memory(MemoryStore),
-    /// Shared and persistent across restarts.
-    Redis(RedisStore),
-}
-
-impl Sessions {
-    /// Redis when `url` is given (and not blank), otherwise memory bounded to
-    /// `max_memory_entries`. Redis being down is not an error (the store starts empty and
-    /// reconnects); only a malformed URL is.
-    pub async fn from_url(
-        url: Option<&str>,
-        prefix: &str,
-        ttl: Duration,
-        max_memory_entries: usize,
-    ) -> Result<Self, StoreError> {
-        match url.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(url) => Ok(Sessions::Redis(
-                RedisStore::connect(url, prefix, ttl).await?,
-            )),
-            None => Ok(Sessions::Memory(MemoryStore::new(ttl, max_memory_entries))),
-        }
-    }
-}
-
-impl SessionStore for Sessions {
-    async fn load(&self, key: SessionKey) -> Session {
-        match self {
-            Sessions::Memory(s) => s.load(key).await,
-            Sessions::Redis(s) => s.load(key).await,
-        }
-    }
-
-    async fn save(&self, key: SessionKey, session: &Session) {
-        match self {
-            Sessions::Memory(s) => s.save(key, session).await,
-            Sessions::Redis(s) => s.save(key, session).await,
-        }
-    }
-
-    async fn reset(&self, key: SessionKey) {
-        match self {
-            Sessions::Memory(s) => s.reset(key).await,
-            Sessions::Redis(s) => s.reset(key).await,
-        }
-    }
-
-    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
-        match self {
-            Sessions::Memory(s) => s.allow(key, limit).await,
-            Sessions::Redis(s) => s.allow(key, limit).await,
-        }
-    }
-
-    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
-        match self {
-            Sessions::Memory(s) => s.record_feedback(key, answer_id, up, question).await,
-            Sessions::Redis(s) => s.record_feedback(key, answer_id, up, question).await,
-        }
-    }
-
-    async fn record_unanswered(&self, question: &str) {
-        match self {
-            Sessions::Memory(s) => s.record_unanswered(question).await,
-            Sessions::Redis(s) => s.record_unanswered(question).await,
-        }
-    }
-
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        match self {
-            Sessions::Memory(s) => s.recent_unanswered(n).await,
-            Sessions::Redis(s) => s.recent_unanswered(n).await,
-        }
-    }
-
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        match self {
-            Sessions::Memory(s) => s.recent_feedback(n).await,
-            Sessions::Redis(s) => s.recent_feedback(n).await,
-        }
-    }
 }
 
 /// Wall-clock time since the Unix epoch (zero if the clock is before it).
@@ -235,6 +212,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn buttons_only_match_the_current_answer_and_kind() {
+        let session = Session {
+            answer_id: 7,
+            followups: vec![
+                Followup::More,
+                Followup::Region {
+                    region: "安阳".into(),
+                },
+            ],
+            ..Session::default()
+        };
+        let more = FollowupKind::More;
+        assert_eq!(session.followup(7, 1, more), Some(&Followup::More));
+        assert_eq!(session.followup(7, 0, more), None);
+        assert_eq!(session.followup(7, 3, more), None);
+        assert_eq!(session.followup(8, 1, more), None);
+        assert_eq!(session.followup(7, 2, more), None, "help: kind must match");
+        assert!(
+            !Session::default().owns(0),
+            "help: a fresh session matches no button"
+        );
+    }
+
+    #[test]
     fn log_question_cuts_on_char_boundaries() {
         let long = "政".repeat(LOG_QUESTION_CHARS + 10);
         let cut = log_question(&long);
@@ -244,28 +245,5 @@ mod tests {
             "help: cut counts chars, not bytes"
         );
         assert_eq!(log_question("贷款"), "贷款");
-    }
-
-    #[tokio::test]
-    async fn from_url_picks_backend() {
-        let mem = Sessions::from_url(None, "t:", DEFAULT_TTL, 10).await;
-        assert!(matches!(mem, Ok(Sessions::Memory(_))));
-        let blank = Sessions::from_url(Some("  "), "t:", DEFAULT_TTL, 10).await;
-        assert!(
-            matches!(blank, Ok(Sessions::Memory(_))),
-            "help: a blank URL means no Redis"
-        );
-    }
-
-    #[tokio::test]
-    async fn malformed_url_is_an_error_without_the_url() {
-        let err = Sessions::from_url(Some("nonsense://:hunter2@x"), "t:", DEFAULT_TTL, 10).await;
-        match err {
-            Err(e) => assert!(
-                !e.to_string().contains("hunter2"),
-                "help: secret leaked: {e}"
-            ),
-            Ok(s) => panic!("expected an error, got {s:?}"),
-        }
     }
 }

@@ -12,8 +12,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
 
 use super::{
-    Feedback, LOG_CAPACITY, Session, SessionKey, SessionStore, StoreError, flood_window,
-    log_question,
+    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore, StoreError,
+    flood_window, log_question,
 };
 
 /// Upper bound on one command, including waiting for a (re)connection: a dead server must not
@@ -25,6 +25,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Flood counters outlive their one-minute window a little, then Redis drops them.
 const FLOOD_KEY_SECS: i64 = 120;
+
+/// `save_if`: sets KEYS[1] to ARGV[2] (with a TTL of ARGV[4] ms) when it holds ARGV[1], or is
+/// absent and ARGV[3] is 1 (the expected session is the default one); 1 when set.
+const SAVE_IF: &str = r"
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[3] == '1') or current == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+    return 1
+end
+return 0
+";
 
 /// Session store in Redis; cheap to share (`&self` everywhere).
 pub struct RedisStore {
@@ -212,12 +223,34 @@ impl SessionStore for RedisStore {
         let _: Option<()> = self.query(&cmd).await;
     }
 
+    async fn save_if(&self, key: SessionKey, old: &Session, new: &Session) -> bool {
+        let (Ok(old_json), Ok(new_json)) = (serde_json::to_string(old), serde_json::to_string(new))
+        else {
+            tracing::warn!("session not serialisable; not saved");
+            return true;
+        };
+        // Compare and set in one step on the server (WATCH would need a connection of our own).
+        let cmd = redis::cmd("EVAL")
+            .arg(SAVE_IF)
+            .arg(1)
+            .arg(self.session_key(key))
+            .arg(old_json)
+            .arg(new_json)
+            .arg(u8::from(*old == Session::default()))
+            .arg(self.ttl_ms())
+            .take();
+        // Unreachable: nothing stored to lose.
+        self.query::<u8>(&cmd).await.is_none_or(|set| set == 1)
+    }
+
     async fn reset(&self, key: SessionKey) {
         let _: Option<()> = self
             .query(&redis::cmd("DEL").arg(self.session_key(key)).take())
             .await;
     }
+}
 
+impl FloodGate for RedisStore {
     async fn allow(&self, key: SessionKey, limit: u32) -> bool {
         let counter = self.flood_key(key, flood_window());
         let mut pipe = redis::pipe();
@@ -233,7 +266,9 @@ impl SessionStore for RedisStore {
             None => true,
         }
     }
+}
 
+impl OperatorLog for RedisStore {
     async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
         let item = Feedback::new(key, answer_id, up, question);
         match serde_json::to_string(&item) {
@@ -245,15 +280,37 @@ impl SessionStore for RedisStore {
     async fn record_unanswered(&self, question: &str) {
         self.push_log("unanswered", &log_question(question)).await;
     }
+}
 
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+/// What the operator reads (and tests check).
+impl RedisStore {
+    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
+    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
         self.lrange("unanswered", n).await
     }
 
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
+    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
         let raw = self.lrange("feedback", n).await;
         raw.iter()
             .filter_map(|json| serde_json::from_str(json).ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn malformed_url_is_an_error_without_the_url() {
+        let ttl = Duration::from_secs(60);
+        match RedisStore::connect("nonsense://:hunter2@x", "t:", ttl).await {
+            Err(e) => assert!(
+                !e.to_string().contains("hunter2"),
+                "help: secret leaked: {e}"
+            ),
+            Ok(s) => panic!("expected an error, got {s:?}"),
+        }
     }
 }

@@ -6,26 +6,25 @@
 use std::sync::Arc;
 
 use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
+use tokio::task::JoinError;
 
+use super::callback::Callback;
 use super::command::{self, Command, Parsed};
 use super::send::Target;
 use super::{Ctx, HandlerError, Knowledge, texts};
-use crate::answer::{Answer, Followup, Status};
-use crate::app::{AskOptions, FullText, Reply};
+use crate::answer::{Answer, FullText, short_region};
+use crate::app::{Action, AskOptions, Reply};
 use crate::broadcast::{FilterError, Subscription};
-use crate::render::telegram::{self as render, Callback};
-use crate::session::{Session, SessionKey, SessionStore};
+use crate::render::telegram as render;
+use crate::session::{self, BotStore, Session, SessionKey};
 
 type HandlerResult = Result<(), HandlerError>;
-
-/// Longest region name accepted by /region.
-const MAX_REGION: usize = 20;
 
 /// Most topics shown by /topics.
 const MAX_TOPICS: usize = 20;
 
 /// Any message the bot can see.
-pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_message<A: Knowledge, S: BotStore>(
     msg: Message,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -97,7 +96,7 @@ pub async fn on_message<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// A button press.
-pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_callback<A: Knowledge, S: BotStore>(
     q: CallbackQuery,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -119,21 +118,7 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
         reply_to: None,
     };
     match callback {
-        Callback::Feedback { answer_id, useful } => {
-            let session = ctx.sessions.load(key).await;
-            let toast = match is_current(&session, answer_id) {
-                true => {
-                    let question = session.last_question.as_deref().unwrap_or_default();
-                    ctx.sessions
-                        .record_feedback(key, answer_id, useful, question)
-                        .await;
-                    texts::THANKS
-                }
-                false => texts::EXPIRED,
-            };
-            ctx.sender.answer_callback(&q.id, Some(toast)).await?;
-            Ok(())
-        }
+        Callback::Press(action) => press(&ctx, &q.id, target, key, action).await,
         Callback::Example(i) => match texts::EXAMPLES.get(i) {
             Some(question) => {
                 ctx.sender.answer_callback(&q.id, None).await?;
@@ -156,58 +141,36 @@ pub async fn on_callback<A: Knowledge, S: SessionStore + 'static>(
             ctx.sender.answer_callback(&q.id, None).await?;
             send_document(&ctx, target, ctx.app.document_text(&doc)).await
         }
-        Callback::FullText { answer_id, n } => {
-            let session = ctx.sessions.load(key).await;
-            let clause = match followup(&session, answer_id, n) {
-                Some(Followup::FullText { clause_id, .. }) => clause_id.clone(),
-                _ => return stale(&ctx, &q.id).await,
-            };
-            ctx.sender.answer_callback(&q.id, None).await?;
-            let Some(full) = ctx.app.full_text(&clause) else {
-                ctx.sender.text(target, texts::NO_FULL_TEXT, None).await?;
-                return Ok(());
-            };
-            send_full_text(&ctx, target, &full).await
-        }
-        Callback::More { answer_id, n }
-        | Callback::Region { answer_id, n }
-        | Callback::Ask { answer_id, n } => {
-            let session = ctx.sessions.load(key).await;
-            let valid = matches!(
-                (&callback, followup(&session, answer_id, n)),
-                (Callback::More { .. }, Some(Followup::More))
-                    | (Callback::Region { .. }, Some(Followup::Region { .. }))
-                    | (Callback::Ask { .. }, Some(Followup::Ask { .. }))
-            );
-            if !valid {
-                return stale(&ctx, &q.id).await;
-            }
-            ctx.sender.answer_callback(&q.id, None).await?;
-            if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
-                ctx.sender.text(target, texts::FLOOD, None).await?;
-                return Ok(());
-            }
-            let app = ctx.app.clone();
-            let (answer, session) = tokio::task::spawn_blocking(move || {
-                let mut session = session;
-                let answer = app.follow_up(n, &mut session);
-                (answer, session)
-            })
-            .await?;
-            match answer {
-                Some(Reply::Answer(answer)) => {
-                    reply(&ctx, target, key, session, &answer, None).await
-                }
-                Some(Reply::FullText(full)) => send_full_text(&ctx, target, &full).await,
-                None => expired(&ctx, target).await,
-            }
-        }
     }
+}
+
+/// A button of an answer (a follow-up, 👍/👎) → [`App::press`](crate::app::App::press), which
+/// checks that it belongs to the session's last answer. A stale one gets a toast only; a flood
+/// (for presses that search) too, so a press never posts a refusal into a group.
+async fn press<A: Knowledge, S: BotStore>(
+    ctx: &Ctx<A, S>,
+    id: &CallbackQueryId,
+    target: Target,
+    key: SessionKey,
+    action: Action,
+) -> HandlerResult {
+    if action.searches() && !ctx.sessions.allow(key, ctx.flood_per_minute).await {
+        ctx.sender.answer_callback(id, Some(texts::FLOOD)).await?;
+        return Ok(());
+    }
+    let (session, pressed) =
+        update(ctx, key, move |app, session| app.press(session, action)).await?;
+    let Some(reply) = pressed else {
+        return stale(ctx, id).await;
+    };
+    let toast = matches!(reply, Reply::Rated { .. }).then_some(texts::THANKS);
+    ctx.sender.answer_callback(id, toast).await?;
+    deliver(ctx, target, key, session, reply, None).await
 }
 
 /// The bot's own membership changed: when it was removed from a chat (left, kicked), the chat's
 /// subscription is dropped.
-pub async fn on_my_chat_member<A: Knowledge, S: SessionStore + 'static>(
+pub async fn on_my_chat_member<A: Knowledge, S: BotStore>(
     update: ChatMemberUpdated,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
@@ -227,11 +190,7 @@ pub async fn on_my_chat_member<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// A group became a supergroup: its subscription follows it.
-async fn migrated<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    from: i64,
-    to: i64,
-) -> HandlerResult {
+async fn migrated<A: Knowledge, S: BotStore>(ctx: &Ctx<A, S>, from: i64, to: i64) -> HandlerResult {
     if let Some(store) = &ctx.broadcasts {
         match store.migrate(from, to).await {
             Ok(true) => tracing::info!(from, to, "group migrated; subscription moved"),
@@ -252,7 +211,7 @@ enum Change {
 
 /// /subscribe, /unsubscribe (`change`), /subscriptions (`None`). Changes in a group are for its
 /// administrators only (getChatMember; an anonymous administrator is one).
-async fn subscription<A: Knowledge, S: SessionStore + 'static>(
+async fn subscription<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     msg: &Message,
     anonymous_admin: bool,
@@ -325,7 +284,7 @@ async fn subscription<A: Knowledge, S: SessionStore + 'static>(
     Ok(())
 }
 
-async fn run_command<A: Knowledge, S: SessionStore + 'static>(
+async fn run_command<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
@@ -347,20 +306,18 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
             ctx.sender.text(target, texts::HELP, None).await?;
         }
         Command::Region(region) => {
-            let mut session = ctx.sessions.load(key).await;
-            let region = region.trim();
-            let reply = if region.is_empty() {
-                texts::region_current(session.region.as_deref())
-            } else if texts::REGION_CLEAR_WORDS.contains(&region) {
-                session.region = None;
-                ctx.sessions.save(key, &session).await;
-                texts::REGION_CLEARED.to_string()
-            } else {
-                let region: String = region.chars().take(MAX_REGION).collect();
-                let reply = texts::region_set(&region);
-                session.region = Some(region);
-                ctx.sessions.save(key, &session).await;
-                reply
+            let shown = |path: &str| short_region(path).to_string();
+            let name = region.trim().to_string();
+            let (session, set) = update(ctx, key, move |app, session| match name.as_str() {
+                "" => Ok(None),
+                name => app.set_region(session, name).map(Some),
+            })
+            .await?;
+            let reply = match set {
+                Ok(None) => texts::region_current(session.region.as_deref().map(shown).as_deref()),
+                Ok(Some(Some(path))) => texts::region_set(&shown(&path)),
+                Ok(Some(None)) => texts::REGION_CLEARED.to_string(),
+                Err(unknown) => texts::region_unknown(&unknown.to_string()),
             };
             ctx.sender.text(target, &reply, None).await?;
         }
@@ -397,8 +354,9 @@ async fn run_command<A: Knowledge, S: SessionStore + 'static>(
     Ok(())
 }
 
-/// Question → knowledge base with the session → reply with buttons.
-async fn ask<A: Knowledge, S: SessionStore + 'static>(
+/// A typed message → [`App::message`](crate::app::App::message) with the session (a question,
+/// or a follow-up typed by number or label) → the reply.
+async fn ask<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
@@ -409,48 +367,98 @@ async fn ask<A: Knowledge, S: SessionStore + 'static>(
         ctx.sender.text(target, texts::FLOOD, None).await?;
         return Ok(());
     }
-    let session = ctx.sessions.load(key).await;
-    let app = ctx.app.clone();
-    // Retrieval is CPU work: keep it off the async workers.
-    let joined = tokio::task::spawn_blocking(move || {
-        let mut session = session;
-        let answer = app.ask(&question, &mut session, &AskOptions::default());
-        (answer, session)
-    })
-    .await;
-    let (answer, session) = match joined {
+    let message = move |app: &A, session: &mut Session| {
+        app.message(&question, session, &AskOptions::default())
+    };
+    let (session, reply) = match update(ctx, key, message).await {
         Ok(done) => done,
         Err(error) => {
             ctx.sender.text(target, texts::APOLOGY, None).await?;
             return Err(error.into());
         }
     };
-    reply(ctx, target, key, session, &answer, header.as_deref()).await
+    deliver(ctx, target, key, session, reply, header.as_deref()).await
 }
 
-/// Stores the session (the knowledge base recorded the offered follow-ups under a new answer id,
-/// which the buttons carry), then sends the answer.
-async fn reply<A: Knowledge, S: SessionStore + 'static>(
+/// Runs `change` on the (chat, user) session off the async workers (it may search) and stores
+/// the result before anything is sent, so a quick press finds it; two updates of one session at
+/// once both count ([`session::update`]). `Err` when `change` panicked (the session is kept).
+async fn update<A, S, T>(
+    ctx: &Ctx<A, S>,
+    key: SessionKey,
+    change: impl Fn(&A, &mut Session) -> T + Send + Sync + 'static,
+) -> Result<(Session, T), JoinError>
+where
+    A: Knowledge,
+    S: BotStore,
+    T: Send + 'static,
+{
+    let change = Arc::new(change);
+    let (session, out) = session::update(&ctx.sessions, key, |mut session| {
+        let (app, change) = (Arc::clone(&ctx.app), Arc::clone(&change));
+        let before = session.clone();
+        async move {
+            let joined = tokio::task::spawn_blocking(move || {
+                let out = change(&app, &mut session);
+                (session, out)
+            })
+            .await;
+            match joined {
+                Ok((session, out)) => (session, Ok(out)),
+                Err(error) => (before, Err(error)),
+            }
+        }
+    })
+    .await;
+    Ok((session, out?))
+}
+
+/// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
+/// (split into messages), or records a 👍/👎.
+async fn deliver<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     key: SessionKey,
     session: Session,
+    produced: Reply,
+    header: Option<&str>,
+) -> HandlerResult {
+    match produced {
+        Reply::Answer(answer) => reply(ctx, target, session.answer_id, &answer, header).await,
+        Reply::FullText(full) => send_full_text(ctx, target, &full).await,
+        Reply::Rated {
+            answer_id,
+            useful,
+            question,
+        } => {
+            ctx.sessions
+                .record_feedback(key, answer_id, useful, &question)
+                .await;
+            Ok(())
+        }
+    }
+}
+
+/// Sends the answer with its buttons (they carry the session's new answer id), after logging it
+/// for the operator when it is unanswered.
+async fn reply<A: Knowledge, S: BotStore>(
+    ctx: &Ctx<A, S>,
+    target: Target,
+    answer_id: u64,
     answer: &Answer,
     header: Option<&str>,
 ) -> HandlerResult {
-    // Saved before sending, so a quick press finds the state.
-    ctx.sessions.save(key, &session).await;
-    if matches!(answer.status, Status::NoMatch | Status::Related) {
+    if answer.status.is_unanswered() {
         ctx.sessions.record_unanswered(&answer.question).await;
     }
     let html = render::answer(answer, header);
-    let keyboard = render::keyboard(answer, session.answer_id);
+    let keyboard = render::keyboard(answer, answer_id);
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;
     Ok(())
 }
 
 /// The full text of a clause, split into as many messages as it needs, in order.
-async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
+async fn send_full_text<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     full: &FullText,
@@ -462,7 +470,7 @@ async fn send_full_text<A: Knowledge, S: SessionStore + 'static>(
 }
 
 /// The key points or full text of an announced document, or why there is none.
-async fn send_document<A: Knowledge, S: SessionStore + 'static>(
+async fn send_document<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
     wanted: Option<FullText>,
@@ -478,59 +486,7 @@ async fn send_document<A: Knowledge, S: SessionStore + 'static>(
 
 /// A press of a stale, forged or foreign button: a toast for the presser only, never a message
 /// (in a group, every press would otherwise post into the chat).
-async fn stale<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    id: &CallbackQueryId,
-) -> HandlerResult {
+async fn stale<A: Knowledge, S: BotStore>(ctx: &Ctx<A, S>, id: &CallbackQueryId) -> HandlerResult {
     ctx.sender.answer_callback(id, Some(texts::EXPIRED)).await?;
     Ok(())
-}
-
-async fn expired<A: Knowledge, S: SessionStore + 'static>(
-    ctx: &Ctx<A, S>,
-    target: Target,
-) -> HandlerResult {
-    ctx.sender.text(target, texts::EXPIRED, None).await?;
-    Ok(())
-}
-
-/// Follow-up `n` of the session's answer, when the press belongs to that answer.
-fn followup(session: &Session, answer_id: u64, n: usize) -> Option<&Followup> {
-    match is_current(session, answer_id) {
-        true => session.followups.get(n.checked_sub(1)?),
-        false => None,
-    }
-}
-
-/// Whether a button of answer `answer_id` belongs to the session's last answer. Id 0 is a fresh
-/// session's and never belongs to a button.
-fn is_current(session: &Session, answer_id: u64) -> bool {
-    answer_id != 0 && session.answer_id == answer_id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buttons_only_match_the_current_answer() {
-        let session = Session {
-            answer_id: 7,
-            followups: vec![
-                Followup::More,
-                Followup::Region {
-                    region: "安阳".into(),
-                },
-            ],
-            ..Session::default()
-        };
-        assert_eq!(followup(&session, 7, 1), Some(&Followup::More));
-        assert_eq!(followup(&session, 7, 0), None);
-        assert_eq!(followup(&session, 7, 3), None);
-        assert_eq!(followup(&session, 8, 1), None);
-        assert!(
-            !is_current(&Session::default(), 0),
-            "help: a fresh session matches no button"
-        );
-    }
 }

@@ -6,6 +6,7 @@
 
 mod api;
 mod broadcast;
+pub mod callback;
 mod command;
 mod handlers;
 mod health;
@@ -30,12 +31,12 @@ use url::Url;
 
 use self::pace::Pacer;
 
-use crate::answer::Answer;
-use crate::app::{App, AskOptions, FullText, Reply};
+use crate::answer::FullText;
+use crate::app::{Action, App, AskOptions, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
 use crate::config::Config;
-use crate::session::{Session, SessionStore};
+use crate::session::{BotStore, Session};
 
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
@@ -211,12 +212,16 @@ pub enum RunError {
 /// What the bot needs from the knowledge base; [`App`] is the implementation. Generic so the
 /// handler tree can be exercised end to end with a fixture knowledge base.
 pub trait Knowledge: Send + Sync + 'static {
-    /// See [`App::ask`].
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
-    /// See [`App::follow_up`].
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply>;
-    /// See [`App::full_text`].
-    fn full_text(&self, clause_id: &str) -> Option<FullText>;
+    /// See [`App::message`].
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply;
+    /// See [`App::press`].
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply>;
+    /// See [`App::set_region`].
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion>;
     /// See [`App::topics`].
     fn topics(&self) -> Vec<(String, String)>;
     /// See [`App::filters`].
@@ -228,14 +233,18 @@ pub trait Knowledge: Send + Sync + 'static {
 }
 
 impl Knowledge for App {
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
-        App::ask(self, text, session, opts)
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
+        App::message(self, text, session, opts)
     }
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        App::follow_up(self, n, session)
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        App::press(self, session, action)
     }
-    fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        App::full_text(self, clause_id)
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        App::set_region(self, session, name)
     }
     fn topics(&self) -> Vec<(String, String)> {
         App::topics(self)
@@ -283,7 +292,7 @@ pub struct Ctx<A, S> {
 /// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency. Each update is
 /// taken out of the inbox once its endpoint has finished, whatever the outcome.
 #[must_use]
-pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<HandlerError> {
+pub fn schema<A: Knowledge, S: BotStore>() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(
             |msg: Message, ctx: Arc<Ctx<A, S>>, update: Update| async move {
@@ -319,7 +328,7 @@ async fn finished(inbox: Option<&Inbox>, update: &Update) {
 /// delivery (when `broadcasts` is given), then long polling (or the webhook listener) feeding
 /// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
 /// after `shutdown_grace` it returns anyway, logging every reply still being sent.
-pub async fn run<A: Knowledge, S: SessionStore + 'static>(
+pub async fn run<A: Knowledge, S: BotStore>(
     app: Arc<A>,
     sessions: S,
     broadcasts: Option<Arc<BroadcastStore>>,

@@ -63,9 +63,6 @@ pub const TOPICS: &str = "常见政策话题，点按即可提问：";
 /// /topics when no topic is configured.
 pub const NO_TOPICS: &str = "暂时没有可选的话题，请直接发送您的问题。";
 
-/// The full text of a clause could not be found.
-pub const NO_FULL_TEXT: &str = "没有找到这条条款的全文，请重新提问。";
-
 /// 👍/👎 received.
 pub const THANKS: &str = "谢谢您的反馈！";
 
@@ -138,9 +135,6 @@ pub fn subscription(description: Option<&str>) -> String {
 /// The 要点 / 全文 of an announced document that is no longer in the knowledge base.
 pub const NO_DOCUMENT: &str = "没有找到这份文件，可能已被更新，请直接提问。";
 
-/// Words that clear the sticky region in `/region 清除`.
-pub const REGION_CLEAR_WORDS: [&str; 4] = ["清除", "全部", "不限", "取消"];
-
 /// /region <地区> done.
 #[must_use]
 pub fn region_set(region: &str) -> String {
@@ -149,6 +143,12 @@ pub fn region_set(region: &str) -> String {
 
 /// /region 清除 done.
 pub const REGION_CLEARED: &str = "已取消地区设置，将在全部政策中查找。";
+
+/// /region with a place the bot does not know (`reason` names the known ones).
+#[must_use]
+pub fn region_unknown(reason: &str) -> String {
+    format!("{reason}。地区未更改。")
+}
 
 /// /region without argument.
 #[must_use]

@@ -5,6 +5,7 @@
 use tantivy::Index;
 use tantivy::tokenizer::{RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
 
+use crate::text::chars::is_cjk;
 use crate::text::normalize::Normalized;
 use crate::text::segment::Segmenter;
 
@@ -140,20 +141,6 @@ fn class(c: char) -> Class {
     } else {
         Class::Other
     }
-}
-
-/// Han ideographs (with 〇), kana and Hangul syllables.
-fn is_cjk(c: char) -> bool {
-    matches!(
-        c,
-        '\u{3007}'
-            | '\u{3040}'..='\u{30FF}'
-            | '\u{3400}'..='\u{4DBF}'
-            | '\u{4E00}'..='\u{9FFF}'
-            | '\u{AC00}'..='\u{D7AF}'
-            | '\u{F900}'..='\u{FAFF}'
-            | '\u{20000}'..='\u{3134F}'
-    )
 }
 
 fn bigram_tokens(text: &str) -> Vec<Token> {

@@ -1,7 +1,9 @@
 //! Text processing shared by indexing and questions: normalisation, jieba segmentation with the
-//! policy user dictionary, the tantivy analyzers, and the synonym/stop-word lexicon. Pure.
+//! policy user dictionary, the tantivy analyzers, the synonym/stop-word lexicon, and the small
+//! character rules (`chars`) every module shares. Pure.
 
 pub mod analyzer;
+pub mod chars;
 pub mod lexicon;
 pub mod normalize;
 pub mod numbers;

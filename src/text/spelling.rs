@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use pinyin::ToPinyinMulti;
 
+use crate::text::chars::is_cjk;
+
 /// Longest span (in characters) considered for repair.
 const MAX_SPAN: usize = 4;
 /// Readings combined per span (polyphonic characters multiply them).
@@ -159,10 +161,6 @@ fn sounds(word: &str) -> Vec<String> {
         keys = next;
     }
     keys
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
 }
 
 #[cfg(test)]

@@ -28,11 +28,12 @@ fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) ->
     child.wait_with_output().expect("binary finishes")
 }
 
-/// An index directory built once (so later runs print nothing about building).
+/// An index directory built once (so later runs print nothing about building), in the test
+/// scratch space rather than a temp directory that would outlive the run.
 fn shared_index() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let dir = super::kb::scratch("cli-index");
         let out = policybot(&dir, &["index"], None);
         assert!(out.status.success(), "index builds: {}", text(&out.stderr));
         dir
@@ -187,6 +188,65 @@ fn unknown_region_is_bad_input_and_not_echoed_raw() {
         !err.contains('\u{1b}'),
         "no raw control characters: {err:?}"
     );
+}
+
+/// Issue 10 (#10): in `chat`, typing a follow-up's label (`全文 1`) does what the label says, as
+/// its number does: the clause's citation and full text, not a new search for "全文 1".
+#[test]
+fn chat_typed_label_shows_the_full_text_like_its_number() {
+    let by_label = policybot(
+        shared_index(),
+        &["chat"],
+        Some("小店房租能减免吗\n全文 1\n/quit\n"),
+    );
+    let by_label = text(&by_label.stdout);
+    let shown = by_label.split("> ").nth(2).expect("second reply");
+    assert!(shown.starts_with("《"), "help: citation first: {shown}");
+    assert!(
+        !shown.contains("回复编号继续"),
+        "help: not a new answer: {shown}"
+    );
+    let first = by_label.split("> ").nth(1).expect("first reply");
+    let n = first
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix("全文 1")?
+                .strip_prefix("（")?
+                .strip_suffix("）")
+        })
+        .expect("全文 1 offered");
+    let by_number = policybot(
+        shared_index(),
+        &["chat"],
+        Some(&format!("小店房租能减免吗\n{n}\n/quit\n")),
+    );
+    assert_eq!(text(&by_number.stdout), by_label);
+}
+
+/// Issue 10 (#10): `/region 火星` in `chat` is refused like `--region 火星`, naming the known
+/// places, instead of being stored as typed and silently ignored.
+#[test]
+fn chat_refuses_an_unknown_region_like_the_flag() {
+    let out = policybot(
+        shared_index(),
+        &["chat"],
+        Some("/region 火星\n/region 安阳\n/quit\n"),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("未知地区“火星”，可选：") && stdout.contains("安阳"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("地区已设为：安阳"), "{stdout}");
+    assert!(!stdout.contains("地区已设为：火星"), "{stdout}");
+    let flag = policybot(
+        shared_index(),
+        &["chat", "--region", "火星"],
+        Some("/quit\n"),
+    );
+    assert_eq!(flag.status.code(), Some(1));
+    assert!(text(&flag.stderr).contains("未知地区“火星”，可选："));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! "那安阳呢", aspect follow-ups, paging, intents and bad input.
 
 use policybot::answer::{Followup, Status};
-use policybot::app::{AskOptions, Reply};
+use policybot::app::{Action, AskOptions, Reply};
 use policybot::session::Session;
 
 use super::kb::app;
@@ -52,11 +52,28 @@ fn numbered_follow_ups_page_and_open_full_text() {
         .position(|f| matches!(f, Followup::FullText { rank: 1, .. }))
         .expect("全文 1 offered")
         + 1;
-    match app().follow_up(full, &mut s.clone()) {
+    let press = |n: usize, s: &mut Session| {
+        let kind = s.followups[n - 1].kind();
+        let action = Action::Followup {
+            answer_id: s.answer_id,
+            n,
+            kind,
+        };
+        app().press(s, action)
+    };
+    match press(full, &mut s.clone()) {
         Some(Reply::FullText(t)) => assert_eq!(t.text, a.hits[0].text),
         other => panic!("expected full text, got {other:?}"),
     }
-    let next = app().ask(&more.to_string(), &mut s, &AskOptions::default());
+    // Typed, by number or label, a follow-up is pressed exactly like its button.
+    for typed in [full.to_string(), "全文 1".to_string(), "全文1".to_string()] {
+        let reply = app().message(&typed, &mut s.clone(), &AskOptions::default());
+        assert_eq!(Some(reply), press(full, &mut s.clone()), "{typed:?}");
+    }
+    let next = match app().message(&more.to_string(), &mut s, &AskOptions::default()) {
+        Reply::Answer(next) => next,
+        other => panic!("expected the next page, got {other:?}"),
+    };
     assert_eq!(
         next.hits.first().map(|h| h.rank),
         Some(4),
@@ -67,10 +84,19 @@ fn numbered_follow_ups_page_and_open_full_text() {
             .iter()
             .all(|h| a.hits.iter().all(|p| p.clause_id != h.clause_id))
     );
+    let stale = Action::Followup {
+        answer_id: s.answer_id + 1,
+        n: 1,
+        kind: Followup::More.kind(),
+    };
     assert!(
-        app().follow_up(99, &mut s).is_none(),
-        "unknown number is not an error"
+        app().press(&mut s, stale).is_none(),
+        "another answer's button"
     );
+    match app().message("99", &mut s, &AskOptions::default()) {
+        Reply::Answer(a) => assert_eq!(a.status, Status::Invalid, "{}", a.lead),
+        other => panic!("expected an explanation, got {other:?}"),
+    }
 }
 
 #[test]
@@ -82,7 +108,7 @@ fn greetings_are_intents_and_bad_input_is_explained() {
     );
     for bad in ["", "🎉🎉", "\u{7}贷款"] {
         let a = app().ask(bad, &mut s, &AskOptions::default());
-        assert_eq!(a.status, Status::NoMatch, "{bad:?}");
+        assert_eq!(a.status, Status::Invalid, "{bad:?}");
         assert!(a.hits.is_empty() && !a.lead.is_empty());
     }
 }

@@ -336,13 +336,6 @@ impl FakeBotApi {
         .await;
         self.ok_calls(method)
     }
-
-    /// Waits `quiet` and returns the calls made meanwhile (to show that nothing was sent).
-    pub async fn calls_during(&self, quiet: Duration) -> Vec<Call> {
-        let before = self.calls().len();
-        tokio::time::sleep(quiet).await;
-        self.calls().split_off(before)
-    }
 }
 
 async fn handle(

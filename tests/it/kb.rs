@@ -1,15 +1,25 @@
-//! Shared fixture: one `App` over the bundled compendium, indexed once per test binary into a
-//! temporary directory.
+//! Shared fixture: one `App` over the bundled compendium, indexed into the target directory's
+//! test scratch space (`CARGO_TARGET_TMPDIR`: nothing is left in the system's temp directory; a
+//! later run reuses the index while the data is unchanged).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use policybot::app::App;
 use policybot::config::Config;
+use policybot::places::Places;
 
 /// Repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled place table (`data/lexicon/places.tsv`), loaded once.
+pub fn places() -> &'static Places {
+    static PLACES: OnceLock<Places> = OnceLock::new();
+    PLACES.get_or_init(|| {
+        Places::load(&root().join("data/lexicon/places.tsv")).expect("bundled places.tsv loads")
+    })
 }
 
 /// Config pointing at the bundled data and a fresh index directory.
@@ -22,12 +32,17 @@ pub fn config(index_dir: PathBuf) -> Config {
     }
 }
 
+/// A directory of the test binary's own under `CARGO_TARGET_TMPDIR`, kept between runs.
+pub fn scratch(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
 /// The shared app (built on first use).
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
-        let (app, _) = App::load(&config(dir), false, &mut |_, _| {}).expect("bundled data loads");
+        let (app, _) = App::load(&config(scratch("kb-index")), false, &mut |_, _| {})
+            .expect("bundled data loads");
         app
     })
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use policybot::corpus::Level;
 use policybot::eval;
 use policybot::index::SearchOptions;
-use policybot::index::region::{Relation, relation};
+use policybot::places::{Relation, relation};
 
 use super::kb::{app, root};
 

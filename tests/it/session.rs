@@ -6,54 +6,80 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use policybot::answer::Followup;
-use policybot::session::{MemoryStore, RedisStore, Session, SessionKey, SessionStore, Sessions};
+use policybot::session::{
+    self, BotStore, Feedback, FloodGate, MemoryStore, OperatorLog, RedisStore, Session, SessionKey,
+    SessionStore,
+};
 
 use crate::support::logs;
 use crate::support::redis::{TestRedis, free_port, unique_prefix};
 
-/// Where a conformance test runs.
-enum Backend {
-    Memory,
-    Redis(TestRedis),
-}
-
-impl Backend {
-    /// A fresh store (own key prefix on Redis) keeping sessions `ttl`.
-    async fn store(&self, test: &str, ttl: Duration) -> Sessions {
-        let url = match self {
-            Backend::Memory => None,
-            Backend::Redis(server) => Some(server.url()),
-        };
-        Sessions::from_url(url, &unique_prefix(test), ttl, 100)
-            .await
-            .expect("store builds")
-    }
-}
-
-/// Runs each named conformance test on both backends.
+/// Runs each named conformance test on both backends. A test gets `make(test, ttl)`: a fresh
+/// store (its own key prefix on Redis) keeping sessions `ttl`.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod on_memory {
+            use std::time::Duration;
+
+            use policybot::session::MemoryStore;
+
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::Backend::Memory).await;
+                    super::$name(async |_test: &str, ttl: Duration| MemoryStore::new(ttl, 100))
+                        .await;
                 }
             )*
         }
         mod on_redis {
+            use std::time::Duration;
+
+            use policybot::session::RedisStore;
+
+            use crate::support::redis::{TestRedis, unique_prefix};
+
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some(server) = crate::support::redis::TestRedis::start() else { return };
-                    super::$name(super::Backend::Redis(server)).await;
+                    let Some(server) = TestRedis::start() else { return };
+                    let make = async |test: &str, ttl: Duration| {
+                        RedisStore::connect(server.url(), &unique_prefix(test), ttl)
+                            .await
+                            .expect("store builds")
+                    };
+                    super::$name(make).await;
                 }
             )*
         }
     };
 }
 
+/// The operator's view of the logs, which each store offers (not part of the bot's traits).
+trait RecentLogs {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String>;
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback>;
+}
+
+impl RecentLogs for MemoryStore {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        MemoryStore::recent_unanswered(self, n).await
+    }
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        MemoryStore::recent_feedback(self, n).await
+    }
+}
+
+impl RecentLogs for RedisStore {
+    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
+        RedisStore::recent_unanswered(self, n).await
+    }
+    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
+        RedisStore::recent_feedback(self, n).await
+    }
+}
+
 conformance!(
+    concurrent_updates_keep_every_change,
     absent_is_default,
     round_trip,
     sessions_are_per_chat_and_user,
@@ -73,11 +99,9 @@ fn key(chat: i64, user: u64) -> SessionKey {
 fn session(question: &str) -> Session {
     Session {
         last_question: Some(question.to_string()),
-        last_topic: Some("融资贷款".to_string()),
         region: Some("安阳".to_string()),
         last_region: None,
         shown: 3,
-        cited: vec!["p1-a2".to_string(), "p3-a7".to_string()],
         followups: vec![
             Followup::More,
             Followup::FullText {
@@ -92,13 +116,43 @@ fn session(question: &str) -> Session {
     }
 }
 
-async fn absent_is_default(backend: Backend) {
-    let store = backend.store("absent", MINUTE).await;
+/// Issue 10 (#10): updates of one user's session at once (a press and a message, two replicas)
+/// each count: every one reads before any writes back, and none is lost.
+async fn concurrent_updates_keep_every_change<S: BotStore + RecentLogs>(
+    make: impl AsyncFn(&str, Duration) -> S,
+) {
+    let store = Arc::new(make("concurrent", Duration::from_secs(60)).await);
+    let k = key(1, 1);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                session::update(&*store, k, |mut s| async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    s.shown += 1;
+                    (s, ())
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("update task");
+    }
+    assert_eq!(
+        store.load(k).await.shown,
+        4,
+        "help: a concurrent change was lost"
+    );
+}
+
+async fn absent_is_default<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("absent", MINUTE).await;
     assert_eq!(store.load(key(-100, 7)).await, Session::default());
 }
 
-async fn round_trip(backend: Backend) {
-    let store = backend.store("round_trip", MINUTE).await;
+async fn round_trip<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("round_trip", MINUTE).await;
     let s = session("小微企业贷款贴息怎么申请");
     store.save(key(-100, 7), &s).await;
     assert_eq!(store.load(key(-100, 7)).await, s);
@@ -111,8 +165,10 @@ async fn round_trip(backend: Backend) {
     );
 }
 
-async fn sessions_are_per_chat_and_user(backend: Backend) {
-    let store = backend.store("per_user", MINUTE).await;
+async fn sessions_are_per_chat_and_user<S: BotStore + RecentLogs>(
+    make: impl AsyncFn(&str, Duration) -> S,
+) {
+    let store = make("per_user", MINUTE).await;
     store.save(key(-100, 7), &session("a")).await;
     store.save(key(-100, 8), &session("b")).await;
     store.save(key(5, 7), &session("c")).await;
@@ -121,8 +177,8 @@ async fn sessions_are_per_chat_and_user(backend: Backend) {
     assert_eq!(store.load(key(5, 7)).await, session("c"));
 }
 
-async fn reset_forgets(backend: Backend) {
-    let store = backend.store("reset", MINUTE).await;
+async fn reset_forgets<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("reset", MINUTE).await;
     store.save(key(1, 1), &session("a")).await;
     store.save(key(1, 2), &session("b")).await;
     store.reset(key(1, 1)).await;
@@ -135,36 +191,37 @@ async fn reset_forgets(backend: Backend) {
     store.reset(key(9, 9)).await; // absent: no-op
 }
 
-async fn ttl_expires(backend: Backend) {
-    let store = backend.store("ttl_expires", Duration::from_secs(1)).await;
+async fn ttl_expires<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("ttl_expires", Duration::from_secs(2)).await;
     store.save(key(1, 1), &session("a")).await;
     assert_eq!(store.load(key(1, 1)).await, session("a"));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     assert_eq!(
         store.load(key(1, 1)).await,
         Session::default(),
-        "help: TTL 1 s not honoured"
+        "help: TTL 2 s not honoured"
     );
 }
 
-async fn ttl_refreshed_on_load(backend: Backend) {
-    let store = backend.store("ttl_refresh", Duration::from_secs(1)).await;
+async fn ttl_refreshed_on_load<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    // TTL 2 s; each check is at least 0.5 s away from an expiry.
+    let store = make("ttl_refresh", Duration::from_secs(2)).await;
     store.save(key(1, 1), &session("a")).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(store.load(key(1, 1)).await, session("a"));
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    // 1.2 s after the save: alive only because the load refreshed the TTL.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // 2.5 s after the save: alive only because the load refreshed the TTL.
     assert_eq!(
         store.load(key(1, 1)).await,
         session("a"),
         "help: load must refresh the TTL"
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(store.load(key(1, 1)).await, Session::default());
 }
 
-async fn flood_limit(backend: Backend) {
-    let store = backend.store("flood", MINUTE).await;
+async fn flood_limit<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("flood", MINUTE).await;
     avoid_minute_edge().await;
     for i in 1..=3 {
         assert!(
@@ -182,8 +239,8 @@ async fn flood_limit(backend: Backend) {
     );
 }
 
-async fn operator_logs(backend: Backend) {
-    let store = backend.store("logs", MINUTE).await;
+async fn operator_logs<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+    let store = make("logs", MINUTE).await;
     assert!(store.recent_unanswered(10).await.is_empty());
     store.record_unanswered("外卖骑手有补贴吗").await;
     store.record_unanswered("养猪场能贷款吗").await;
@@ -228,9 +285,7 @@ async fn avoid_minute_edge() {
 
 #[tokio::test]
 async fn memory_bound_evicts_oldest_unused() {
-    let store = Sessions::from_url(None, "unused:", MINUTE, 3)
-        .await
-        .expect("memory store");
+    let store = MemoryStore::new(MINUTE, 3);
     for user in 1..=3 {
         store
             .save(key(1, user), &session(&format!("q{user}")))
@@ -246,10 +301,7 @@ async fn memory_bound_evicts_oldest_unused() {
     for user in [1, 3, 4] {
         assert_eq!(store.load(key(1, user)).await, session(&format!("q{user}")));
     }
-    let Sessions::Memory(memory) = &store else {
-        panic!("expected the memory store")
-    };
-    assert_eq!(memory.len(), 3);
+    assert_eq!(store.len(), 3);
 }
 
 #[tokio::test]
@@ -382,8 +434,9 @@ async fn redis_down_at_start_then_up() {
     let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), &prefix, MINUTE)
         .await
         .expect("a down Redis is not an error");
+    // Generous: the connect timeout is 300 ms; only a hang misses this.
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(10),
         "connect hung: {:?}",
         started.elapsed()
     );
@@ -479,7 +532,8 @@ async fn redis_wrong_password_is_an_outage_logged_once_without_the_password() {
 
 /// While Redis is unreachable: every call returns quickly, without panicking, as if empty.
 async fn assert_down_behaviour(store: &RedisStore) {
-    let quick = Duration::from_secs(1);
+    // Generous: each command is bounded at 300 ms; only a hang misses this.
+    let quick = Duration::from_secs(10);
     let t = Instant::now();
     assert_eq!(store.load(key(1, 1)).await, Session::default());
     assert!(t.elapsed() < quick, "load took {:?}", t.elapsed());

@@ -68,7 +68,7 @@ impl Serving {
 fn index_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let dir = crate::kb::scratch("shutdown-index");
         let built = Command::new(env!("CARGO_BIN_EXE_policybot"))
             .env("POLICYBOT_INDEX_DIR", &dir)
             .env("POLICYBOT_DATA_DIR", root().join("data"))
@@ -265,7 +265,7 @@ async fn kill_9_with_40_questions_in_flight_answers_all_after_a_restart() {
         restarted.log()
     );
     // Late duplicates would come now.
-    api.calls_during(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let duplicates: usize = api.sends_per_chat().values().map(|n| n - 1).sum();
     assert!(
         duplicates <= on_the_wire,

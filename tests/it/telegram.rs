@@ -7,17 +7,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use policybot::answer::{Answer, Cited, Followup, Span, Status};
+use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status};
 use policybot::app::App;
-use policybot::app::{AskOptions, FullText, Reply};
+use policybot::app::{Action, AskOptions, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
 use policybot::corpus::{Department, Level};
-use policybot::index::region::Places;
-use policybot::session::{MemoryStore, Session};
+use policybot::places::Places;
+use policybot::session::{BotStore, MemoryStore, RedisStore, Session};
 use policybot::telegram::{self, BotConfig, Knowledge, Limits, Secret, texts};
 use serde_json::Value;
 
 use crate::fake_bot_api::{self as fake, Failure, FakeBotApi};
+use crate::support::redis::{TestRedis, unique_prefix};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -120,28 +121,7 @@ impl Fixture {
     }
 }
 
-impl Knowledge for Fixture {
-    fn ask(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Answer {
-        session.shown = 0;
-        let answer = answered(text, session.region.as_deref(), 0);
-        self.remember(session, &answer);
-        answer
-    }
-
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        let question = session.last_question.clone()?;
-        let answer = match session.followups.get(n.checked_sub(1)?)? {
-            Followup::More => answered(&question, None, session.shown),
-            Followup::Region { region } => answered(&question, Some(region), 0),
-            Followup::Ask { question, .. } => answered(question, None, 0),
-            Followup::FullText { clause_id, .. } => {
-                return self.full_text(clause_id).map(Reply::FullText);
-            }
-        };
-        self.remember(session, &answer);
-        Some(Reply::Answer(answer))
-    }
-
+impl Fixture {
     fn full_text(&self, clause_id: &str) -> Option<FullText> {
         let citation = "《关于<进一步>支持小微企业的若干措施》（豫政〔2022〕1号）".to_string();
         match clause_id {
@@ -156,7 +136,50 @@ impl Knowledge for Fixture {
             _ => None,
         }
     }
+}
 
+impl Knowledge for Fixture {
+    /// Every message is a question here; typed follow-ups are tested with `RealApp`.
+    fn message(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Reply {
+        session.shown = 0;
+        let answer = answered(text, session.region.as_deref(), 0);
+        self.remember(session, &answer);
+        Reply::Answer(answer)
+    }
+
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        let (answer_id, n, kind) = match action {
+            Action::Followup { answer_id, n, kind } => (answer_id, n, kind),
+            Action::Rate { answer_id, useful } => {
+                return session.owns(answer_id).then(|| Reply::Rated {
+                    answer_id,
+                    useful,
+                    question: session.last_question.clone().unwrap_or_default(),
+                });
+            }
+        };
+        let question = session.last_question.clone()?;
+        let answer = match session.followup(answer_id, n, kind)? {
+            Followup::More => answered(&question, None, session.shown),
+            Followup::Region { region } => answered(&question, Some(region), 0),
+            Followup::Ask { question, .. } => answered(question, None, 0),
+            Followup::FullText { clause_id, .. } => {
+                return self.full_text(clause_id).map(Reply::FullText);
+            }
+        };
+        self.remember(session, &answer);
+        Some(Reply::Answer(answer))
+    }
+
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        // Every name is a place here; the real place table is tested with `RealApp`.
+        session.region = Some(name.to_string());
+        Ok(session.region.clone())
+    }
     fn topics(&self) -> Vec<(String, String)> {
         vec![
             ("融资贷款".to_string(), "小微企业贷款有贴息吗".to_string()),
@@ -215,13 +238,22 @@ async fn start_bot_on<K: Knowledge>(
     flood_per_minute: u32,
     limits: Option<Limits>,
 ) -> Running {
+    let store = MemoryStore::new(Duration::from_secs(600), 10_000);
+    start_bot_with_store(knowledge, store, flood_per_minute, limits).await
+}
+
+async fn start_bot_with_store<K: Knowledge, S: BotStore>(
+    knowledge: Arc<K>,
+    store: S,
+    flood_per_minute: u32,
+    limits: Option<Limits>,
+) -> Running {
     let api = FakeBotApi::start().await;
     let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
     cfg.api_url = Some(api.url());
     cfg.poll_timeout = Duration::from_secs(1);
     cfg.limits = limits;
     cfg.flood_per_minute = flood_per_minute;
-    let store = MemoryStore::new(Duration::from_secs(600), 10_000);
     let bot = tokio::spawn(async move {
         if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
             panic!("bot stopped: {e}");
@@ -248,6 +280,31 @@ async fn exchange(api: &FakeBotApi, update: Value, n: usize) -> Vec<Value> {
         sent.len() - before
     );
     sent[before..].to_vec()
+}
+
+/// The question [`settle`] asks; its answer quotes it.
+const MARKER: &str = "标记问题";
+
+/// Waits until each of `chats` (chat id, user) has handled every update sent to it so far: asks
+/// [`MARKER`] there and waits for the answers (the updates of one chat are handled in order), so
+/// a check that nothing else was sent can fail. Returns every message sent except those answers.
+async fn settle(api: &FakeBotApi, chats: &[(i64, u64)]) -> Vec<Value> {
+    for &(chat, user) in chats {
+        api.push(fake::text(chat, user, &format!("/ask {MARKER}")));
+    }
+    let is_marker = |m: &Value| text(m).contains(MARKER);
+    api.wait_until(WAIT, |calls| {
+        let answered = calls.iter().filter(|c| c.ok && c.method == "sendmessage");
+        answered.filter(|c| is_marker(&c.body)).count() >= chats.len()
+    })
+    .await;
+    let sent = api.ok_calls("sendMessage");
+    assert_eq!(
+        sent.iter().filter(|m| is_marker(m)).count(),
+        chats.len(),
+        "help: a marker question went unanswered"
+    );
+    sent.into_iter().filter(|m| !is_marker(m)).collect()
 }
 
 fn buttons(message: &Value) -> Vec<(String, String)> {
@@ -558,8 +615,7 @@ async fn stale_forged_and_foreign_presses_get_a_toast_only() {
     for ack in &acks[acks_before..] {
         assert_eq!(ack["text"], texts::EXPIRED);
     }
-    let calls = api.calls_during(Duration::from_millis(300)).await;
-    let replies = api.ok_calls("sendMessage");
+    let replies = settle(api, &[(100, 100)]).await;
     let expired = replies.iter().filter(|m| text(m) == texts::EXPIRED).count();
     assert_eq!(
         expired, 0,
@@ -567,7 +623,7 @@ async fn stale_forged_and_foreign_presses_get_a_toast_only() {
     );
     assert!(
         replies.iter().all(|m| !text(m).contains("（安阳）")),
-        "help: another user's button must not run: {calls:?}"
+        "help: another user's button must not run"
     );
     assert_all_html(api);
 }
@@ -636,9 +692,8 @@ async fn groups_answer_ask_and_replies_and_ignore_chatter() {
         .await
         .remove(0);
     assert_eq!(text(&usage), texts::ASK_USAGE);
-    api.calls_during(Duration::from_millis(300)).await;
     assert_eq!(
-        api.ok_calls("sendMessage").len(),
+        settle(api, &[(group, 11)]).await.len(),
         4,
         "help: chatter must stay unanswered"
     );
@@ -741,9 +796,14 @@ async fn burst_with_429s_answers_every_question_exactly_once() {
     let sent = api
         .wait_for("sendMessage", users.len(), Duration::from_secs(30))
         .await;
-    api.calls_during(Duration::from_millis(500)).await;
-    let sent = api.ok_calls("sendMessage").len().max(sent.len());
-    assert_eq!(sent, users.len(), "help: every question answered once");
+    let chats: Vec<(i64, u64)> = users.iter().map(|&u| (u as i64, u)).collect();
+    let answers = settle(api, &chats).await;
+    assert!(sent.len() >= users.len());
+    assert_eq!(
+        answers.len(),
+        users.len(),
+        "help: every question answered once"
+    );
     let failed = api
         .calls()
         .iter()
@@ -751,11 +811,7 @@ async fn burst_with_429s_answers_every_question_exactly_once() {
         .count();
     assert_eq!(failed, 6, "help: the 429s were really served");
     for &u in &users {
-        let to_user = api
-            .ok_calls("sendMessage")
-            .iter()
-            .filter(|m| m["chat_id"] == u)
-            .count();
+        let to_user = answers.iter().filter(|m| m["chat_id"] == u).count();
         assert_eq!(to_user, 1, "help: user {u} got {to_user} answers");
     }
 }
@@ -794,7 +850,8 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
             .any(|c| c.method == "sendmessage" && c.body["chat_id"] == 101)
     })
     .await;
-    api.calls_during(Duration::from_millis(1500)).await;
+    // A resend would come within the retry backoff.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let calls = sends_to(api, 101);
     assert_eq!(calls.len(), 1, "help: not sent again: {calls:?}");
     assert!(calls[0].ok, "help: the message was delivered");
@@ -882,8 +939,13 @@ async fn hundred_concurrent_users_each_answered_once() {
         .collect();
     api.wait_for("sendMessage", users.len(), Duration::from_secs(30))
         .await;
-    api.calls_during(Duration::from_millis(300)).await;
-    let calls = api.calls();
+    let chats: Vec<(i64, u64)> = users.iter().map(|&u| (u as i64, u)).collect();
+    settle(api, &chats).await;
+    let calls: Vec<_> = api
+        .calls()
+        .into_iter()
+        .filter(|c| !text(&c.body).contains(MARKER))
+        .collect();
     let mut latencies = Vec::new();
     for (user, update) in ids {
         let replies: Vec<_> = calls
@@ -930,8 +992,7 @@ async fn long_full_text_is_split_on_sentences() {
         })
         .await;
     assert!(!sent.is_empty());
-    api.calls_during(Duration::from_millis(300)).await;
-    let parts: Vec<String> = api.ok_calls("sendMessage")[1..]
+    let parts: Vec<String> = settle(api, &[(100, 100)]).await[1..]
         .iter()
         .map(|m| text(m).to_string())
         .collect();
@@ -963,14 +1024,18 @@ async fn long_full_text_is_split_on_sentences() {
 pub struct RealApp(pub &'static App);
 
 impl Knowledge for RealApp {
-    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
-        self.0.ask(text, session, opts)
+    fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
+        self.0.message(text, session, opts)
     }
-    fn follow_up(&self, n: usize, session: &mut Session) -> Option<Reply> {
-        self.0.follow_up(n, session)
+    fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
+        self.0.press(session, action)
     }
-    fn full_text(&self, clause_id: &str) -> Option<FullText> {
-        self.0.full_text(clause_id)
+    fn set_region(
+        &self,
+        session: &mut Session,
+        name: &str,
+    ) -> Result<Option<String>, UnknownRegion> {
+        self.0.set_region(session, name)
     }
     fn topics(&self) -> Vec<(String, String)> {
         self.0.topics()
@@ -1008,6 +1073,14 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         "help: citation first: {}",
         text(&parts[0])
     );
+    // Issue 10 (#10): the button's label typed takes the button's path: the same message.
+    let label = buttons(&first)
+        .into_iter()
+        .find(|(_, data)| *data == full)
+        .expect("全文 button")
+        .0;
+    let typed = exchange(api, fake::private(100, &label), 1).await;
+    assert_eq!(text(&typed[0]), text(&parts[0]), "help: typed {label:?}");
     let more = exchange(
         api,
         fake::callback(100, 100, 10_001, &button(&first, "m:")),
@@ -1022,6 +1095,19 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         !buttons(&topics).is_empty(),
         "help: intents/ topics as buttons"
     );
+    // Issue 10 (#10): an unknown place is refused with the known ones, not stored and ignored.
+    let unknown = exchange(api, fake::private(100, "/region 火星"), 1)
+        .await
+        .remove(0);
+    assert!(
+        text(&unknown).contains("未知地区“火星”") && text(&unknown).contains("安阳"),
+        "help: {}",
+        text(&unknown)
+    );
+    let known = exchange(api, fake::private(100, "/region"), 1)
+        .await
+        .remove(0);
+    assert!(text(&known).contains("当前未设置地区"), "{}", text(&known));
     let followup = exchange(api, fake::private(100, "那安阳呢"), 1)
         .await
         .remove(0);
@@ -1031,6 +1117,38 @@ async fn real_app_answers_with_citations_and_working_buttons() {
         text(&followup)
     );
     assert_all_html(api);
+}
+
+/// Issue 10 (#10): emoji-only input is explained to the user but is no unanswered question in the
+/// operator's log; a real question that finds nothing is (and marks the end of the check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_is_not_logged_as_unanswered() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("invalid_not_unanswered");
+    let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
+        .await
+        .expect("store");
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let invalid = exchange(api, fake::private(100, "😀😀🎉"), 1)
+        .await
+        .remove(0);
+    assert!(text(&invalid).contains("用文字描述"), "{}", text(&invalid));
+    // Logged before its reply is sent: once the reply is here, every earlier entry is too.
+    exchange(api, fake::private(100, "美元汇率多少"), 1).await;
+    let logged: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{prefix}unanswered"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis.connection().await)
+        .await
+        .expect("LRANGE");
+    assert_eq!(logged, ["美元汇率多少"]);
 }
 
 /// Posts `body` to the bot's webhook listener at `addr` + `path`; returns the HTTP status.

@@ -1,0 +1,150 @@
+//! `policybot ingest`: new policy files into the data directory and the live index, and their
+//! announcements queued in Redis.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::broadcast::queue_at;
+use super::{Outcome, load_app, redis_url};
+use crate::broadcast::store::BroadcastStore;
+use crate::config::Config;
+
+/// Ingests `files` and, when `announce`, queues their added documents for announcement;
+/// refused when a file is rejected, the rebuild fails or Redis cannot queue.
+pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
+    let paths = crate::index::Paths {
+        data_dir: cfg.data_dir.clone(),
+        index_dir: cfg.index_dir.clone(),
+    };
+    // Announcing needs Redis: check it before anything changes, so a document is never added
+    // without its announcement being queued.
+    let queue = match announce_queue(cfg, announce) {
+        Ok(queue) => queue,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("未做任何更改。加 --no-announce 可只导入、不推送。");
+            return Outcome::Refused;
+        }
+    };
+    let limits = cfg.ingest_limits();
+    let mut waiting = || eprintln!("另一个导入或索引重建正在进行，等待其完成…");
+    let report = match crate::ingest::ingest(&paths, files, &limits, &mut waiting, &mut |_, _| {}) {
+        Ok(r) => r,
+        Err(crate::ingest::IngestError::Rejected(rejections)) => {
+            for r in rejections {
+                eprintln!("拒绝导入 {r}");
+            }
+            eprintln!("未做任何更改，索引保持不变。");
+            return Outcome::Refused;
+        }
+        Err(e) => {
+            eprintln!("导入失败: {e}（数据已恢复，索引保持不变）");
+            return Outcome::Refused;
+        }
+    };
+    for file in &report.files {
+        match &file.stored_as {
+            Some(name) => println!(
+                "{} → {}/compendium/{name}",
+                file.source.display(),
+                cfg.data_dir.display()
+            ),
+            None => println!("{}（没有新内容，未保存）", file.source.display()),
+        }
+        for old in &file.replaced {
+            println!("  取代旧文件 {old}");
+        }
+        for d in &file.documents {
+            let number = d
+                .doc_number
+                .as_deref()
+                .map(|n| format!("（{n}）"))
+                .unwrap_or_default();
+            println!("  {} 《{}》{number}", d.outcome.label(), d.title);
+            for f in &d.old_kept_in {
+                println!("       旧版本仍在 {f} 中（汇编文件不改动；索引只收录新版本）");
+            }
+        }
+    }
+    match &report.rebuilt {
+        Some(open) => println!(
+            "索引已更新: {} 份文件, {} 条条款 ({:.0} ms)；运行中的 serve 将在数秒内自动加载。",
+            open.manifest.documents,
+            open.manifest.clauses,
+            open.build_ms.unwrap_or_default()
+        ),
+        None => println!("没有变化，索引未重建。"),
+    }
+    let added: Vec<&crate::ingest::DocReport> = report
+        .files
+        .iter()
+        .flat_map(|f| &f.documents)
+        .filter(|d| d.outcome == crate::ingest::Outcome::Added)
+        .collect();
+    if added.is_empty() {
+        return Outcome::Done;
+    }
+    match queue {
+        Some((runtime, store)) => match queue_announcements(cfg, &runtime, &store, &added) {
+            Ok(()) => Outcome::Done,
+            Err(e) => {
+                eprintln!(
+                    "推送排队失败: {e:#}（文件已导入；修复 Redis 后重新导入同一文件不会重复推送）"
+                );
+                Outcome::Refused
+            }
+        },
+        None if !announce => {
+            println!("--no-announce：不推送新增文件。");
+            Outcome::Done
+        }
+        None => {
+            println!("未配置 REDIS_URL：不推送新增文件。");
+            Outcome::Done
+        }
+    }
+}
+
+/// The Redis queue for announcements, checked reachable; `None` when not announcing or when no
+/// Redis is configured.
+fn announce_queue(
+    cfg: &Config,
+    announce: bool,
+) -> anyhow::Result<Option<(tokio::runtime::Runtime, BroadcastStore)>> {
+    let Some(url) = redis_url(cfg).filter(|_| announce) else {
+        return Ok(None);
+    };
+    let (runtime, store) = queue_at(cfg, url)?;
+    runtime
+        .block_on(store.ping())
+        .context("Redis 不可达，无法为新增文件排队推送")?;
+    Ok(Some((runtime, store)))
+}
+
+/// Queues the announcement of every added document (found in the rebuilt knowledge base by
+/// 文号, else title); a document announced before is not queued again.
+fn queue_announcements(
+    cfg: &Config,
+    runtime: &tokio::runtime::Runtime,
+    store: &BroadcastStore,
+    added: &[&crate::ingest::DocReport],
+) -> anyhow::Result<()> {
+    let app = load_app(cfg, false)?;
+    let kb = app.kb();
+    for d in added {
+        let found = kb.corpus.documents.iter().find(|doc| match &d.doc_number {
+            Some(n) => doc.doc_number.as_ref() == Some(n),
+            None => doc.title == d.title,
+        });
+        let Some(a) = found.and_then(|doc| app.announcement(&doc.id)) else {
+            println!("  《{}》不在新索引中，未推送", d.title);
+            continue;
+        };
+        match runtime.block_on(store.enqueue(&a))? {
+            Some(_) => println!("  已排队推送《{}》给订阅者", a.title),
+            None => println!("  《{}》以前推送过，不再推送", a.title),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! `policybot serve`: the Telegram bot with its session store, announcement queue and the hot
+//! reload of a newly ingested index.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Outcome, load_app, redis_url};
+use crate::app::App;
+use crate::broadcast::store::BroadcastStore;
+use crate::config::Config;
+use crate::session::{MemoryStore, RedisStore};
+
+/// Runs the bot until SIGTERM/SIGINT.
+pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let bot = crate::telegram::BotConfig::from_config(cfg)?;
+    let app = Arc::new(load_app(cfg, false)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let served = runtime.block_on(async move {
+        tokio::spawn(watch_index(Arc::clone(&app)));
+        let ttl = Duration::from_secs(cfg.session_ttl_secs);
+        let broadcasts = match redis_url(cfg) {
+            Some(url) => Some(Arc::new(BroadcastStore::open(
+                url,
+                &cfg.redis_prefix,
+                &cfg.replica,
+            )?)),
+            None => {
+                tracing::info!("no REDIS_URL: subscriptions and announcements are off");
+                None
+            }
+        };
+        // Redis being down is no error (the store starts empty and reconnects); a bad URL is.
+        match redis_url(cfg) {
+            Some(url) => {
+                let sessions = RedisStore::connect(url, &cfg.redis_prefix, ttl).await?;
+                crate::telegram::run(app, sessions, broadcasts, bot).await?;
+            }
+            None => {
+                let sessions = MemoryStore::new(ttl, cfg.memory_sessions);
+                crate::telegram::run(app, sessions, broadcasts, bot).await?;
+            }
+        }
+        anyhow::Ok(())
+    });
+    // `run` has waited out the shutdown grace period: do not wait again for work left on the
+    // runtime's threads (an index reload, an answer being computed).
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served.map(|()| Outcome::Done)
+}
+
+/// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.
+const RELOAD_POLL: Duration = Duration::from_secs(2);
+
+/// Hot reload for `serve` (file watch by polling `CURRENT`): when `ingest` or `index` has swapped
+/// in a new generation, the app re-opens it; questions under way finish on the old one.
+async fn watch_index(app: Arc<App>) {
+    let mut tick = tokio::time::interval(RELOAD_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let app = Arc::clone(&app);
+        match tokio::task::spawn_blocking(move || app.reload()).await {
+            Ok(Ok(true)) => tracing::info!("knowledge base reloaded from the new index generation"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!("index reload failed, keeping the current one: {e}"),
+            Err(e) => tracing::warn!("index reload task failed: {e}"),
+        }
+    }
+}

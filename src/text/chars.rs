@@ -1,0 +1,104 @@
+//! Small character-level rules shared by every module that needs them, so that one name means
+//! one behaviour: what counts as a CJK character, whether a text states an amount, and how text
+//! is shortened to a number of characters.
+
+/// Han ideographs (with 〇, extensions and compatibility forms), kana and Hangul syllables: the
+/// characters the bigram analyzer pairs, and that typo repair and retrieval treat as words of
+/// running CJK text.
+#[must_use]
+pub fn is_cjk(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3007}'
+            | '\u{3040}'..='\u{30FF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{AC00}'..='\u{D7AF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{20000}'..='\u{3134F}'
+    )
+}
+
+/// Units of any quantity a 多少 question may be after: money, rates, multiples, counts of firms,
+/// items, households and people, and periods (`3年`, `6个月`, `90天`).
+pub const QUANTITY_UNITS: &[&str] = &[
+    "万", "亿", "元", "%", "％", "个", "家", "倍", "分", "项", "户", "年", "月", "天", "人", "折",
+];
+
+/// Units of what an enterprise gets: money, rates and shares, multiples, and months of relief
+/// (a year such as `2022年` is a date, not a benefit).
+pub const BENEFIT_UNITS: &[&str] = &[
+    "万元",
+    "亿元",
+    "元",
+    "%",
+    "％",
+    "个百分点",
+    "倍",
+    "折",
+    "个月",
+];
+
+/// Whether `text` states an amount: a number (ASCII or full-width digits, with spaces or a
+/// decimal point inside) directly followed by one of `units`.
+#[must_use]
+pub fn has_amount(text: &str, units: &[&str]) -> bool {
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    text.char_indices().any(|(i, c)| {
+        is_digit(c) && {
+            let rest = &text[i..];
+            let after =
+                rest.trim_start_matches(|c: char| is_digit(c) || c == '.' || c.is_whitespace());
+            units.iter().any(|u| after.starts_with(u))
+        }
+    })
+}
+
+/// `text` cut to at most `max` characters, the last of them `…` when anything was cut.
+#[must_use]
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((i, _)) if max > 0 => format!(
+            "{}…",
+            &text[..text[..i].char_indices().last().map_or(0, |(j, _)| j)]
+        ),
+        Some(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_never_exceeds() {
+        assert_eq!(truncate("abcdef", 3), "ab…");
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abc", 0), "");
+        assert_eq!(truncate("减免房租三个月", 4).chars().count(), 4);
+    }
+
+    #[test]
+    fn amounts_need_a_unit_right_after_the_number() {
+        assert!(has_amount("补贴标准为每人 1000 元", QUANTITY_UNITS));
+        assert!(has_amount("减免３—６个月租金", BENEFIT_UNITS));
+        assert!(has_amount("贴息比例 1.5 倍", BENEFIT_UNITS));
+        assert!(!has_amount("第一条 为了规范管理", QUANTITY_UNITS));
+        assert!(has_amount("2022年底前", QUANTITY_UNITS));
+        assert!(
+            !has_amount("2022年底前", BENEFIT_UNITS),
+            "help: a year is a date, not a benefit"
+        );
+    }
+
+    #[test]
+    fn cjk_covers_han_kana_and_hangul() {
+        assert!(
+            ['贷', '〇', 'か', '한', '\u{20000}']
+                .into_iter()
+                .all(is_cjk)
+        );
+        assert!(!['a', '1', '，', '😀'].into_iter().any(is_cjk));
+    }
+}
