@@ -116,6 +116,13 @@ async fn questions_in_flight(api: &FakeBotApi, n: u64) {
         assert!(Instant::now() < deadline, "the bot fetched the questions");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // Until the bot has read the getUpdates answer, a stop drops that request and confirms only
+    // the offset before it, so Telegram would deliver those updates again: they are in flight
+    // once the first answer is being sent (the rest wait in the listener's buffer).
+    api.wait_until(Duration::from_secs(60), |calls| {
+        calls.iter().any(|c| c.method == "sendmessage")
+    })
+    .await;
 }
 
 fn answered_chats(api: &FakeBotApi) -> std::collections::BTreeSet<i64> {
