@@ -38,14 +38,14 @@ pub enum Error {
         message: String,
     },
     /// The index must be (re)built but its directory cannot be written (read-only).
-    #[error("the index in {dir} must be rebuilt ({reason}) but cannot be written: {source}")]
+    #[error("the index in {dir} must be rebuilt ({reason}) but cannot be written: {io}")]
     NotWritable {
         /// Index directory.
         dir: PathBuf,
         /// Why a rebuild is needed.
         reason: String,
-        /// Underlying error.
-        source: std::io::Error,
+        /// What writing failed with (not a `source`: the message already names it).
+        io: std::io::Error,
     },
     /// The search index failed.
     #[error("index error: {0}")]

@@ -206,7 +206,7 @@ impl KnowledgeBase {
                         Error::NotWritable {
                             dir: paths.index_dir.clone(),
                             reason: why.clone(),
-                            source,
+                            io: source,
                         }
                     }
                     other => other,

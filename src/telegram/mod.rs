@@ -1,6 +1,6 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, and [`run`] (long polling or webhook, health endpoint, command menu, announcement
-//! delivery). Endpoints only take ids and text → [`App`] → `render::telegram` → send; no
+//! injected, [`run`] (long polling or webhook, command menu, announcement delivery) and the
+//! health endpoint ([`spawn_health`]). Endpoints only take ids and text → [`App`] → `render::telegram` → send; no
 //! retrieval logic lives here.
 
 mod broadcast;
@@ -34,7 +34,7 @@ use crate::session::{Session, SessionStore};
 
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
-pub use health::spawn as spawn_health;
+pub use health::{Readiness, spawn as spawn_health};
 pub use send::{Sender, Target};
 
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
@@ -60,7 +60,8 @@ pub struct BotConfig {
     pub api_url: Option<Url>,
     /// Webhook mode; long polling when `None`.
     pub webhook: Option<Webhook>,
-    /// Address of the `/healthz` endpoint; none when `None`.
+    /// Address of the `/healthz` endpoint ([`spawn_health`], started by the caller before the
+    /// knowledge base is opened); none when `None`.
     pub health: Option<SocketAddr>,
     /// Questions per user per minute before the polite flood reply.
     pub flood_per_minute: u32,
@@ -162,8 +163,8 @@ pub enum RunError {
     /// The Bot API could not be reached at startup (getMe, setWebhook).
     #[error("Telegram Bot API: {0}")]
     Telegram(#[from] teloxide::RequestError),
-    /// The health endpoint could not bind its address, or a signal handler could not be set.
-    #[error("health endpoint or signal handler: {0}")]
+    /// A signal handler could not be set.
+    #[error("signal handler: {0}")]
     Io(#[from] std::io::Error),
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
@@ -249,8 +250,8 @@ pub fn schema<A: Knowledge, S: SessionStore + 'static>() -> UpdateHandler<Handle
         .branch(Update::filter_my_chat_member().endpoint(handlers::on_my_chat_member::<A, S>))
 }
 
-/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, health endpoint, announcement
-/// delivery (when `broadcasts` is given), then long polling (or the webhook listener) feeding
+/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, announcement delivery (when
+/// `broadcasts` is given), then long polling (or the webhook listener) feeding
 /// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
 /// after `shutdown_grace` it returns anyway, logging every reply still being sent.
 pub async fn run<A: Knowledge, S: SessionStore + 'static>(
@@ -287,10 +288,6 @@ pub async fn run<A: Knowledge, S: SessionStore + 'static>(
     tracing::info!(bot = %username, api_url = ?cfg.api_url.as_ref().map(Url::as_str), "starting");
     if let Err(error) = sender.set_commands(command::menu()).await {
         tracing::warn!(%error, "setMyCommands failed; the command menu may be stale");
-    }
-    if let Some(addr) = cfg.health {
-        let bound = health::spawn(addr).await?;
-        tracing::info!(%bound, "health endpoint at /healthz");
     }
     if let Some(store) = &broadcasts {
         tokio::spawn(broadcast::deliver_forever(

@@ -7,6 +7,7 @@ mod corpus;
 mod fake_bot_api;
 mod ingest;
 mod ingest_safety;
+mod integrity;
 mod kb;
 mod retrieval;
 mod session;
