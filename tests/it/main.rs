@@ -5,6 +5,7 @@ mod cli;
 mod conversation;
 mod corpus;
 mod fake_bot_api;
+mod fuzz;
 mod ingest;
 mod ingest_safety;
 mod integrity;
