@@ -118,7 +118,6 @@ impl KnowledgeBase {
         Self::open_inner(paths, false, Some(lock), progress)
     }
 
-    #[allow(clippy::too_many_lines)]
     fn open_inner(
         paths: &Paths,
         force: bool,
