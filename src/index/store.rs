@@ -250,6 +250,42 @@ mod tests {
     }
 
     #[test]
+    fn current_follows_only_plain_generation_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = dir.path().join("index");
+        for name in ["index/gen-a", "gen-b"] {
+            fs::create_dir_all(dir.path().join(name)).expect("mkdir");
+            fs::write(dir.path().join(name).join(MANIFEST), "{}").expect("write");
+        }
+        fs::write(index.join(CURRENT), "gen-a\n").expect("write");
+        assert_eq!(current(&index), Some(index.join("gen-a")));
+        fs::write(index.join(CURRENT), "../gen-b").expect("write");
+        assert_eq!(current(&index), None, "nothing outside the index directory");
+        assert_eq!(pointer(&index).as_deref(), Some("../gen-b"), "but reported");
+    }
+
+    #[test]
+    fn file_sums_cover_every_file_but_the_manifest_and_locks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join("tantivy")).expect("mkdir");
+        for (name, content) in [
+            ("corpus.json", "[]"),
+            ("tantivy/a.idx", "abc"),
+            ("tantivy/.tantivy-meta.lock", ""),
+            (MANIFEST, "{}"),
+        ] {
+            fs::write(dir.path().join(name), content).expect("write");
+        }
+        let sums = file_sums(dir.path()).expect("sums");
+        assert_eq!(
+            sums.keys().collect::<Vec<_>>(),
+            ["corpus.json", "tantivy/a.idx"]
+        );
+        assert_eq!(sums["tantivy/a.idx"], FileSum::of(b"abc"));
+        assert_eq!(sums["tantivy/a.idx"].bytes, 3);
+    }
+
+    #[test]
     fn fingerprint_changes_with_data() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(dir.path().join("compendium")).expect("mkdir");
