@@ -349,8 +349,12 @@ impl App {
             return Ok(false);
         }
         let (kb, report) = KnowledgeBase::open(paths, false, &mut |_, _| {})?;
-        if report.built {
-            tracing::warn!("reload rebuilt the index: data changed during the reload");
+        match (&report.damage, report.built) {
+            (Some(damage), _) => tracing::warn!("reload rebuilt the damaged new index: {damage}"),
+            (None, true) => {
+                tracing::warn!("reload rebuilt the index: data changed during the reload")
+            }
+            (None, false) => {}
         }
         *self
             .kb

@@ -37,6 +37,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The index must be (re)built but its directory cannot be written (read-only).
+    #[error("the index in {dir} must be rebuilt ({reason}) but cannot be written: {io}")]
+    NotWritable {
+        /// Index directory.
+        dir: PathBuf,
+        /// Why a rebuild is needed.
+        reason: String,
+        /// What writing failed with (not a `source`: the message already names it).
+        io: std::io::Error,
+    },
     /// The search index failed.
     #[error("index error: {0}")]
     Index(String),

@@ -5,7 +5,8 @@
 //! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
 //! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
 //! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, synonyms and stop words.
-//! - [`index`]: tantivy schema, build, open and retrieval with region awareness; the build lock.
+//! - [`index`]: tantivy schema, build, open (with integrity checks and repair) and retrieval with
+//!   region awareness; the build lock.
 //! - [`intents`]: intent definitions as data and `classify()`.
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.

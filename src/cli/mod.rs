@@ -46,6 +46,9 @@ fn load_app(cfg: &Config, force: bool) -> anyhow::Result<App> {
     let (app, report) = App::load(cfg, force, &mut progress)
         .with_context(|| format!("无法加载知识库 (data dir {})", cfg.data_dir.display()))?;
     bar.finish_and_clear();
+    if let Some(damage) = &report.damage {
+        eprintln!("索引不可用，已从数据重新建立: {damage}");
+    }
     if let Some(ms) = report.build_ms {
         eprintln!(
             "已建立索引: {} 份文件, {} 条条款 ({ms:.0} ms)",

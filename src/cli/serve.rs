@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use super::{Outcome, load_app, redis_url};
 use crate::app::App;
 use crate::broadcast::store::BroadcastStore;
@@ -19,11 +21,23 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         )
         .init();
     let bot = crate::telegram::BotConfig::from_config(cfg)?;
-    let app = Arc::new(load_app(cfg, false)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let served = runtime.block_on(async move {
+        // Up first, so a container probe sees "starting" (503) while the index is checked or
+        // rebuilt, and "ok" once it has passed its self-test.
+        let ready = crate::telegram::Readiness::default();
+        if let Some(addr) = bot.health {
+            let bound = crate::telegram::spawn_health(addr, ready.clone())
+                .await
+                .with_context(|| format!("health endpoint {addr}"))?;
+            tracing::info!(%bound, "health endpoint at /healthz (503 until the index is ready)");
+        }
+        let loading = cfg.clone();
+        let app = tokio::task::spawn_blocking(move || load_app(&loading, false)).await??;
+        let app = Arc::new(app);
+        ready.set_ready();
         tokio::spawn(watch_index(Arc::clone(&app)));
         let ttl = Duration::from_secs(cfg.session_ttl_secs);
         let broadcasts = match redis_url(cfg) {

@@ -1,11 +1,12 @@
 //! The tantivy index of the corpus: schema, open (the only place that registers analyzers),
-//! build (the only writer) and retrieve. No Telegram, no Redis.
+//! build (the only writer), integrity checks and retrieve. No Telegram, no Redis.
 
 pub mod lock;
 pub mod open;
 pub mod retrieve;
 pub mod schema;
 pub mod store;
+mod verify;
 
 use serde::{Deserialize, Serialize};
 

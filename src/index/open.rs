@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
 
 use super::lock::BuildLock;
 use super::schema::{self, Fields, SCHEMA_VERSION};
 use super::store::{self, Manifest};
+use super::verify;
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
 use crate::places::Places;
@@ -38,6 +38,10 @@ pub struct OpenReport {
     pub manifest: Manifest,
     /// Wall time of parse + index, when built.
     pub build_ms: Option<f64>,
+    /// What was wrong with the live generation this call found unusable and rebuilt (a file
+    /// missing or not matching the manifest, a failed checksum or self-test, a panic while
+    /// reading it), in one line.
+    pub damage: Option<String>,
 }
 
 /// The corpus, its index and the text tools needed to query it.
@@ -64,18 +68,35 @@ pub struct KnowledgeBase {
     generation: PathBuf,
 }
 
+/// The live generation, as [`inspect`] found it.
+enum Live {
+    /// No `CURRENT` pointer: nothing was built yet.
+    Missing,
+    /// Built from other data than the data directory holds now.
+    Stale,
+    /// Unusable: what is wrong with it.
+    Damaged(String),
+    /// Checked and read.
+    Ready(Box<(Generation, Manifest)>),
+}
+
 impl KnowledgeBase {
-    /// Opens the live generation if its fingerprint matches the data; otherwise (or when `force`)
-    /// parses the data and builds a new generation beside it, then swaps it in atomically.
-    /// `progress(done, total)` is called while documents are added.
+    /// Opens the live generation if its fingerprint matches the data and it passes the
+    /// integrity checks (its files against the manifest, tantivy's checksums, self-test queries;
+    /// a panic while reading it counts as a failure); otherwise (or when `force`) parses the
+    /// data and builds a new generation beside it, checks it the same way and swaps it in
+    /// atomically. `progress(done, total)` is called while documents are added. Opening a valid,
+    /// up-to-date generation writes nothing, so a read-only index directory works.
     ///
     /// # Errors
-    /// Missing or unreadable data, a malformed lexicon, or an index failure.
+    /// Missing or unreadable data, a malformed lexicon, an index failure, a new generation that
+    /// fails its checks, or a rebuild needed in an index directory that cannot be written.
     ///
     /// A build takes the index directory's [`BuildLock`]. While another process holds it (an
     /// ingest under way, or another build) nothing is rebuilt: the live generation is used as it
-    /// is, or, when there is none (or `force`), this call waits for the lock and then builds only
-    /// if the other process did not already build what is needed.
+    /// is when it passes the checks, or, when there is none, it is damaged (or `force`), this
+    /// call waits for the lock and then builds only if the other process did not already build
+    /// what is needed.
     pub fn open(
         paths: &Paths,
         force: bool,
@@ -112,59 +133,101 @@ impl KnowledgeBase {
         }
         let lexicon_dir = paths.data_dir.join("lexicon");
         // Loading jieba's dictionary is the slowest step of an open: it runs on its own thread
-        // while this one hashes the data and reads the live generation or parses the corpus.
+        // while this one hashes the data and checks the live generation or parses the corpus.
         std::thread::scope(|scope| {
-            let loading = scope.spawn(|| Segmenter::load(&lexicon_dir));
-            let segmenter = || match loading.join() {
-                Ok(loaded) => loaded,
-                Err(panic) => std::panic::resume_unwind(panic),
+            let mut loading = Some(scope.spawn(|| Segmenter::load(&lexicon_dir)));
+            let mut joined: Option<Segmenter> = None;
+            let mut segmenter = || -> Result<Segmenter, Error> {
+                if let Some(s) = &joined {
+                    return Ok(s.clone());
+                }
+                let handle = loading
+                    .take()
+                    .ok_or_else(|| Error::Index("the jieba dictionary did not load".to_string()))?;
+                let loaded = match handle.join() {
+                    Ok(loaded) => loaded?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                joined = Some(loaded.clone());
+                Ok(loaded)
             };
             let lexicon = Lexicon::load(&lexicon_dir)?;
             let places = Places::load(&lexicon_dir.join("places.tsv"))?;
-            let live = |fingerprint: Option<&str>| -> Option<(Generation, Manifest)> {
-                let generation = store::current(&paths.index_dir)?;
-                let manifest = store::manifest(&generation).ok()?;
-                if fingerprint.is_some_and(|f| f != manifest.fingerprint) {
-                    return None;
-                }
-                // An unreadable live generation is rebuilt below.
-                Some((Generation::read(&generation).ok()?, manifest))
-            };
-            // The live generation, as it is.
-            let reuse = |generation: Generation, manifest: Manifest, segmenter: Segmenter| {
-                let kb = generation.finish(segmenter, &lexicon, &places);
-                let report = OpenReport {
-                    built: false,
-                    manifest,
-                    build_ms: None,
-                };
-                (kb, report)
-            };
+            // Generations found damaged, so a second look under the lock does not check again.
+            let mut damaged: Vec<(PathBuf, String)> = Vec::new();
+            // Why the live generation cannot be used as it is (for errors), and what is wrong
+            // with it when it is damaged (for the report).
+            let mut why = String::new();
+            let mut damage: Option<String> = None;
             let mut taken = None;
             let fingerprint = loop {
                 let fingerprint = store::fingerprint(&paths.data_dir, SCHEMA_VERSION)?;
                 // With `force`, only a build of our own counts.
-                let up_to_date = if force {
-                    None
+                let live = if force {
+                    Live::Stale
                 } else {
-                    live(Some(&fingerprint))
+                    inspect(&paths.index_dir, Some(&fingerprint), &mut damaged)
                 };
-                if let Some((generation, manifest)) = up_to_date {
-                    return Ok(reuse(generation, manifest, segmenter()?));
+                match live {
+                    Live::Ready(found) => {
+                        let (generation, manifest) = *found;
+                        match use_live(generation, manifest, segmenter()?, &lexicon, &places) {
+                            Ok(opened) => return Ok(opened),
+                            Err((dir, found)) => {
+                                why.clone_from(&found);
+                                damage = Some(found.clone());
+                                damaged.push((dir, found));
+                            }
+                        }
+                    }
+                    Live::Damaged(found) => {
+                        why.clone_from(&found);
+                        damage = Some(found);
+                    }
+                    Live::Missing => why = "there is no index yet".to_string(),
+                    Live::Stale if force => why = "a rebuild was asked for".to_string(),
+                    Live::Stale => {
+                        why = "the data changed since it was built".to_string();
+                        damage = None;
+                    }
                 }
                 if held.is_some() || taken.is_some() {
                     break fingerprint;
                 }
-                match BuildLock::try_acquire(&paths.index_dir)? {
+                let not_writable = |e: Error| match e {
+                    Error::Io { source, .. }
+                        if matches!(
+                            source.kind(),
+                            std::io::ErrorKind::PermissionDenied
+                                | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) =>
+                    {
+                        Error::NotWritable {
+                            dir: paths.index_dir.clone(),
+                            reason: why.clone(),
+                            io: source,
+                        }
+                    }
+                    other => other,
+                };
+                match BuildLock::try_acquire(&paths.index_dir).map_err(not_writable)? {
                     // Look again under the lock: a build that just finished may be what we need.
                     Some(lock) => taken = Some(lock),
                     None => {
-                        if !force && let Some((generation, manifest)) = live(None) {
+                        if !force
+                            && let Live::Ready(found) =
+                                inspect(&paths.index_dir, None, &mut damaged)
+                        {
+                            let (generation, manifest) = *found;
                             tracing::info!(
                                 "an ingest or build is under way: answering from the live index"
                             );
-                            return Ok(reuse(generation, manifest, segmenter()?));
+                            match use_live(generation, manifest, segmenter()?, &lexicon, &places) {
+                                Ok(opened) => return Ok(opened),
+                                Err(found) => damaged.push(found),
+                            }
                         }
+                        tracing::info!("an ingest or build is under way: waiting for it");
                         taken = Some(BuildLock::acquire(&paths.index_dir, &mut || {})?);
                     }
                 }
@@ -174,24 +237,32 @@ impl KnowledgeBase {
             let corpus = corpus::load_dir(&compendium, &places)?;
             let segmenter = segmenter()?;
             let scratch = store::scratch(&paths.index_dir)?;
-            let manifest = match build_into(&scratch, &corpus, &segmenter, &fingerprint, progress) {
-                Ok(m) => m,
+            let checked = build_into(&scratch, &corpus, &segmenter, &fingerprint, progress)
+                .and_then(|manifest| {
+                    let generation = Generation::read(&scratch, &manifest, Some(corpus))
+                        .and_then(|g| g.finish(segmenter, &lexicon, &places))
+                        .map_err(|damage| {
+                            Error::Index(format!("the new index failed its checks: {damage}"))
+                        })?;
+                    Ok((generation, manifest))
+                });
+            let (mut kb, manifest) = match checked {
+                Ok(built) => built,
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&scratch);
                     return Err(e);
                 }
             };
-            let name = format!("gen-{}", &fingerprint[..16]);
-            let generation = store::publish(&paths.index_dir, &scratch, &name)?;
+            let name = store::generation_name(&fingerprint);
+            kb.generation = store::publish(&paths.index_dir, &scratch, &name)?;
             let build_ms = started.elapsed().as_secs_f64() * 1000.0;
-            // The corpus just written to `corpus.json` is still in memory: no need to read it back.
-            let kb = Generation::open(&generation, corpus)?.finish(segmenter, &lexicon, &places);
             Ok((
                 kb,
                 OpenReport {
                     built: true,
                     manifest,
                     build_ms: Some(build_ms),
+                    damage,
                 },
             ))
         })
@@ -204,58 +275,117 @@ impl KnowledgeBase {
     }
 }
 
+/// The live generation of `index_dir`, read and checked when its fingerprint is `fingerprint`
+/// (any, when `None`). A generation listed in `damaged` is not checked again.
+fn inspect(
+    index_dir: &Path,
+    fingerprint: Option<&str>,
+    damaged: &mut Vec<(PathBuf, String)>,
+) -> Live {
+    let Some(dir) = store::current(index_dir) else {
+        return match store::pointer(index_dir) {
+            None => Live::Missing,
+            Some(name) => Live::Damaged(format!(
+                "CURRENT names {name:?}, which is not a complete generation"
+            )),
+        };
+    };
+    if let Some((_, damage)) = damaged.iter().find(|(d, _)| *d == dir) {
+        return Live::Damaged(damage.clone());
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let manifest = match store::manifest(&dir) {
+        Ok(m) => m,
+        Err(e) => {
+            let damage = format!("{name}: {e}");
+            damaged.push((dir, damage.clone()));
+            return Live::Damaged(damage);
+        }
+    };
+    if fingerprint.is_some_and(|f| f != manifest.fingerprint) {
+        return Live::Stale;
+    }
+    match Generation::read(&dir, &manifest, None) {
+        Ok(generation) => Live::Ready(Box::new((generation, manifest))),
+        Err(damage) => {
+            let damage = format!("{name}: {damage}");
+            damaged.push((dir, damage.clone()));
+            Live::Damaged(damage)
+        }
+    }
+}
+
+/// The knowledge base of a checked live generation, or its directory and what is wrong with it.
+fn use_live(
+    generation: Generation,
+    manifest: Manifest,
+    segmenter: Segmenter,
+    lexicon: &Lexicon,
+    places: &Places,
+) -> Result<(KnowledgeBase, OpenReport), (PathBuf, String)> {
+    let dir = generation.dir.clone();
+    match generation.finish(segmenter, lexicon, places) {
+        Ok(kb) => Ok((
+            kb,
+            OpenReport {
+                built: false,
+                manifest,
+                build_ms: None,
+                damage: None,
+            },
+        )),
+        Err(damage) => {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Err((dir, format!("{name}: {damage}")))
+        }
+    }
+}
+
 /// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter.
 struct Generation {
     dir: PathBuf,
-    corpus: Corpus,
-    index: Index,
-    fields: Fields,
-    reader: IndexReader,
+    loaded: verify::Loaded,
     haystacks: Vec<(String, usize)>,
     facts: Vec<super::retrieve::Facts>,
 }
 
 impl Generation {
-    /// Reads `corpus.json` and opens the tantivy index of generation `dir`.
-    fn read(dir: &Path) -> Result<Self, Error> {
-        let corpus_path = dir.join("corpus.json");
-        let bytes = std::fs::read(&corpus_path).map_err(|source| Error::Io {
-            path: corpus_path.clone(),
-            source,
-        })?;
-        let corpus: Corpus = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
-            path: corpus_path.clone(),
-            reason: format!("malformed corpus snapshot: {e}"),
-        })?;
-        Self::open(dir, corpus)
-    }
-
-    /// Opens the tantivy index of generation `dir`, built from `corpus`.
-    fn open(dir: &Path, corpus: Corpus) -> Result<Self, Error> {
-        let mmap =
-            MmapDirectory::open(dir.join("tantivy")).map_err(|e| Error::Index(e.to_string()))?;
-        let index = Index::open(mmap)?;
-        let fields = schema::fields(&index.schema())?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let haystacks = haystacks(&corpus);
-        let facts = super::retrieve::facts(&corpus, &haystacks);
+    /// Reads generation `dir` into memory and checks it against `manifest` (see
+    /// [`verify::load`]); `corpus` when the caller has just built it.
+    fn read(dir: &Path, manifest: &Manifest, corpus: Option<Corpus>) -> Result<Self, String> {
+        let loaded = verify::load(dir, manifest, corpus)?;
+        let haystacks = haystacks(&loaded.corpus);
+        let facts = super::retrieve::facts(&loaded.corpus, &haystacks);
         Ok(Generation {
             dir: dir.to_path_buf(),
-            corpus,
-            index,
-            fields,
-            reader,
+            loaded,
             haystacks,
             facts,
         })
     }
 
-    /// Registers the analyzers on the index and assembles the knowledge base.
-    fn finish(self, segmenter: Segmenter, lexicon: &Lexicon, places: &Places) -> KnowledgeBase {
-        analyzer::register(&self.index, &segmenter);
+    /// Registers the analyzers on the index, checks the jieba field against the sampled clauses
+    /// and assembles the knowledge base.
+    fn finish(
+        self,
+        segmenter: Segmenter,
+        lexicon: &Lexicon,
+        places: &Places,
+    ) -> Result<KnowledgeBase, String> {
+        let verify::Loaded {
+            corpus,
+            index,
+            reader,
+            fields,
+        } = self.loaded;
+        analyzer::register(&index, &segmenter);
+        verify::check_words(&index, &reader, fields, &corpus)?;
         let mut multi_char_stopwords: Vec<String> = lexicon
             .stopwords
             .iter()
@@ -264,20 +394,20 @@ impl Generation {
             .collect();
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        let speller = Speller::new(vocabulary(&self.reader, self.fields.body));
-        KnowledgeBase {
+        let speller = Speller::new(vocabulary(&reader, fields.body));
+        Ok(KnowledgeBase {
             multi_char_stopwords,
             speller,
-            corpus: self.corpus,
+            corpus,
             segmenter,
             lexicon: lexicon.clone(),
             places: places.clone(),
             haystacks: self.haystacks,
             facts: self.facts,
-            reader: self.reader,
-            fields: self.fields,
+            reader,
+            fields,
             generation: self.dir,
-        }
+        })
     }
 }
 
@@ -374,12 +504,8 @@ fn build_into(
         fingerprint: fingerprint.to_string(),
         documents: corpus.documents.len(),
         clauses: corpus.clauses.len(),
+        files: store::file_sums(dir)?,
     };
-    let manifest_path = dir.join("manifest.json");
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&manifest_path, json).map_err(|source| Error::Io {
-        path: manifest_path,
-        source,
-    })?;
+    store::write_manifest(dir, &manifest)?;
     Ok(manifest)
 }

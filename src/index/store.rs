@@ -1,13 +1,15 @@
 //! On-disk layout of the index directory: generations built beside each other, a `CURRENT`
-//! pointer swapped atomically (write + rename), and the fingerprint that decides a rebuild.
+//! pointer swapped atomically (write + rename), the fingerprint that decides a rebuild and the
+//! manifest that lists every file of a generation with its size and SHA-256.
 //!
 //! ```text
-//! index_dir/CURRENT            name of the live generation, e.g. `gen-3f2a…`
-//! index_dir/gen-<fp>/tantivy/  the tantivy index
-//! index_dir/gen-<fp>/corpus.json  the parsed corpus the index refers to (clause ordinals)
-//! index_dir/gen-<fp>/manifest.json  fingerprint and build statistics
+//! index_dir/CURRENT            name of the live generation, e.g. `gen-3f2a…-18c0…`
+//! index_dir/gen-<fp>-<t>/tantivy/  the tantivy index
+//! index_dir/gen-<fp>-<t>/corpus.json  the parsed corpus the index refers to (clause ordinals)
+//! index_dir/gen-<fp>-<t>/manifest.json  fingerprint, build statistics and file checksums
 //! ```
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,9 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 
 const CURRENT: &str = "CURRENT";
+const MANIFEST: &str = "manifest.json";
 
-/// What a generation was built from.
+/// What a generation was built from, and what it consists of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Hex fingerprint of data files, lexicon and schema version.
@@ -27,6 +30,33 @@ pub struct Manifest {
     pub documents: usize,
     /// Number of clauses indexed.
     pub clauses: usize,
+    /// Every file of the generation but the manifest itself and lock files, by path relative to
+    /// the generation directory (`/`-separated).
+    pub files: BTreeMap<String, FileSum>,
+}
+
+/// Size and content hash of one file of a generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSum {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+impl FileSum {
+    /// The size and hash of `content`.
+    #[must_use]
+    pub fn of(content: &[u8]) -> FileSum {
+        FileSum {
+            bytes: content.len() as u64,
+            sha256: hex(&Sha256::digest(content)),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -65,15 +95,75 @@ pub fn fingerprint(data_dir: &Path, schema_version: u32) -> Result<String, Error
             h.update(&bytes);
         }
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&h.finalize()))
 }
 
-/// The live generation directory, if `CURRENT` names one that exists.
+/// The live generation directory, if `CURRENT` names one (`gen-…`, a plain directory name)
+/// that has a manifest.
 #[must_use]
 pub fn current(index_dir: &Path) -> Option<PathBuf> {
-    let name = fs::read_to_string(index_dir.join(CURRENT)).ok()?;
-    let dir = index_dir.join(name.trim());
-    dir.join("manifest.json").is_file().then_some(dir)
+    let name = pointer(index_dir)?;
+    let plain = name.starts_with("gen-") && !name.contains(['/', '\\']);
+    let dir = index_dir.join(name);
+    (plain && dir.join(MANIFEST).is_file()).then_some(dir)
+}
+
+/// What `CURRENT` says (trimmed, invalid UTF-8 replaced), when the file exists: a pointer that
+/// [`current`] rejects is damage to report, not a fresh index directory.
+#[must_use]
+pub fn pointer(index_dir: &Path) -> Option<String> {
+    let bytes = fs::read(index_dir.join(CURRENT)).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_string())
+}
+
+/// Name of a new generation of `fingerprint`: unique per build, so a rebuild of the same data
+/// (`index --force`, a repair) never reuses the directory of the generation it replaces.
+#[must_use]
+pub fn generation_name(fingerprint: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "gen-{}-{nanos:x}{:x}",
+        &fingerprint[..16.min(fingerprint.len())],
+        std::process::id()
+    )
+}
+
+/// Size and SHA-256 of every file under the generation directory `dir` (recursively) except
+/// the manifest and lock files (`*.lock`, empty and never read), keyed by relative path.
+///
+/// # Errors
+/// Unreadable directories or files.
+pub fn file_sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, Error> {
+    let mut sums = BTreeMap::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, prefix)) = pending.pop() {
+        for entry in fs::read_dir(&path).map_err(io(&path))? {
+            let entry = entry.map_err(io(&path))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let relative = format!("{prefix}{name}");
+            let kind = entry.file_type().map_err(io(&entry.path()))?;
+            if kind.is_dir() {
+                pending.push((entry.path(), format!("{relative}/")));
+            } else if relative != MANIFEST && !name.ends_with(".lock") {
+                let content = fs::read(entry.path()).map_err(io(&entry.path()))?;
+                sums.insert(relative, FileSum::of(&content));
+            }
+        }
+    }
+    Ok(sums)
+}
+
+/// Writes the manifest of the generation being built in `dir`.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
+    let path = dir.join(MANIFEST);
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::Index(e.to_string()))?;
+    fs::write(&path, json).map_err(io(&path))
 }
 
 /// Reads a generation's manifest.
@@ -81,7 +171,7 @@ pub fn current(index_dir: &Path) -> Option<PathBuf> {
 /// # Errors
 /// Missing or malformed manifest.
 pub fn manifest(generation: &Path) -> Result<Manifest, Error> {
-    let path = generation.join("manifest.json");
+    let path = generation.join(MANIFEST);
     let text = fs::read_to_string(&path).map_err(io(&path))?;
     serde_json::from_str(&text).map_err(|e| Error::Data {
         path,
@@ -104,21 +194,17 @@ pub fn scratch(index_dir: &Path) -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
-/// Moves a completely built scratch directory into place as generation `name` and points
-/// `CURRENT` at it (write to a temporary file, then rename: readers never see a half-built
-/// index). Older generations are removed, best effort.
+/// Moves a completely built (and verified) scratch directory into place as generation `name`
+/// ([`generation_name`]) and points `CURRENT` at it (write to a temporary file, then rename:
+/// readers never see a half-built index). Older generations are removed, best effort (a process
+/// still answering from one keeps its copy in memory).
 ///
 /// # Errors
 /// Renames that fail.
 pub fn publish(index_dir: &Path, scratch: &Path, name: &str) -> Result<PathBuf, Error> {
     let target = index_dir.join(name);
-    if target.join("manifest.json").is_file() {
-        // Another process built the same generation meanwhile: keep theirs.
-        let _ = fs::remove_dir_all(scratch);
-    } else {
-        let _ = fs::remove_dir_all(&target);
-        fs::rename(scratch, &target).map_err(io(&target))?;
-    }
+    let _ = fs::remove_dir_all(&target);
+    fs::rename(scratch, &target).map_err(io(&target))?;
     let tmp = index_dir.join(format!("{CURRENT}.tmp-{}", std::process::id()));
     fs::write(&tmp, name).map_err(io(&tmp))?;
     let current = index_dir.join(CURRENT);
@@ -144,7 +230,7 @@ mod tests {
         assert_eq!(current(dir.path()), None);
         for name in ["gen-a", "gen-b"] {
             let s = scratch(dir.path()).expect("scratch");
-            fs::write(s.join("manifest.json"), "{}").expect("write");
+            fs::write(s.join(MANIFEST), "{}").expect("write");
             let g = publish(dir.path(), &s, name).expect("publish");
             assert_eq!(current(dir.path()), Some(g));
         }
@@ -161,6 +247,42 @@ mod tests {
             None,
             "a generation without manifest is not live"
         );
+    }
+
+    #[test]
+    fn current_follows_only_plain_generation_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = dir.path().join("index");
+        for name in ["index/gen-a", "gen-b"] {
+            fs::create_dir_all(dir.path().join(name)).expect("mkdir");
+            fs::write(dir.path().join(name).join(MANIFEST), "{}").expect("write");
+        }
+        fs::write(index.join(CURRENT), "gen-a\n").expect("write");
+        assert_eq!(current(&index), Some(index.join("gen-a")));
+        fs::write(index.join(CURRENT), "../gen-b").expect("write");
+        assert_eq!(current(&index), None, "nothing outside the index directory");
+        assert_eq!(pointer(&index).as_deref(), Some("../gen-b"), "but reported");
+    }
+
+    #[test]
+    fn file_sums_cover_every_file_but_the_manifest_and_locks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join("tantivy")).expect("mkdir");
+        for (name, content) in [
+            ("corpus.json", "[]"),
+            ("tantivy/a.idx", "abc"),
+            ("tantivy/.tantivy-meta.lock", ""),
+            (MANIFEST, "{}"),
+        ] {
+            fs::write(dir.path().join(name), content).expect("write");
+        }
+        let sums = file_sums(dir.path()).expect("sums");
+        assert_eq!(
+            sums.keys().collect::<Vec<_>>(),
+            ["corpus.json", "tantivy/a.idx"]
+        );
+        assert_eq!(sums["tantivy/a.idx"], FileSum::of(b"abc"));
+        assert_eq!(sums["tantivy/a.idx"].bytes, 3);
     }
 
     #[test]

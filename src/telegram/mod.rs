@@ -1,7 +1,8 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, and [`run`] (long polling or webhook, health endpoint, command menu, announcement
-//! delivery, crash recovery of accepted updates). Endpoints only take ids and text → [`App`] →
-//! `render::telegram` → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no
+//! injected, [`run`] (long polling or webhook, command menu, announcement delivery, crash
+//! recovery of accepted updates) and the health endpoint ([`spawn_health`]). Endpoints only take
+//! ids and text → [`App`] → `render::telegram` → send ([`Sender`]: per-chat pacing, retries,
+//! in-doubt policy); no
 //! retrieval logic lives here.
 
 mod api;
@@ -40,7 +41,7 @@ use crate::session::{BotStore, Session};
 
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
-pub use health::spawn as spawn_health;
+pub use health::{Readiness, spawn as spawn_health};
 pub use inbox::{Inbox, MAX_REPLAYS};
 pub use pace::Limits;
 pub use send::{SendError, Sender, Target};
@@ -68,7 +69,8 @@ pub struct BotConfig {
     pub api_url: Option<Url>,
     /// Webhook mode; long polling when `None`.
     pub webhook: Option<Webhook>,
-    /// Address of the `/healthz` endpoint; none when `None`.
+    /// Address of the `/healthz` endpoint ([`spawn_health`], started by the caller before the
+    /// knowledge base is opened); none when `None`.
     pub health: Option<SocketAddr>,
     /// Questions per user per minute before the polite flood reply.
     pub flood_per_minute: u32,
@@ -201,8 +203,8 @@ pub enum RunError {
     /// The inbox's Redis URL is malformed.
     #[error("crash recovery: {0}")]
     Inbox(#[from] inbox::InvalidUrl),
-    /// The health endpoint could not bind its address, or a signal handler could not be set.
-    #[error("health endpoint or signal handler: {0}")]
+    /// A signal handler could not be set.
+    #[error("signal handler: {0}")]
     Io(#[from] std::io::Error),
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
@@ -324,8 +326,8 @@ async fn finished(inbox: Option<&Inbox>, update: &Update) {
     }
 }
 
-/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, health endpoint, announcement
-/// delivery (when `broadcasts` is given), then long polling (or the webhook listener) feeding
+/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, announcement delivery (when
+/// `broadcasts` is given), then long polling (or the webhook listener) feeding
 /// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
 /// after `shutdown_grace` it returns anyway, logging every reply still being sent.
 pub async fn run<A: Knowledge, S: BotStore>(
@@ -363,10 +365,6 @@ pub async fn run<A: Knowledge, S: BotStore>(
     tracing::info!(bot = %username, api_url = ?cfg.api_url.as_ref().map(Url::as_str), "starting");
     if let Err(error) = sender.set_commands(command::menu()).await {
         tracing::warn!(%error, "setMyCommands failed; the command menu may be stale");
-    }
-    if let Some(addr) = cfg.health {
-        let bound = health::spawn(addr).await?;
-        tracing::info!(%bound, "health endpoint at /healthz");
     }
     if let Some(store) = &broadcasts {
         tokio::spawn(broadcast::deliver_forever(

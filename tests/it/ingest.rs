@@ -11,7 +11,7 @@ use policybot::ingest::{IngestError, Outcome, Rejection};
 use policybot::session::Session;
 
 use super::kb::{config, root};
-use super::support::files::{self, docx, word_xml};
+use super::support::files::{self, copy_dir, docx, word_xml};
 
 const NOTICE: &str = "安阳市人民政府办公室
 关于发放中小企业算力券的通知
@@ -42,13 +42,6 @@ fn word_document(text: &str) -> Vec<u8> {
 }
 
 const QUESTION: &str = "算力券怎么申领";
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read dir").flatten() {
-        fs::copy(e.path(), to.join(e.file_name())).expect("copy");
-    }
-}
 
 fn current(index_dir: &Path) -> String {
     fs::read_to_string(index_dir.join("CURRENT")).expect("CURRENT")

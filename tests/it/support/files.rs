@@ -1,6 +1,7 @@
-//! Ingest fixtures: `.docx` files built in memory, and `ingest` without progress output.
+//! File fixtures: `.docx` files built in memory, `ingest` without progress output, directory
+//! copies.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use policybot::index::Paths;
 use policybot::ingest::{self, IngestError, IngestReport, Limits};
@@ -34,4 +35,16 @@ pub fn ingest(
     limits: &Limits,
 ) -> Result<IngestReport, IngestError> {
     ingest::ingest(paths, files, limits, &mut || {}, &mut |_, _| {})
+}
+
+/// Copies directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
+    }
 }
