@@ -1,5 +1,6 @@
-//! Health endpoint for the container: `GET /healthz` (or `/health`) → `200 ok` on its own address. A minimal
-//! HTTP/1.1 responder on a tokio listener, so it works in polling and webhook mode alike.
+//! Health endpoint for the container: `GET /healthz` (or `/health`) → `200 ok` on its own address,
+//! and `GET /metrics` → [`crate::metrics`]. A minimal HTTP/1.1 responder on a tokio listener, so
+//! it works in polling and webhook mode alike.
 
 use std::net::SocketAddr;
 
@@ -28,19 +29,23 @@ pub async fn spawn(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     Ok(bound)
 }
 
-fn response(request: &[u8]) -> &'static str {
+fn response(request: &[u8]) -> std::borrow::Cow<'static, str> {
     let line = request
         .split(|&b| b == b'\r' || b == b'\n')
         .next()
         .unwrap_or_default();
     let path = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
     let method_ok = line.starts_with(b"GET ") || line.starts_with(b"HEAD ");
+    if method_ok && path == b"/metrics" {
+        return crate::metrics::http_response().into();
+    }
     match method_ok && matches!(path, b"/healthz" | b"/health") {
         true => {
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n"
         }
         false => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
     }
+    .into()
 }
 
 #[cfg(test)]

@@ -155,6 +155,7 @@ impl Knowledge for Fixture {
                     answer_id,
                     useful,
                     question: session.last_question.clone().unwrap_or_default(),
+                    clauses: Vec::new(),
                 });
             }
         };
@@ -1148,6 +1149,10 @@ async fn invalid_input_is_not_logged_as_unanswered() {
         .query_async(&mut redis.connection().await)
         .await
         .expect("LRANGE");
+    let logged: Vec<String> = logged
+        .iter()
+        .map(|e| policybot::session::Unanswered::parse(e).question)
+        .collect();
     assert_eq!(logged, ["美元汇率多少"]);
 }
 
