@@ -123,6 +123,34 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "When the index in use was loaded (Unix time)",
         m.index_loaded.clone(),
     );
+    // Known series start at 0, so that rates and alerts see them before the first event.
+    for status in [
+        Status::Answered,
+        Status::Related,
+        Status::NoMatch,
+        Status::Intent,
+        Status::Invalid,
+    ] {
+        for source in [Source::Private, Source::Group, Source::Forward] {
+            m.questions
+                .get_or_create(&vec![
+                    ("status", status_name(status)),
+                    ("source", source.as_str()),
+                ])
+                .inc_by(0);
+        }
+    }
+    let send = vec![("method", "sendMessage")];
+    m.retries.get_or_create(&send).inc_by(0);
+    m.rate_limited.get_or_create(&send).inc_by(0);
+    for reason in ["refused", "gave_up", "in_doubt"] {
+        m.failures
+            .get_or_create(&vec![("method", "sendMessage"), ("reason", reason)])
+            .inc_by(0);
+    }
+    for state in ["pending", "delivered", "failed"] {
+        m.broadcast.get_or_create(&vec![("state", state)]).set(0);
+    }
     Metrics { registry, ..m }
 });
 

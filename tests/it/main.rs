@@ -10,6 +10,7 @@ mod ingest;
 mod ingest_safety;
 mod kb;
 mod retrieval;
+mod review;
 mod session;
 mod shutdown;
 mod support;
