@@ -4,7 +4,8 @@
 //! expiring by their [`LogPolicy`]; the salt of the user hashes, unless configured, is generated
 //! once and kept in `{prefix}log:salt`). Every command is time-bounded; while Redis is
 //! unreachable the store behaves as empty, logs the outage once and its recovery once, and the
-//! `ConnectionManager` reconnects in the background. Never logs the URL (it may hold a password).
+//! `ConnectionManager` reconnects in the background (failed commands and reachability are
+//! counted in [`crate::metrics`]). Never logs the URL (it may hold a password).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
