@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
 use crate::intents::{IntentKind, IntentSet};
-use crate::session::Session;
+use crate::session::{ClauseRef, Session};
 use crate::text::chars::truncate;
 
 /// Longest question accepted, in characters.
@@ -230,6 +230,8 @@ pub enum Reply {
         useful: bool,
         /// The question that answer answered.
         question: String,
+        /// The clauses that answer cited (its page shown last).
+        clauses: Vec<ClauseRef>,
     },
 }
 
@@ -432,6 +434,7 @@ impl App {
                 answer_id,
                 useful,
                 question: session.last_question.clone().unwrap_or_default(),
+                clauses: cited_in(&self.kb(), session),
             }),
             Action::Followup { answer_id, n, kind } => {
                 let followup = session.followup(answer_id, n, kind)?.clone();
@@ -805,6 +808,25 @@ fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
         citation,
         text: clause.text.clone(),
     })
+}
+
+/// The clauses the session's last answer cited (its 全文 follow-ups), with their documents' titles.
+fn cited_in(kb: &KnowledgeBase, session: &Session) -> Vec<ClauseRef> {
+    let corpus = &kb.corpus;
+    session
+        .followups
+        .iter()
+        .filter_map(|f| match f {
+            Followup::FullText { clause_id, .. } => {
+                let clause = corpus.clauses.iter().find(|c| c.id == *clause_id)?;
+                Some(ClauseRef {
+                    id: clause_id.clone(),
+                    title: corpus.documents[clause.doc].title.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Position of document `doc_id` in the corpus.

@@ -89,6 +89,16 @@ pub struct Config {
     pub ingest_max_clauses: usize,
     /// Longest clause of an ingested file, characters. Env `POLICYBOT_INGEST_MAX_CLAUSE_CHARS`.
     pub ingest_max_clause_chars: usize,
+    /// Telegram user ids allowed to use `/review` (in a private chat). Env `POLICYBOT_ADMINS`
+    /// (comma-separated).
+    pub admins: Vec<u64>,
+    /// Entries kept in each operator log. Env `POLICYBOT_LOG_CAP`.
+    pub log_cap: usize,
+    /// Days an operator log entry is kept. Env `POLICYBOT_LOG_DAYS`.
+    pub log_days: u64,
+    /// Salt of the user hashes in the operator logs; none = generated once and kept in Redis.
+    /// Env `POLICYBOT_LOG_SALT`.
+    pub log_salt: Option<Secret>,
 }
 
 impl Default for Config {
@@ -119,6 +129,10 @@ impl Default for Config {
             ingest_max_file_clauses: limits.max_file_clauses,
             ingest_max_clauses: limits.max_total_clauses,
             ingest_max_clause_chars: limits.max_clause_chars,
+            admins: Vec::new(),
+            log_cap: crate::session::LOG_CAPACITY,
+            log_days: crate::session::LOG_EXPIRY.as_secs() / 86_400,
+            log_salt: None,
         }
     }
 }
@@ -219,6 +233,27 @@ const ENV: &[(&str, EnvSetter)] = &[
         c.ingest_max_clause_chars = v.parse().map_err(|_| "expected a number".to_string())?;
         Ok(())
     }),
+    ("POLICYBOT_ADMINS", |c, v| {
+        c.admins = v
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse().map_err(|_| format!("not a user id: {id}")))
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }),
+    ("POLICYBOT_LOG_CAP", |c, v| {
+        c.log_cap = v.parse().map_err(|_| "expected a number".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_LOG_DAYS", |c, v| {
+        c.log_days = v.parse().map_err(|_| "expected days".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_LOG_SALT", |c, v| {
+        c.log_salt = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        Ok(())
+    }),
     ("POLICYBOT_REPLICA", |c, v| {
         match v.trim() {
             "" => return Err("expected a name".to_string()),
@@ -280,6 +315,16 @@ impl Config {
         }
     }
 
+    /// How the operator logs are kept.
+    #[must_use]
+    pub fn log_policy(&self) -> crate::session::LogPolicy {
+        crate::session::LogPolicy {
+            cap: self.log_cap.max(1),
+            expiry: std::time::Duration::from_secs(self.log_days.max(1).saturating_mul(86_400)),
+            salt: self.log_salt.as_ref().map(|s| s.expose().to_string()),
+        }
+    }
+
     /// The data directory to use: the configured one, or — when it is the default `data` and
     /// missing from the working directory — the compendium bundled with the source tree.
     #[must_use]
@@ -330,6 +375,14 @@ mod tests {
         .expect("valid env");
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:1/"));
         assert_eq!(c.page_size, 4);
+        c.apply_env(|k| (k == "POLICYBOT_ADMINS").then(|| " 11, 22 ,".into()))
+            .expect("ids");
+        assert_eq!(c.admins, [11, 22]);
+        assert!(
+            c.apply_env(|k| (k == "POLICYBOT_ADMINS").then(|| "11,@bob".into()))
+                .is_err(),
+            "help: a username is no user id"
+        );
         assert!(
             !format!("{c:?}").contains("SECRET"),
             "token must not leak into Debug output"

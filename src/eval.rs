@@ -24,7 +24,9 @@ pub struct GoldQuestion {
     /// Two-turn cases: the question asked first, in the same session.
     #[serde(default)]
     pub first: Option<String>,
-    /// `answerable`, `multi` or `out_of_scope`.
+    /// `answerable`, `multi` or `out_of_scope`; empty in a line not labelled yet (as
+    /// `policybot review --jsonl-gold` writes them).
+    #[serde(default)]
     pub kind: String,
     /// Region the user named.
     #[serde(default)]
@@ -32,6 +34,20 @@ pub struct GoldQuestion {
     /// Gold snippets.
     #[serde(default)]
     pub gold: Vec<GoldEntry>,
+}
+
+impl GoldQuestion {
+    /// Whether an editor has labelled it: `answerable` or `multi` with gold snippets, or
+    /// `out_of_scope` without. Other lines (an empty `kind`, gold missing or contradicting the
+    /// kind) cannot be scored and are skipped by `eval` and `calibrate`.
+    #[must_use]
+    pub fn is_labelled(&self) -> bool {
+        match self.kind.as_str() {
+            "answerable" | "multi" => !self.gold.is_empty(),
+            "out_of_scope" => self.gold.is_empty(),
+            _ => false,
+        }
+    }
 }
 
 /// A half of a question set split by the parity of the number in each id (`e012` is even):

@@ -17,6 +17,8 @@
 //! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
+//! - [`review`]: the operator's review of the unanswered and 👎 questions in the logs.
+//! - [`metrics`]: the Prometheus metrics served at `/metrics`.
 //! - [`config`], [`cli`], [`eval`]: the command line.
 
 pub mod answer;
@@ -30,8 +32,10 @@ pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod intents;
+pub mod metrics;
 pub mod places;
 pub mod render;
+pub mod review;
 pub mod session;
 pub mod telegram;
 pub mod text;

@@ -78,7 +78,26 @@ pub enum Command {
         #[command(subcommand)]
         action: BroadcastAction,
     },
-    /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency).
+    /// Review the operator logs (needs REDIS_URL): unanswered, weakly answered (related) and 👎
+    /// questions grouped by normalised question, with counts, first/last seen, the clauses
+    /// answered and their 👍/👎.
+    Review {
+        /// How far back: 7d, 24h, 90m or all.
+        #[arg(long, default_value = "7d", value_parser = crate::review::parse_window)]
+        since: std::time::Duration,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "jsonl_gold")]
+        json: bool,
+        /// Print eval JSONL lines (`kind` empty, `gold` []) for an editor to label and add to a
+        /// question set; `policybot eval` skips lines not labelled yet.
+        #[arg(long)]
+        jsonl_gold: bool,
+        /// Delete the operator logs (unanswered questions and feedback) instead.
+        #[arg(long, conflicts_with_all = ["json", "jsonl_gold", "since"])]
+        purge: bool,
+    },
+    /// Score retrieval on a gold JSONL file (recall@1/3/10, MRR, declines, latency); lines not
+    /// labelled yet (empty `kind`) are skipped.
     Eval {
         /// Gold questions, e.g. ../shared/eval/dev.jsonl or tests/data/gold.jsonl.
         file: PathBuf,

@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::Outcome;
 use crate::app::App;
 use crate::config::Config;
-use crate::eval::{self, Half};
+use crate::eval::{self, GoldQuestion, Half};
 
 /// Scores `file` (or one half of it), text or JSON; refused when recall@3 is below `min_recall3`.
 pub(super) fn eval(
@@ -20,9 +20,13 @@ pub(super) fn eval(
     min_recall3: Option<f64>,
     half: Option<Half>,
 ) -> anyhow::Result<Outcome> {
-    let mut questions = eval::load(file)?;
+    let mut questions = labelled(file, eval::load(file)?);
     if let Some(half) = half {
         questions.retain(|q| half.contains(&q.id));
+    }
+    if questions.is_empty() {
+        eprintln!("{} 中没有可评分的已标注问题。", file.display());
+        return Ok(Outcome::Refused);
     }
     let report = eval::run(app, &questions, k, repeat);
     if json {
@@ -58,11 +62,15 @@ pub(super) fn calibrate(
             Some((p, "odd")) => (p, Some(Half::Odd)),
             _ => (spec.as_str(), None),
         };
-        let mut q = eval::load(Path::new(path))?;
+        let mut q = labelled(Path::new(path), eval::load(Path::new(path))?);
         if let Some(half) = half {
             q.retain(|q| half.contains(&q.id));
         }
         questions.extend(q);
+    }
+    if questions.is_empty() {
+        eprintln!("没有可用于拟合的已标注问题。");
+        return Ok(Outcome::Refused);
     }
     let report = eval::calibrate(app, &questions, folds);
     print!("{}", report.text);
@@ -79,4 +87,26 @@ pub(super) fn calibrate(
         println!("wrote {}", path.display());
     }
     Ok(Outcome::Done)
+}
+
+/// The labelled questions of `file` ([`GoldQuestion::is_labelled`]); says on stderr how many
+/// were skipped (e.g. lines from `policybot review --jsonl-gold` an editor has not labelled yet).
+fn labelled(file: &Path, questions: Vec<GoldQuestion>) -> Vec<GoldQuestion> {
+    let (labelled, skipped): (Vec<GoldQuestion>, Vec<GoldQuestion>) =
+        questions.into_iter().partition(GoldQuestion::is_labelled);
+    if !skipped.is_empty() {
+        let ids: Vec<&str> = skipped.iter().take(5).map(|q| q.id.as_str()).collect();
+        let more = if skipped.len() > ids.len() {
+            " …"
+        } else {
+            ""
+        };
+        eprintln!(
+            "{}: 跳过 {} 条未标注的问题（kind 为空，或 gold 与 kind 不符）: {}{more}",
+            file.display(),
+            skipped.len(),
+            ids.join(", ")
+        );
+    }
+    labelled
 }

@@ -9,6 +9,7 @@ mod broadcast;
 mod chat;
 mod eval;
 mod ingest;
+mod review;
 mod serve;
 
 use std::process::ExitCode;
@@ -122,6 +123,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             action: BroadcastAction::Status { json },
         } => broadcast::status(&cfg, json),
         Command::Serve => serve::run(&cfg),
+        Command::Review {
+            since,
+            json,
+            jsonl_gold,
+            purge,
+        } => {
+            let format = match (json, jsonl_gold) {
+                (true, _) => review::Format::Json,
+                (false, true) => review::Format::JsonlGold,
+                (false, false) => review::Format::Text,
+            };
+            review::run(&cfg, since, format, purge)
+        }
         Command::Eval {
             file,
             k,

@@ -37,9 +37,11 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         let loading = cfg.clone();
         let app = tokio::task::spawn_blocking(move || load_app(&loading, false)).await??;
         let app = Arc::new(app);
+        index_metrics(&app);
         ready.set_ready();
         tokio::spawn(watch_index(Arc::clone(&app)));
         let ttl = Duration::from_secs(cfg.session_ttl_secs);
+        let logs = cfg.log_policy();
         let broadcasts = match redis_url(cfg) {
             Some(url) => Some(Arc::new(BroadcastStore::open(
                 url,
@@ -54,11 +56,13 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         // Redis being down is no error (the store starts empty and reconnects); a bad URL is.
         match redis_url(cfg) {
             Some(url) => {
-                let sessions = RedisStore::connect(url, &cfg.redis_prefix, ttl).await?;
+                let sessions = RedisStore::connect(url, &cfg.redis_prefix, ttl)
+                    .await?
+                    .with_logs(logs);
                 crate::telegram::run(app, sessions, broadcasts, bot).await?;
             }
             None => {
-                let sessions = MemoryStore::new(ttl, cfg.memory_sessions);
+                let sessions = MemoryStore::new(ttl, cfg.memory_sessions).with_logs(logs);
                 crate::telegram::run(app, sessions, broadcasts, bot).await?;
             }
         }
@@ -68,6 +72,17 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
     // runtime's threads (an index reload, an answer being computed).
     runtime.shutdown_timeout(Duration::from_millis(500));
     served.map(|()| Outcome::Done)
+}
+
+/// Tells the metrics which index answers now.
+fn index_metrics(app: &App) {
+    let kb = app.kb();
+    let generation = kb.generation();
+    let name = generation.file_name().map_or_else(
+        || generation.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    crate::metrics::index_loaded(&name, kb.corpus.documents.len(), kb.corpus.clauses.len());
 }
 
 /// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.
@@ -80,9 +95,12 @@ async fn watch_index(app: Arc<App>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let app = Arc::clone(&app);
-        match tokio::task::spawn_blocking(move || app.reload()).await {
-            Ok(Ok(true)) => tracing::info!("knowledge base reloaded from the new index generation"),
+        let reloading = Arc::clone(&app);
+        match tokio::task::spawn_blocking(move || reloading.reload()).await {
+            Ok(Ok(true)) => {
+                index_metrics(&app);
+                tracing::info!("knowledge base reloaded from the new index generation");
+            }
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!("index reload failed, keeping the current one: {e}"),
             Err(e) => tracing::warn!("index reload task failed: {e}"),

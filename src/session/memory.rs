@@ -1,5 +1,6 @@
 //! `MemoryStore`: sessions in process memory, bounded (least-recently-used evicted first) and
-//! expiring after the TTL; flood counters for the current minute; bounded operator logs.
+//! expiring after the TTL; flood counters for the current minute; operator logs capped and
+//! expiring by their [`LogPolicy`] (the salt, unless configured, is made per process).
 //! The default when no Redis URL is configured. Lost on restart.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -8,14 +9,17 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{
-    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore,
-    flood_window, log_question,
+    Feedback, FloodGate, LogPolicy, Logs, OperatorLog, Session, SessionKey, SessionStore,
+    Unanswered, flood_window, random_salt, unix_now,
 };
 
 /// Bounded in-memory session store; thread-safe.
 pub struct MemoryStore {
     ttl: Duration,
     max_entries: usize,
+    logs: LogPolicy,
+    /// Salt of the user hashes in the logs.
+    salt: String,
     inner: Mutex<Inner>,
 }
 
@@ -30,7 +34,7 @@ struct Inner {
     flood_window: u64,
     flood: HashMap<SessionKey, u32>,
     feedback: VecDeque<Feedback>,
-    unanswered: VecDeque<String>,
+    unanswered: VecDeque<Unanswered>,
 }
 
 struct Entry {
@@ -45,6 +49,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("ttl", &self.ttl)
             .field("max_entries", &self.max_entries)
+            .field("logs", &self.logs)
             .field("len", &self.len())
             .finish_non_exhaustive()
     }
@@ -58,8 +63,20 @@ impl MemoryStore {
         MemoryStore {
             ttl,
             max_entries: max_entries.max(1),
+            logs: LogPolicy::default(),
+            salt: random_salt(),
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// The same store keeping its operator logs by `policy`.
+    #[must_use]
+    pub fn with_logs(mut self, policy: LogPolicy) -> Self {
+        if let Some(salt) = &policy.salt {
+            self.salt.clone_from(salt);
+        }
+        self.logs = policy;
+        self
     }
 
     /// Number of sessions held (expired ones may still count until evicted).
@@ -134,10 +151,15 @@ impl Inner {
     }
 }
 
-/// Pushes `item` at the front of a log holding at most [`LOG_CAPACITY`] entries.
-fn push_log<T>(log: &mut VecDeque<T>, item: T) {
+/// Pushes `item` at the front of a log holding at most `policy.cap` entries, none expired
+/// (`at` gives an entry's time).
+fn push_log<T>(log: &mut VecDeque<T>, item: T, policy: &LogPolicy, at: impl Fn(&T) -> u64) {
     log.push_front(item);
-    log.truncate(LOG_CAPACITY);
+    log.truncate(policy.cap.max(1));
+    let cutoff = policy.cutoff(unix_now().as_secs());
+    while log.back().is_some_and(|e| at(e) < cutoff) {
+        log.pop_back();
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -207,27 +229,33 @@ impl FloodGate for MemoryStore {
 }
 
 impl OperatorLog for MemoryStore {
-    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
-        let item = Feedback::new(key, answer_id, up, question);
-        push_log(&mut self.lock().feedback, item);
+    async fn record_feedback(&self, key: SessionKey, mut feedback: Feedback) {
+        feedback.who = Some(LogPolicy::who(&self.salt, key.user));
+        push_log(&mut self.lock().feedback, feedback, &self.logs, |e| e.at);
     }
 
-    async fn record_unanswered(&self, question: &str) {
-        let item = log_question(question);
-        push_log(&mut self.lock().unanswered, item);
-    }
-}
-
-/// What the operator reads (and tests check).
-impl MemoryStore {
-    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
-    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        self.lock().unanswered.iter().take(n).cloned().collect()
+    async fn record_unanswered(&self, key: SessionKey, mut entry: Unanswered) {
+        entry.who = Some(LogPolicy::who(&self.salt, key.user));
+        push_log(&mut self.lock().unanswered, entry, &self.logs, |e| e.at);
     }
 
-    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
-    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        self.lock().feedback.iter().take(n).cloned().collect()
+    async fn logs(&self, since: u64) -> Logs {
+        let since = since.max(self.logs.cutoff(unix_now().as_secs()));
+        let inner = self.lock();
+        Logs {
+            unanswered: inner
+                .unanswered
+                .iter()
+                .filter(|e| e.at >= since)
+                .cloned()
+                .collect(),
+            feedback: inner
+                .feedback
+                .iter()
+                .filter(|e| e.at >= since)
+                .cloned()
+                .collect(),
+        }
     }
 }
 
@@ -293,12 +321,38 @@ mod tests {
 
     #[tokio::test]
     async fn logs_are_bounded_newest_first() {
-        let store = MemoryStore::new(Duration::from_secs(60), 2);
-        for i in 0..LOG_CAPACITY + 5 {
-            store.record_unanswered(&format!("q{i}")).await;
+        let policy = LogPolicy {
+            cap: 5,
+            ..LogPolicy::default()
+        };
+        let store = MemoryStore::new(Duration::from_secs(60), 2).with_logs(policy);
+        for i in 0..8 {
+            let entry = Unanswered::new(
+                &format!("q{i}"),
+                crate::answer::Status::NoMatch,
+                super::super::Source::Private,
+                Vec::new(),
+            );
+            store.record_unanswered(key(1), entry).await;
         }
-        let all = store.recent_unanswered(usize::MAX).await;
-        assert_eq!(all.len(), LOG_CAPACITY);
-        assert_eq!(all[0], format!("q{}", LOG_CAPACITY + 4));
+        let all = store.logs(0).await.unanswered;
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[0].question, "q7");
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_dropped_and_never_read() {
+        let store = MemoryStore::new(Duration::from_secs(60), 2);
+        let mut old = Feedback::new(1, false, "旧问题", Vec::new());
+        old.at -= super::super::LOG_EXPIRY.as_secs() + 10;
+        store.record_feedback(key(1), old).await;
+        assert!(
+            store.logs(0).await.feedback.is_empty(),
+            "help: an expired entry is not read"
+        );
+        store
+            .record_feedback(key(1), Feedback::new(2, true, "新问题", Vec::new()))
+            .await;
+        assert_eq!(store.lock().feedback.len(), 1, "help: and dropped on write");
     }
 }

@@ -1,7 +1,7 @@
 //! Conversation state per (chat, user): the `Session` value and, by role, the narrow traits a
 //! store implements — [`SessionStore`] (sessions), [`FloodGate`] (questions per minute),
-//! [`OperatorLog`] (feedback, unanswered questions) — with their in-memory and Redis
-//! implementations.
+//! [`OperatorLog`] (feedback, unanswered questions: their records, cap, expiry and the salted
+//! hash that stands for a user) — with their in-memory and Redis implementations.
 //! Stores never return errors to callers and never log secrets (URLs, passwords) or session
 //! contents.
 
@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Followup, FollowupKind};
+use crate::answer::{Followup, FollowupKind, Status};
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
@@ -20,8 +20,11 @@ pub use self::redis::RedisStore;
 /// Default time a session lives without use.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(6 * 60 * 60);
 
-/// Entries kept in each operator log (feedback, unanswered).
+/// Entries kept in each operator log (feedback, unanswered) unless configured otherwise.
 pub const LOG_CAPACITY: usize = 1000;
+
+/// How long an operator log entry is kept unless configured otherwise.
+pub const LOG_EXPIRY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Longest question (in chars) kept in the operator logs; longer ones are cut.
 pub const LOG_QUESTION_CHARS: usize = 500;
@@ -70,34 +73,200 @@ pub struct SessionKey {
     pub user: u64,
 }
 
-/// One 👍/👎 on an answer, for the operator.
+/// How the operator logs are kept: at most `cap` entries each, none older than `expiry`, and
+/// users named only by a salted hash of their id ([`LogPolicy::who`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogPolicy {
+    /// Entries kept per log (at least 1).
+    pub cap: usize,
+    /// Age after which an entry is dropped.
+    pub expiry: Duration,
+    /// Salt of the user hashes; `None`: the store's own (Redis: generated once and kept in
+    /// `{prefix}log:salt`; memory: generated per process).
+    pub salt: Option<String>,
+}
+
+impl Default for LogPolicy {
+    fn default() -> Self {
+        LogPolicy {
+            cap: LOG_CAPACITY,
+            expiry: LOG_EXPIRY,
+            salt: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LogPolicy {
+    // By hand: the salt is a secret (with it, a user id can be tested against a hash).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogPolicy")
+            .field("cap", &self.cap)
+            .field("expiry", &self.expiry)
+            .field("salt", &self.salt.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl LogPolicy {
+    /// The pseudonym of `user` under `salt`: 16 hex digits of SHA-256(salt, user id). Tells
+    /// entries of one user apart from another's without storing who it is.
+    #[must_use]
+    pub fn who(salt: &str, user: u64) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(salt.as_bytes())
+            .chain_update(b":")
+            .chain_update(user.to_string().as_bytes())
+            .finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Oldest time (Unix seconds) an entry may have at `now` (Unix seconds).
+    fn cutoff(&self, now: u64) -> u64 {
+        now.saturating_sub(self.expiry.as_secs())
+    }
+}
+
+/// A fresh random salt (32 hex digits) for the user hashes.
+fn random_salt() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: the clock still makes the salt unguessable enough to tell apart.
+        bytes.copy_from_slice(&unix_now().as_nanos().to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a question came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A private chat.
+    Private,
+    /// A group (`/ask`, a reply to the bot).
+    Group,
+    /// A forwarded message.
+    Forward,
+}
+
+impl Source {
+    /// The name used in logs, metrics and JSON.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Private => "private",
+            Source::Group => "group",
+            Source::Forward => "forward",
+        }
+    }
+}
+
+/// A clause an answer cited, as the operator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseRef {
+    /// Clause id.
+    pub id: String,
+    /// Title of its document.
+    pub title: String,
+}
+
+/// A question the bot found nothing for (`no_match`) or only weakly related clauses
+/// (`related`), for the operator. Older versions stored the bare question: such an entry reads
+/// as one with only `question` set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unanswered {
+    /// The question (cut to [`LOG_QUESTION_CHARS`]).
+    pub question: String,
+    /// `no_match` or `related`; `None` in entries of older versions.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// Where it was asked; `None` in entries of older versions.
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// Clauses cited (a `related` answer's).
+    #[serde(default)]
+    pub clauses: Vec<ClauseRef>,
+    /// Salted hash of the asker's user id ([`LogPolicy::who`]), set by the store.
+    #[serde(default)]
+    pub who: Option<String>,
+    /// When, in Unix seconds (0: unknown, an older entry).
+    #[serde(default)]
+    pub at: u64,
+}
+
+impl Unanswered {
+    /// The entry for `question` answered with `status` citing `clauses`, asked now from `source`.
+    #[must_use]
+    pub fn new(question: &str, status: Status, source: Source, clauses: Vec<ClauseRef>) -> Self {
+        Unanswered {
+            question: log_question(question),
+            status: Some(status),
+            source: Some(source),
+            clauses,
+            who: None,
+            at: unix_now().as_secs(),
+        }
+    }
+
+    /// Reads a stored entry: JSON, or the bare question of an older version.
+    #[must_use]
+    pub fn parse(stored: &str) -> Self {
+        match serde_json::from_str(stored) {
+            Ok(entry) => entry,
+            Err(_) => Unanswered {
+                question: stored.to_string(),
+                status: None,
+                source: None,
+                clauses: Vec::new(),
+                who: None,
+                at: 0,
+            },
+        }
+    }
+}
+
+/// One 👍/👎 on an answer, for the operator. (Older versions also stored the chat and user ids;
+/// those fields are ignored when read.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Feedback {
-    /// Chat the answer was given in.
-    pub chat: i64,
-    /// User who rated it.
-    pub user: u64,
     /// Id of the rated answer.
     pub answer_id: u64,
     /// True for 👍, false for 👎.
     pub up: bool,
     /// The question answered (cut to [`LOG_QUESTION_CHARS`]).
     pub question: String,
+    /// The clauses the rated answer cited.
+    #[serde(default)]
+    pub clauses: Vec<ClauseRef>,
+    /// Salted hash of the rater's user id ([`LogPolicy::who`]), set by the store.
+    #[serde(default)]
+    pub who: Option<String>,
     /// When, in Unix seconds.
     pub at: u64,
 }
 
 impl Feedback {
-    fn new(key: SessionKey, answer_id: u64, up: bool, question: &str) -> Self {
+    /// A 👍 (`up`) or 👎 given now on answer `answer_id` to `question`, which cited `clauses`.
+    #[must_use]
+    pub fn new(answer_id: u64, up: bool, question: &str, clauses: Vec<ClauseRef>) -> Self {
         Feedback {
-            chat: key.chat,
-            user: key.user,
             answer_id,
             up,
             question: log_question(question),
+            clauses,
+            who: None,
             at: unix_now().as_secs(),
         }
     }
+}
+
+/// What the operator logs hold, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Logs {
+    /// Unanswered and weakly answered questions.
+    pub unanswered: Vec<Unanswered>,
+    /// 👍/👎.
+    pub feedback: Vec<Feedback>,
 }
 
 /// Storage of sessions. Implementations: in-memory (bounded) and Redis (prefix + TTL).
@@ -133,19 +302,25 @@ pub trait FloodGate: Send + Sync {
     fn allow(&self, key: SessionKey, limit: u32) -> impl std::future::Future<Output = bool> + Send;
 }
 
-/// The operator's logs: 👍/👎 feedback and unanswered questions, newest [`LOG_CAPACITY`] kept.
-/// (Read with `recent_feedback` / `recent_unanswered` of each store, or in Redis directly.)
+/// The operator's logs: 👍/👎 feedback and unanswered questions, each capped and expiring by
+/// its [`LogPolicy`]; users appear only as salted hashes.
 pub trait OperatorLog: Send + Sync {
-    /// Logs a 👍/👎 on answer `answer_id` to `question`.
+    /// Logs a 👍/👎 by (chat, user) `key` (only its salted hash is kept).
     fn record_feedback(
         &self,
         key: SessionKey,
-        answer_id: u64,
-        up: bool,
-        question: &str,
+        feedback: Feedback,
     ) -> impl std::future::Future<Output = ()> + Send;
-    /// Logs a question the bot could not answer.
-    fn record_unanswered(&self, question: &str) -> impl std::future::Future<Output = ()> + Send;
+    /// Logs a question the bot could not answer, or answered only with related clauses, asked
+    /// by `key` (only its salted hash is kept).
+    fn record_unanswered(
+        &self,
+        key: SessionKey,
+        entry: Unanswered,
+    ) -> impl std::future::Future<Output = ()> + Send;
+    /// Both logs, newest first: the entries since `since` (Unix seconds) and not expired, plus
+    /// entries of unknown time (older versions'). Empty when the store is unreachable.
+    fn logs(&self, since: u64) -> impl std::future::Future<Output = Logs> + Send;
 }
 
 /// Everything the bot needs of its store: sessions, the flood limit and the operator's logs.

@@ -1,8 +1,11 @@
 //! `RedisStore`: sessions as JSON under `{prefix}session:{chat}:{user}` with a TTL refreshed on
-//! use, flood counters under `{prefix}flood:{chat}:{user}:{minute}`, and capped operator logs
-//! `{prefix}feedback` / `{prefix}unanswered`. Every command is time-bounded; while Redis is
+//! use, flood counters under `{prefix}flood:{chat}:{user}:{minute}`, and the operator logs
+//! `{prefix}feedback` / `{prefix}unanswered` (lists of JSON entries, newest first, capped and
+//! expiring by their [`LogPolicy`]; the salt of the user hashes, unless configured, is generated
+//! once and kept in `{prefix}log:salt`). Every command is time-bounded; while Redis is
 //! unreachable the store behaves as empty, logs the outage once and its recovery once, and the
-//! `ConnectionManager` reconnects in the background. Never logs the URL (it may hold a password).
+//! `ConnectionManager` reconnects in the background (failed commands and reachability are
+//! counted in [`crate::metrics`]). Never logs the URL (it may hold a password).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,8 +15,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
 
 use super::{
-    Feedback, FloodGate, LOG_CAPACITY, OperatorLog, Session, SessionKey, SessionStore, StoreError,
-    flood_window, log_question,
+    Feedback, FloodGate, LogPolicy, Logs, OperatorLog, Session, SessionKey, SessionStore,
+    StoreError, Unanswered, flood_window, random_salt, unix_now,
 };
 
 /// Upper bound on one command, including waiting for a (re)connection: a dead server must not
@@ -37,11 +40,38 @@ end
 return 0
 ";
 
+/// Pushes ARGV[1] onto the log KEYS[1], keeps ARGV[2] entries, drops those at the old end whose
+/// `at` is below ARGV[3] (an entry of unknown time stops the sweep: it goes by the cap or the
+/// key's expiry), and lets the whole log expire ARGV[4] ms after its last entry.
+const PUSH_LOG: &str = r"
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local cutoff = tonumber(ARGV[3])
+while true do
+    local tail = redis.call('LINDEX', KEYS[1], -1)
+    if not tail then break end
+    local ok, entry = pcall(cjson.decode, tail)
+    if not ok or type(entry) ~= 'table' or type(entry['at']) ~= 'number' or entry['at'] <= 0 then
+        break
+    end
+    if entry['at'] >= cutoff then break end
+    redis.call('RPOP', KEYS[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// The operator logs' keys (after the prefix).
+const LOG_NAMES: [&str; 2] = ["unanswered", "feedback"];
+
 /// Session store in Redis; cheap to share (`&self` everywhere).
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     ttl: Duration,
+    logs: LogPolicy,
+    /// The salt of the user hashes, once known (configured, or read from Redis).
+    salt: tokio::sync::OnceCell<String>,
     /// True while Redis is unreachable (so the outage and the recovery are logged once each).
     down: AtomicBool,
 }
@@ -52,6 +82,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .field("ttl", &self.ttl)
+            .field("logs", &self.logs)
             .field("down", &self.down.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -77,12 +108,24 @@ impl RedisStore {
             conn,
             prefix: prefix.to_string(),
             ttl: ttl.max(Duration::from_millis(1)),
+            logs: LogPolicy::default(),
+            salt: tokio::sync::OnceCell::new(),
             down: AtomicBool::new(false),
         };
         if store.query::<String>(&redis::cmd("PING")).await.is_some() {
             tracing::info!(prefix = %store.prefix, "sessions stored in Redis");
         }
         Ok(store)
+    }
+
+    /// The same store keeping its operator logs by `policy`.
+    #[must_use]
+    pub fn with_logs(mut self, policy: LogPolicy) -> Self {
+        if let Some(salt) = &policy.salt {
+            self.salt = tokio::sync::OnceCell::new_with(Some(salt.clone()));
+        }
+        self.logs = policy;
+        self
     }
 
     /// False while Redis is known to be unreachable.
@@ -121,12 +164,14 @@ impl RedisStore {
     fn outcome<T>(&self, result: Result<RedisResult<T>, tokio::time::error::Elapsed>) -> Option<T> {
         match result {
             Ok(Ok(value)) => {
+                crate::metrics::redis_reachable(true);
                 if self.down.swap(false, Ordering::Relaxed) {
                     tracing::info!(prefix = %self.prefix, "Redis reachable again; sessions resume");
                 }
                 Some(value)
             }
             Ok(Err(e)) if !is_outage(&e) => {
+                crate::metrics::redis_error();
                 tracing::warn!(error = %e, "Redis command failed");
                 None
             }
@@ -142,6 +187,8 @@ impl RedisStore {
     }
 
     fn mark_down(&self, reason: &str) {
+        crate::metrics::redis_error();
+        crate::metrics::redis_reachable(false);
         if !self.down.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 prefix = %self.prefix,
@@ -151,11 +198,9 @@ impl RedisStore {
         }
     }
 
-    async fn lrange(&self, name: &str, n: usize) -> Vec<String> {
-        if n == 0 {
-            return Vec::new();
-        }
-        let stop = isize::try_from(n.min(LOG_CAPACITY) - 1).unwrap_or(isize::MAX);
+    /// The entries of log `name`, newest first (empty when Redis is unreachable).
+    async fn read_log(&self, name: &str) -> Vec<String> {
+        let stop = isize::try_from(self.logs.cap.max(1) - 1).unwrap_or(isize::MAX);
         let cmd = redis::cmd("LRANGE")
             .arg(self.log_key(name))
             .arg(0)
@@ -164,17 +209,63 @@ impl RedisStore {
         self.query(&cmd).await.unwrap_or_default()
     }
 
-    async fn push_log(&self, name: &str, item: &str) {
-        let key = self.log_key(name);
+    /// Appends `entry` (JSON) to log `name`, applying the cap and the expiry.
+    async fn push_log(&self, name: &str, entry: &impl serde::Serialize) {
+        let json = match serde_json::to_string(entry) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(error = %e, "log entry not serialisable; not logged");
+                return;
+            }
+        };
+        let expiry_ms = u64::try_from(self.logs.expiry.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let cmd = redis::cmd("EVAL")
+            .arg(PUSH_LOG)
+            .arg(1)
+            .arg(self.log_key(name))
+            .arg(json)
+            .arg(self.logs.cap.max(1))
+            .arg(self.logs.cutoff(unix_now().as_secs()))
+            .arg(expiry_ms)
+            .take();
+        let _: Option<u8> = self.query(&cmd).await;
+    }
+
+    /// The pseudonym of `user` in the logs; `None` while the salt cannot be read from Redis.
+    async fn who(&self, user: u64) -> Option<String> {
+        let salt = self
+            .salt
+            .get_or_try_init(|| async {
+                // The first replica to log sets the salt; everyone then reads that one.
+                let key = self.log_key("log:salt");
+                let set = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(random_salt())
+                    .arg("NX")
+                    .take();
+                let _: Option<Option<String>> = self.query(&set).await;
+                let get = redis::cmd("GET").arg(&key).take();
+                self.query::<Option<String>>(&get).await.flatten().ok_or(())
+            })
+            .await
+            .ok()?;
+        Some(LogPolicy::who(salt, user))
+    }
+
+    /// Deletes both operator logs (the salt stays); how many entries they held.
+    pub async fn purge_logs(&self) -> Option<usize> {
         let mut pipe = redis::pipe();
-        pipe.cmd("LPUSH").arg(&key).arg(item).ignore();
-        pipe.cmd("LTRIM")
-            .arg(&key)
-            .arg(0)
-            .arg(LOG_CAPACITY - 1)
-            .ignore();
-        // `()` for a pipeline whose replies are all ignored.
-        let _: Option<()> = self.query_pipe(&pipe).await;
+        pipe.atomic();
+        for name in LOG_NAMES {
+            pipe.cmd("LLEN").arg(self.log_key(name));
+        }
+        for name in LOG_NAMES {
+            pipe.cmd("DEL").arg(self.log_key(name)).ignore();
+        }
+        let (unanswered, feedback): (usize, usize) = self.query_pipe(&pipe).await?;
+        Some(unanswered + feedback)
     }
 }
 
@@ -269,32 +360,38 @@ impl FloodGate for RedisStore {
 }
 
 impl OperatorLog for RedisStore {
-    async fn record_feedback(&self, key: SessionKey, answer_id: u64, up: bool, question: &str) {
-        let item = Feedback::new(key, answer_id, up, question);
-        match serde_json::to_string(&item) {
-            Ok(json) => self.push_log("feedback", &json).await,
-            Err(e) => tracing::warn!(error = %e, "feedback not serialisable; not logged"),
+    async fn record_feedback(&self, key: SessionKey, mut feedback: Feedback) {
+        let Some(who) = self.who(key.user).await else {
+            return;
+        };
+        feedback.who = Some(who);
+        self.push_log("feedback", &feedback).await;
+    }
+
+    async fn record_unanswered(&self, key: SessionKey, mut entry: Unanswered) {
+        let Some(who) = self.who(key.user).await else {
+            return;
+        };
+        entry.who = Some(who);
+        self.push_log("unanswered", &entry).await;
+    }
+
+    async fn logs(&self, since: u64) -> Logs {
+        let since = since.max(self.logs.cutoff(unix_now().as_secs()));
+        let unanswered = self.read_log("unanswered").await;
+        let feedback = self.read_log("feedback").await;
+        Logs {
+            unanswered: unanswered
+                .iter()
+                .map(|e| Unanswered::parse(e))
+                .filter(|e| e.at == 0 || e.at >= since)
+                .collect(),
+            feedback: feedback
+                .iter()
+                .filter_map(|e| serde_json::from_str::<Feedback>(e).ok())
+                .filter(|e| e.at >= since)
+                .collect(),
         }
-    }
-
-    async fn record_unanswered(&self, question: &str) {
-        self.push_log("unanswered", &log_question(question)).await;
-    }
-}
-
-/// What the operator reads (and tests check).
-impl RedisStore {
-    /// Up to `n` unanswered questions, newest first (empty when the store is unreachable).
-    pub async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        self.lrange("unanswered", n).await
-    }
-
-    /// Up to `n` feedback entries, newest first (empty when the store is unreachable).
-    pub async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        let raw = self.lrange("feedback", n).await;
-        raw.iter()
-            .filter_map(|json| serde_json::from_str(json).ok())
-            .collect()
     }
 }
 

@@ -4,7 +4,8 @@
 //! (Telegram's per-chat and overall limits, 429 waited out for that chat, bounded retries of
 //! what was not processed; a send whose outcome is unknown is recorded as sent and counted in
 //! doubt, never repeated), records every delivery, drops subscribers that removed or blocked the bot, follows group migrations,
-//! and acknowledges an entry only when every matching subscriber is settled.
+//! and acknowledges an entry only when every matching subscriber is settled. The delivery counts
+//! (pending, delivered, failed) are copied into [`crate::metrics`] every [`GAUGES`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,9 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 /// [`crate::broadcast::store::STALE_ENTRY`]).
 const TOUCH: Duration = Duration::from_secs(5);
 
+/// How often the delivery counts are read for the metrics.
+const GAUGES: Duration = Duration::from_secs(10);
+
 /// Deliveries in flight at once: enough to keep [`PER_SECOND`] going at Telegram round trips
 /// of a few hundred ms; each holds a claim, so this also bounds the deliveries in doubt after a kill.
 const CONCURRENCY: usize = 8;
@@ -50,6 +54,19 @@ pub async fn deliver_forever(store: Arc<BroadcastStore>, sender: Sender) {
             tick.tick().await;
             if let Err(error) = beat.heartbeat().await {
                 tracing::warn!(%error, "broadcast heartbeat failed");
+            }
+        }
+    });
+    let counts = Arc::clone(&store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(GAUGES);
+        loop {
+            tick.tick().await;
+            // An unreachable Redis keeps the last counts (the Redis gauge tells).
+            if let Ok(docs) = counts.status().await {
+                let sum =
+                    |f: fn(&crate::broadcast::store::DocStatus) -> u64| docs.iter().map(f).sum();
+                crate::metrics::broadcast(sum(|d| d.pending), sum(|d| d.sent), sum(|d| d.failed));
             }
         }
     });

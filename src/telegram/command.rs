@@ -26,6 +26,8 @@ pub enum Command {
     Unsubscribe,
     /// /subscriptions.
     Subscriptions,
+    /// /review: the operators' summary of unanswered and 👎 questions (not in the menu).
+    Review,
     /// Any other command addressed to this bot.
     Unknown,
 }
@@ -70,6 +72,7 @@ pub fn parse(text: &str, username: &str) -> Parsed {
         "subscribe" => Command::Subscribe(args.to_string()),
         "unsubscribe" => Command::Unsubscribe,
         "subscriptions" => Command::Subscriptions,
+        "review" => Command::Review,
         _ => Command::Unknown,
     };
     Parsed::Command(command)
@@ -118,6 +121,7 @@ mod tests {
             ),
             ("/unsubscribe", Parsed::Command(Command::Unsubscribe)),
             ("/subscriptions", Parsed::Command(Command::Subscriptions)),
+            ("/review@policybot", Parsed::Command(Command::Review)),
             ("/foo", Parsed::Command(Command::Unknown)),
             ("小微企业 /ask", Parsed::Text),
             ("/ 问题", Parsed::Text),

@@ -1,9 +1,11 @@
 //! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
 //! replies, subscriptions, group migrations), button presses, and the bot's own membership
-//! changes. Each takes ids and text, calls the knowledge base with the (chat, user) session,
-//! renders and sends. A press always gets answerCallbackQuery.
+//! changes, and `/review` for the operators. Each takes ids and text, calls the knowledge base
+//! with the (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
+//! Unanswered questions and 👍/👎 go to the operator log, questions to the metrics.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
 use tokio::task::JoinError;
@@ -16,12 +18,24 @@ use crate::answer::{Answer, FullText, short_region};
 use crate::app::{Action, AskOptions, Reply};
 use crate::broadcast::{FilterError, Subscription};
 use crate::render::telegram as render;
-use crate::session::{self, BotStore, Session, SessionKey};
+use crate::session::{
+    self, BotStore, ClauseRef, Feedback, Session, SessionKey, Source, Unanswered,
+};
+use crate::{metrics, review};
 
 type HandlerResult = Result<(), HandlerError>;
 
 /// Most topics shown by /topics.
 const MAX_TOPICS: usize = 20;
+
+/// What `/review` looks back on.
+const REVIEW_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Questions `/review` lists at most.
+const REVIEW_TOP: usize = 10;
+
+/// Longest `/review` summary, in characters (Telegram's limit is 4096).
+const REVIEW_MAX_CHARS: usize = 3500;
 
 /// Any message the bot can see.
 pub async fn on_message<A: Knowledge, S: BotStore>(
@@ -69,6 +83,12 @@ pub async fn on_message<A: Knowledge, S: BotStore>(
         }
         Parsed::Command(Command::Subscriptions) => {
             return subscription(&ctx, &msg, anonymous_admin, target, None).await;
+        }
+        Parsed::Command(Command::Review) => {
+            return match private && ctx.admins.contains(&from.id.0) {
+                true => review(&ctx, target).await,
+                false => run_command(&ctx, target, key, Command::Help).await,
+            };
         }
         Parsed::Command(cmd) => return run_command(&ctx, target, key, cmd).await,
         Parsed::Text => {}
@@ -349,7 +369,8 @@ async fn run_command<A: Knowledge, S: BotStore>(
             ctx.sender.text(target, texts::RESET, None).await?;
         }
         // Handled before: they need the message (chat kind, sender) for the admin check.
-        Command::Subscribe(_) | Command::Unsubscribe | Command::Subscriptions => {}
+        Command::Subscribe(_) | Command::Unsubscribe | Command::Subscriptions | Command::Review => {
+        }
     }
     Ok(())
 }
@@ -370,6 +391,7 @@ async fn ask<A: Knowledge, S: BotStore>(
     let message = move |app: &A, session: &mut Session| {
         app.message(&question, session, &AskOptions::default())
     };
+    let started = Instant::now();
     let (session, reply) = match update(ctx, key, message).await {
         Ok(done) => done,
         Err(error) => {
@@ -377,7 +399,34 @@ async fn ask<A: Knowledge, S: BotStore>(
             return Err(error.into());
         }
     };
-    deliver(ctx, target, key, session, reply, header.as_deref()).await
+    let status = match &reply {
+        Reply::Answer(answer) => Some(answer.status),
+        Reply::FullText(_) | Reply::Rated { .. } => None,
+    };
+    let delivered = deliver(ctx, target, key, session, reply, header.as_deref()).await;
+    if let Some(status) = status {
+        let source = source(target, header.as_deref());
+        metrics::question(status, source, started.elapsed().as_secs_f64());
+    }
+    delivered
+}
+
+/// Where a question came from: a forward (it has a `header`), a group or a private chat.
+fn source(target: Target, header: Option<&str>) -> Source {
+    match (header, target.chat.0 < 0) {
+        (Some(_), _) => Source::Forward,
+        (None, true) => Source::Group,
+        (None, false) => Source::Private,
+    }
+}
+
+/// `/review` of an operator: a short summary of the week's unanswered and 👎 questions.
+async fn review<A: Knowledge, S: BotStore>(ctx: &Ctx<A, S>, target: Target) -> HandlerResult {
+    let since = session::unix_now().saturating_sub(REVIEW_WINDOW).as_secs();
+    let items = review::group(&ctx.sessions.logs(since).await);
+    let text = review::summary(&items, REVIEW_WINDOW, REVIEW_TOP, REVIEW_MAX_CHARS);
+    ctx.sender.text(target, &text, None).await?;
+    Ok(())
 }
 
 /// Runs `change` on the (chat, user) session off the async workers (it may search) and stores
@@ -424,16 +473,16 @@ async fn deliver<A: Knowledge, S: BotStore>(
     header: Option<&str>,
 ) -> HandlerResult {
     match produced {
-        Reply::Answer(answer) => reply(ctx, target, session.answer_id, &answer, header).await,
+        Reply::Answer(answer) => reply(ctx, target, key, session.answer_id, &answer, header).await,
         Reply::FullText(full) => send_full_text(ctx, target, &full).await,
         Reply::Rated {
             answer_id,
             useful,
             question,
+            clauses,
         } => {
-            ctx.sessions
-                .record_feedback(key, answer_id, useful, &question)
-                .await;
+            let feedback = Feedback::new(answer_id, useful, &question, clauses);
+            ctx.sessions.record_feedback(key, feedback).await;
             Ok(())
         }
     }
@@ -444,12 +493,23 @@ async fn deliver<A: Knowledge, S: BotStore>(
 async fn reply<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
+    key: SessionKey,
     answer_id: u64,
     answer: &Answer,
     header: Option<&str>,
 ) -> HandlerResult {
     if answer.status.is_unanswered() {
-        ctx.sessions.record_unanswered(&answer.question).await;
+        let clauses = answer
+            .hits
+            .iter()
+            .map(|h| ClauseRef {
+                id: h.clause_id.clone(),
+                title: h.doc_title.clone(),
+            })
+            .collect();
+        let source = source(target, header);
+        let entry = Unanswered::new(&answer.question, answer.status, source, clauses);
+        ctx.sessions.record_unanswered(key, entry).await;
     }
     let html = render::answer(answer, header);
     let keyboard = render::keyboard(answer, answer_id);

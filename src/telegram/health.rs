@@ -1,7 +1,8 @@
 //! Health endpoint for the container: `GET /healthz` (or `/health`) on its own address →
-//! `503 starting` until the knowledge base is open and has passed its self-test, `200 ok` after.
-//! A minimal HTTP/1.1 responder on a tokio listener, so it works in polling and webhook mode
-//! alike, and answers while the index is still being checked or rebuilt.
+//! `503 starting` until the knowledge base is open and has passed its self-test, `200 ok` after;
+//! `GET /metrics` → [`crate::metrics`]. A minimal HTTP/1.1 responder on a tokio listener, so it
+//! works in polling and webhook mode alike, and answers while the index is still being checked
+//! or rebuilt.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,13 +50,16 @@ pub async fn spawn(addr: SocketAddr, ready: Readiness) -> std::io::Result<Socket
     Ok(bound)
 }
 
-fn response(request: &[u8], ready: bool) -> &'static str {
+fn response(request: &[u8], ready: bool) -> std::borrow::Cow<'static, str> {
     let line = request
         .split(|&b| b == b'\r' || b == b'\n')
         .next()
         .unwrap_or_default();
     let path = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
     let method_ok = line.starts_with(b"GET ") || line.starts_with(b"HEAD ");
+    if method_ok && path == b"/metrics" {
+        return crate::metrics::http_response().into();
+    }
     match (method_ok && matches!(path, b"/healthz" | b"/health"), ready) {
         (true, true) => {
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n"
@@ -65,6 +69,7 @@ fn response(request: &[u8], ready: bool) -> &'static str {
         }
         (false, _) => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
     }
+    .into()
 }
 
 #[cfg(test)]

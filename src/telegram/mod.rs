@@ -86,6 +86,8 @@ pub struct BotConfig {
     pub shutdown_grace: Duration,
     /// Where accepted updates are recorded until answered ([`Inbox`]); none without Redis.
     pub recovery: Option<Recovery>,
+    /// Telegram user ids who may use `/review` in a private chat.
+    pub admins: Vec<u64>,
 }
 
 /// The Redis inbox of accepted updates (crash recovery).
@@ -118,6 +120,7 @@ impl BotConfig {
             poll_timeout: Duration::from_secs(25),
             shutdown_grace: Duration::from_secs(10),
             recovery: None,
+            admins: Vec::new(),
         }
     }
 
@@ -131,6 +134,7 @@ impl BotConfig {
             .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
         let mut bot = BotConfig::new(token);
         bot.flood_per_minute = config.flood_limit;
+        bot.admins.clone_from(&config.admins);
         bot.shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
         bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
         bot.recovery = config
@@ -287,6 +291,8 @@ pub struct Ctx<A, S> {
     pub broadcasts: Option<Arc<BroadcastStore>>,
     /// Accepted updates until answered; `None` when Redis is not configured.
     pub inbox: Option<Arc<Inbox>>,
+    /// Telegram user ids who may use `/review` in a private chat.
+    pub admins: Vec<u64>,
 }
 
 /// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
@@ -385,6 +391,7 @@ pub async fn run<A: Knowledge, S: BotStore>(
         flood_per_minute: cfg.flood_per_minute,
         broadcasts,
         inbox: inbox.clone(),
+        admins: cfg.admins.clone(),
     });
     let replay = match &inbox {
         Some(inbox) => inbox.unfinished().await,

@@ -15,7 +15,8 @@
 //!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands) are retried like
 //!   the not-processed ones.
 //!
-//! Messages being sent are registered, so that a shutdown can log those it gives up on.
+//! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
+//! retries, 429s and failures are counted in [`crate::metrics`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,6 +38,7 @@ use teloxide::{ApiError, RequestError};
 
 use super::api::{Api, CallError};
 use super::pace::Pacer;
+use crate::metrics;
 use crate::render::telegram::escape;
 
 /// Attempts per call when it was not processed, the first included.
@@ -288,7 +290,7 @@ enum Repeat {
 /// [`MAX_RETRY_AFTER`] 429s) are used up. A 429 is reported to `held` (so that the chat's other
 /// messages wait too) and waited out.
 async fn retry<T, F, Fut>(
-    method: &str,
+    method: &'static str,
     repeat: Repeat,
     mut call: F,
     held: impl Fn(Duration),
@@ -300,14 +302,25 @@ where
     let (mut attempt, mut waits) = (1, 0);
     loop {
         let why = match call().await {
-            Ok(value) => return Ok(value),
-            Err(CallError::Refused(error)) => return Err(SendError::Refused(error)),
+            Ok(value) => {
+                if method == "sendMessage" {
+                    metrics::telegram_sent();
+                }
+                return Ok(value);
+            }
+            Err(CallError::Refused(error)) => {
+                metrics::telegram_failed(method, "refused");
+                return Err(SendError::Refused(error));
+            }
             Err(CallError::Unknown(why)) if repeat == Repeat::OnlyUnprocessed => {
+                metrics::telegram_failed(method, "in_doubt");
                 return Err(SendError::InDoubt(why));
             }
             Err(CallError::RetryAfter(after)) => {
+                metrics::telegram_rate_limited(method);
                 waits += 1;
                 if waits > MAX_RETRY_AFTER {
+                    metrics::telegram_failed(method, "gave_up");
                     tracing::error!(method, waits, "still rate-limited; giving up");
                     return Err(SendError::GaveUp {
                         attempts: attempt + waits - 1,
@@ -322,6 +335,7 @@ where
             Err(CallError::NotProcessed(why) | CallError::Unknown(why)) => why,
         };
         if attempt >= ATTEMPTS {
+            metrics::telegram_failed(method, "gave_up");
             tracing::error!(method, attempts = attempt, error = %why, "giving up");
             return Err(SendError::GaveUp {
                 attempts: attempt,
@@ -330,6 +344,7 @@ where
         }
         let delay = backoff(attempt);
         tracing::warn!(method, attempt, error = %why, ?delay, "transient failure; retrying");
+        metrics::telegram_retry(method);
         tokio::time::sleep(delay).await;
         attempt += 1;
     }

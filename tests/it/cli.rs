@@ -30,7 +30,7 @@ fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) ->
 
 /// An index directory built once (so later runs print nothing about building), in the test
 /// scratch space rather than a temp directory that would outlive the run.
-fn shared_index() -> &'static std::path::Path {
+pub(crate) fn shared_index() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let dir = super::kb::scratch("cli-index");
@@ -40,7 +40,7 @@ fn shared_index() -> &'static std::path::Path {
     })
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

@@ -12,6 +12,7 @@ mod ingest_safety;
 mod integrity;
 mod kb;
 mod retrieval;
+mod review;
 mod session;
 mod shutdown;
 mod support;

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use policybot::answer::Followup;
+use policybot::answer::{Followup, Status};
 use policybot::session::{
-    self, BotStore, Feedback, FloodGate, MemoryStore, OperatorLog, RedisStore, Session, SessionKey,
-    SessionStore,
+    self, BotStore, ClauseRef, Feedback, FloodGate, LogPolicy, MemoryStore, OperatorLog,
+    RedisStore, Session, SessionKey, SessionStore, Source, Unanswered,
 };
 
 use crate::support::logs;
@@ -54,30 +54,6 @@ macro_rules! conformance {
     };
 }
 
-/// The operator's view of the logs, which each store offers (not part of the bot's traits).
-trait RecentLogs {
-    async fn recent_unanswered(&self, n: usize) -> Vec<String>;
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback>;
-}
-
-impl RecentLogs for MemoryStore {
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        MemoryStore::recent_unanswered(self, n).await
-    }
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        MemoryStore::recent_feedback(self, n).await
-    }
-}
-
-impl RecentLogs for RedisStore {
-    async fn recent_unanswered(&self, n: usize) -> Vec<String> {
-        RedisStore::recent_unanswered(self, n).await
-    }
-    async fn recent_feedback(&self, n: usize) -> Vec<Feedback> {
-        RedisStore::recent_feedback(self, n).await
-    }
-}
-
 conformance!(
     concurrent_updates_keep_every_change,
     absent_is_default,
@@ -118,7 +94,7 @@ fn session(question: &str) -> Session {
 
 /// Issue 10 (#10): updates of one user's session at once (a press and a message, two replicas)
 /// each count: every one reads before any writes back, and none is lost.
-async fn concurrent_updates_keep_every_change<S: BotStore + RecentLogs>(
+async fn concurrent_updates_keep_every_change<S: BotStore>(
     make: impl AsyncFn(&str, Duration) -> S,
 ) {
     let store = Arc::new(make("concurrent", Duration::from_secs(60)).await);
@@ -146,12 +122,12 @@ async fn concurrent_updates_keep_every_change<S: BotStore + RecentLogs>(
     );
 }
 
-async fn absent_is_default<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn absent_is_default<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("absent", MINUTE).await;
     assert_eq!(store.load(key(-100, 7)).await, Session::default());
 }
 
-async fn round_trip<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn round_trip<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("round_trip", MINUTE).await;
     let s = session("小微企业贷款贴息怎么申请");
     store.save(key(-100, 7), &s).await;
@@ -165,9 +141,7 @@ async fn round_trip<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration)
     );
 }
 
-async fn sessions_are_per_chat_and_user<S: BotStore + RecentLogs>(
-    make: impl AsyncFn(&str, Duration) -> S,
-) {
+async fn sessions_are_per_chat_and_user<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("per_user", MINUTE).await;
     store.save(key(-100, 7), &session("a")).await;
     store.save(key(-100, 8), &session("b")).await;
@@ -177,7 +151,7 @@ async fn sessions_are_per_chat_and_user<S: BotStore + RecentLogs>(
     assert_eq!(store.load(key(5, 7)).await, session("c"));
 }
 
-async fn reset_forgets<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn reset_forgets<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("reset", MINUTE).await;
     store.save(key(1, 1), &session("a")).await;
     store.save(key(1, 2), &session("b")).await;
@@ -191,7 +165,7 @@ async fn reset_forgets<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Durati
     store.reset(key(9, 9)).await; // absent: no-op
 }
 
-async fn ttl_expires<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn ttl_expires<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("ttl_expires", Duration::from_secs(2)).await;
     store.save(key(1, 1), &session("a")).await;
     assert_eq!(store.load(key(1, 1)).await, session("a"));
@@ -203,7 +177,7 @@ async fn ttl_expires<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration
     );
 }
 
-async fn ttl_refreshed_on_load<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn ttl_refreshed_on_load<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     // TTL 2 s; each check is at least 0.5 s away from an expiry.
     let store = make("ttl_refresh", Duration::from_secs(2)).await;
     store.save(key(1, 1), &session("a")).await;
@@ -220,7 +194,7 @@ async fn ttl_refreshed_on_load<S: BotStore + RecentLogs>(make: impl AsyncFn(&str
     assert_eq!(store.load(key(1, 1)).await, Session::default());
 }
 
-async fn flood_limit<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+async fn flood_limit<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("flood", MINUTE).await;
     avoid_minute_edge().await;
     for i in 1..=3 {
@@ -239,36 +213,99 @@ async fn flood_limit<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration
     );
 }
 
-async fn operator_logs<S: BotStore + RecentLogs>(make: impl AsyncFn(&str, Duration) -> S) {
+fn no_match(question: &str) -> Unanswered {
+    Unanswered::new(question, Status::NoMatch, Source::Private, Vec::new())
+}
+
+async fn operator_logs<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     let store = make("logs", MINUTE).await;
-    assert!(store.recent_unanswered(10).await.is_empty());
-    store.record_unanswered("外卖骑手有补贴吗").await;
-    store.record_unanswered("养猪场能贷款吗").await;
-    store.record_unanswered("第三个问题").await;
-    assert_eq!(
-        store.recent_unanswered(2).await,
-        ["第三个问题", "养猪场能贷款吗"]
+    assert_eq!(store.logs(0).await, session::Logs::default());
+    store
+        .record_unanswered(key(5, 5), no_match("外卖骑手有补贴吗"))
+        .await;
+    store
+        .record_unanswered(key(5, 5), no_match("养猪场能贷款吗"))
+        .await;
+    let clauses = vec![ClauseRef {
+        id: "p1-a2".to_string(),
+        title: "稳岗措施".to_string(),
+    }];
+    let related = Unanswered::new(
+        "第三个问题",
+        Status::Related,
+        Source::Group,
+        clauses.clone(),
     );
-    assert!(store.recent_unanswered(0).await.is_empty());
+    store.record_unanswered(key(-100, 6), related).await;
+    let unanswered = store.logs(0).await.unanswered;
+    let questions: Vec<&str> = unanswered.iter().map(|e| e.question.as_str()).collect();
+    assert_eq!(
+        questions,
+        ["第三个问题", "养猪场能贷款吗", "外卖骑手有补贴吗"]
+    );
+    assert_eq!(unanswered[0].status, Some(Status::Related));
+    assert_eq!(unanswered[0].source, Some(Source::Group));
+    assert_eq!(unanswered[0].clauses, clauses);
+    assert!(unanswered[0].at > 0);
+    let (five, six) = (&unanswered[1].who, &unanswered[0].who);
+    assert!(five.is_some() && six.is_some() && five != six);
+    assert_eq!(five, &unanswered[2].who, "help: one user, one pseudonym");
 
     store
-        .record_feedback(key(-100, 7), 41, false, "社保补贴")
+        .record_feedback(key(-100, 7), Feedback::new(41, false, "社保补贴", clauses))
         .await;
     store
-        .record_feedback(key(-100, 8), 42, true, "稳岗返还")
+        .record_feedback(
+            key(-100, 8),
+            Feedback::new(42, true, "稳岗返还", Vec::new()),
+        )
         .await;
-    let feedback = store.recent_feedback(10).await;
+    let feedback = store.logs(0).await.feedback;
     assert_eq!(feedback.len(), 2);
-    assert_eq!(
-        (feedback[0].answer_id, feedback[0].up, feedback[0].user),
-        (42, true, 8)
-    );
+    assert_eq!((feedback[0].answer_id, feedback[0].up), (42, true));
     assert_eq!(feedback[0].question, "稳岗返还");
-    assert_eq!(
-        (feedback[1].answer_id, feedback[1].up, feedback[1].chat),
-        (41, false, -100)
-    );
+    assert_eq!((feedback[1].answer_id, feedback[1].up), (41, false));
+    assert_eq!(feedback[1].clauses[0].id, "p1-a2");
     assert!(feedback[0].at > 0);
+    let future = now_secs() + 3600;
+    assert!(
+        store.logs(future).await.feedback.is_empty(),
+        "help: `since` filters"
+    );
+}
+
+/// Issue 12 (#12): no user id, chat id, name or username in the logs — only salted hashes,
+/// which a configured salt makes the same on every store and another salt makes different.
+#[tokio::test]
+async fn logs_name_users_by_salted_hash_only() {
+    let salted = |salt: &str| LogPolicy {
+        salt: Some(salt.to_string()),
+        ..LogPolicy::default()
+    };
+    let a = MemoryStore::new(MINUTE, 10).with_logs(salted("s1"));
+    let b = MemoryStore::new(MINUTE, 10).with_logs(salted("s1"));
+    let c = MemoryStore::new(MINUTE, 10).with_logs(salted("s2"));
+    for store in [&a, &b, &c] {
+        store
+            .record_unanswered(key(-100_123, 987_654_321), no_match("q"))
+            .await;
+    }
+    let who = async |s: &MemoryStore| s.logs(0).await.unanswered[0].who.clone().unwrap();
+    assert_eq!(who(&a).await, who(&b).await);
+    assert_ne!(who(&a).await, who(&c).await);
+    assert_eq!(who(&a).await, LogPolicy::who("s1", 987_654_321));
+    let stored = format!("{:?}", a.logs(0).await);
+    assert!(
+        !stored.contains("987654321") && !stored.contains("100123"),
+        "help: ids leaked: {stored}"
+    );
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
 }
 
 /// Waits out the last two seconds of a wall-clock minute, so a flood test's calls share one
@@ -337,8 +374,10 @@ async fn redis_keys_carry_prefix_and_ttl() {
         .expect("connect");
     store.save(key(-100, 7), &session("a")).await;
     store.allow(key(-100, 7), 10).await;
-    store.record_unanswered("q").await;
-    store.record_feedback(key(-100, 7), 1, true, "q").await;
+    store.record_unanswered(key(-100, 7), no_match("q")).await;
+    store
+        .record_feedback(key(-100, 7), Feedback::new(1, true, "q", Vec::new()))
+        .await;
 
     let mut con = server.connection().await;
     let mut keys: Vec<String> = redis::cmd("KEYS")
@@ -347,17 +386,30 @@ async fn redis_keys_carry_prefix_and_ttl() {
         .await
         .expect("KEYS");
     keys.sort();
-    assert_eq!(keys.len(), 4, "help: unexpected keys {keys:?}");
+    assert_eq!(keys.len(), 5, "help: unexpected keys {keys:?}");
     assert_eq!(keys[0], format!("{prefix}feedback"));
     assert!(
         keys[1].starts_with(&format!("{prefix}flood:-100:7:")),
         "{keys:?}"
     );
-    assert_eq!(keys[2], format!("{prefix}session:-100:7"));
-    assert_eq!(keys[3], format!("{prefix}unanswered"));
+    assert_eq!(keys[2], format!("{prefix}log:salt"));
+    assert_eq!(keys[3], format!("{prefix}session:-100:7"));
+    assert_eq!(keys[4], format!("{prefix}unanswered"));
+    for log in [&keys[0], &keys[4]] {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(log)
+            .query_async(&mut con)
+            .await
+            .expect("TTL");
+        let expiry = i64::try_from(session::LOG_EXPIRY.as_secs()).unwrap();
+        assert!(
+            ttl > expiry - 60 && ttl <= expiry,
+            "help: {log} expires with its newest entry: TTL {ttl}"
+        );
+    }
 
     let session_ttl: i64 = redis::cmd("PTTL")
-        .arg(&keys[2])
+        .arg(&keys[3])
         .query_async(&mut con)
         .await
         .expect("PTTL");
@@ -372,7 +424,7 @@ async fn redis_keys_carry_prefix_and_ttl() {
         .expect("TTL");
     assert!(flood_ttl > 60 && flood_ttl <= 120, "flood TTL {flood_ttl}");
     let stored: String = redis::cmd("GET")
-        .arg(&keys[2])
+        .arg(&keys[3])
         .query_async(&mut con)
         .await
         .expect("GET");
@@ -382,27 +434,84 @@ async fn redis_keys_carry_prefix_and_ttl() {
     );
 }
 
+/// Issue 12 (#12): the Redis logs keep their cap, drop expired entries (never read, removed on
+/// the next write) and still read the entries of older versions (a bare question; feedback
+/// with chat and user ids, which are not read).
 #[tokio::test]
-async fn redis_logs_are_capped() {
+async fn redis_logs_are_capped_expire_and_read_older_entries() {
     let Some(server) = TestRedis::start() else {
         return;
     };
     let prefix = unique_prefix("capped");
+    let policy = LogPolicy {
+        cap: 20,
+        ..LogPolicy::default()
+    };
     let store = RedisStore::connect(server.url(), &prefix, MINUTE)
         .await
-        .expect("connect");
-    for i in 0..1005 {
-        store.record_unanswered(&format!("q{i}")).await;
-    }
+        .expect("connect")
+        .with_logs(policy);
     let mut con = server.connection().await;
-    let len: usize = redis::cmd("LLEN")
-        .arg(format!("{prefix}unanswered"))
+    let log = format!("{prefix}unanswered");
+    let expired = serde_json::json!({
+        "question": "过期的问题",
+        "at": now_secs() - session::LOG_EXPIRY.as_secs() - 10,
+    });
+    let _: () = redis::cmd("RPUSH")
+        .arg(&log)
+        .arg(expired.to_string())
         .query_async(&mut con)
         .await
-        .expect("LLEN");
-    assert_eq!(len, 1000);
-    assert_eq!(store.recent_unanswered(1).await, ["q1004"]);
-    assert_eq!(store.recent_unanswered(5000).await.len(), 1000);
+        .expect("RPUSH");
+    assert!(
+        store.logs(0).await.unanswered.is_empty(),
+        "help: an expired entry is never read"
+    );
+    store.record_unanswered(key(1, 1), no_match("q0")).await;
+    let len = async |con: &mut redis::aio::MultiplexedConnection| -> usize {
+        redis::cmd("LLEN")
+            .arg(&log)
+            .query_async(con)
+            .await
+            .expect("LLEN")
+    };
+    assert_eq!(
+        len(&mut con).await,
+        1,
+        "help: expired entry dropped on write"
+    );
+    for i in 1..25 {
+        store
+            .record_unanswered(key(1, 1), no_match(&format!("q{i}")))
+            .await;
+    }
+    assert_eq!(len(&mut con).await, 20);
+    assert_eq!(store.logs(0).await.unanswered[0].question, "q24");
+
+    let _: () = redis::cmd("LPUSH")
+        .arg(&log)
+        .arg("旧版本的问题")
+        .query_async(&mut con)
+        .await
+        .expect("LPUSH");
+    let old_feedback = serde_json::json!({
+        "chat": -100, "user": 7, "answer_id": 3, "up": false, "question": "旧反馈", "at": now_secs(),
+    });
+    let _: () = redis::cmd("LPUSH")
+        .arg(format!("{prefix}feedback"))
+        .arg(old_feedback.to_string())
+        .query_async(&mut con)
+        .await
+        .expect("LPUSH");
+    let logs = store.logs(0).await;
+    assert_eq!(logs.unanswered[0], Unanswered::parse("旧版本的问题"));
+    assert_eq!(logs.unanswered[0].status, None);
+    assert_eq!(
+        (logs.feedback[0].question.as_str(), logs.feedback[0].up),
+        ("旧反馈", false)
+    );
+    assert_eq!(store.purge_logs().await, Some(21 + 1));
+    assert_eq!(store.logs(0).await, session::Logs::default());
 }
 
 #[tokio::test]
@@ -547,8 +656,8 @@ async fn assert_down_behaviour(store: &RedisStore) {
     );
     assert!(t.elapsed() < quick, "allow took {:?}", t.elapsed());
     let t = Instant::now();
-    store.record_unanswered("q").await;
-    assert!(store.recent_unanswered(5).await.is_empty());
+    store.record_unanswered(key(1, 1), no_match("q")).await;
+    assert!(store.logs(0).await.unanswered.is_empty());
     assert!(t.elapsed() < quick * 2, "logs took {:?}", t.elapsed());
 }
 

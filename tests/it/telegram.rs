@@ -155,6 +155,7 @@ impl Knowledge for Fixture {
                     answer_id,
                     useful,
                     question: session.last_question.clone().unwrap_or_default(),
+                    clauses: Vec::new(),
                 });
             }
         };
@@ -248,12 +249,25 @@ async fn start_bot_with_store<K: Knowledge, S: BotStore>(
     flood_per_minute: u32,
     limits: Option<Limits>,
 ) -> Running {
+    start_bot_configured(knowledge, store, |cfg| {
+        cfg.limits = limits;
+        cfg.flood_per_minute = flood_per_minute;
+    })
+    .await
+}
+
+/// The bot on `store` with its configuration changed by `configure` (after the fake Bot API's
+/// URL and a 1 s long poll are set).
+async fn start_bot_configured<K: Knowledge, S: BotStore>(
+    knowledge: Arc<K>,
+    store: S,
+    configure: impl FnOnce(&mut BotConfig),
+) -> Running {
     let api = FakeBotApi::start().await;
     let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
     cfg.api_url = Some(api.url());
     cfg.poll_timeout = Duration::from_secs(1);
-    cfg.limits = limits;
-    cfg.flood_per_minute = flood_per_minute;
+    configure(&mut cfg);
     let bot = tokio::spawn(async move {
         if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
             panic!("bot stopped: {e}");
@@ -1148,6 +1162,10 @@ async fn invalid_input_is_not_logged_as_unanswered() {
         .query_async(&mut redis.connection().await)
         .await
         .expect("LRANGE");
+    let logged: Vec<String> = logged
+        .iter()
+        .map(|e| policybot::session::Unanswered::parse(e).question)
+        .collect();
     assert_eq!(logged, ["美元汇率多少"]);
 }
 
@@ -1234,4 +1252,145 @@ async fn webhook_mode_registers_checks_the_secret_and_answers() {
         "no long polling in webhook mode"
     );
     bot.abort();
+}
+
+/// Issue 12 (#12): `/review` shows the operator, and only the operator (a user id in
+/// `POLICYBOT_ADMINS`, in a private chat), the week's 👎 questions with their counts; anyone
+/// else, and the operator in a group, gets the help text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_is_for_operators_in_private_chats() {
+    let knowledge = Arc::new(Fixture {
+        ids: AtomicU64::new(0),
+    });
+    let store = MemoryStore::new(Duration::from_secs(600), 100);
+    let bot = start_bot_configured(knowledge, store, |cfg| {
+        cfg.limits = Some(no_limits());
+        cfg.admins = vec![900];
+    })
+    .await;
+    let api = &bot.api;
+    let answer = exchange(api, fake::private(100, "外卖骑手有补贴吗"), 1)
+        .await
+        .remove(0);
+    let down = buttons(&answer)
+        .into_iter()
+        .map(|(_, data)| data)
+        .find(|d| d.starts_with("v:") && d.ends_with(":0"))
+        .expect("help: a 👎 button");
+    api.push(fake::callback(100, 100, 10_001, &down));
+    // Handled in order per chat: once the marker is answered, the 👎 is logged.
+    settle(api, &[(100, 100)]).await;
+
+    let summary = exchange(api, fake::private(900, "/review"), 1)
+        .await
+        .remove(0);
+    let summary = text(&summary);
+    assert!(summary.contains("1. 外卖骑手有补贴吗"), "help: {summary}");
+    assert!(summary.contains("👎 1"), "help: {summary}");
+    assert!(
+        !summary.contains(MARKER),
+        "help: answered questions are not listed"
+    );
+    for (chat, user) in [(100, 100), (-300, 900)] {
+        let reply = exchange(api, fake::text(chat, user, "/review"), 1)
+            .await
+            .remove(0);
+        assert_eq!(
+            unescape(text(&reply)),
+            texts::HELP,
+            "help: chat {chat}, user {user}"
+        );
+    }
+    assert_all_html(api);
+}
+
+/// Reads `GET /metrics` from the health listener at `addr`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+/// The value of sample `name` (with its labels, as printed) in a scrape; 0 when absent.
+fn sample(scrape: &str, name: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Issue 12 (#12): `/metrics` on the health listener counts a conversation: questions by status
+/// and source, the answer latency, messages sent and a 429 waited out. (The registry is the
+/// process's, shared with the tests running beside this one: the counts only grow, so each is
+/// checked to have grown by at least this conversation's share.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_conversation() {
+    let health: std::net::SocketAddr = format!("127.0.0.1:{}", crate::support::redis::free_port())
+        .parse()
+        .expect("addr");
+    let knowledge = Arc::new(Fixture {
+        ids: AtomicU64::new(0),
+    });
+    let store = MemoryStore::new(Duration::from_secs(600), 100);
+    let bot = start_bot_configured(knowledge, store, |cfg| {
+        cfg.limits = Some(no_limits());
+        cfg.health = Some(health);
+    })
+    .await;
+    let api = &bot.api;
+    let before = scrape(health).await;
+    api.limit_chat(700, 1, 1);
+    exchange(api, fake::private(700, "小微企业贷款有贴息吗"), 1).await;
+    exchange(
+        api,
+        fake::forwarded(701, "房租能减免吗", fake::origin_hidden("张三")),
+        1,
+    )
+    .await;
+    exchange(api, fake::text(-702, 702, "/ask 稳岗返还"), 1).await;
+    // Counted once the reply is sent, after the fake recorded it: wait until each chat has
+    // handled its question completely.
+    settle(api, &[(700, 700), (701, 701), (-702, 702)]).await;
+    let after = scrape(health).await;
+    let grew = |name: &str, by: f64| {
+        let (was, is) = (sample(&before, name), sample(&after, name));
+        assert!(
+            is >= was + by,
+            "help: {name} went from {was} to {is}:\n{after}"
+        );
+    };
+    for source in ["private", "forward", "group"] {
+        grew(
+            &format!(r#"policybot_questions_total{{status="answered",source="{source}"}}"#),
+            1.0,
+        );
+    }
+    grew("policybot_answer_seconds_count", 3.0);
+    grew("policybot_telegram_sends_total", 3.0);
+    grew(
+        r#"policybot_telegram_rate_limited_total{method="sendMessage"}"#,
+        1.0,
+    );
+    for family in [
+        "policybot_telegram_retries",
+        "policybot_telegram_failures",
+        "policybot_redis_errors",
+        "policybot_redis_up",
+        "policybot_broadcast_deliveries",
+        "policybot_index_documents",
+        "policybot_index_loaded_timestamp_seconds",
+    ] {
+        assert!(
+            after.contains(&format!("# TYPE {family} ")),
+            "help: {family} is not exported:\n{after}"
+        );
+    }
 }
