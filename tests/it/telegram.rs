@@ -1333,16 +1333,18 @@ fn sample(scrape: &str, name: &str) -> f64 {
 /// checked to have grown by at least this conversation's share.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_the_conversation() {
-    let health: std::net::SocketAddr = format!("127.0.0.1:{}", crate::support::redis::free_port())
-        .parse()
-        .expect("addr");
+    // `serve` starts the health listener before the knowledge base; here the test does.
+    let ready = telegram::Readiness::default();
+    ready.set_ready();
+    let health = telegram::spawn_health("127.0.0.1:0".parse().expect("addr"), ready)
+        .await
+        .expect("health listener");
     let knowledge = Arc::new(Fixture {
         ids: AtomicU64::new(0),
     });
     let store = MemoryStore::new(Duration::from_secs(600), 100);
     let bot = start_bot_configured(knowledge, store, |cfg| {
         cfg.limits = Some(no_limits());
-        cfg.health = Some(health);
     })
     .await;
     let api = &bot.api;
