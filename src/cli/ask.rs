@@ -1,6 +1,6 @@
 //! `policybot ask`: one question, or every line of stdin, answered as plain text or JSON.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use anyhow::Context;
 
@@ -31,43 +31,57 @@ pub(super) fn run(
     };
     let k = usize::try_from(k.clamp(1, MAX_K)).unwrap_or(1);
     let opts = AskOptions { region, k: Some(k) };
-    match question {
-        Some(q) => Ok(Outcome::unless(ask_one(app, &q, &opts, json, None))),
+    let answered = match question {
+        Some(q) => ask_one(app, &q, &opts, json, None).map(Outcome::unless),
         None => ask_batch(app, &opts, json),
+    };
+    match answered {
+        Ok(outcome) => Ok(outcome),
+        // The reader went away (`ask … | head`): stop quietly, as other tools do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Done),
+        Err(e) => Err(e).context("写入标准输出失败"),
     }
 }
 
 /// Batch mode: one answer per stdin line, every line (blank ones included) answered or
 /// rejected on its own; invalid UTF-8 is decoded lossily per line. Exit 1 when any line was
 /// rejected.
-fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> anyhow::Result<Outcome> {
+fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> std::io::Result<Outcome> {
     let mut failed = false;
     for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-        let bytes = line.context("读取标准输入失败")?;
+        let bytes = line?;
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
         let line = String::from_utf8_lossy(bytes);
-        failed |= !ask_one(app, &line, opts, json, Some(n + 1));
+        failed |= !ask_one(app, &line, opts, json, Some(n + 1))?;
     }
     Ok(Outcome::unless(!failed))
 }
 
 /// Answers `question` on stdout; false when it is invalid (status `Invalid`). Its one line goes
 /// to stderr, or with `--json` in batch mode (`line`, 1-based) to stdout as the `invalid` JSON.
-fn ask_one(app: &App, question: &str, opts: &AskOptions, json: bool, line: Option<usize>) -> bool {
+/// Errors when stdout cannot be written (a closed pipe among them).
+fn ask_one(
+    app: &App,
+    question: &str,
+    opts: &AskOptions,
+    json: bool,
+    line: Option<usize>,
+) -> std::io::Result<bool> {
     let answer = app.ask(question, &mut Session::default(), opts);
+    let mut out = std::io::stdout().lock();
     if answer.status == Status::Invalid {
         match line {
-            Some(_) if json => println!("{}", render::json::to_value(&answer, "")),
+            Some(_) if json => writeln!(out, "{}", render::json::to_value(&answer, ""))?,
             Some(n) => eprintln!("错误: 第 {n} 行: {}", answer.lead),
             None => eprintln!("错误: {}", answer.lead),
         }
-        return false;
+        return Ok(false);
     }
     let reply = render::plain::render(&answer);
     if json {
-        println!("{}", render::json::to_value(&answer, &reply));
+        writeln!(out, "{}", render::json::to_value(&answer, &reply))?;
     } else {
-        println!("{reply}");
+        writeln!(out, "{reply}")?;
     }
-    true
+    Ok(true)
 }

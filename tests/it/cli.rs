@@ -172,6 +172,42 @@ fn batch_mode_survives_invalid_lines() {
     assert!((1..=50).contains(&hits), "--k clamped: {hits} hits");
 }
 
+/// Issue 9: a reader that stops early (`policybot ask < questions | head -1`) ends the batch
+/// quietly: exit 0, no panic about a broken pipe.
+#[test]
+fn batch_mode_stops_quietly_when_the_reader_goes_away() {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
+        .current_dir(root())
+        .env_remove("REDIS_URL")
+        .env("POLICYBOT_INDEX_DIR", shared_index())
+        .args(["ask", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        for _ in 0..2_000 {
+            if stdin.write_all("小店房租能减免吗\n".as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first answer");
+    assert!(first.contains("\"status\""), "{first}");
+    // The reader is gone: the next write fails with a broken pipe.
+    let out = child.wait_with_output().expect("binary finishes");
+    writer.join().expect("writer");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 /// Issue 9: an unknown region is bad input (exit 1, as the README says), echoed without raw
 /// control characters.
 #[test]
