@@ -188,13 +188,27 @@ async fn press<A: Knowledge, S: BotStore>(
     deliver(ctx, target, key, session, reply, None).await
 }
 
-/// The bot's own membership changed: when it was removed from a chat (left, kicked), the chat's
-/// subscription is dropped.
+/// The bot's own membership changed: added to a group, it posts one greeting (how to ask there);
+/// removed from a chat (left, kicked), the chat's subscription is dropped.
 pub async fn on_my_chat_member<A: Knowledge, S: BotStore>(
     update: ChatMemberUpdated,
     ctx: Arc<Ctx<A, S>>,
 ) -> HandlerResult {
     let member = &update.new_chat_member;
+    let added = !update.old_chat_member.kind.is_present() && member.kind.is_present();
+    if added && (update.chat.is_group() || update.chat.is_supergroup()) {
+        // Once per addition: a promotion or restriction keeps the bot present and says nothing.
+        let mut greeting = texts::GROUP_GREETING.to_string();
+        if ctx.broadcasts.is_some() {
+            greeting.push_str(texts::GROUP_GREETING_SUBSCRIBE);
+        }
+        let target = Target {
+            chat: update.chat.id,
+            reply_to: None,
+        };
+        ctx.sender.text(target, &greeting, None).await?;
+        return Ok(());
+    }
     if !(member.is_left() || member.is_banned()) {
         return Ok(());
     }

@@ -42,6 +42,15 @@ pub const HELP: &str = "使用方法：\n\
 • /reset：清除对话记录\n\
 回答摘自政策原文，请以发文机关的最新规定为准。";
 
+/// Posted once when the bot is added to a group: what it answers and how to ask there (privacy
+/// mode: it only sees commands and replies to its own messages).
+pub const GROUP_GREETING: &str = "大家好！我是惠企政策问答机器人，回答贷款担保、税费减免、社保缓缴、房租减免、\
+补贴奖励、企业上市、专精特新等惠企政策问题，并注明政策原文出处。\n\
+在群里提问：发送 /ask 加问题（例如：/ask 小店房租能减免吗），或直接回复我的消息。";
+
+/// Added to [`GROUP_GREETING`] when announcements are on.
+pub const GROUP_GREETING_SUBSCRIBE: &str = "\n群管理员可发送 /subscribe 订阅新政策推送。";
+
 /// A button whose answer is gone (expired session, older answer, forged data).
 pub const EXPIRED: &str = "这个按钮已过期，请重新提问。";
 

@@ -678,6 +678,40 @@ async fn forwards_of_every_origin_are_answered_naming_the_origin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_adds_the_bot_gets_one_greeting() {
+    let bot = start_bot(100).await;
+    let api = &bot.api;
+    let group = -100_700;
+    let greeting = exchange(api, fake::my_chat_member(group, 5, "left", "member"), 1)
+        .await
+        .remove(0);
+    assert_eq!(greeting["chat_id"], group);
+    assert_eq!(unescape(text(&greeting)), texts::GROUP_GREETING);
+    // Promoted, restricted, promoted again: still present, no further greeting. The marker
+    // question's answer comes after whatever these would have sent.
+    for (old, new) in [("member", "administrator"), ("administrator", "member")] {
+        api.push(fake::my_chat_member(group, 5, old, new));
+    }
+    let marker = exchange(api, fake::text(group, 5, "/ask 房租减免"), 1)
+        .await
+        .remove(0);
+    assert!(text(&marker).contains("房租减免"), "{marker}");
+    let greetings = api
+        .sent_to(group)
+        .iter()
+        .filter(|m| unescape(text(m)) == texts::GROUP_GREETING)
+        .count();
+    assert_eq!(greetings, 1, "help: greeted once");
+    // A private chat never gets the group greeting.
+    api.push(fake::my_chat_member(900, 900, "kicked", "member"));
+    let reply = exchange(api, fake::private(900, "/help"), 1)
+        .await
+        .remove(0);
+    assert_eq!(unescape(text(&reply)), texts::HELP);
+    assert_eq!(api.sent_to(900).len(), 1, "help: only the /help answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_answer_ask_and_replies_and_ignore_chatter() {
     let bot = start_bot(100).await;
     let api = &bot.api;
