@@ -1,5 +1,5 @@
-//! Bot commands: parsing `/cmd@bot args` (addressed to this bot, to no bot, or to another bot)
-//! and the list registered with setMyCommands.
+//! Bot commands: parsing `/cmd@bot args` (addressed to this bot, to no bot, or to another bot),
+//! a group message that @mentions the bot, and the list registered with setMyCommands.
 
 use teloxide::types::BotCommand;
 
@@ -87,9 +87,50 @@ pub fn menu() -> Vec<BotCommand> {
         .collect()
 }
 
+/// A group message that @mentions this bot (`@username`, any case): the text without the
+/// mention, trimmed; `None` when the bot is not mentioned.
+#[must_use]
+pub fn strip_mention(text: &str, username: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let mention = format!("@{}", username.to_ascii_lowercase());
+    let at = lower.find(&mention)?;
+    let end = at + mention.len();
+    // `@policybot_dev` is another bot: the name must end there.
+    let next = text[end..].chars().next();
+    if next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let rest = format!("{} {}", &text[..at], &text[end..]);
+    Some(
+        rest.trim()
+            .trim_start_matches([',', '，', ':', '：'])
+            .trim()
+            .to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mention_of_this_bot_is_stripped() {
+        for (text, want) in [
+            ("@policybot 房租能减免吗", Some("房租能减免吗")),
+            ("@PolicyBot，房租能减免吗", Some("房租能减免吗")),
+            ("房租能减免吗 @policybot", Some("房租能减免吗")),
+            ("@policybot", Some("")),
+            ("@policybot_dev 房租", None),
+            ("@other 房租", None),
+            ("房租能减免吗", None),
+        ] {
+            assert_eq!(
+                strip_mention(text, "policybot").as_deref(),
+                want,
+                "help: {text}"
+            );
+        }
+    }
 
     #[test]
     fn parses_commands_for_this_bot() {

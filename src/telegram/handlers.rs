@@ -97,9 +97,18 @@ pub async fn on_message<A: Knowledge, S: BotStore>(
         .reply_to_message()
         .and_then(|m| m.from.as_ref())
         .is_some_and(|u| u.id == ctx.me.id);
-    if !private && !replies_to_me {
+    // In a group, a message that @mentions the bot is a question like `/ask`.
+    let mentioned = match private {
+        true => None,
+        false => command::strip_mention(text, &ctx.me.username),
+    };
+    if !private && !replies_to_me && mentioned.is_none() {
         return Ok(());
     }
+    if mentioned.as_deref() == Some("") {
+        return run_command(&ctx, target, key, Command::Ask(String::new())).await;
+    }
+    let text = mentioned.as_deref().unwrap_or(text);
     if text.is_empty() {
         return match private {
             true => ctx

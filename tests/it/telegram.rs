@@ -712,6 +712,24 @@ async fn a_group_that_adds_the_bot_gets_one_greeting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_message_mentioning_the_bot_is_answered_like_ask() {
+    let bot = start_bot(100).await;
+    let api = &bot.api;
+    let group = -100_710;
+    api.push(fake::text(group, 21, "@other_bot 贷款贴息"));
+    let reply = exchange(api, fake::text(group, 21, "@policybot 房租减免"), 1)
+        .await
+        .remove(0);
+    assert!(text(&reply).contains("房租减免"), "{reply}");
+    assert!(!text(&reply).contains("@policybot"), "{reply}");
+    let usage = exchange(api, fake::text(group, 21, "@PolicyBot"), 1)
+        .await
+        .remove(0);
+    assert_eq!(unescape(text(&usage)), texts::ASK_USAGE);
+    assert_eq!(api.sent_to(group).len(), 2, "help: @other_bot is ignored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_answer_ask_and_replies_and_ignore_chatter() {
     let bot = start_bot(100).await;
     let api = &bot.api;
