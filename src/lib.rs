@@ -19,6 +19,7 @@
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
 //! - [`review`]: the operator's review of the unanswered and 👎 questions in the logs.
 //! - [`metrics`]: the Prometheus metrics served at `/metrics`.
+//! - [`digest`]: SHA-256 as hex, the one encoder of ids, pseudonyms and checksums.
 //! - [`config`], [`cli`], [`eval`]: the command line.
 
 pub mod answer;
@@ -27,6 +28,7 @@ pub mod broadcast;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+pub mod digest;
 pub mod error;
 pub mod eval;
 pub mod index;

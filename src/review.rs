@@ -110,10 +110,7 @@ impl Item {
 
 /// `rv` and 10 hex digits of SHA-256 of the normalised question.
 fn stable_id(key: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
-    format!("rv{hex}")
+    format!("rv{}", crate::digest::sha256_hex(key.as_bytes(), 10))
 }
 
 /// The form questions are grouped by: NFKC, lower case, no whitespace or punctuation.

@@ -11,7 +11,6 @@ mod tags;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::places::Places;
@@ -350,18 +349,6 @@ impl Corpus {
     }
 }
 
-/// Short hex SHA-256 of `s`.
-#[must_use]
-fn short_hash(s: &str, len: usize) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(len);
-    for b in digest.iter().flat_map(|b| [b >> 4, b & 0x0f]).take(len) {
-        out.push(char::from(HEX[usize::from(b)]));
-    }
-    out
-}
-
 /// Clause ids: hash of document id + heading path + kind + ordinal among same-path clauses.
 fn assign_clause_ids(c: &mut Corpus) {
     use std::fmt::Write as _;
@@ -385,7 +372,7 @@ fn assign_clause_ids(c: &mut Corpus) {
         }
         let _ = write!(key, "\u{1f}{:?}\u{1f}{n}", cl.kind);
         *n += 1;
-        ids.push(Some(short_hash(&key, 16)));
+        ids.push(Some(crate::digest::sha256_hex(key.as_bytes(), 16)));
     }
     for (cl, id) in c.clauses.iter_mut().zip(ids) {
         if let Some(id) = id {

@@ -6,7 +6,7 @@ use super::documents::{self, Span};
 use super::lines::{self, Kind, Line, Marker, title_key};
 use super::{
     Clause, ClauseKind, Corpus, Discard, DiscardClass, Document, Level, SourceRef,
-    assign_clause_ids, short_hash, tags,
+    assign_clause_ids, tags,
 };
 use crate::places::Places;
 
@@ -153,7 +153,7 @@ fn doc_id(docno: Option<&str>, title: &str, file: &str, ordinal: usize) -> Strin
         Some(d) => format!("docno:{d}"),
         None => format!("title:{}@{file}#{ordinal}", title_key(title)),
     };
-    format!("d{}", short_hash(&key, 11))
+    format!("d{}", crate::digest::sha256_hex(key.as_bytes(), 11))
 }
 
 /// Parses one file; document regions come from `places`.

@@ -50,13 +50,9 @@ impl FileSum {
     pub fn of(content: &[u8]) -> FileSum {
         FileSum {
             bytes: content.len() as u64,
-            sha256: hex(&Sha256::digest(content)),
+            sha256: crate::digest::sha256_hex(content, 64),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -95,7 +91,7 @@ pub fn fingerprint(data_dir: &Path, schema_version: u32) -> Result<String, Error
             h.update(&bytes);
         }
     }
-    Ok(hex(&h.finalize()))
+    Ok(crate::digest::hex(&h.finalize(), 64))
 }
 
 /// The live generation directory, if `CURRENT` names one (`gen-…`, a plain directory name)

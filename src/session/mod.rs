@@ -112,13 +112,7 @@ impl LogPolicy {
     /// entries of one user apart from another's without storing who it is.
     #[must_use]
     pub fn who(salt: &str, user: u64) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::new()
-            .chain_update(salt.as_bytes())
-            .chain_update(b":")
-            .chain_update(user.to_string().as_bytes())
-            .finalize();
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest::sha256_hex(format!("{salt}:{user}").as_bytes(), 16)
     }
 
     /// Oldest time (Unix seconds) an entry may have at `now` (Unix seconds).
@@ -134,7 +128,7 @@ fn random_salt() -> String {
         // No OS randomness: the clock still makes the salt unguessable enough to tell apart.
         bytes.copy_from_slice(&unix_now().as_nanos().to_le_bytes());
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&bytes, 32)
 }
 
 /// Where a question came from.
