@@ -19,8 +19,9 @@
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
 //! - [`review`]: the operator's review of the unanswered and 👎 questions in the logs.
 //! - [`metrics`]: the Prometheus metrics served at `/metrics`.
+//! - [`stages`]: the per-thread stage clock of the answer path, read by `policybot bench`.
 //! - [`digest`]: SHA-256 as hex, the one encoder of ids, pseudonyms and checksums.
-//! - [`config`], [`cli`], [`eval`]: the command line.
+//! - [`config`], [`cli`], [`eval`]: the command line (`cli::bench`: the speed report).
 
 pub mod answer;
 pub mod app;
@@ -39,6 +40,7 @@ pub mod places;
 pub mod render;
 pub mod review;
 pub mod session;
+pub mod stages;
 pub mod telegram;
 pub mod text;
 

@@ -130,6 +130,25 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Speed report: full index build, process start to first answer, warm per-question time
+    /// split by stage (segment, search, rerank, compose, render), answers per second through the
+    /// bot's handler path with 1 and 2 workers (sessions in Redis when REDIS_URL is set), peak RSS.
+    Bench {
+        /// Questions: an eval JSONL file (its `question` fields) or one question per line.
+        file: PathBuf,
+        /// Timed passes over the questions (after one untimed pass).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Seconds of each handler-path run.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Runs of the process-start measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        start_runs: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `policybot broadcast` actions.

@@ -5,6 +5,7 @@
 
 mod args;
 mod ask;
+mod bench;
 mod broadcast;
 mod chat;
 mod eval;
@@ -118,6 +119,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             json,
         } => ask::run(&load_app(&cfg, false)?, question, region, k, json),
         Command::Chat { region } => chat::run(&load_app(&cfg, false)?, region),
+        Command::Bench {
+            file,
+            repeat,
+            seconds,
+            start_runs,
+            json,
+        } => {
+            let app = load_app(&cfg, false)?;
+            bench::run(&cfg, app, &file, repeat, seconds, start_runs, json)
+        }
         Command::Ingest { files, no_announce } => Ok(ingest::run(&cfg, &files, !no_announce)),
         Command::Broadcast {
             action: BroadcastAction::Status { json },

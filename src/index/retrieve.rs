@@ -3,6 +3,7 @@
 //! document grouping → `Retrieval`, or an honest decline when the question is not covered.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
@@ -13,6 +14,7 @@ use super::open::KnowledgeBase;
 use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
 use crate::places::{self as region, Relation};
+use crate::stages::{self, Lap, Stage};
 use crate::text::analyzer::bigrams;
 use crate::text::chars::{QUANTITY_UNITS, has_amount, is_cjk};
 use crate::text::numbers::normalize_numbers;
@@ -128,6 +130,7 @@ impl KnowledgeBase {
 
     /// Searches for `question` as one query.
     fn search_one(&self, question: &str, opts: &SearchOptions) -> Retrieval {
+        let started = Instant::now();
         let region = opts
             .region
             .as_deref()
@@ -155,12 +158,17 @@ impl KnowledgeBase {
             return out;
         }
         let query = self.query(&terms, &stripped);
+        let analysed = Instant::now();
+        stages::add(Stage::Segment, analysed - started);
         let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
         else {
             out.declined = true;
             return out;
         };
         let (idf, unknown) = self.idf(&searcher, &terms);
+        let searched = Instant::now();
+        stages::add(Stage::Search, searched - analysed);
+        let _rerank = Lap::since(Stage::Rerank, searched);
         let asks = Asks::of(question);
         let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
         for (bm25, addr) in top {

@@ -372,3 +372,54 @@ fn index_rebuilds_when_data_changes() {
         text(&rebuilt.stdout)
     );
 }
+
+#[test]
+fn bench_reports_every_stage_the_handler_path_and_the_build() {
+    let dir = super::kb::scratch("bench-questions");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("q.txt");
+    std::fs::write(&file, "小店房租能减免吗\n\n安阳这边上市有奖励没\n").expect("write questions");
+    let file = file.to_string_lossy().into_owned();
+    let args = [
+        "bench",
+        &file,
+        "--repeat",
+        "1",
+        "--seconds",
+        "0.2",
+        "--start-runs",
+        "1",
+        "--json",
+    ];
+    let out = policybot(shared_index(), &args, None);
+    assert!(out.status.success(), "bench runs: {}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    assert_eq!(report["questions"], 2, "blank lines are not questions");
+    let stages: Vec<&str> = report["warm"]
+        .as_array()
+        .expect("warm rows")
+        .iter()
+        .map(|r| r["stage"].as_str().expect("stage name"))
+        .collect();
+    assert_eq!(
+        stages,
+        ["segment", "search", "rerank", "compose", "render", "total"]
+    );
+    for row in report["warm"].as_array().expect("warm rows") {
+        assert!(row["p50_ms"].as_f64().expect("p50") > 0.0, "{row}");
+    }
+    let workers: Vec<u64> = report["handler"]
+        .as_array()
+        .expect("handler runs")
+        .iter()
+        .inspect(|t| assert!(t["answers"].as_u64().expect("answers") > 0, "{t}"))
+        .map(|t| t["workers"].as_u64().expect("workers"))
+        .collect();
+    assert_eq!(workers, [1, 2]);
+    assert_eq!(
+        report["session_store"], "memory",
+        "no REDIS_URL in the test"
+    );
+    assert!(report["build_ms"].as_f64().expect("build time") > 0.0);
+    assert!(report["start_to_first_answer_ms"].as_f64().expect("start") > 0.0);
+}
