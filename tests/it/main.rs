@@ -11,6 +11,7 @@ mod ingest;
 mod ingest_safety;
 mod integrity;
 mod kb;
+mod pinned;
 mod retrieval;
 mod review;
 mod session;
