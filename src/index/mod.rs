@@ -1,6 +1,7 @@
 //! The tantivy index of the corpus: schema, open (the only place that registers analyzers),
 //! build (the only writer), integrity checks and retrieve. No Telegram, no Redis.
 
+mod collect;
 pub mod lock;
 pub mod open;
 pub mod retrieve;

@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
+use super::collect::{self, AllMatches};
 use super::open::KnowledgeBase;
 use super::{Hit, Retrieval, SearchOptions, Signals};
 use crate::corpus::{ClauseKind, Level};
@@ -160,21 +160,24 @@ impl KnowledgeBase {
         let query = self.query(&terms, &stripped);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
-        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
-        else {
+        let Ok(all) = searcher.search(&query, &AllMatches) else {
             out.declined = true;
             return out;
         };
+        let top = collect::top(all, CANDIDATES);
         let (idf, unknown) = self.idf(&searcher, &terms);
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
         let asks = Asks::of(question);
         let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
-        for (bm25, addr) in top {
-            let Some(ord) = self.ord(&searcher, addr) else {
+        for (bm25, _, _, ord) in top {
+            let Ok(ord) = usize::try_from(ord) else {
                 continue;
             };
+            if ord >= self.corpus.clauses.len() {
+                continue;
+            }
             let (coverage, matched) = self.coverage(ord, &terms, &idf);
             let score = bm25.powf(ALPHA)
                 * (FLOOR + coverage).powf(BETA)
@@ -567,13 +570,6 @@ impl KnowledgeBase {
         };
         let draft = if doc.draft { 0.9 } else { 1.0 };
         place * kind * draft
-    }
-
-    fn ord(&self, searcher: &Searcher, addr: tantivy::DocAddress) -> Option<usize> {
-        let reader = searcher.segment_reader(addr.segment_ord);
-        let column = reader.fast_fields().u64("ord").ok()?;
-        let ord = column.first(addr.doc_id)? as usize;
-        (ord < self.corpus.clauses.len()).then_some(ord)
     }
 }
 
