@@ -4,12 +4,13 @@
 //! the updates still there — fetched by a process that was killed (`kill -9`, OOM, power) or
 //! that hit its shutdown deadline — are handled first, in order.
 //!
-//! Confirmation: teloxide's `Polling` confirms updates by asking for the next batch with a higher
-//! `offset`, which it does only when the dispatcher pulls past the last update of the current
-//! batch. [`Recorded`] records each update as the dispatcher pulls it, before passing it on, so an
-//! update is always in the inbox before its offset is confirmed; one fetched but not yet pulled
-//! is not confirmed and Telegram sends it again. In webhook mode teloxide answers Telegram's POST
-//! before the dispatcher pulls the update, so there a crash in that instant can still lose it.
+//! Confirmation: the long poll ([`super::poll`]) confirms updates by asking for the next batch
+//! with a higher `offset`, which it does only when the dispatcher pulls past the last update of
+//! the current batch. [`Recorded`] records each update as the dispatcher pulls it, before passing
+//! it on, so an update is always in the inbox before its offset is confirmed; one fetched but not
+//! yet pulled is not confirmed and Telegram sends it again. In webhook mode teloxide answers
+//! Telegram's POST before the dispatcher pulls the update, so there a crash in that instant can
+//! still lose it.
 //!
 //! De-duplication by `update_id`: an update already in the inbox, or not newer than the newest
 //! one recorded (`{prefix}inbox:{replica}:last`, kept a day: Telegram redelivers unconfirmed
@@ -257,8 +258,8 @@ where
     fn as_stream(&'a mut self) -> Self::Stream {
         let inbox = Arc::clone(&self.inbox);
         let replay = std::mem::take(&mut self.replay);
-        // `filter_map` polls the inner stream again only after the record is written, and
-        // `Polling` confirms a batch only when polled past its last update.
+        // `filter_map` polls the inner stream again only after the record is written, and the
+        // long poll confirms a batch only when polled past its last update.
         let live = self.inner.as_stream().filter_map(move |item| {
             let inbox = Arc::clone(&inbox);
             let kept: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {

@@ -929,6 +929,65 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
     eprintln!("503 on one send: answered {cost:?} after it; 502 after delivery: 1 copy, in doubt");
 }
 
+/// getUpdates calls the fake answered 502.
+fn failed_polls(calls: &[fake::Call]) -> Vec<&fake::Call> {
+    calls
+        .iter()
+        .filter(|c| c.method == "getupdates" && !c.ok)
+        .collect()
+}
+
+/// Issue 9: a getUpdates answered 502 (or failing in any other way) is fetched again after a
+/// short backoff (250 ms, doubling), not after teloxide's 10 s sleep; each run of failures is
+/// logged once when it starts and once when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_on_get_updates_costs_under_2_s_and_is_logged_once_per_run() {
+    crate::support::logs::capture();
+    let bot = start_bot(100).await;
+    let api = &bot.api;
+    let runs = [1, 2];
+    for (run, failures) in runs.into_iter().enumerate() {
+        let before = failed_polls(&api.calls()).len();
+        api.fail_next_polls(failures);
+        let calls = api
+            .wait_until(WAIT, |calls| failed_polls(calls).len() >= before + failures)
+            .await;
+        let failed = failed_polls(&calls);
+        assert_eq!(
+            failed.len(),
+            before + failures,
+            "help: the 502s were served"
+        );
+        let last_failure = failed[failed.len() - 1].at;
+        let user = 300 + run as u64;
+        api.push(fake::private(user, "贷款贴息"));
+        api.wait_until(WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.ok && c.method == "sendmessage" && c.body["chat_id"] == user)
+        })
+        .await;
+        let answer = sends_to(api, user as i64);
+        assert_eq!(answer.len(), 1, "help: the question got through");
+        let cost = answer[0].at.duration_since(last_failure);
+        assert!(
+            cost < Duration::from_secs(2),
+            "help: answered {cost:?} after the last of {failures} 502s"
+        );
+        eprintln!("{failures} getUpdates 502(s): answered {cost:?} after the last one");
+    }
+    let server = format!("server={}", api.url().authority());
+    let logged = crate::support::logs::lines_with(&server);
+    let started = logged.matches("getUpdates failed").count();
+    let ended: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("getUpdates works again"))
+        .collect();
+    assert_eq!(started, runs.len(), "help: one line per run:\n{logged}");
+    assert_eq!(ended.len(), runs.len(), "help: {logged}");
+    assert!(ended[1].contains("failures=2"), "help: {}", ended[1]);
+}
+
 /// Issue 9: a 429 (retry_after) for one chat holds that chat only: another chat's answer goes
 /// out while the first waits (with teloxide's `Throttle`, every send of the bot waited).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
