@@ -1244,6 +1244,87 @@ async fn real_app_answers_with_citations_and_working_buttons() {
     assert_all_html(api);
 }
 
+/// Issue 9: 更多结果 keeps the answer's other buttons valid: after it, every 全文 N of the first
+/// page and its 👍 still work (no 「已过期」 toast), as do the new page's buttons; a new question
+/// expires both pages' buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_results_keeps_the_answers_other_buttons_valid() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let first = exchange(api, fake::private(100, "小微企业贷款有贴息吗"), 1)
+        .await
+        .remove(0);
+    let more = exchange(
+        api,
+        fake::callback(100, 100, 10_001, &button(&first, "m:")),
+        1,
+    )
+    .await
+    .remove(0);
+    assert!(
+        text(&more).contains("<b>4. "),
+        "help: page 2: {}",
+        text(&more)
+    );
+    let full_texts = |api: &FakeBotApi| {
+        let sent = api.ok_calls("sendMessage");
+        sent.iter().filter(|m| text(m).starts_with("<b>《")).count()
+    };
+    let mut presses: Vec<(i64, String)> = buttons(&first)
+        .into_iter()
+        .filter(|(_, data)| data.starts_with("t:"))
+        .map(|(_, data)| (10_001, data))
+        .collect();
+    assert!(
+        presses.len() >= 2,
+        "help: 全文 buttons: {:?}",
+        buttons(&first)
+    );
+    presses.push((10_002, button(&more, "t:")));
+    for (n, (message_id, data)) in presses.iter().enumerate() {
+        api.push(fake::callback(100, 100, *message_id, data));
+        api.wait_until(WAIT, |_| full_texts(api) > n).await;
+        assert_eq!(
+            full_texts(api),
+            n + 1,
+            "help: {data} on message {message_id}"
+        );
+    }
+    let acks_before = api.ok_calls("answerCallbackQuery").len();
+    api.push(fake::callback(100, 100, 10_001, &button(&first, "v:")));
+    let acks = api
+        .wait_for("answerCallbackQuery", acks_before + 1, WAIT)
+        .await;
+    assert_eq!(
+        acks[acks_before]["text"],
+        texts::THANKS,
+        "help: 👍 of page 1"
+    );
+    assert!(
+        acks.iter().all(|a| a["text"] != texts::EXPIRED),
+        "help: no button of either page expired: {acks:?}"
+    );
+
+    exchange(api, fake::private(100, "个体工商户房租能减免吗"), 1).await;
+    for (message_id, data) in [
+        (10_001, &presses[0].1),
+        (10_002, &presses[presses.len() - 1].1),
+    ] {
+        let before = api.ok_calls("answerCallbackQuery").len();
+        api.push(fake::callback(100, 100, message_id, data));
+        let acks = api.wait_for("answerCallbackQuery", before + 1, WAIT).await;
+        assert_eq!(
+            acks[before]["text"],
+            texts::EXPIRED,
+            "help: a new question expires page {}",
+            message_id - 10_000
+        );
+    }
+}
+
 /// Issue 10 (#10): emoji-only input is explained to the user but is no unanswered question in the
 /// operator's log; a real question that finds nothing is (and marks the end of the check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
