@@ -454,12 +454,30 @@ pub async fn run<A: Knowledge, S: BotStore>(
             }
             Some(hook) => {
                 let mut options = webhooks::Options::new(hook.listen, hook.url);
-                if let Some(secret) = hook.secret_token {
+                if let Some(secret) = &hook.secret_token {
                     options = options.secret_token(secret.expose().to_string());
                 }
-                let mut listener = webhooks::axum(bot, options).await?;
+                let (mut listener, unhooked, mut router) =
+                    webhooks::axum_to_router(bot, options).await?;
+                // Telegram takes the answer to its post as the confirmation: record first.
+                if let Some(inbox) = &inbox {
+                    router = inbox::record_on_arrival(router, Arc::clone(inbox), hook.secret_token);
+                }
+                let socket = tokio::net::TcpListener::bind(hook.listen).await?;
+                let stop = listener.stop_token();
+                tokio::spawn(async move {
+                    let served = axum::serve(socket, router)
+                        .with_graceful_shutdown(unhooked)
+                        .await;
+                    if let Err(error) = served {
+                        tracing::error!(%error, "webhook listener failed; stopping");
+                        stop.stop();
+                    }
+                });
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                dispatch(&mut dispatcher, listener, inbox, replay).await;
+                // Recorded on arrival: only the unfinished updates of the last run go through
+                // the inbox here.
+                dispatch(&mut dispatcher, listener, None, replay).await;
             }
         }
         Ok::<(), RunError>(())
@@ -498,30 +516,22 @@ pub async fn run<A: Knowledge, S: BotStore>(
     }
 }
 
-/// Feeds the dispatcher from `listener`, through the inbox when there is one (unfinished updates
-/// of the last run first).
+/// Feeds the dispatcher from `listener`, the unfinished updates of the last run first; each
+/// update is recorded in `record` as the dispatcher takes it (`None`: no inbox, or recorded on
+/// arrival).
 async fn dispatch<L>(
     dispatcher: &mut Dispatcher<Bot, HandlerError, teloxide::dispatching::DefaultKey>,
     listener: L,
-    inbox: Option<Arc<Inbox>>,
+    record: Option<Arc<Inbox>>,
     replay: Vec<Update>,
 ) where
     L: teloxide::update_listeners::UpdateListener + Send + 'static,
     L::Err: fmt::Debug + fmt::Display + Send + 'static,
 {
-    match inbox {
-        Some(inbox) => {
-            let recorded = inbox::Recorded::new(listener, inbox, replay);
-            dispatcher
-                .dispatch_with_listener(recorded, Arc::new(LogErrors))
-                .await;
-        }
-        None => {
-            dispatcher
-                .dispatch_with_listener(listener, Arc::new(LogErrors))
-                .await;
-        }
-    }
+    let recorded = inbox::Recorded::new(listener, record, replay);
+    dispatcher
+        .dispatch_with_listener(recorded, Arc::new(LogErrors))
+        .await;
 }
 
 /// Stops the update listener once the stop signal came. The dispatcher's own shutdown token is

@@ -1,7 +1,9 @@
 //! End-to-end tests of the Telegram bot (issue 3) through the fake Bot API: private Q&A, every
-//! button kind, stale and forged presses, forwards of all four origins, groups, commands, flood
-//! limit, 429s (waited out per chat), 503 retries and 502s in doubt, full-text splitting, webhook mode (setWebhook, secret token), and a
-//! checker that every sent text is HTML Telegram accepts.
+//! button kind (更多结果 keeping the earlier page's buttons), stale and forged presses, forwards of
+//! all four origins, groups, commands, flood limit, 429s (waited out per chat), 503 retries and
+//! 502s in doubt, getUpdates 502s (short backoff), full-text splitting, webhook mode (setWebhook,
+//! secret token, the inbox written before a post is answered), and a checker that every sent
+//! text is HTML Telegram accepts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1443,6 +1445,126 @@ async fn webhook_mode_registers_checks_the_secret_and_answers() {
         !api.calls().iter().any(|c| c.method == "getupdates"),
         "no long polling in webhook mode"
     );
+    bot.abort();
+}
+
+/// Issue 9: in webhook mode with Redis, an update is in the inbox before Telegram's post is
+/// answered (the answer confirms it: a crash after it must not lose the question). The
+/// dispatcher's own getMe is held, so nothing takes updates from the listener until the check
+/// is made; before the fix the update was recorded only when the dispatcher took it. A
+/// redelivered post is answered 200 and not handled twice; the handled update leaves the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_records_an_update_before_answering_the_post() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("webhook_inbox");
+    let api = FakeBotApi::start().await;
+    // The first getMe is the bot's start; the second the dispatcher's, before it takes updates.
+    api.hold_calls_after("getMe", 1);
+    let port = crate::support::redis::free_port();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
+    cfg.api_url = Some(api.url());
+    cfg.limits = Some(no_limits());
+    cfg.webhook = Some(telegram::Webhook {
+        url: url::Url::parse(&format!("http://{listen}/hook")).expect("url"),
+        listen,
+        secret_token: Some(Secret::new("s3cret")),
+    });
+    cfg.recovery = Some(telegram::Recovery {
+        redis_url: Secret::new(redis.url()),
+        prefix: prefix.clone(),
+        replica: "w".to_string(),
+    });
+    let knowledge = Arc::new(Fixture {
+        ids: AtomicU64::new(0),
+    });
+    let store = MemoryStore::new(Duration::from_secs(600), 100);
+    let bot = tokio::spawn(async move {
+        if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
+            panic!("bot stopped: {e}");
+        }
+    });
+    api.wait_until(WAIT, |c| c.iter().any(|c| c.method == "setwebhook"))
+        .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(listen).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "webhook listener not up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let inbox = format!("{prefix}inbox:w");
+    let mut conn = redis.connection().await;
+    let mut update = fake::private(100, "小微企业贷款有贴息吗");
+    update["update_id"] = serde_json::json!(7);
+    let forged = post_update(listen, "/hook", Some("wrong"), &update).await;
+    assert_eq!(forged, 401, "help: a forged post is refused");
+    let recorded: bool = redis::cmd("HEXISTS")
+        .arg(&inbox)
+        .arg(7)
+        .query_async(&mut conn)
+        .await
+        .expect("HEXISTS");
+    assert!(!recorded, "help: a forged post is not recorded");
+    let status = post_update(listen, "/hook", Some("s3cret"), &update).await;
+    assert_eq!(status, 200);
+    let recorded: bool = redis::cmd("HEXISTS")
+        .arg(&inbox)
+        .arg(7)
+        .query_async(&mut conn)
+        .await
+        .expect("HEXISTS");
+    assert!(recorded, "help: recorded before the post was answered");
+    // Telegram did not get the answer and posts it again.
+    let again = post_update(listen, "/hook", Some("s3cret"), &update).await;
+    assert_eq!(again, 200, "help: a redelivery is acknowledged");
+    api.release();
+    let mut marker = fake::private(100, MARKER);
+    marker["update_id"] = serde_json::json!(8);
+    assert_eq!(
+        post_update(listen, "/hook", Some("s3cret"), &marker).await,
+        200
+    );
+    api.wait_until(WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| c.ok && c.method == "sendmessage" && text(&c.body).contains(MARKER))
+    })
+    .await;
+    let answers: Vec<String> = api
+        .sent_to(100)
+        .iter()
+        .map(|m| text(m).to_string())
+        .collect();
+    assert_eq!(
+        answers.len(),
+        2,
+        "help: the question once, then the marker: {answers:?}"
+    );
+    assert!(
+        answers[0].contains("小微企业贷款有贴息吗"),
+        "{}",
+        answers[0]
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left: usize = redis::cmd("HLEN")
+            .arg(&inbox)
+            .query_async(&mut conn)
+            .await
+            .expect("HLEN");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "help: handled updates leave the inbox ({left} left)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     bot.abort();
 }
 
