@@ -424,17 +424,18 @@ impl App {
     }
 
     /// Runs what a button press, or a follow-up typed by number or label, asks: follow-up `n` of
-    /// the session's last answer, or a 👍/👎 on it. `None` when the action does not belong to the
-    /// session's last answer (stale, forged, another user's) or the follow-up is not of the kind
+    /// the session's last answer (or of an earlier page of its question, see
+    /// [`Session::keep_page`]), or a 👍/👎 on it. `None` when the action belongs to neither
+    /// (stale, forged, another user's) or the follow-up is not of the kind
     /// the button showed.
     #[must_use]
     pub fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         match action {
-            Action::Rate { answer_id, useful } => session.owns(answer_id).then(|| Reply::Rated {
+            Action::Rate { answer_id, useful } => Some(Reply::Rated {
                 answer_id,
                 useful,
                 question: session.last_question.clone().unwrap_or_default(),
-                clauses: cited_in(&self.kb(), session),
+                clauses: cited_in(&self.kb(), session.followups_of(answer_id)?),
             }),
             Action::Followup { answer_id, n, kind } => {
                 let followup = session.followup(answer_id, n, kind)?.clone();
@@ -689,7 +690,12 @@ impl App {
             k: opts.k,
         };
         let offset = session.shown;
-        self.search_and_compose(kb, &question, offset, session, &opts)
+        // The answer shown so far stays valid: its 全文 N and other buttons still work.
+        session.keep_page();
+        let earlier = std::mem::take(&mut session.earlier);
+        let answer = self.search_and_compose(kb, &question, offset, session, &opts);
+        session.earlier = earlier;
+        answer
     }
 
     fn search_and_compose(
@@ -779,6 +785,7 @@ impl App {
         }
         session.followups.clone_from(&answer.followups);
         session.answer_id = next_answer_id();
+        session.earlier.clear();
     }
 
     fn plain(&self, question: &str, status: Status, lead: String) -> Answer {
@@ -810,11 +817,10 @@ fn full_text_in(kb: &KnowledgeBase, clause_id: &str) -> Option<FullText> {
     })
 }
 
-/// The clauses the session's last answer cited (its 全文 follow-ups), with their documents' titles.
-fn cited_in(kb: &KnowledgeBase, session: &Session) -> Vec<ClauseRef> {
+/// The clauses an answer cited (its 全文 follow-ups), with their documents' titles.
+fn cited_in(kb: &KnowledgeBase, followups: &[Followup]) -> Vec<ClauseRef> {
     let corpus = &kb.corpus;
-    session
-        .followups
+    followups
         .iter()
         .filter_map(|f| match f {
             Followup::FullText { clause_id, .. } => {

@@ -74,6 +74,18 @@ pub struct Config {
     /// Seconds `serve` gives answers under way to finish after SIGTERM/SIGINT.
     /// Env `POLICYBOT_SHUTDOWN_GRACE`.
     pub shutdown_grace_secs: u64,
+    /// Long-polling timeout of getUpdates, seconds (at least 1). Env `POLICYBOT_POLL_TIMEOUT`.
+    pub poll_timeout_secs: u64,
+    /// Messages per second to one private chat, sustained (at least 1).
+    /// Env `POLICYBOT_PACE_PRIVATE_PER_SEC`.
+    pub pace_private_per_sec: u32,
+    /// Messages a private chat may get at once before that pace applies (at least 1).
+    /// Env `POLICYBOT_PACE_PRIVATE_BURST`.
+    pub pace_private_burst: u32,
+    /// Messages per minute to one group (at least 1). Env `POLICYBOT_PACE_GROUP_PER_MIN`.
+    pub pace_group_per_min: u32,
+    /// Messages per second over all chats (at least 1). Env `POLICYBOT_PACE_OVERALL_PER_SEC`.
+    pub pace_overall_per_sec: u32,
     /// Largest file `ingest` reads (and largest text taken from a `.docx`), bytes.
     /// Env `POLICYBOT_INGEST_MAX_FILE_BYTES`.
     pub ingest_max_file_bytes: u64,
@@ -104,6 +116,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let limits = crate::ingest::Limits::default();
+        let pace = crate::telegram::Limits::default();
         Config {
             data_dir: PathBuf::from("data"),
             intents_dir: PathBuf::from("intents"),
@@ -122,6 +135,11 @@ impl Default for Config {
             health_listen: None,
             replica: "policybot".to_string(),
             shutdown_grace_secs: 10,
+            poll_timeout_secs: 25,
+            pace_private_per_sec: pace.private_per_sec,
+            pace_private_burst: pace.private_burst,
+            pace_group_per_min: pace.group_per_min,
+            pace_overall_per_sec: pace.overall_per_sec,
             ingest_max_file_bytes: limits.max_file_bytes,
             ingest_max_docx_xml_bytes: limits.max_docx_xml_bytes,
             ingest_max_lines: limits.max_lines,
@@ -205,6 +223,26 @@ const ENV: &[(&str, EnvSetter)] = &[
         c.shutdown_grace_secs = v.parse().map_err(|_| "expected seconds".to_string())?;
         Ok(())
     }),
+    ("POLICYBOT_POLL_TIMEOUT", |c, v| {
+        c.poll_timeout_secs = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_PACE_PRIVATE_PER_SEC", |c, v| {
+        c.pace_private_per_sec = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_PACE_PRIVATE_BURST", |c, v| {
+        c.pace_private_burst = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_PACE_GROUP_PER_MIN", |c, v| {
+        c.pace_group_per_min = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_PACE_OVERALL_PER_SEC", |c, v| {
+        c.pace_overall_per_sec = positive(&v)?;
+        Ok(())
+    }),
     ("POLICYBOT_INGEST_MAX_FILE_BYTES", |c, v| {
         c.ingest_max_file_bytes = v.parse().map_err(|_| "expected bytes".to_string())?;
         Ok(())
@@ -263,6 +301,15 @@ const ENV: &[(&str, EnvSetter)] = &[
     }),
 ];
 
+/// A whole number of at least 1.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= T::from(1))
+        .ok_or_else(|| "expected a number of at least 1".to_string())
+}
+
 impl Config {
     /// Defaults, then `file` (or `policybot.toml` when present), then the environment.
     ///
@@ -312,6 +359,17 @@ impl Config {
             max_file_clauses: self.ingest_max_file_clauses,
             max_total_clauses: self.ingest_max_clauses,
             max_clause_chars: self.ingest_max_clause_chars,
+        }
+    }
+
+    /// The pacing of the bot's messages (Telegram's published limits unless configured).
+    #[must_use]
+    pub fn pace_limits(&self) -> crate::telegram::Limits {
+        crate::telegram::Limits {
+            overall_per_sec: self.pace_overall_per_sec,
+            private_per_sec: self.pace_private_per_sec,
+            private_burst: self.pace_private_burst,
+            group_per_min: self.pace_group_per_min,
         }
     }
 
@@ -387,6 +445,54 @@ mod tests {
             !format!("{c:?}").contains("SECRET"),
             "token must not leak into Debug output"
         );
+    }
+
+    #[test]
+    fn pacing_and_long_polling_come_from_the_file_and_the_environment() {
+        let defaults = Config::default();
+        assert_eq!(defaults.pace_limits(), crate::telegram::Limits::default());
+        assert_eq!(defaults.poll_timeout_secs, 25);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "pace_private_per_sec = 2\npace_group_per_min = 15\npoll_timeout_secs = 10\n",
+        )
+        .expect("write");
+        let mut c = Config::load(Some(&p)).expect("valid file");
+        c.apply_env(|k| match k {
+            "POLICYBOT_PACE_OVERALL_PER_SEC" => Some("25".into()),
+            "POLICYBOT_PACE_PRIVATE_BURST" => Some(" 5 ".into()),
+            "POLICYBOT_POLL_TIMEOUT" => Some("3".into()),
+            _ => None,
+        })
+        .expect("valid env");
+        let limits = c.pace_limits();
+        assert_eq!(
+            (
+                limits.private_per_sec,
+                limits.private_burst,
+                limits.group_per_min,
+                limits.overall_per_sec
+            ),
+            (2, 5, 15, 25),
+            "help: file, then environment"
+        );
+        assert_eq!(c.poll_timeout_secs, 3, "help: the environment wins");
+        for name in [
+            "POLICYBOT_PACE_PRIVATE_PER_SEC",
+            "POLICYBOT_PACE_PRIVATE_BURST",
+            "POLICYBOT_PACE_GROUP_PER_MIN",
+            "POLICYBOT_PACE_OVERALL_PER_SEC",
+            "POLICYBOT_POLL_TIMEOUT",
+        ] {
+            for bad in ["0", "-1", "fast", ""] {
+                let err = c
+                    .apply_env(|k| (k == name).then(|| bad.into()))
+                    .expect_err("help: not a positive number");
+                assert!(err.to_string().contains(name), "{err}");
+            }
+        }
     }
 
     #[test]

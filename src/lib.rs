@@ -11,9 +11,9 @@
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
 //! - [`session`]: conversation state and its stores.
-//! - [`telegram`]: the bot: handler tree, commands, the callback-data protocol, sending
-//!   (per-chat pacing, retries, replies in doubt), crash recovery of accepted updates (Redis
-//!   inbox), `run`.
+//! - [`telegram`]: the bot: handler tree, commands, the callback-data protocol, long polling
+//!   (own getUpdates listener, short backoff), sending (per-chat pacing, retries, replies in
+//!   doubt), crash recovery of accepted updates (Redis inbox, also in webhook mode), `run`.
 //! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.

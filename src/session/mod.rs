@@ -45,22 +45,66 @@ pub struct Session {
     /// Id of the last answer; button callback data carries it, so a stale or forged button is
     /// recognised (it does not match) and never runs against another answer.
     pub answer_id: u64,
+    /// The earlier pages of the last question, oldest first (at most [`EARLIER_PAGES`]): 更多结果
+    /// adds a page and leaves the buttons of the pages before it valid.
+    #[serde(default)]
+    pub earlier: Vec<Page>,
+}
+
+/// Earlier pages of one question whose buttons stay valid.
+pub const EARLIER_PAGES: usize = 5;
+
+/// A page of answers to the last question shown before the current one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    /// Its answer id (carried by its buttons).
+    pub answer_id: u64,
+    /// The follow-ups it offered, numbered from 1.
+    pub followups: Vec<Followup>,
 }
 
 impl Session {
-    /// Whether a button of answer `answer_id` belongs to this session's last answer. Id 0 is a
-    /// fresh session's and never belongs to a button.
+    /// Whether a button of answer `answer_id` belongs to this session's last answer or to an
+    /// earlier page of the same question. Id 0 is a fresh session's and never belongs to a
+    /// button.
     #[must_use]
     pub fn owns(&self, answer_id: u64) -> bool {
-        answer_id != 0 && self.answer_id == answer_id
+        self.followups_of(answer_id).is_some()
     }
 
-    /// Follow-up `n` (1-based) of answer `answer_id`, when that is this session's last answer and
-    /// the follow-up is of `kind` (what the button showed).
+    /// The follow-ups answer `answer_id` offered: the last answer's, or an earlier page's.
+    #[must_use]
+    pub fn followups_of(&self, answer_id: u64) -> Option<&[Followup]> {
+        if answer_id == 0 {
+            return None;
+        }
+        if self.answer_id == answer_id {
+            return Some(&self.followups);
+        }
+        let page = self.earlier.iter().find(|p| p.answer_id == answer_id)?;
+        Some(&page.followups)
+    }
+
+    /// Follow-up `n` (1-based) of answer `answer_id`, when that is this session's last answer or
+    /// an earlier page of its question, and the follow-up is of `kind` (what the button showed).
     #[must_use]
     pub fn followup(&self, answer_id: u64, n: usize, kind: FollowupKind) -> Option<&Followup> {
-        let followup = self.followups.get(n.checked_sub(1)?)?;
-        (self.owns(answer_id) && followup.kind() == kind).then_some(followup)
+        let followup = self.followups_of(answer_id)?.get(n.checked_sub(1)?)?;
+        (followup.kind() == kind).then_some(followup)
+    }
+
+    /// Keeps the last answer as an earlier page (the next answer continues its question), the
+    /// [`EARLIER_PAGES`] newest only.
+    pub fn keep_page(&mut self) {
+        if self.answer_id == 0 {
+            return;
+        }
+        self.earlier.push(Page {
+            answer_id: self.answer_id,
+            followups: self.followups.clone(),
+        });
+        let extra = self.earlier.len().saturating_sub(EARLIER_PAGES);
+        self.earlier.drain(..extra);
     }
 }
 
@@ -402,6 +446,45 @@ mod tests {
             !Session::default().owns(0),
             "help: a fresh session matches no button"
         );
+    }
+
+    #[test]
+    fn earlier_pages_keep_their_buttons_up_to_a_bound() {
+        let full = |n: usize| Followup::FullText {
+            rank: n,
+            clause_id: format!("c{n}"),
+        };
+        let mut session = Session {
+            answer_id: 1,
+            followups: vec![Followup::More, full(1)],
+            ..Session::default()
+        };
+        let kind = FollowupKind::FullText;
+        for id in 2..=(EARLIER_PAGES as u64 + 2) {
+            session.keep_page();
+            session.answer_id = id;
+            session.followups = vec![Followup::More, full(id as usize)];
+        }
+        assert_eq!(session.earlier.len(), EARLIER_PAGES);
+        assert_eq!(
+            session.followup(7, 2, kind),
+            Some(&full(7)),
+            "help: current"
+        );
+        assert_eq!(
+            session.followup(2, 2, kind),
+            Some(&full(2)),
+            "help: earlier"
+        );
+        assert_eq!(session.followup(1, 2, kind), None, "help: beyond the bound");
+        assert!(session.owns(3) && !session.owns(1) && !session.owns(0));
+        assert_eq!(session.followup(3, 1, kind), None, "help: kind must match");
+        let old: Session = serde_json::from_str(
+            r#"{"last_question":null,"region":null,
+            "last_region":null,"shown":0,"followups":[],"answer_id":4}"#,
+        )
+        .expect("help: a session stored before pages were kept");
+        assert!(old.earlier.is_empty() && old.owns(4));
     }
 
     #[test]

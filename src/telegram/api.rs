@@ -55,6 +55,17 @@ impl Api {
         Api { bot }
     }
 
+    /// The Bot API server (`host:port`, no token), for logs.
+    #[must_use]
+    pub fn server(&self) -> String {
+        let url = self.bot.api_url();
+        let host = url.host_str().unwrap_or_default();
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
     /// Calls `method` with the JSON `payload`.
     pub async fn call<T: DeserializeOwned>(
         &self,

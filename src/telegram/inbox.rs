@@ -4,12 +4,13 @@
 //! the updates still there — fetched by a process that was killed (`kill -9`, OOM, power) or
 //! that hit its shutdown deadline — are handled first, in order.
 //!
-//! Confirmation: teloxide's `Polling` confirms updates by asking for the next batch with a higher
-//! `offset`, which it does only when the dispatcher pulls past the last update of the current
-//! batch. [`Recorded`] records each update as the dispatcher pulls it, before passing it on, so an
-//! update is always in the inbox before its offset is confirmed; one fetched but not yet pulled
-//! is not confirmed and Telegram sends it again. In webhook mode teloxide answers Telegram's POST
-//! before the dispatcher pulls the update, so there a crash in that instant can still lose it.
+//! Confirmation: the long poll ([`super::poll`]) confirms updates by asking for the next batch
+//! with a higher `offset`, which it does only when the dispatcher pulls past the last update of
+//! the current batch. [`Recorded`] records each update as the dispatcher pulls it, before passing
+//! it on, so an update is always in the inbox before its offset is confirmed; one fetched but not
+//! yet pulled is not confirmed and Telegram sends it again. In webhook mode Telegram takes the
+//! answer to its post as the confirmation, so [`record_on_arrival`] records the update before
+//! teloxide's webhook handler answers the post.
 //!
 //! De-duplication by `update_id`: an update already in the inbox, or not newer than the newest
 //! one recorded (`{prefix}inbox:{replica}:last`, kept a day: Telegram redelivers unconfirmed
@@ -30,12 +31,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use futures::stream::{self, BoxStream, StreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
 use teloxide::stop::StopToken;
 use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
+
+use crate::config::Secret;
 
 /// Upper bound on one inbox command: a stalled Redis must not stall the bot for long.
 const OP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -227,17 +236,19 @@ impl Inbox {
     }
 }
 
-/// An update listener that records each update in the [`Inbox`] as the dispatcher takes it,
-/// drops redeliveries, and first yields the updates an earlier process left unfinished.
+/// An update listener that first yields the updates an earlier process left unfinished, then
+/// those of `inner`: recorded in the [`Inbox`] as the dispatcher takes them (redeliveries
+/// dropped), unless they were recorded on arrival ([`record_on_arrival`], webhook mode).
 pub struct Recorded<L> {
     inner: L,
-    inbox: Arc<Inbox>,
+    inbox: Option<Arc<Inbox>>,
     replay: Vec<Update>,
 }
 
 impl<L> Recorded<L> {
-    /// Wraps `inner`; `replay` (from [`Inbox::unfinished`]) comes first.
-    pub fn new(inner: L, inbox: Arc<Inbox>, replay: Vec<Update>) -> Self {
+    /// Wraps `inner`; `replay` (from [`Inbox::unfinished`]) comes first. Each update of `inner`
+    /// is recorded in `inbox` as it is taken; `None`: no inbox, or recorded on arrival.
+    pub fn new(inner: L, inbox: Option<Arc<Inbox>>, replay: Vec<Update>) -> Self {
         Recorded {
             inner,
             inbox,
@@ -255,10 +266,12 @@ where
     type Stream = BoxStream<'a, Result<Update, L::Err>>;
 
     fn as_stream(&'a mut self) -> Self::Stream {
-        let inbox = Arc::clone(&self.inbox);
-        let replay = std::mem::take(&mut self.replay);
-        // `filter_map` polls the inner stream again only after the record is written, and
-        // `Polling` confirms a batch only when polled past its last update.
+        let replay = stream::iter(std::mem::take(&mut self.replay).into_iter().map(Ok));
+        let Some(inbox) = self.inbox.clone() else {
+            return replay.chain(self.inner.as_stream()).boxed();
+        };
+        // `filter_map` polls the inner stream again only after the record is written, and the
+        // long poll confirms a batch only when polled past its last update.
         let live = self.inner.as_stream().filter_map(move |item| {
             let inbox = Arc::clone(&inbox);
             let kept: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
@@ -269,7 +282,7 @@ where
             });
             kept
         });
-        stream::iter(replay.into_iter().map(Ok)).chain(live).boxed()
+        replay.chain(live).boxed()
     }
 }
 
@@ -287,6 +300,47 @@ where
     fn hint_allowed_updates(&mut self, hint: &mut dyn Iterator<Item = AllowedUpdate>) {
         self.inner.hint_allowed_updates(hint);
     }
+}
+
+/// Largest webhook post read to record it (teloxide's own limit for the post).
+const MAX_POST_BYTES: usize = 2 * 1024 * 1024;
+
+/// What [`record_first`] needs.
+#[derive(Clone)]
+struct Door {
+    inbox: Arc<Inbox>,
+    secret: Option<Secret>,
+}
+
+/// Webhook mode: records each update Telegram posts to `router` (teloxide's webhook router) in
+/// `inbox` before the post is answered, since Telegram takes the answer as the confirmation. A
+/// redelivery is answered 200 and not handed on. A post without the right `secret` token, or
+/// that is no update, is handed on unrecorded (teloxide refuses or logs it).
+pub fn record_on_arrival(router: Router, inbox: Arc<Inbox>, secret: Option<Secret>) -> Router {
+    router.layer(middleware::from_fn_with_state(
+        Door { inbox, secret },
+        record_first,
+    ))
+}
+
+async fn record_first(State(door): State<Door>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_POST_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let token = parts
+        .headers
+        .get("x-telegram-bot-api-secret-token")
+        .map(HeaderValue::as_bytes);
+    let genuine = token == door.secret.as_ref().map(|s| s.expose().as_bytes());
+    if genuine
+        && let Ok(update) = serde_json::from_slice::<Update>(&bytes)
+        && !door.inbox.accept(&update).await
+    {
+        return StatusCode::OK.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, [`run`] (long polling or webhook, command menu, announcement delivery, crash
-//! recovery of accepted updates) and the health endpoint ([`spawn_health`]). Endpoints only take
-//! ids and text → [`App`] → `render::telegram` → send ([`Sender`]: per-chat pacing, retries,
-//! in-doubt policy); no
-//! retrieval logic lives here.
+//! injected, [`run`] (long polling through our own listener with a short backoff, or webhook;
+//! command menu, announcement delivery, crash recovery of accepted updates) and the health
+//! endpoint ([`spawn_health`]). Endpoints only take ids and text → [`App`] → `render::telegram`
+//! → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no retrieval logic lives here.
 
 mod api;
 mod broadcast;
@@ -13,6 +12,7 @@ mod handlers;
 mod health;
 mod inbox;
 mod pace;
+mod poll;
 mod send;
 pub mod texts;
 
@@ -27,7 +27,7 @@ use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::ChatMemberUpdated;
-use teloxide::update_listeners::{Polling, UpdateListener as _, webhooks};
+use teloxide::update_listeners::{UpdateListener as _, webhooks};
 use url::Url;
 
 use self::pace::Pacer;
@@ -125,7 +125,8 @@ impl BotConfig {
     }
 
     /// The bot settings of the application config (token, Bot API URL, webhook, health
-    /// endpoint, flood limit). Errors name the setting, never its value.
+    /// endpoint, flood limit, long-polling timeout, pacing). Errors name the setting, never its
+    /// value.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let token = config
             .telegram_token
@@ -136,6 +137,22 @@ impl BotConfig {
         bot.flood_per_minute = config.flood_limit;
         bot.admins.clone_from(&config.admins);
         bot.shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
+        bot.poll_timeout = match config.poll_timeout_secs {
+            0 => return Err(ConfigError::Invalid("POLICYBOT_POLL_TIMEOUT")),
+            secs => Duration::from_secs(secs),
+        };
+        let limits = config.pace_limits();
+        for (value, name) in [
+            (limits.private_per_sec, "POLICYBOT_PACE_PRIVATE_PER_SEC"),
+            (limits.private_burst, "POLICYBOT_PACE_PRIVATE_BURST"),
+            (limits.group_per_min, "POLICYBOT_PACE_GROUP_PER_MIN"),
+            (limits.overall_per_sec, "POLICYBOT_PACE_OVERALL_PER_SEC"),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(name));
+            }
+        }
+        bot.limits = Some(limits);
         bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
         bot.recovery = config
             .redis_url
@@ -354,7 +371,8 @@ pub async fn run<A: Knowledge, S: BotStore>(
     }
     // Updates come in through teloxide; replies go out through our own calls and pacing.
     let pacer = cfg.limits.map(|limits| Arc::new(Pacer::new(limits)));
-    let sender = Sender::new(api::Api::new(bot.clone()), pacer);
+    let api = api::Api::new(bot.clone());
+    let sender = Sender::new(api.clone(), pacer);
     let inbox = match &cfg.recovery {
         Some(r) => Some(Arc::new(Inbox::open(
             r.redis_url.expose(),
@@ -426,22 +444,40 @@ pub async fn run<A: Knowledge, S: BotStore>(
     let dispatching = async {
         match cfg.webhook {
             None => {
-                let mut listener = Polling::builder(bot)
-                    .timeout(cfg.poll_timeout)
-                    .delete_webhook()
-                    .await
-                    .build();
+                // Telegram refuses getUpdates while a webhook is set.
+                if let Err(error) = sending.delete_webhook().await {
+                    tracing::warn!(%error, "could not check for a webhook; polling anyway");
+                }
+                let mut listener = poll::LongPoll::new(api, cfg.poll_timeout);
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
                 dispatch(&mut dispatcher, listener, inbox, replay).await;
             }
             Some(hook) => {
                 let mut options = webhooks::Options::new(hook.listen, hook.url);
-                if let Some(secret) = hook.secret_token {
+                if let Some(secret) = &hook.secret_token {
                     options = options.secret_token(secret.expose().to_string());
                 }
-                let mut listener = webhooks::axum(bot, options).await?;
+                let (mut listener, unhooked, mut router) =
+                    webhooks::axum_to_router(bot, options).await?;
+                // Telegram takes the answer to its post as the confirmation: record first.
+                if let Some(inbox) = &inbox {
+                    router = inbox::record_on_arrival(router, Arc::clone(inbox), hook.secret_token);
+                }
+                let socket = tokio::net::TcpListener::bind(hook.listen).await?;
+                let stop = listener.stop_token();
+                tokio::spawn(async move {
+                    let served = axum::serve(socket, router)
+                        .with_graceful_shutdown(unhooked)
+                        .await;
+                    if let Err(error) = served {
+                        tracing::error!(%error, "webhook listener failed; stopping");
+                        stop.stop();
+                    }
+                });
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                dispatch(&mut dispatcher, listener, inbox, replay).await;
+                // Recorded on arrival: only the unfinished updates of the last run go through
+                // the inbox here.
+                dispatch(&mut dispatcher, listener, None, replay).await;
             }
         }
         Ok::<(), RunError>(())
@@ -480,30 +516,22 @@ pub async fn run<A: Knowledge, S: BotStore>(
     }
 }
 
-/// Feeds the dispatcher from `listener`, through the inbox when there is one (unfinished updates
-/// of the last run first).
+/// Feeds the dispatcher from `listener`, the unfinished updates of the last run first; each
+/// update is recorded in `record` as the dispatcher takes it (`None`: no inbox, or recorded on
+/// arrival).
 async fn dispatch<L>(
     dispatcher: &mut Dispatcher<Bot, HandlerError, teloxide::dispatching::DefaultKey>,
     listener: L,
-    inbox: Option<Arc<Inbox>>,
+    record: Option<Arc<Inbox>>,
     replay: Vec<Update>,
 ) where
     L: teloxide::update_listeners::UpdateListener + Send + 'static,
     L::Err: fmt::Debug + fmt::Display + Send + 'static,
 {
-    match inbox {
-        Some(inbox) => {
-            let recorded = inbox::Recorded::new(listener, inbox, replay);
-            dispatcher
-                .dispatch_with_listener(recorded, Arc::new(LogErrors))
-                .await;
-        }
-        None => {
-            dispatcher
-                .dispatch_with_listener(listener, Arc::new(LogErrors))
-                .await;
-        }
-    }
+    let recorded = inbox::Recorded::new(listener, record, replay);
+    dispatcher
+        .dispatch_with_listener(recorded, Arc::new(LogErrors))
+        .await;
 }
 
 /// Stops the update listener once the stop signal came. The dispatcher's own shutdown token is
@@ -557,6 +585,19 @@ mod tests {
         assert_eq!(cfg.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
         assert_eq!((cfg.flood_per_minute, cfg.webhook.is_none()), (7, true));
         assert_eq!(cfg.health, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(cfg.poll_timeout, Duration::from_secs(25));
+        assert_eq!(cfg.limits, Some(Limits::default()));
+        config.poll_timeout_secs = 2;
+        config.pace_group_per_min = 10;
+        let cfg = BotConfig::from_config(&config).unwrap();
+        assert_eq!(cfg.poll_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.limits.map(|l| l.group_per_min), Some(10));
+        config.pace_group_per_min = 0;
+        assert!(matches!(
+            BotConfig::from_config(&config),
+            Err(ConfigError::Invalid("POLICYBOT_PACE_GROUP_PER_MIN"))
+        ));
+        config.pace_group_per_min = 20;
         config.webhook_url = Some("https://bot.example.org/hook".to_string());
         let hook = BotConfig::from_config(&config).unwrap().webhook.unwrap();
         assert_eq!(hook.listen, "0.0.0.0:8080".parse().unwrap());

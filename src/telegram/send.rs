@@ -12,8 +12,8 @@
 //!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
 //!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
 //!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
-//!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands) are retried like
-//!   the not-processed ones.
+//!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands, getWebhookInfo,
+//!   deleteWebhook) are retried like the not-processed ones.
 //!
 //! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
 //! retries, 429s and failures are counted in [`crate::metrics`].
@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::payloads::{
-    AnswerCallbackQuery, AnswerCallbackQuerySetters, GetChatMember, GetMe, SendMessage,
-    SendMessageSetters, SetMyCommands,
+    AnswerCallbackQuery, AnswerCallbackQuerySetters, DeleteWebhook, GetChatMember, GetMe,
+    GetWebhookInfo, SendMessage, SendMessageSetters, SetMyCommands,
 };
 use teloxide::types::{
     BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, LinkPreviewOptions, Me,
-    Message, MessageId, ParseMode, ReplyParameters, True, UserId,
+    Message, MessageId, ParseMode, ReplyParameters, True, UserId, WebhookInfo,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -214,6 +214,19 @@ impl Sender {
         self.repeatable::<True>("setMyCommands", &SetMyCommands::new(commands))
             .await
             .map(drop)
+    }
+
+    /// Removes a webhook left set by an earlier webhook-mode run (getWebhookInfo, then
+    /// deleteWebhook if one is set): Telegram refuses getUpdates while a webhook is set.
+    pub async fn delete_webhook(&self) -> Result<(), SendError> {
+        let info: WebhookInfo = self
+            .repeatable("getWebhookInfo", &GetWebhookInfo::new())
+            .await?;
+        if info.url.is_some() {
+            self.repeatable::<True>("deleteWebhook", &DeleteWebhook::new())
+                .await?;
+        }
+        Ok(())
     }
 
     /// One sendMessage: paced, 429s waited out for this chat only, retried while not

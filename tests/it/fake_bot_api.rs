@@ -1,13 +1,14 @@
 //! A fake Telegram Bot API server on 127.0.0.1 (random port) for end-to-end bot tests: serves
-//! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured), records
-//! every call (method, JSON body, arrival time), answers like Telegram, and can fail the next
-//! sendMessage calls with 429 (retry_after), 503 or 400 (unparseable HTML), or deliver a
-//! message and then answer 502 as if the answer got lost on the way back. It can hold the answers
-//! to delivered messages (to kill the bot while sends are on the wire). Per chat it can also
-//! answer 429 for the next n calls, answer getChatMember
-//! from a list of group admins (creator first), refuse sendMessage with 403 (bot kicked), with
-//! 400 `migrate_to_chat_id` (group upgraded to a supergroup), with 400 (no right to post), or
-//! with 502 for the next n calls.
+//! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured; the next
+//! n calls can answer 502), records every call (method, JSON body, arrival time; a getUpdates
+//! once answered), answers like Telegram, and can fail the next sendMessage calls with 429
+//! (retry_after), 503 or 400 (unparseable HTML), or deliver a message and then answer 502 as if
+//! the answer got lost on the way back. It can hold the answers to delivered messages (to kill
+//! the bot while sends are on the wire), and the calls of one method after the first n. Per chat
+//! it can also answer 429 for the next n calls, answer getChatMember from a list of group admins
+//! (creator first), refuse sendMessage with 403 (bot kicked), with 400 `migrate_to_chat_id`
+//! (group upgraded to a supergroup), with 400 (no right to post), or with 502 for the next n
+//! calls.
 //! Query helpers count successful sends per chat and the most sends within any time window (for
 //! the 30 messages/second limit). Builders make real-shaped updates, including `my_chat_member`,
 //! a group's migration and an anonymous admin's message. Method names are matched
@@ -93,6 +94,11 @@ struct Inner {
     max_long_poll: Option<Duration>,
     /// Per chat: (retry_after seconds, how many more sendMessage calls answer 429).
     chat_limits: HashMap<i64, (u64, usize)>,
+    /// How many more getUpdates calls answer 502 at once.
+    poll_failures: usize,
+    /// Calls of this method (lowercased) are held until [`FakeBotApi::release`], after letting
+    /// through as many as the count says.
+    held_method: Option<(String, usize)>,
     /// Whether the answers to delivered messages are held back.
     holding: bool,
     /// Delivered messages whose answer has not been written (held, or being written).
@@ -176,6 +182,11 @@ impl FakeBotApi {
         id
     }
 
+    /// Answers the next `n` getUpdates calls 502 Bad Gateway at once (Telegram's front end).
+    pub fn fail_next_polls(&self, n: usize) {
+        self.shared.lock().poll_failures = n;
+    }
+
     /// Answers the next `n` sendMessage calls with `failure`.
     pub fn fail_next_sends(&self, n: usize, failure: Failure) {
         self.shared
@@ -233,9 +244,19 @@ impl FakeBotApi {
         self.shared.lock().holding = true;
     }
 
-    /// Writes the held answers and stops holding.
+    /// From now on holds the calls of `method` (case-insensitive) after the next `pass` ones
+    /// until [`release`](Self::release).
+    pub fn hold_calls_after(&self, method: &str, pass: usize) {
+        self.shared.lock().held_method = Some((method.to_ascii_lowercase(), pass));
+    }
+
+    /// Writes the held answers, lets the held calls through, and stops holding.
     pub fn release(&self) {
-        self.shared.lock().holding = false;
+        {
+            let mut inner = self.shared.lock();
+            inner.holding = false;
+            inner.held_method = None;
+        }
         self.shared.released.notify_waiters();
     }
 
@@ -351,11 +372,20 @@ async fn handle(
         return error(StatusCode::UNAUTHORIZED, 401, "Unauthorized");
     }
     let method = method.to_ascii_lowercase();
+    hold_method(&shared, &method).await;
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let response = match method.as_str() {
         "getupdates" => {
-            let updates = get_updates(&shared, &body).await;
-            ok(json!(updates))
+            let fail = {
+                let mut inner = shared.lock();
+                let fail = inner.poll_failures > 0;
+                inner.poll_failures = inner.poll_failures.saturating_sub(1);
+                fail
+            };
+            match fail {
+                true => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
+                false => ok(json!(get_updates(&shared, &body).await)),
+            }
         }
         "getme" => ok(bot_user_me()),
         "getwebhookinfo" => ok(json!({
@@ -374,11 +404,28 @@ async fn handle(
         "getchatmember" => get_chat_member(&shared, &body),
         _ => ok(json!(true)),
     };
-    if method != "getupdates" {
-        let ok = response.status() == StatusCode::OK;
-        record(&shared, method, body, ok, at);
-    }
+    let ok = response.status() == StatusCode::OK;
+    record(&shared, method, body, ok, at);
     response
+}
+
+/// Waits while calls of `method` are held ([`FakeBotApi::hold_calls_after`]).
+async fn hold_method(shared: &Shared, method: &str) {
+    if let Some((held, pass)) = &mut shared.lock().held_method
+        && held == method
+        && *pass > 0
+    {
+        *pass -= 1;
+        return;
+    }
+    loop {
+        let released = shared.released.notified();
+        let holding = shared.lock().held_method.as_ref().map(|(m, _)| m.clone());
+        if holding.as_deref() != Some(method) {
+            return;
+        }
+        released.await;
+    }
 }
 
 fn record(shared: &Shared, method: String, body: Value, ok: bool, at: Instant) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use policybot::answer::{Followup, Status};
 use policybot::session::{
-    self, BotStore, ClauseRef, Feedback, FloodGate, LogPolicy, MemoryStore, OperatorLog,
+    self, BotStore, ClauseRef, Feedback, FloodGate, LogPolicy, MemoryStore, OperatorLog, Page,
     RedisStore, Session, SessionKey, SessionStore, Source, Unanswered,
 };
 
@@ -89,6 +89,10 @@ fn session(question: &str) -> Session {
             },
         ],
         answer_id: 42,
+        earlier: vec![Page {
+            answer_id: 41,
+            followups: vec![Followup::More],
+        }],
     }
 }
 

@@ -1,8 +1,9 @@
 //! Issue 9 (nothing lost, nothing exhausted), `serve` side, with the real binary
 //! against the fake Bot API: SIGTERM and SIGINT drain the answers under way and exit 0 within the
-//! grace period (also while sends wait out 429s); a send still waiting at the deadline is logged;
-//! an idle bot's long polls log no errors; with Redis, `kill -9` with 40 questions in flight
-//! loses none of them after a restart, and sends again only the answers that were on the wire.
+//! grace period (also while sends wait out 429s, or while getUpdates keeps failing); a send still
+//! waiting at the deadline is logged; an idle bot's long polls log no errors (one held 25 s, and
+//! many short cycles); with Redis, `kill -9` with 40 questions in flight loses none of them after
+//! a restart, and sends again only the answers that were on the wire.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -222,6 +223,80 @@ async fn idle_long_polling_logs_no_errors() {
     api.push(private(7, "小店房租能减免吗"));
     api.wait_for("sendMessage", 1, Duration::from_secs(10))
         .await;
+}
+
+/// Issue 9: many idle long-poll cycles (a 1 s timeout from `POLICYBOT_POLL_TIMEOUT`, each poll
+/// held that long as Telegram does) log no warning or error, and a question still gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_idle_long_poll_cycles_log_nothing() {
+    const CYCLES: usize = 8;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    api.hold_long_polls(Duration::from_secs(25));
+    let bot = serve(&api, tmp.path(), &[("POLICYBOT_POLL_TIMEOUT", "1")]);
+    let idle_polls = |calls: &[super::fake_bot_api::Call]| {
+        calls
+            .iter()
+            .filter(|c| c.method == "getupdates" && c.ok && c.body["timeout"] == 1)
+            .count()
+    };
+    let calls = api
+        .wait_until(Duration::from_secs(60), |calls| idle_polls(calls) >= CYCLES)
+        .await;
+    assert!(
+        idle_polls(&calls) >= CYCLES,
+        "help: {CYCLES} long polls of 1 s answered\n{}",
+        bot.log()
+    );
+    let log = bot.log();
+    let noise: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .collect();
+    assert!(noise.is_empty(), "{CYCLES} idle polls logged: {noise:?}");
+    api.push(private(7, "小店房租能减免吗"));
+    let sent = api
+        .wait_for("sendMessage", 1, Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        sent.len(),
+        1,
+        "help: the question got through\n{}",
+        bot.log()
+    );
+}
+
+/// Issue 9: while getUpdates keeps failing, SIGTERM still stops the bot at once: the backoff
+/// between two fetches (4 s by now) is cut short, and serve exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_get_updates_outage_exits_at_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    api.fail_next_polls(usize::MAX);
+    let mut bot = serve(&api, tmp.path(), &[]);
+    // 250 + 500 + 1000 + 2000 ms after the first four 502s: after the fifth the bot waits 4 s.
+    let failed = |calls: &[super::fake_bot_api::Call]| {
+        calls
+            .iter()
+            .filter(|c| c.method == "getupdates" && !c.ok)
+            .count()
+    };
+    let calls = api
+        .wait_until(Duration::from_secs(60), |calls| failed(calls) >= 5)
+        .await;
+    assert!(failed(&calls) >= 5, "help: polls failed\n{}", bot.log());
+    bot.signal("TERM");
+    let (status, took) = bot.exit(Duration::from_secs(20)).await;
+    assert_eq!(status.code(), Some(0), "{}", bot.log());
+    assert!(
+        took < Duration::from_secs(2),
+        "help: exited {took:?} after SIGTERM, in a 4 s backoff\n{}",
+        bot.log()
+    );
+    let log = bot.log();
+    let warned = log.matches("getUpdates failed").count();
+    assert_eq!(warned, 1, "help: one line for the whole outage:\n{log}");
+    println!("SIGTERM during a getUpdates outage: exit 0 after {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

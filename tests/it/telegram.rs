@@ -1,7 +1,9 @@
 //! End-to-end tests of the Telegram bot (issue 3) through the fake Bot API: private Q&A, every
-//! button kind, stale and forged presses, forwards of all four origins, groups, commands, flood
-//! limit, 429s (waited out per chat), 503 retries and 502s in doubt, full-text splitting, webhook mode (setWebhook, secret token), and a
-//! checker that every sent text is HTML Telegram accepts.
+//! button kind (更多结果 keeping the earlier page's buttons), stale and forged presses, forwards of
+//! all four origins, groups, commands, flood limit, 429s (waited out per chat), 503 retries and
+//! 502s in doubt, getUpdates 502s (short backoff), full-text splitting, webhook mode (setWebhook,
+//! secret token, the inbox written before a post is answered), and a checker that every sent
+//! text is HTML Telegram accepts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -929,6 +931,65 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
     eprintln!("503 on one send: answered {cost:?} after it; 502 after delivery: 1 copy, in doubt");
 }
 
+/// getUpdates calls the fake answered 502.
+fn failed_polls(calls: &[fake::Call]) -> Vec<&fake::Call> {
+    calls
+        .iter()
+        .filter(|c| c.method == "getupdates" && !c.ok)
+        .collect()
+}
+
+/// Issue 9: a getUpdates answered 502 (or failing in any other way) is fetched again after a
+/// short backoff (250 ms, doubling), not after teloxide's 10 s sleep; each run of failures is
+/// logged once when it starts and once when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_on_get_updates_costs_under_2_s_and_is_logged_once_per_run() {
+    crate::support::logs::capture();
+    let bot = start_bot(100).await;
+    let api = &bot.api;
+    let runs = [1, 2];
+    for (run, failures) in runs.into_iter().enumerate() {
+        let before = failed_polls(&api.calls()).len();
+        api.fail_next_polls(failures);
+        let calls = api
+            .wait_until(WAIT, |calls| failed_polls(calls).len() >= before + failures)
+            .await;
+        let failed = failed_polls(&calls);
+        assert_eq!(
+            failed.len(),
+            before + failures,
+            "help: the 502s were served"
+        );
+        let last_failure = failed[failed.len() - 1].at;
+        let user = 300 + run as u64;
+        api.push(fake::private(user, "贷款贴息"));
+        api.wait_until(WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.ok && c.method == "sendmessage" && c.body["chat_id"] == user)
+        })
+        .await;
+        let answer = sends_to(api, user as i64);
+        assert_eq!(answer.len(), 1, "help: the question got through");
+        let cost = answer[0].at.duration_since(last_failure);
+        assert!(
+            cost < Duration::from_secs(2),
+            "help: answered {cost:?} after the last of {failures} 502s"
+        );
+        eprintln!("{failures} getUpdates 502(s): answered {cost:?} after the last one");
+    }
+    let server = format!("server={}", api.url().authority());
+    let logged = crate::support::logs::lines_with(&server);
+    let started = logged.matches("getUpdates failed").count();
+    let ended: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("getUpdates works again"))
+        .collect();
+    assert_eq!(started, runs.len(), "help: one line per run:\n{logged}");
+    assert_eq!(ended.len(), runs.len(), "help: {logged}");
+    assert!(ended[1].contains("failures=2"), "help: {}", ended[1]);
+}
+
 /// Issue 9: a 429 (retry_after) for one chat holds that chat only: another chat's answer goes
 /// out while the first waits (with teloxide's `Throttle`, every send of the bot waited).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1185,6 +1246,87 @@ async fn real_app_answers_with_citations_and_working_buttons() {
     assert_all_html(api);
 }
 
+/// Issue 9: 更多结果 keeps the answer's other buttons valid: after it, every 全文 N of the first
+/// page and its 👍 still work (no 「已过期」 toast), as do the new page's buttons; a new question
+/// expires both pages' buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_results_keeps_the_answers_other_buttons_valid() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let first = exchange(api, fake::private(100, "小微企业贷款有贴息吗"), 1)
+        .await
+        .remove(0);
+    let more = exchange(
+        api,
+        fake::callback(100, 100, 10_001, &button(&first, "m:")),
+        1,
+    )
+    .await
+    .remove(0);
+    assert!(
+        text(&more).contains("<b>4. "),
+        "help: page 2: {}",
+        text(&more)
+    );
+    let full_texts = |api: &FakeBotApi| {
+        let sent = api.ok_calls("sendMessage");
+        sent.iter().filter(|m| text(m).starts_with("<b>《")).count()
+    };
+    let mut presses: Vec<(i64, String)> = buttons(&first)
+        .into_iter()
+        .filter(|(_, data)| data.starts_with("t:"))
+        .map(|(_, data)| (10_001, data))
+        .collect();
+    assert!(
+        presses.len() >= 2,
+        "help: 全文 buttons: {:?}",
+        buttons(&first)
+    );
+    presses.push((10_002, button(&more, "t:")));
+    for (n, (message_id, data)) in presses.iter().enumerate() {
+        api.push(fake::callback(100, 100, *message_id, data));
+        api.wait_until(WAIT, |_| full_texts(api) > n).await;
+        assert_eq!(
+            full_texts(api),
+            n + 1,
+            "help: {data} on message {message_id}"
+        );
+    }
+    let acks_before = api.ok_calls("answerCallbackQuery").len();
+    api.push(fake::callback(100, 100, 10_001, &button(&first, "v:")));
+    let acks = api
+        .wait_for("answerCallbackQuery", acks_before + 1, WAIT)
+        .await;
+    assert_eq!(
+        acks[acks_before]["text"],
+        texts::THANKS,
+        "help: 👍 of page 1"
+    );
+    assert!(
+        acks.iter().all(|a| a["text"] != texts::EXPIRED),
+        "help: no button of either page expired: {acks:?}"
+    );
+
+    exchange(api, fake::private(100, "个体工商户房租能减免吗"), 1).await;
+    for (message_id, data) in [
+        (10_001, &presses[0].1),
+        (10_002, &presses[presses.len() - 1].1),
+    ] {
+        let before = api.ok_calls("answerCallbackQuery").len();
+        api.push(fake::callback(100, 100, message_id, data));
+        let acks = api.wait_for("answerCallbackQuery", before + 1, WAIT).await;
+        assert_eq!(
+            acks[before]["text"],
+            texts::EXPIRED,
+            "help: a new question expires page {}",
+            message_id - 10_000
+        );
+    }
+}
+
 /// Issue 10 (#10): emoji-only input is explained to the user but is no unanswered question in the
 /// operator's log; a real question that finds nothing is (and marks the end of the check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1303,6 +1445,126 @@ async fn webhook_mode_registers_checks_the_secret_and_answers() {
         !api.calls().iter().any(|c| c.method == "getupdates"),
         "no long polling in webhook mode"
     );
+    bot.abort();
+}
+
+/// Issue 9: in webhook mode with Redis, an update is in the inbox before Telegram's post is
+/// answered (the answer confirms it: a crash after it must not lose the question). The
+/// dispatcher's own getMe is held, so nothing takes updates from the listener until the check
+/// is made; before the fix the update was recorded only when the dispatcher took it. A
+/// redelivered post is answered 200 and not handled twice; the handled update leaves the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_records_an_update_before_answering_the_post() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("webhook_inbox");
+    let api = FakeBotApi::start().await;
+    // The first getMe is the bot's start; the second the dispatcher's, before it takes updates.
+    api.hold_calls_after("getMe", 1);
+    let port = crate::support::redis::free_port();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut cfg = BotConfig::new(Secret::new(fake::TOKEN));
+    cfg.api_url = Some(api.url());
+    cfg.limits = Some(no_limits());
+    cfg.webhook = Some(telegram::Webhook {
+        url: url::Url::parse(&format!("http://{listen}/hook")).expect("url"),
+        listen,
+        secret_token: Some(Secret::new("s3cret")),
+    });
+    cfg.recovery = Some(telegram::Recovery {
+        redis_url: Secret::new(redis.url()),
+        prefix: prefix.clone(),
+        replica: "w".to_string(),
+    });
+    let knowledge = Arc::new(Fixture {
+        ids: AtomicU64::new(0),
+    });
+    let store = MemoryStore::new(Duration::from_secs(600), 100);
+    let bot = tokio::spawn(async move {
+        if let Err(e) = telegram::run(knowledge, store, None, cfg).await {
+            panic!("bot stopped: {e}");
+        }
+    });
+    api.wait_until(WAIT, |c| c.iter().any(|c| c.method == "setwebhook"))
+        .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(listen).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "webhook listener not up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let inbox = format!("{prefix}inbox:w");
+    let mut conn = redis.connection().await;
+    let mut update = fake::private(100, "小微企业贷款有贴息吗");
+    update["update_id"] = serde_json::json!(7);
+    let forged = post_update(listen, "/hook", Some("wrong"), &update).await;
+    assert_eq!(forged, 401, "help: a forged post is refused");
+    let recorded: bool = redis::cmd("HEXISTS")
+        .arg(&inbox)
+        .arg(7)
+        .query_async(&mut conn)
+        .await
+        .expect("HEXISTS");
+    assert!(!recorded, "help: a forged post is not recorded");
+    let status = post_update(listen, "/hook", Some("s3cret"), &update).await;
+    assert_eq!(status, 200);
+    let recorded: bool = redis::cmd("HEXISTS")
+        .arg(&inbox)
+        .arg(7)
+        .query_async(&mut conn)
+        .await
+        .expect("HEXISTS");
+    assert!(recorded, "help: recorded before the post was answered");
+    // Telegram did not get the answer and posts it again.
+    let again = post_update(listen, "/hook", Some("s3cret"), &update).await;
+    assert_eq!(again, 200, "help: a redelivery is acknowledged");
+    api.release();
+    let mut marker = fake::private(100, MARKER);
+    marker["update_id"] = serde_json::json!(8);
+    assert_eq!(
+        post_update(listen, "/hook", Some("s3cret"), &marker).await,
+        200
+    );
+    api.wait_until(WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| c.ok && c.method == "sendmessage" && text(&c.body).contains(MARKER))
+    })
+    .await;
+    let answers: Vec<String> = api
+        .sent_to(100)
+        .iter()
+        .map(|m| text(m).to_string())
+        .collect();
+    assert_eq!(
+        answers.len(),
+        2,
+        "help: the question once, then the marker: {answers:?}"
+    );
+    assert!(
+        answers[0].contains("小微企业贷款有贴息吗"),
+        "{}",
+        answers[0]
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left: usize = redis::cmd("HLEN")
+            .arg(&inbox)
+            .query_async(&mut conn)
+            .await
+            .expect("HLEN");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "help: handled updates leave the inbox ({left} left)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     bot.abort();
 }
 
