@@ -1,13 +1,14 @@
 //! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
-//! replies, subscriptions, group migrations), button presses, and the bot's own membership
-//! changes, and `/review` for the operators. Each takes ids and text, calls the knowledge base
-//! with the (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
-//! Unanswered questions and 👍/👎 go to the operator log, questions to the metrics.
+//! replies, subscriptions, group migrations), button presses, inline queries, the bot's own
+//! membership changes, and `/review` for the operators. Each takes ids and text, calls the
+//! knowledge base with the (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
+//! Unanswered questions and 👍/👎 go to the operator log, questions to the metrics (inline
+//! queries only to the metrics: Telegram sends one per pause in typing, mostly unfinished).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
+use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, InlineQuery, Message};
 use tokio::task::JoinError;
 
 use super::callback::Callback;
@@ -30,6 +31,13 @@ const MAX_TOPICS: usize = 20;
 
 /// What `/review` looks back on.
 const REVIEW_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Answers offered for an inline query.
+const INLINE_RESULTS: usize = 10;
+
+/// How long Telegram may keep an inline query's results for the asker (a /region change shows
+/// after this long at most).
+const INLINE_CACHE_SECS: u32 = 60;
 
 /// Questions `/review` lists at most.
 const REVIEW_TOP: usize = 10;
@@ -195,6 +203,54 @@ async fn press<A: Knowledge, S: BotStore>(
     let toast = matches!(reply, Reply::Rated { .. }).then_some(texts::THANKS);
     ctx.sender.answer_callback(id, toast).await?;
     deliver(ctx, target, key, session, reply, None).await
+}
+
+/// An inline query (`@bot 问题` typed in any chat) → [`App::ask`](crate::app::App::ask) on a
+/// scratch session holding only the asker's /region (of their private chat with the bot), so
+/// the conversation there is left as it was → the top answers as inline results. An empty query
+/// gets no results and a button into the private chat (an article would post a hint into the
+/// chat where it was tapped).
+pub async fn on_inline_query<A: Knowledge, S: BotStore>(
+    q: InlineQuery,
+    ctx: Arc<Ctx<A, S>>,
+) -> HandlerResult {
+    let question = q.query.trim().to_string();
+    if question.is_empty() {
+        let hint = Some(render::inline_hint());
+        ctx.sender
+            .answer_inline(&q.id, Vec::new(), hint, INLINE_CACHE_SECS)
+            .await?;
+        return Ok(());
+    }
+    let started = Instant::now();
+    let key = SessionKey {
+        chat: i64::try_from(q.from.id.0).unwrap_or_default(),
+        user: q.from.id.0,
+    };
+    let region = ctx.sessions.load(key).await.region;
+    let app = Arc::clone(&ctx.app);
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut scratch = Session {
+            region,
+            ..Session::default()
+        };
+        let opts = AskOptions {
+            region: None,
+            k: Some(INLINE_RESULTS),
+        };
+        app.ask(&question, &mut scratch, &opts)
+    })
+    .await?;
+    let results = render::inline_results(&answer);
+    ctx.sender
+        .answer_inline(&q.id, results, None, INLINE_CACHE_SECS)
+        .await?;
+    metrics::question(
+        answer.status,
+        Source::Inline,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
 }
 
 /// The bot's own membership changed: added to a group, it posts one greeting (how to ask there);

@@ -12,7 +12,7 @@
 //!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
 //!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
 //!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
-//!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands) are retried like
+//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, getMe, setMyCommands) are retried like
 //!   the not-processed ones.
 //!
 //! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
@@ -27,12 +27,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::payloads::{
-    AnswerCallbackQuery, AnswerCallbackQuerySetters, GetChatMember, GetMe, SendMessage,
-    SendMessageSetters, SetMyCommands,
+    AnswerCallbackQuery, AnswerCallbackQuerySetters, AnswerInlineQuery, AnswerInlineQuerySetters,
+    GetChatMember, GetMe, SendMessage, SendMessageSetters, SetMyCommands,
 };
 use teloxide::types::{
-    BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, LinkPreviewOptions, Me,
-    Message, MessageId, ParseMode, ReplyParameters, True, UserId,
+    BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, InlineQueryId,
+    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Me, Message, MessageId,
+    ParseMode, ReplyParameters, True, UserId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -192,6 +193,28 @@ impl Sender {
             payload = payload.text(text);
         }
         self.repeatable::<True>("answerCallbackQuery", &payload)
+            .await
+            .map(drop)
+    }
+
+    /// Answers an inline query with `results` (answerInlineQuery; harmless to repeat: a second
+    /// answer to one query is refused). `button` is shown above the results.
+    pub async fn answer_inline(
+        &self,
+        id: &InlineQueryId,
+        results: Vec<InlineQueryResult>,
+        button: Option<InlineQueryResultsButton>,
+        cache_time: u32,
+    ) -> Result<(), SendError> {
+        // Personal: the results depend on the asker's /region, so a cached answer must never
+        // be shown to someone else typing the same words.
+        let mut payload = AnswerInlineQuery::new(id.clone(), results)
+            .cache_time(cache_time)
+            .is_personal(true);
+        if let Some(button) = button {
+            payload = payload.button(button);
+        }
+        self.repeatable::<True>("answerInlineQuery", &payload)
             .await
             .map(drop)
     }

@@ -147,6 +147,12 @@ impl Knowledge for Fixture {
         Reply::Answer(answer)
     }
 
+    fn ask(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Answer {
+        let answer = answered(text, session.region.as_deref(), 0);
+        self.remember(session, &answer);
+        answer
+    }
+
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         let (answer_id, n, kind) = match action {
             Action::Followup { answer_id, n, kind } => (answer_id, n, kind),
@@ -1093,6 +1099,9 @@ impl Knowledge for RealApp {
     fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
         self.0.message(text, session, opts)
     }
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        self.0.ask(text, session, opts)
+    }
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         self.0.press(session, action)
     }
@@ -1413,7 +1422,18 @@ async fn metrics_count_the_conversation() {
     // Counted once the reply is sent, after the fake recorded it: wait until each chat has
     // handled its question completely.
     settle(api, &[(700, 700), (701, 701), (-702, 702)]).await;
-    let after = scrape(health).await;
+    api.push(fake::inline_query(703, "稳岗返还"));
+    inline_answers(api, 0, 1).await;
+    // Counted right after Telegram accepted the answer: give it that moment.
+    let inline = r#"policybot_questions_total{status="answered",source="inline"}"#;
+    let mut after = scrape(health).await;
+    for _ in 0..50 {
+        if sample(&after, inline) > sample(&before, inline) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = scrape(health).await;
+    }
     let grew = |name: &str, by: f64| {
         let (was, is) = (sample(&before, name), sample(&after, name));
         assert!(
@@ -1421,13 +1441,13 @@ async fn metrics_count_the_conversation() {
             "help: {name} went from {was} to {is}:\n{after}"
         );
     };
-    for source in ["private", "forward", "group"] {
+    for source in ["private", "forward", "group", "inline"] {
         grew(
             &format!(r#"policybot_questions_total{{status="answered",source="{source}"}}"#),
             1.0,
         );
     }
-    grew("policybot_answer_seconds_count", 3.0);
+    grew("policybot_answer_seconds_count", 4.0);
     grew("policybot_telegram_sends_total", 3.0);
     grew(
         r#"policybot_telegram_rate_limited_total{method="sendMessage"}"#,
@@ -1446,5 +1466,128 @@ async fn metrics_count_the_conversation() {
             after.contains(&format!("# TYPE {family} ")),
             "help: {family} is not exported:\n{after}"
         );
+    }
+}
+
+/// The answerInlineQuery calls the fake accepted after `before` of them, waiting for `n` more.
+async fn inline_answers(api: &FakeBotApi, before: usize, n: usize) -> Vec<Value> {
+    let answers = api.wait_for("answerInlineQuery", before + n, WAIT).await;
+    assert_eq!(
+        answers.len(),
+        before + n,
+        "help: inline answers refused or missing: {:?}",
+        api.calls()
+            .iter()
+            .filter(|c| c.method == "answerinlinequery" && !c.ok)
+            .map(|c| &c.body)
+            .collect::<Vec<_>>()
+    );
+    answers[before..].to_vec()
+}
+
+fn results(answer: &Value) -> Vec<Value> {
+    answer["results"].as_array().cloned().unwrap_or_default()
+}
+
+fn message_text(result: &Value) -> &str {
+    result["input_message_content"]["message_text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Issue 12 (#12): `@bot 问题` in any chat gets the top answers as article results (policy title;
+/// 文号 and excerpt; a cited message with its source, in HTML Telegram accepts) within Telegram's
+/// limits, which the fake checks; the region is the asker's /region; cache time set and personal.
+/// An empty query gets no result and a button into the private chat; an over-long or emoji-only
+/// query one result saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_queries_return_cited_answers_within_telegrams_limits() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let question = "房租减免";
+    api.push(fake::inline_query(820, question));
+    let plain = inline_answers(api, 0, 1).await.remove(0);
+    assert_eq!(plain["cache_time"], 60, "{plain}");
+    assert_eq!(plain["is_personal"], true, "{plain}");
+    let found = results(&plain);
+    assert!(!found.is_empty() && found.len() <= 50, "{plain}");
+    for r in &found {
+        assert!(r["id"].as_str().is_some_and(|id| id.len() <= 64), "{r}");
+        assert!(r["title"].as_str().is_some_and(|t| !t.is_empty()), "{r}");
+        let text = message_text(r);
+        check_html(text).unwrap_or_else(|e| panic!("help: {e}: {text}"));
+        assert!(
+            text.contains("房租减免") && text.contains("《") && text.contains("来源："),
+            "help: question, policy and source: {text}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|r| r["description"].as_str().is_some_and(|d| d.contains('号'))),
+        "help: 文号 in the descriptions: {plain}"
+    );
+
+    // The region comes from the asker's private session (/region), as `App::ask` ranks it.
+    exchange(api, fake::private(821, "/region 安阳"), 1).await;
+    api.push(fake::inline_query(821, question));
+    let regional = inline_answers(api, 1, 1).await.remove(0);
+    let expected = |region: Option<String>| {
+        let mut session = Session {
+            region,
+            ..Session::default()
+        };
+        let opts = AskOptions {
+            region: None,
+            k: Some(10),
+        };
+        let answer = app.ask(question, &mut session, &opts);
+        let results = policybot::render::telegram::inline_results(&answer);
+        let ids: Vec<Value> = serde_json::to_value(results)
+            .expect("json")
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        ids
+    };
+    let ids = |answer: &Value| -> Vec<Value> {
+        results(answer).iter().map(|r| r["id"].clone()).collect()
+    };
+    let anyang = expected(Some(app.region("安阳").expect("known place")));
+    assert_ne!(
+        anyang,
+        expected(None),
+        "help: pick a question the region changes"
+    );
+    assert_eq!(
+        ids(&regional),
+        anyang,
+        "help: the session's region was not used"
+    );
+    assert_eq!(ids(&plain), expected(None));
+
+    // Empty: no result, a button into the private chat.
+    api.push(fake::inline_query(820, "  "));
+    let empty = inline_answers(api, 2, 1).await.remove(0);
+    assert_eq!(results(&empty), Vec::<Value>::new(), "{empty}");
+    assert_eq!(empty["button"]["start_parameter"], "inline", "{empty}");
+    // Over-long (beyond Telegram's 256 and our 500 characters) and emoji only: one result
+    // saying why.
+    for (query, why) in [
+        ("房".repeat(600), "问题太长"),
+        ("🙂🙂".to_string(), "没有看懂"),
+    ] {
+        let before = api.ok_calls("answerInlineQuery").len();
+        api.push(fake::inline_query(820, &query));
+        let refused = inline_answers(api, before, 1).await.remove(0);
+        let only = results(&refused);
+        assert_eq!(only.len(), 1, "{refused}");
+        assert_eq!(only[0]["title"], "无法查询", "{refused}");
+        assert!(message_text(&only[0]).contains(why), "{refused}");
     }
 }
