@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::answer::answerability::{self, Model};
-use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status};
+use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status, Ticket};
 use crate::broadcast::{self, Announcement, FilterError, Filters};
 use crate::config::Config;
 use crate::error::Error;
@@ -191,6 +191,11 @@ pub enum Action {
         /// What the button promised.
         kind: FollowupKind,
     },
+    /// Answer `answer_id` laid out for a helpline ticket (📋 工单格式).
+    Ticket {
+        /// Answer wanted.
+        answer_id: u64,
+    },
     /// 👍 (`useful`) or 👎 on answer `answer_id`.
     Rate {
         /// Answer rated.
@@ -222,6 +227,8 @@ pub enum Reply {
     Answer(Answer),
     /// The full text of a cited clause (split it for Telegram with the renderer).
     FullText(FullText),
+    /// The last answer for a helpline ticket (lay it out with `render::plain::ticket`).
+    Ticket(Ticket),
     /// A 👍/👎 on the answer to `question`, for the operator's feedback log.
     Rated {
         /// Answer rated.
@@ -424,7 +431,7 @@ impl App {
     }
 
     /// Runs what a button press, or a follow-up typed by number or label, asks: follow-up `n` of
-    /// the session's last answer, or a 👍/👎 on it. `None` when the action does not belong to the
+    /// the session's last answer, that answer as a ticket, or a 👍/👎 on it. `None` when the action does not belong to the
     /// session's last answer (stale, forged, another user's) or the follow-up is not of the kind
     /// the button showed.
     #[must_use]
@@ -436,11 +443,35 @@ impl App {
                 question: session.last_question.clone().unwrap_or_default(),
                 clauses: cited_in(&self.kb(), session),
             }),
+            Action::Ticket { answer_id } => session.owns(answer_id).then(|| {
+                Reply::Ticket(Ticket {
+                    question: session.last_question.clone().unwrap_or_default(),
+                    clauses: self.cited_clauses(session),
+                })
+            }),
             Action::Followup { answer_id, n, kind } => {
                 let followup = session.followup(answer_id, n, kind)?.clone();
                 self.follow_up(&self.kb(), followup, session)
             }
         }
+    }
+
+    /// The clauses the session's last answer cited (its 全文 follow-ups), in full, as it cited
+    /// them.
+    fn cited_clauses(&self, session: &Session) -> Vec<answer::Cited> {
+        let kb = self.kb();
+        let corpus = &kb.corpus;
+        session
+            .followups
+            .iter()
+            .filter_map(|f| match f {
+                Followup::FullText { rank, clause_id } => {
+                    let at = corpus.clauses.iter().position(|c| c.id == *clause_id)?;
+                    answer::cite_clause(corpus, at, *rank, &self.today)
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Answers `text` as a question in the context of `session`, updating the session (last

@@ -74,11 +74,12 @@ pub fn answer(answer: &Answer, header: Option<&str>) -> String {
     }
 }
 
-/// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, and a
+/// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, with
+/// `ticket` (the reply to a forwarded question) a 📋 工单格式 button when clauses are cited, and a
 /// 👍/👎 row under answered questions. Every button carries `answer_id`, so presses on an older
 /// answer are recognised. `None` when there is no button.
 #[must_use]
-pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup> {
+pub fn keyboard(answer: &Answer, answer_id: u64, ticket: bool) -> Option<InlineKeyboardMarkup> {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut full_texts = Vec::new();
     for (i, followup) in answer.followups.iter().enumerate() {
@@ -94,7 +95,12 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     let full_rows: Vec<Vec<InlineKeyboardButton>> =
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
-    if matches!(answer.status, Status::Answered | Status::Related) {
+    let cited = matches!(answer.status, Status::Answered | Status::Related);
+    if ticket && cited {
+        let callback = Callback::Press(Action::Ticket { answer_id });
+        rows.push(vec![button(TICKET_LABEL, &callback)]);
+    }
+    if cited {
         let rate = |useful| Callback::Press(Action::Rate { answer_id, useful });
         rows.push(vec![
             button("👍 有用", &rate(true)),
@@ -103,6 +109,9 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     }
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
+
+/// The button under a forwarded question's reply that sends the answer as a ticket.
+pub const TICKET_LABEL: &str = "📋 工单格式";
 
 /// Telegram's limit for the results of one inline query.
 pub const MAX_INLINE_RESULTS: usize = 50;
@@ -723,8 +732,8 @@ mod tests {
         let mut no_buttons = sample(1, 10);
         no_buttons.status = Status::Intent;
         no_buttons.followups.clear();
-        assert_eq!(keyboard(&no_buttons, 1), None);
-        let kb = keyboard(&sample(2, 10), 42).unwrap();
+        assert_eq!(keyboard(&no_buttons, 1, true), None);
+        let kb = keyboard(&sample(2, 10), 42, false).unwrap();
         let data = callback_data(&kb);
         assert_eq!(
             data,
@@ -732,6 +741,18 @@ mod tests {
                 "t:16:2", "t:16:3", "m:16:1", "r:16:4", "a:16:5", "v:16:1", "v:16:0"
             ]
         );
+        let kb = keyboard(&sample(2, 10), 42, true).unwrap();
+        let labels: Vec<&str> = kb
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .map(|b| b.text.as_str())
+            .collect();
+        assert_eq!(
+            labels[labels.len() - 3..],
+            [TICKET_LABEL, "👍 有用", "👎 没用"]
+        );
+        assert_eq!(callback_data(&kb)[callback_data(&kb).len() - 3], "k:16");
     }
 
     #[test]

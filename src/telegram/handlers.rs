@@ -480,7 +480,7 @@ async fn ask<A: Knowledge, S: BotStore>(
     };
     let status = match &reply {
         Reply::Answer(answer) => Some(answer.status),
-        Reply::FullText(_) | Reply::Rated { .. } => None,
+        Reply::FullText(_) | Reply::Ticket(_) | Reply::Rated { .. } => None,
     };
     let delivered = deliver(ctx, target, key, session, reply, header.as_deref()).await;
     if let Some(status) = status {
@@ -542,7 +542,7 @@ where
 }
 
 /// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
-/// (split into messages), or records a 👍/👎.
+/// (split into messages), an answer laid out for a ticket (plain text), or records a 👍/👎.
 async fn deliver<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -554,6 +554,12 @@ async fn deliver<A: Knowledge, S: BotStore>(
     match produced {
         Reply::Answer(answer) => reply(ctx, target, key, session.answer_id, &answer, header).await,
         Reply::FullText(full) => send_full_text(ctx, target, &full).await,
+        Reply::Ticket(ticket) => {
+            // Plain text, no parse mode: what is copied into the ticket is what was shown.
+            let text = crate::render::plain::ticket(&ticket);
+            ctx.sender.plain(target, &text).await?;
+            Ok(())
+        }
         Reply::Rated {
             answer_id,
             useful,
@@ -567,8 +573,9 @@ async fn deliver<A: Knowledge, S: BotStore>(
     }
 }
 
-/// Sends the answer with its buttons (they carry the session's new answer id), after logging it
-/// for the operator when it is unanswered.
+/// Sends the answer with its buttons (they carry the session's new answer id; a forwarded
+/// question's, with a `header`, also 📋 工单格式), after logging it for the operator when it is
+/// unanswered.
 async fn reply<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -591,7 +598,7 @@ async fn reply<A: Knowledge, S: BotStore>(
         ctx.sessions.record_unanswered(key, entry).await;
     }
     let html = render::answer(answer, header);
-    let keyboard = render::keyboard(answer, answer_id);
+    let keyboard = render::keyboard(answer, answer_id, header.is_some());
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;
     Ok(())
 }

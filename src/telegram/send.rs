@@ -182,6 +182,12 @@ impl Sender {
         self.html(target, &escape(text), keyboard).await
     }
 
+    /// Sends `text` as it is, without parse mode (nothing in it is markup), e.g. for copying.
+    pub async fn plain(&self, target: Target, text: &str) -> Result<Message, SendError> {
+        let _registered = self.in_flight.register(target.chat);
+        self.message(target, text, None, None).await
+    }
+
     /// Answers a callback query, with an optional toast text.
     pub async fn answer_callback(
         &self,

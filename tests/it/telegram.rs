@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status};
+use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status, Ticket};
 use policybot::app::App;
 use policybot::app::{Action, AskOptions, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
@@ -156,6 +156,13 @@ impl Knowledge for Fixture {
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         let (answer_id, n, kind) = match action {
             Action::Followup { answer_id, n, kind } => (answer_id, n, kind),
+            Action::Ticket { answer_id } => {
+                let question = session.last_question.clone().unwrap_or_default();
+                let clauses = answered(&question, None, 0).hits;
+                return session
+                    .owns(answer_id)
+                    .then_some(Reply::Ticket(Ticket { question, clauses }));
+            }
             Action::Rate { answer_id, useful } => {
                 return session.owns(answer_id).then(|| Reply::Rated {
                     answer_id,
@@ -1590,4 +1597,78 @@ async fn inline_queries_return_cited_answers_within_telegrams_limits() {
         assert_eq!(only[0]["title"], "无法查询", "{refused}");
         assert!(message_text(&only[0]).contains(why), "{refused}");
     }
+}
+
+/// Issue 12 (#12): the reply to a forwarded question carries 📋 工单格式 (a private question's
+/// does not); pressing it sends the answer as plain text laid out for a ticket (question, policy
+/// and 文号, clause, departments, validity, source; no parse mode, within 4096 characters). A
+/// press on an older answer's button, and a forged one, get a toast only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_answers_offer_a_plain_text_ticket() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let (chat, user, question) = (840_i64, 840_u64, "小店房租能减免吗");
+    let forward = |q: &str| fake::forwarded(user, q, fake::origin_hidden("张三"));
+    let reply = exchange(api, forward(question), 1).await.remove(0);
+    let (_, data) = buttons(&reply)
+        .into_iter()
+        .find(|(label, _)| label == "📋 工单格式")
+        .unwrap_or_else(|| panic!("help: no ticket button: {reply}"));
+    assert!(data.starts_with("k:"), "{data}");
+    let acks = api.ok_calls("answerCallbackQuery").len();
+    let ticket = exchange(api, fake::callback(chat, user, 10_001, &data), 1)
+        .await
+        .remove(0);
+    assert!(
+        ticket.get("parse_mode").is_none(),
+        "help: plain text: {ticket}"
+    );
+    let t = text(&ticket);
+    assert!(t.encode_utf16().count() <= 4096);
+    assert!(
+        t.starts_with(&format!("【政策咨询工单】\n咨询问题：{question}\n")),
+        "{t}"
+    );
+    for part in ["【依据1】《", "\n文号：", "\n条款内容：", "\n出处：", " 第"] {
+        assert!(t.contains(part), "help: {part} in {t}");
+    }
+    let title = text(&reply)
+        .split("<b>1. ")
+        .nth(1)
+        .and_then(|rest| rest.split("</b>").next())
+        .map(unescape)
+        .expect("a cited clause");
+    assert!(t.contains(&format!("《{title}》")), "help: {title} in {t}");
+    assert!(
+        !t.contains("<b>") && !t.contains("&lt;"),
+        "help: no HTML: {t}"
+    );
+    let ack = &api.ok_calls("answerCallbackQuery")[acks];
+    assert!(ack.get("text").is_none(), "help: no toast: {ack}");
+
+    let private = exchange(api, fake::private(841, question), 1)
+        .await
+        .remove(0);
+    assert!(
+        !buttons(&private)
+            .iter()
+            .any(|(label, _)| label == "📋 工单格式"),
+        "help: only forwards: {private}"
+    );
+
+    // A newer answer makes the button stale; forged data is refused: toasts, no message.
+    exchange(api, forward("稳岗返还怎么申请"), 1).await;
+    let acks = api.ok_calls("answerCallbackQuery").len();
+    api.push(fake::callback(chat, user, 10_001, &data));
+    api.push(fake::callback(chat, user, 10_001, "k:!!"));
+    let toasts = api.wait_for("answerCallbackQuery", acks + 2, WAIT).await;
+    for toast in &toasts[acks..] {
+        assert_eq!(toast["text"], texts::EXPIRED, "{toast}");
+    }
+    let sent = settle(api, &[(chat, user)]).await;
+    let to_user = sent.iter().filter(|m| m["chat_id"] == chat).count();
+    assert_eq!(to_user, 3, "help: two answers and one ticket");
 }
