@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::answer::answerability::{self, Model};
 use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status, Ticket};
-use crate::broadcast::{self, Announcement, FilterError, Filters};
+use crate::broadcast::{self, Announcement, FilterError, Filters, Revision};
 use crate::config::Config;
+use crate::corpus::Corpus;
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
 use crate::intents::{IntentKind, IntentSet};
@@ -550,6 +551,24 @@ impl App {
         let kb = self.kb();
         let doc = document_index(&kb, doc_id)?;
         Announcement::of(&kb.corpus, doc, &self.intents)
+    }
+
+    /// The 修订 announcement of the document numbered `doc_number` (文号) as revised since `old`
+    /// (the corpus before an ingest): its announcement with the clauses added and removed
+    /// instead of its measures. `None` when it is not in both, or no clause was added or removed.
+    #[must_use]
+    pub fn revision(&self, old: &Corpus, doc_number: &str) -> Option<Announcement> {
+        let kb = self.kb();
+        let find = |c: &Corpus| {
+            c.documents
+                .iter()
+                .position(|d| d.doc_number.as_deref() == Some(doc_number))
+        };
+        let (before, after) = (find(old)?, find(&kb.corpus)?);
+        let revision = Revision::between(old, before, &kb.corpus, after)?;
+        let mut a = Announcement::of(&kb.corpus, after, &self.intents)?;
+        a.revision = Some(revision);
+        Some(a)
     }
 
     /// The key points of document `doc_id` (the 要点 button of an announcement), one per line.
