@@ -432,9 +432,9 @@ impl App {
     }
 
     /// Runs what a button press, or a follow-up typed by number or label, asks: follow-up `n` of
-    /// the session's last answer, that answer as a ticket, or a 👍/👎 on it. `None` when the action does not belong to the
-    /// session's last answer (stale, forged, another user's) or the follow-up is not of the kind
-    /// the button showed.
+    /// the session's last answer, that answer as a ticket, or a 👍/👎 on it. `None` when the
+    /// action does not belong to the session's last answer (stale, forged, another user's) or the
+    /// follow-up is not of the kind the button showed.
     #[must_use]
     pub fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         match action {

@@ -1,8 +1,8 @@
 //! Telegram presenter: `Answer` → HTML message text (escaped, hits in `<b>`, within Telegram's
 //! 4096-character limit), the inline keyboard of follow-ups (its callback data is the
 //! [`Callback`] protocol of `telegram::callback`), the inline-mode results of an answer, the
-//! announcement of a newly added or revised policy, and the splitting of a clause's full text into several
-//! messages. Pure: sends nothing.
+//! announcement of a newly added or revised policy, and the splitting of a clause's full text
+//! into several messages. Pure: sends nothing.
 
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResult, InlineQueryResultArticle,

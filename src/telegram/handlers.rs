@@ -1,9 +1,10 @@
 //! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
 //! replies, subscriptions, group migrations), button presses, inline queries, the bot's own
 //! membership changes, and `/review` for the operators. Each takes ids and text, calls the
-//! knowledge base with the (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
-//! Unanswered questions and 👍/👎 go to the operator log, questions to the metrics (inline
-//! queries only to the metrics: Telegram sends one per pause in typing, mostly unfinished).
+//! knowledge base with the (chat, user) session, renders and sends. A press always gets
+//! answerCallbackQuery. Unanswered questions and 👍/👎 go to the operator log, questions to the
+//! metrics (inline queries only to the metrics: Telegram sends one per pause in typing, mostly
+//! unfinished).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

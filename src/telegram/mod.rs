@@ -302,8 +302,9 @@ pub struct Ctx<A, S> {
 
 /// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
 /// group migrations), callback queries, inline queries (`@bot 问题` in any chat), and changes of
-/// the bot's own membership (removed from a group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency. Each update is
-/// taken out of the inbox once its endpoint has finished, whatever the outcome.
+/// the bot's own membership (removed from a group: its subscription is dropped). Needs an
+/// `Arc<Ctx<A, S>>` dependency. Each update is taken out of the inbox once its endpoint has
+/// finished, whatever the outcome.
 #[must_use]
 pub fn schema<A: Knowledge, S: BotStore>() -> UpdateHandler<HandlerError> {
     dptree::entry()

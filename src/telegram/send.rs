@@ -12,8 +12,8 @@
 //!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
 //!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
 //!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
-//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, getMe, setMyCommands) are retried like
-//!   the not-processed ones.
+//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, getMe, setMyCommands) are
+//!   retried like the not-processed ones.
 //!
 //! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
 //! retries, 429s and failures are counted in [`crate::metrics`].
