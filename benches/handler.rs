@@ -77,7 +77,8 @@ fn run<S: SessionStore + 'static>(
                                 let q = common::QUESTIONS[(i as usize) % common::QUESTIONS.len()];
                                 let answer = app.ask(q, &mut session, &AskOptions::default());
                                 let html = render::telegram::answer(&answer, None);
-                                let keys = render::telegram::keyboard(&answer, session.answer_id);
+                                let keys =
+                                    render::telegram::keyboard(&answer, session.answer_id, false);
                                 sessions.save(key, &session).await;
                                 std::hint::black_box((html, keys));
                             }

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::answer::answerability::{self, Model};
-use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status};
-use crate::broadcast::{self, Announcement, FilterError, Filters};
+use crate::answer::{self, Answer, Followup, FollowupKind, FullText, Status, Ticket};
+use crate::broadcast::{self, Announcement, FilterError, Filters, Revision};
 use crate::config::Config;
+use crate::corpus::Corpus;
 use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, Retrieval, SearchOptions, store};
 use crate::intents::{IntentKind, IntentSet};
@@ -191,6 +192,11 @@ pub enum Action {
         /// What the button promised.
         kind: FollowupKind,
     },
+    /// Answer `answer_id` laid out for a helpline ticket (📋 工单格式).
+    Ticket {
+        /// Answer wanted.
+        answer_id: u64,
+    },
     /// 👍 (`useful`) or 👎 on answer `answer_id`.
     Rate {
         /// Answer rated.
@@ -222,6 +228,8 @@ pub enum Reply {
     Answer(Answer),
     /// The full text of a cited clause (split it for Telegram with the renderer).
     FullText(FullText),
+    /// The last answer for a helpline ticket (lay it out with `render::plain::ticket`).
+    Ticket(Ticket),
     /// A 👍/👎 on the answer to `question`, for the operator's feedback log.
     Rated {
         /// Answer rated.
@@ -425,9 +433,9 @@ impl App {
 
     /// Runs what a button press, or a follow-up typed by number or label, asks: follow-up `n` of
     /// the session's last answer (or of an earlier page of its question, see
-    /// [`Session::keep_page`]), or a 👍/👎 on it. `None` when the action belongs to neither
-    /// (stale, forged, another user's) or the follow-up is not of the kind
-    /// the button showed.
+    /// [`Session::keep_page`]), that answer as a ticket, or a 👍/👎 on it. `None` when the action
+    /// belongs to neither (stale, forged, another user's) or the follow-up is not of the kind the
+    /// button showed.
     #[must_use]
     pub fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         match action {
@@ -437,11 +445,31 @@ impl App {
                 question: session.last_question.clone().unwrap_or_default(),
                 clauses: cited_in(&self.kb(), session.followups_of(answer_id)?),
             }),
+            Action::Ticket { answer_id } => Some(Reply::Ticket(Ticket {
+                question: session.last_question.clone().unwrap_or_default(),
+                clauses: self.cited_clauses(session.followups_of(answer_id)?),
+            })),
             Action::Followup { answer_id, n, kind } => {
                 let followup = session.followup(answer_id, n, kind)?.clone();
                 self.follow_up(&self.kb(), followup, session)
             }
         }
+    }
+
+    /// The clauses an answer cited (its 全文 follow-ups), in full, as it cited them.
+    fn cited_clauses(&self, followups: &[Followup]) -> Vec<answer::Cited> {
+        let kb = self.kb();
+        let corpus = &kb.corpus;
+        followups
+            .iter()
+            .filter_map(|f| match f {
+                Followup::FullText { rank, clause_id } => {
+                    let at = corpus.clauses.iter().position(|c| c.id == *clause_id)?;
+                    answer::cite_clause(corpus, at, *rank, &self.today)
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Answers `text` as a question in the context of `session`, updating the session (last
@@ -520,6 +548,24 @@ impl App {
         let kb = self.kb();
         let doc = document_index(&kb, doc_id)?;
         Announcement::of(&kb.corpus, doc, &self.intents)
+    }
+
+    /// The 修订 announcement of the document numbered `doc_number` (文号) as revised since `old`
+    /// (the corpus before an ingest): its announcement with the clauses added and removed
+    /// instead of its measures. `None` when it is not in both, or no clause was added or removed.
+    #[must_use]
+    pub fn revision(&self, old: &Corpus, doc_number: &str) -> Option<Announcement> {
+        let kb = self.kb();
+        let find = |c: &Corpus| {
+            c.documents
+                .iter()
+                .position(|d| d.doc_number.as_deref() == Some(doc_number))
+        };
+        let (before, after) = (find(old)?, find(&kb.corpus)?);
+        let revision = Revision::between(old, before, &kb.corpus, after)?;
+        let mut a = Announcement::of(&kb.corpus, after, &self.intents)?;
+        a.revision = Some(revision);
+        Some(a)
     }
 
     /// The key points of document `doc_id` (the 要点 button of an announcement), one per line.

@@ -111,6 +111,9 @@ pub struct Config {
     /// Salt of the user hashes in the operator logs; none = generated once and kept in Redis.
     /// Env `POLICYBOT_LOG_SALT`.
     pub log_salt: Option<Secret>,
+    /// Whether `ingest` announces a changed document (same 文号, clauses added or removed) to
+    /// subscribers as a 修订. Env `POLICYBOT_ANNOUNCE_REVISIONS` (`true`/`false`).
+    pub announce_revisions: bool,
 }
 
 impl Default for Config {
@@ -151,6 +154,7 @@ impl Default for Config {
             log_cap: crate::session::LOG_CAPACITY,
             log_days: crate::session::LOG_EXPIRY.as_secs() / 86_400,
             log_salt: None,
+            announce_revisions: true,
         }
     }
 }
@@ -286,6 +290,12 @@ const ENV: &[(&str, EnvSetter)] = &[
     }),
     ("POLICYBOT_LOG_DAYS", |c, v| {
         c.log_days = v.parse().map_err(|_| "expected days".to_string())?;
+        Ok(())
+    }),
+    ("POLICYBOT_ANNOUNCE_REVISIONS", |c, v| {
+        c.announce_revisions = v
+            .parse()
+            .map_err(|_| "expected true or false".to_string())?;
         Ok(())
     }),
     ("POLICYBOT_LOG_SALT", |c, v| {

@@ -60,7 +60,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     };
     registry.register(
         "policybot_questions",
-        "Questions answered, by status (answered, related, no_match, intent, invalid) and source (private, group, forward)",
+        "Questions answered, by status (answered, related, no_match, intent, invalid) and source (private, group, forward, inline)",
         m.questions.clone(),
     );
     registry.register(
@@ -131,7 +131,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Status::Intent,
         Status::Invalid,
     ] {
-        for source in [Source::Private, Source::Group, Source::Forward] {
+        for source in [
+            Source::Private,
+            Source::Group,
+            Source::Forward,
+            Source::Inline,
+        ] {
             m.questions
                 .get_or_create(&vec![
                     ("status", status_name(status)),

@@ -131,11 +131,21 @@ pub fn short_region(region: &str) -> &str {
 }
 
 fn cite(input: &ComposeInput<'_>, hit: &Hit) -> Option<Cited> {
-    let clause = input.corpus.clauses.get(hit.clause)?;
-    let doc = input.corpus.documents.get(clause.doc)?;
+    let mut cited = cite_clause(input.corpus, hit.clause, 0, input.today)?;
+    cited.score = hit.score;
+    cited.excerpt = excerpt::excerpt(&cited.text, &hit.matched);
+    Some(cited)
+}
+
+/// Clause number `clause` of `corpus` cited as rank `rank`, without a score or excerpt (no
+/// question matched it): for showing again a clause an answer cited. `None` outside the corpus.
+#[must_use]
+pub fn cite_clause(corpus: &Corpus, clause: usize, rank: usize, today: &str) -> Option<Cited> {
+    let clause = corpus.clauses.get(clause)?;
+    let doc = corpus.documents.get(clause.doc)?;
     Some(Cited {
-        rank: 0,
-        score: hit.score,
+        rank,
+        score: 0.0,
         clause_id: clause.id.clone(),
         doc_title: doc.title.clone(),
         doc_number: doc.doc_number.clone(),
@@ -145,10 +155,10 @@ fn cite(input: &ComposeInput<'_>, hit: &Hit) -> Option<Cited> {
         region: doc.region.clone(),
         section: clause.path.join(" › "),
         text: clause.text.clone(),
-        excerpt: excerpt::excerpt(&clause.text, &hit.matched),
+        excerpt: Vec::new(),
         departments: clause.departments.clone(),
         sources: clause.sources.clone(),
-        validity: validity::note(input.corpus, doc, clause, input.today),
+        validity: validity::note(corpus, doc, clause, today),
     })
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Department, Level, SourceRef};
 
-pub use compose::{ComposeInput, MAX_FOLLOWUPS, compose, short_region};
+pub use compose::{ComposeInput, MAX_FOLLOWUPS, cite_clause, compose, short_region};
 
 /// How the question was handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +145,16 @@ impl Followup {
             Followup::Ask { label, .. } => label.clone(),
         }
     }
+}
+
+/// An answer as a helpline ticket needs it (the 📋 工单格式 button of a forwarded question's
+/// reply): the question and the clauses cited, in full.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ticket {
+    /// The question answered (after follow-up resolution).
+    pub question: String,
+    /// The clauses the answer cited, in its order.
+    pub clauses: Vec<Cited>,
 }
 
 /// The full text of one clause (the 全文 follow-up), or of a document (an announcement's

@@ -1,5 +1,6 @@
-//! Announcements of newly added policies: what a document's announcement says (title, 文号,
-//! issuer, date, region, its three most important measures), its key points, subscription
+//! Announcements of newly added and revised policies: what a document's announcement says
+//! (title, 文号, issuer, date, region, its three most important measures; for a revision, the
+//! clauses added and removed), its key points, subscription
 //! filters (`/subscribe 融资 安阳`) and whether an announcement matches them. Pure; the Redis
 //! queue and subscription store live in [`store`].
 
@@ -56,6 +57,64 @@ pub struct Announcement {
     pub topics: Vec<String>,
     /// Its most important measures, in document order (at most [`ANNOUNCED_MEASURES`]).
     pub measures: Vec<String>,
+    /// For a revised document (same 文号, new text): what changed. `None` for a new document
+    /// (and in entries queued before revisions were announced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
+}
+
+/// What a revision changed: the clauses of the new text that the old one did not have, and
+/// those it dropped (a reworded clause is both), one line each, in document order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// Digest of the new text: each text of a document is announced once.
+    pub version: String,
+    /// Clauses added, one line each.
+    pub added: Vec<String>,
+    /// Clauses removed, one line each.
+    pub removed: Vec<String>,
+}
+
+impl Revision {
+    /// What document `new_doc` of `new` changed against `old_doc` of `old` (header units, which
+    /// hold the title and dates, left out). `None` when no clause was added or removed.
+    #[must_use]
+    pub fn between(old: &Corpus, old_doc: usize, new: &Corpus, new_doc: usize) -> Option<Self> {
+        let units = |corpus: &Corpus, doc: usize| -> Vec<String> {
+            corpus
+                .clauses
+                .iter()
+                .filter(|c| c.doc == doc && c.kind != ClauseKind::Header)
+                .map(|c| c.text.trim().to_string())
+                .collect()
+        };
+        let key = |text: &str| -> String { text.chars().filter(|c| !c.is_whitespace()).collect() };
+        let (before, after) = (units(old, old_doc), units(new, new_doc));
+        let keys = |units: &[String]| -> std::collections::HashSet<String> {
+            units.iter().map(|u| key(u)).collect()
+        };
+        let (had, has) = (keys(&before), keys(&after));
+        let line = |u: &String| truncate(&u.replace('\n', " "), MEASURE_CHARS);
+        let added: Vec<String> = after
+            .iter()
+            .filter(|u| !had.contains(&key(u)))
+            .map(line)
+            .collect();
+        let removed: Vec<String> = before
+            .iter()
+            .filter(|u| !has.contains(&key(u)))
+            .map(line)
+            .collect();
+        if added.is_empty() && removed.is_empty() {
+            return None;
+        }
+        let version = crate::digest::sha256_hex(after.join("\n").as_bytes(), 12);
+        Some(Revision {
+            version,
+            added,
+            removed,
+        })
+    }
 }
 
 impl Announcement {
@@ -77,7 +136,27 @@ impl Announcement {
             region: d.region.clone(),
             topics: topics(&text, intents),
             measures: top_measures(&clauses, ANNOUNCED_MEASURES),
+            revision: None,
         })
+    }
+
+    /// The title as `broadcast status` lists it: `修订：` first for a revision.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match &self.revision {
+            Some(_) => format!("修订：{}", self.title),
+            None => self.title.clone(),
+        }
+    }
+
+    /// What delivery is recorded under, once per subscriber: the document id for a new
+    /// document, the id and the revision's version for a revision.
+    #[must_use]
+    pub fn key(&self) -> String {
+        match &self.revision {
+            Some(r) => format!("{}-r{}", self.doc_id, r.version),
+            None => self.doc_id.clone(),
+        }
     }
 }
 
@@ -374,7 +453,49 @@ mod tests {
             region: region.into(),
             topics: topics.iter().map(ToString::to_string).collect(),
             measures: vec!["对首次贷款给予贴息。".into()],
+            revision: None,
         }
+    }
+
+    /// A revision lists the clauses the new text added and the old one had that it dropped (a
+    /// reworded clause is both), ignores whitespace and the header, and has a version of its
+    /// own per text; no clause change is no revision.
+    #[test]
+    fn revision_lists_added_and_removed_clauses() {
+        let places = Places::default();
+        let notice = "关于支持小微企业发展的若干措施\n安政〔2023〕7号\n\n一、减免房租。对承租国有房屋的小微企业免除三个月租金。\n二、贷款贴息。对新增贷款给予百分之五十贴息。\n\n安阳市人民政府\n2023年3月1日\n";
+        let old = crate::corpus::parse_file("v1.txt", notice, &places);
+        let changed = notice
+            .replace("三个月", "六个月")
+            .replace("二、贷款贴息", "二、贷款 贴息")
+            .replace(
+                "\n\n安阳市",
+                "\n三、稳岗返还。对不裁员企业返还失业保险费。\n\n安阳市",
+            );
+        let new = crate::corpus::parse_file("v2.txt", &changed, &places);
+        let r = Revision::between(&old, 0, &new, 0).expect("a revision");
+        assert_eq!(
+            r.added,
+            [
+                "一、减免房租。对承租国有房屋的小微企业免除六个月租金。",
+                "三、稳岗返还。对不裁员企业返还失业保险费。"
+            ]
+        );
+        assert_eq!(
+            r.removed,
+            ["一、减免房租。对承租国有房屋的小微企业免除三个月租金。"]
+        );
+        assert!(Revision::between(&old, 0, &old, 0).is_none());
+        let again = Revision::between(&old, 0, &new, 0).expect("a revision");
+        assert_eq!(again.version, r.version);
+        let mut a = announcement("河南省/安阳市", "若干措施", &[]);
+        assert_eq!(
+            (a.key(), a.label()),
+            ("d1".to_string(), "若干措施".to_string())
+        );
+        a.revision = Some(r);
+        assert_eq!(a.key(), format!("d1-r{}", again.version));
+        assert_eq!(a.label(), "修订：若干措施");
     }
 
     #[test]

@@ -309,8 +309,8 @@ impl BroadcastStore {
 
     // ---- queue ----
 
-    /// Queues `a` for delivery unless its document was queued before; returns the entry id, or
-    /// `None` when it was.
+    /// Queues `a` for delivery unless it was queued before (a new document: its id; a revision:
+    /// its id and version, [`Announcement::key`]); returns the entry id, or `None` when it was.
     ///
     /// # Errors
     /// Redis failed.
@@ -321,10 +321,10 @@ impl BroadcastStore {
             Script::new(ENQUEUE)
                 .key(self.key("bc:queue"))
                 .key(self.key("bc:announced"))
-                .key(self.meta_key(&a.doc_id))
-                .arg(&a.doc_id)
+                .key(self.meta_key(&a.key()))
+                .arg(a.key())
                 .arg(json)
-                .arg(&a.title)
+                .arg(a.label())
                 .invoke_async(&mut conn),
         )
         .await?;

@@ -58,12 +58,13 @@ pub enum Command {
     },
     /// Add or update policy files (.txt/.md/.docx, one notice or a compendium): stores them in the data
     /// directory and rebuilds the index beside the live one; a running `serve` picks it up.
-    /// New documents are queued in Redis (REDIS_URL) for announcement to subscribers.
+    /// New documents are queued in Redis (REDIS_URL) for announcement to subscribers, and revised
+    /// ones (same 文号, clauses added or removed) as 修订 unless announce_revisions is off.
     Ingest {
         /// Files to ingest.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Do not announce added documents to subscribers.
+        /// Do not announce added or revised documents to subscribers.
         #[arg(long)]
         no_announce: bool,
     },

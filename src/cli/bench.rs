@@ -149,7 +149,7 @@ fn warm(app: &App, questions: &[String], repeat: usize) -> Vec<StageRow> {
             let asked = started.elapsed();
             stages::time(Stage::Render, || {
                 let html = render::telegram::answer(&answer, None);
-                let keys = render::telegram::keyboard(&answer, session.answer_id);
+                let keys = render::telegram::keyboard(&answer, session.answer_id, false);
                 std::hint::black_box((html, keys));
             });
             let mut times = stages::take();
@@ -252,7 +252,8 @@ fn throughputs<S: SessionStore + 'static>(
                                     &AskOptions::default(),
                                 );
                                 let html = render::telegram::answer(&answer, None);
-                                let keys = render::telegram::keyboard(&answer, session.answer_id);
+                                let keys =
+                                    render::telegram::keyboard(&answer, session.answer_id, false);
                                 std::hint::black_box((html, keys));
                                 store.save(key, &session).await;
                                 done.fetch_add(1, Ordering::Relaxed);

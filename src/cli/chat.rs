@@ -61,8 +61,8 @@ fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
         match app.message(line, &mut session, &AskOptions::default()) {
             Reply::Answer(a) => writeln!(out, "{}", render::plain::render(&a))?,
             Reply::FullText(t) => writeln!(out, "{}\n{}", t.citation, t.text)?,
-            // Only a 👍/👎 button rates an answer; the terminal has none.
-            Reply::Rated { .. } => {}
+            // Only buttons rate an answer or ask for a ticket; the terminal has none.
+            Reply::Rated { .. } | Reply::Ticket(_) => {}
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `policybot ingest`: new policy files into the data directory and the live index, and their
-//! announcements queued in Redis.
+//! `policybot ingest`: new policy files into the data directory and the live index, and the
+//! announcements of their added and revised (修订) documents queued in Redis.
 
 use std::path::PathBuf;
 
@@ -9,9 +9,11 @@ use super::broadcast::queue_at;
 use super::{Outcome, load_app, redis_url};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
+use crate::index::KnowledgeBase;
 
-/// Ingests `files` and, when `announce`, queues their added documents for announcement;
-/// refused when a file is rejected, the rebuild fails or Redis cannot queue.
+/// Ingests `files` and, when `announce`, queues their added documents for announcement, and
+/// their revised ones (same 文号, clauses added or removed) as 修订 unless `announce_revisions`
+/// is off; refused when a file is rejected, the rebuild fails or Redis cannot queue.
 pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
     let paths = crate::index::Paths {
         data_dir: cfg.data_dir.clone(),
@@ -26,6 +28,18 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
             eprintln!("未做任何更改。加 --no-announce 可只导入、不推送。");
             return Outcome::Refused;
         }
+    };
+    // A revision is told against the corpus as it was before this ingest.
+    let before = match (&queue, cfg.announce_revisions) {
+        (Some(_), true) => match load_app(cfg, false) {
+            Ok(app) => Some(app.kb()),
+            Err(e) => {
+                eprintln!("{e:#}");
+                eprintln!("未做任何更改。");
+                return Outcome::Refused;
+            }
+        },
+        _ => None,
     };
     let limits = cfg.ingest_limits();
     let mut waiting = || eprintln!("另一个导入或索引重建正在进行，等待其完成…");
@@ -76,31 +90,39 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
         ),
         None => println!("没有变化，索引未重建。"),
     }
-    let added: Vec<&crate::ingest::DocReport> = report
-        .files
-        .iter()
-        .flat_map(|f| &f.documents)
+    let documents = || report.files.iter().flat_map(|f| &f.documents);
+    let added: Vec<&crate::ingest::DocReport> = documents()
         .filter(|d| d.outcome == crate::ingest::Outcome::Added)
         .collect();
-    if added.is_empty() {
+    let revised: Vec<&str> = documents()
+        .filter(|d| d.outcome == crate::ingest::Outcome::Changed)
+        .filter_map(|d| d.doc_number.as_deref())
+        .collect();
+    if added.is_empty() && revised.is_empty() {
         return Outcome::Done;
     }
+    if !revised.is_empty() && !cfg.announce_revisions {
+        println!("announce_revisions = false：不推送修订。");
+    }
+    let revisions = before.as_deref().map(|old| (old, revised.as_slice()));
     match queue {
-        Some((runtime, store)) => match queue_announcements(cfg, &runtime, &store, &added) {
-            Ok(()) => Outcome::Done,
-            Err(e) => {
-                eprintln!(
-                    "推送排队失败: {e:#}（文件已导入；修复 Redis 后重新导入同一文件不会重复推送）"
-                );
-                Outcome::Refused
+        Some((runtime, store)) => {
+            match queue_announcements(cfg, &runtime, &store, &added, revisions) {
+                Ok(()) => Outcome::Done,
+                Err(e) => {
+                    eprintln!(
+                        "推送排队失败: {e:#}（文件已导入；修复 Redis 后重新导入同一文件不会重复推送）"
+                    );
+                    Outcome::Refused
+                }
             }
-        },
+        }
         None if !announce => {
-            println!("--no-announce：不推送新增文件。");
+            println!("--no-announce：不推送新增或修订的文件。");
             Outcome::Done
         }
         None => {
-            println!("未配置 REDIS_URL：不推送新增文件。");
+            println!("未配置 REDIS_URL：不推送新增或修订的文件。");
             Outcome::Done
         }
     }
@@ -123,15 +145,30 @@ fn announce_queue(
 }
 
 /// Queues the announcement of every added document (found in the rebuilt knowledge base by
-/// 文号, else title); a document announced before is not queued again.
+/// 文号, else title), and with `revisions` (the knowledge base before the ingest, the 文号 of
+/// the changed documents) the 修订 of each changed one; a document, or a revision of the same
+/// text, announced before is not queued again.
 fn queue_announcements(
     cfg: &Config,
     runtime: &tokio::runtime::Runtime,
     store: &BroadcastStore,
     added: &[&crate::ingest::DocReport],
+    revisions: Option<(&KnowledgeBase, &[&str])>,
 ) -> anyhow::Result<()> {
     let app = load_app(cfg, false)?;
     let kb = app.kb();
+    if let Some((old, numbers)) = revisions {
+        for number in numbers {
+            let Some(a) = app.revision(&old.corpus, number) else {
+                println!("  {number}：没有条款增删，不推送修订");
+                continue;
+            };
+            match runtime.block_on(store.enqueue(&a))? {
+                Some(_) => println!("  已排队推送修订《{}》给订阅者", a.title),
+                None => println!("  《{}》的这次修订以前推送过，不再推送", a.title),
+            }
+        }
+    }
     for d in added {
         let found = kb.corpus.documents.iter().find(|doc| match &d.doc_number {
             Some(n) => doc.doc_number.as_ref() == Some(n),

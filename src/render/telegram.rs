@@ -1,9 +1,14 @@
 //! Telegram presenter: `Answer` → HTML message text (escaped, hits in `<b>`, within Telegram's
 //! 4096-character limit), the inline keyboard of follow-ups (its callback data is the
-//! [`Callback`] protocol of `telegram::callback`), the announcement of a newly added policy, and
-//! the splitting of a clause's full text into several messages. Pure: sends nothing.
+//! [`Callback`] protocol of `telegram::callback`), the inline-mode results of an answer, the
+//! announcement of a newly added or revised policy, and the splitting of a clause's full text
+//! into several messages. Pure: sends nothing.
 
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResult, InlineQueryResultArticle,
+    InlineQueryResultsButton, InlineQueryResultsButtonKind, InputMessageContent,
+    InputMessageContentText, ParseMode,
+};
 
 use crate::answer::{Answer, Cited, Followup, FullText, Status};
 use crate::app::Action;
@@ -69,11 +74,12 @@ pub fn answer(answer: &Answer, header: Option<&str>) -> String {
     }
 }
 
-/// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, and a
+/// The inline keyboard of an answer: one button per follow-up, 全文 buttons side by side, with
+/// `ticket` (the reply to a forwarded question) a 📋 工单格式 button when clauses are cited, and a
 /// 👍/👎 row under answered questions. Every button carries `answer_id`, so presses on an older
 /// answer are recognised. `None` when there is no button.
 #[must_use]
-pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup> {
+pub fn keyboard(answer: &Answer, answer_id: u64, ticket: bool) -> Option<InlineKeyboardMarkup> {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut full_texts = Vec::new();
     for (i, followup) in answer.followups.iter().enumerate() {
@@ -89,7 +95,12 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     let full_rows: Vec<Vec<InlineKeyboardButton>> =
         full_texts.chunks(4).map(<[_]>::to_vec).collect();
     rows.splice(0..0, full_rows);
-    if matches!(answer.status, Status::Answered | Status::Related) {
+    let cited = matches!(answer.status, Status::Answered | Status::Related);
+    if ticket && cited {
+        let callback = Callback::Press(Action::Ticket { answer_id });
+        rows.push(vec![button(TICKET_LABEL, &callback)]);
+    }
+    if cited {
         let rate = |useful| Callback::Press(Action::Rate { answer_id, useful });
         rows.push(vec![
             button("👍 有用", &rate(true)),
@@ -99,15 +110,168 @@ pub fn keyboard(answer: &Answer, answer_id: u64) -> Option<InlineKeyboardMarkup>
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
+/// The button under a forwarded question's reply that sends the answer as a ticket.
+pub const TICKET_LABEL: &str = "📋 工单格式";
+
+/// Telegram's limit for the results of one inline query.
+pub const MAX_INLINE_RESULTS: usize = 50;
+
+/// Telegram's limit for an inline result id, in bytes.
+pub const MAX_RESULT_ID: usize = 64;
+
+/// Longest inline result title and description, in characters (Telegram shows two lines).
+const MAX_INLINE_TITLE: usize = 60;
+const MAX_INLINE_DESCRIPTION: usize = 120;
+
+/// The `/start` parameter of the button shown over an empty inline query (opens the private
+/// chat, where /region and full conversations live).
+pub const INLINE_START: &str = "inline";
+
+/// Label of that button.
+const INLINE_HINT: &str = "输入问题查政策，例如：房租减免（点此私聊）";
+
+/// The inline-mode results of an answer (`@bot 问题` in any chat): one article per cited clause
+/// (title: the policy title; description: 文号 and excerpt), each sending [`inline_message`] into
+/// the chat; an answer without citations (no match, invalid question, conversational intent) is
+/// one article saying so. At most [`MAX_INLINE_RESULTS`]; ids are unique and at most
+/// [`MAX_RESULT_ID`] bytes.
+#[must_use]
+pub fn inline_results(answer: &Answer) -> Vec<InlineQueryResult> {
+    if answer.hits.is_empty() {
+        let title = match answer.status {
+            Status::Invalid => "无法查询",
+            Status::Intent => "提示",
+            _ => "没有找到相关条款",
+        };
+        let lead = answer.lead.trim();
+        let content = text_content(escape(&truncate(lead, MAX_MESSAGE / 2)));
+        let article = InlineQueryResultArticle::new("none", title, content)
+            .description(truncate(lead, MAX_INLINE_DESCRIPTION));
+        return vec![InlineQueryResult::Article(article)];
+    }
+    let related = answer.status == Status::Related;
+    answer
+        .hits
+        .iter()
+        .take(MAX_INLINE_RESULTS)
+        .map(|c| {
+            // Rank keeps ids unique; the digest names the clause whatever its id's length.
+            let id = format!(
+                "{}-{}",
+                c.rank,
+                crate::digest::sha256_hex(c.clause_id.as_bytes(), 32)
+            );
+            let mut description = Vec::new();
+            if related {
+                description.push("可能相关".to_string());
+            }
+            description.extend(c.doc_number.clone());
+            description.push(c.excerpt_text());
+            let content = text_content(inline_message(&answer.question, c, related));
+            let article = InlineQueryResultArticle::new(
+                id,
+                truncate(&c.doc_title, MAX_INLINE_TITLE),
+                content,
+            )
+            .description(truncate(&description.join("｜"), MAX_INLINE_DESCRIPTION));
+            InlineQueryResult::Article(article)
+        })
+        .collect()
+}
+
+/// The button shown over the (empty) results of an empty inline query: how to ask, and a way
+/// into the private chat.
+#[must_use]
+pub fn inline_hint() -> InlineQueryResultsButton {
+    InlineQueryResultsButton {
+        text: INLINE_HINT.to_string(),
+        kind: InlineQueryResultsButtonKind::StartParameter(INLINE_START.to_string()),
+    }
+}
+
+fn text_content(html: String) -> InputMessageContent {
+    InputMessageContent::Text(InputMessageContentText::new(html).parse_mode(ParseMode::Html))
+}
+
+/// The message an inline result sends: the question, the policy (title, 文号, issuer, date), the
+/// section, the clause (cut at a sentence when it does not fit, marked `…`), responsible units,
+/// validity note and source (file and line); HTML within [`MAX_MESSAGE`].
+#[must_use]
+pub fn inline_message(question: &str, c: &Cited, related: bool) -> String {
+    let mut head = format!(
+        "<b>问：</b>{}
+",
+        escape(&truncate(question, 300))
+    );
+    if related {
+        head.push_str(
+            "<i>没有找到直接规定，以下条款可能相关</i>
+",
+        );
+    }
+    head.push_str(&format!(
+        "<b>《{}》</b>",
+        escape(&truncate(&c.doc_title, 300))
+    ));
+    let meta: Vec<&str> = [
+        c.doc_number.as_deref(),
+        c.issuer.as_deref(),
+        c.date.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect();
+    if !meta.is_empty() {
+        head.push('\n');
+        head.push_str(&escape(&truncate(&meta.join("｜"), 300)));
+    }
+    if !c.section.is_empty() {
+        head.push('\n');
+        head.push_str(&escape(&truncate(&c.section, 300)));
+    }
+    head.push('\n');
+    let mut tail = String::new();
+    if let Some(d) = c.departments_line() {
+        tail.push('\n');
+        tail.push_str(&escape(&truncate(&d, 500)));
+    }
+    if let Some(v) = c.validity.as_deref().filter(|v| !v.is_empty()) {
+        tail.push_str(&format!("\n<i>{}</i>", escape(&truncate(v, 300))));
+    }
+    if !c.sources.is_empty() {
+        tail.push_str(&format!(
+            "\n来源：{}",
+            escape(&truncate(&c.sources_line(), 500))
+        ));
+    }
+    let budget = MAX_MESSAGE.saturating_sub(tg_len(&head) + tg_len(&tail));
+    let text = c.text.trim();
+    let body = match tg_len(&escape(text)) <= budget {
+        true => escape(text),
+        false => {
+            let first = split_text(text, budget.saturating_sub(1))
+                .into_iter()
+                .next();
+            format!("{}…", escape(first.unwrap_or_default().trim_end()))
+        }
+    };
+    format!("{head}{body}{tail}")
+}
+
 /// A keyboard of one button per row, e.g. /start's example questions or /topics.
 #[must_use]
 pub fn list_keyboard(buttons: &[(String, Callback)]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(buttons.iter().map(|(label, cb)| vec![button(label, cb)]))
 }
 
+/// Clauses listed per kind (added, removed) in a revision's announcement.
+const REVISION_LINES: usize = 5;
+
 /// The announcement of a newly added policy: a bold headline with the title, the 文号, issuer,
-/// date and region lines, and its key measures; within [`MAX_MESSAGE`] (measures and title are
-/// shortened when needed).
+/// date and region lines, and its key measures; of a revised one (修订), the clauses added and
+/// removed instead of the measures. Within [`MAX_MESSAGE`] (measures and title are shortened
+/// when needed).
 #[must_use]
 pub fn announcement(a: &Announcement) -> String {
     let mut measure_cap = 200;
@@ -121,7 +285,11 @@ pub fn announcement(a: &Announcement) -> String {
 }
 
 fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
-    let mut out = format!("📢 <b>新政策：{}</b>\n", escape(&truncate(&a.title, 300)));
+    let kind = match a.revision {
+        Some(_) => "政策修订",
+        None => "新政策",
+    };
+    let mut out = format!("📢 <b>{kind}：{}</b>\n", escape(&truncate(&a.title, 300)));
     let facts = [
         ("文号", a.doc_number.as_deref()),
         ("发文", a.issuer.as_deref()),
@@ -133,7 +301,24 @@ fn announcement_text(a: &Announcement, measure_cap: usize) -> String {
             out.push_str(&format!("{label}：{}\n", escape(&truncate(v, 200))));
         }
     }
-    if !a.measures.is_empty() && measure_cap > 0 {
+    if let Some(r) = &a.revision {
+        for (heading, lines) in [("新增条款", &r.added), ("删除条款", &r.removed)] {
+            if lines.is_empty() || measure_cap == 0 {
+                continue;
+            }
+            out.push_str(&format!("\n<b>{heading}（{} 条）</b>\n", lines.len()));
+            for (i, line) in lines.iter().take(REVISION_LINES).enumerate() {
+                out.push_str(&format!(
+                    "{}. {}\n",
+                    i + 1,
+                    escape(&truncate(line, measure_cap))
+                ));
+            }
+            if lines.len() > REVISION_LINES {
+                out.push_str("……\n");
+            }
+        }
+    } else if !a.measures.is_empty() && measure_cap > 0 {
         out.push_str("\n<b>主要措施</b>\n");
         for (i, m) in a.measures.iter().enumerate() {
             out.push_str(&format!(
@@ -407,6 +592,80 @@ mod tests {
         }
     }
 
+    /// Inline results: one article per cited clause (at most 50, ids unique and at most 64
+    /// bytes even for long clause ids), the message cited with its source and within 4096
+    /// characters (a long clause cut at a sentence, marked `…`), escaped; no citation: one
+    /// article saying why.
+    #[test]
+    fn inline_results_fit_telegrams_limits() {
+        let mut answer = sample(60, 50);
+        for (i, c) in answer.hits.iter_mut().enumerate() {
+            c.clause_id = format!("{}/{i}", "很长的条款编号".repeat(20));
+            c.text = "第一句<很长>&的条款正文。".repeat(400);
+            c.sources = vec![crate::corpus::SourceRef {
+                file: "henan-2022.txt".to_string(),
+                line: 12,
+            }];
+        }
+        let results = inline_results(&answer);
+        assert_eq!(results.len(), MAX_INLINE_RESULTS);
+        let json = serde_json::to_value(&results).unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for r in json.as_array().unwrap() {
+            let id = r["id"].as_str().unwrap();
+            assert!(
+                id.len() <= MAX_RESULT_ID && ids.insert(id.to_string()),
+                "{id}"
+            );
+            assert_eq!(r["title"], "关于<进一步>支持中小企业&个体工商户的通知");
+            let description = r["description"].as_str().unwrap();
+            assert!(description.starts_with("豫政〔2022〕1号｜对符合条件的小微企业"));
+            let text = r["input_message_content"]["message_text"].as_str().unwrap();
+            assert!(tg_len(text) <= MAX_MESSAGE, "{}", tg_len(text));
+            assert!(text.starts_with("<b>问：</b>小微企业贷款贴息\n<b>《关于&lt;进一步&gt;"));
+            assert!(text.contains("豫政〔2022〕1号｜河南省人民政府｜2022-05-01"));
+            assert!(
+                text.contains("的条款正文。…\n责任单位：省财政厅"),
+                "help: cut at a sentence"
+            );
+            assert!(text.ends_with("\n来源：henan-2022.txt 第12行"), "{text}");
+            assert_eq!(r["input_message_content"]["parse_mode"], "HTML");
+        }
+        answer.status = Status::Related;
+        answer.hits.truncate(1);
+        let json = serde_json::to_value(inline_results(&answer)).unwrap();
+        assert!(
+            json[0]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("可能相关｜")
+        );
+        let short = answer.hits[0].clone();
+        let text = inline_message(
+            "q",
+            &Cited {
+                text: "短<条款>。".into(),
+                ..short
+            },
+            true,
+        );
+        assert!(
+            text.contains("可能相关") && text.contains("短&lt;条款&gt;。\n"),
+            "{text}"
+        );
+
+        answer.hits.clear();
+        answer.status = Status::Invalid;
+        answer.lead = "问题太长（600 字），请精简到 500 字以内再问。".to_string();
+        let json = serde_json::to_value(inline_results(&answer)).unwrap();
+        assert_eq!(json.as_array().unwrap().len(), 1);
+        assert_eq!(json[0]["title"], "无法查询");
+        assert_eq!(
+            json[0]["input_message_content"]["message_text"],
+            answer.lead
+        );
+    }
+
     #[test]
     fn escapes_every_special_character() {
         assert_eq!(
@@ -480,12 +739,34 @@ mod tests {
             region: "河南省/安阳市".into(),
             topics: Vec::new(),
             measures: vec!["算力券：给予30%补贴。".into(), "贴息：首贷贴息。".into()],
+            revision: None,
         };
         let html = announcement(&a);
         assert!(html.contains("&lt;算力券&gt;"), "{html}");
         assert!(html.contains("文号：豫工信〔2022〕9号"), "{html}");
         assert!(html.contains("地区：安阳"), "{html}");
         assert!(html.contains("1. 算力券：给予30%补贴。\n2. 贴息"), "{html}");
+        a.revision = Some(crate::broadcast::Revision {
+            version: "v".into(),
+            added: vec!["新增<条款>".into(); 7],
+            removed: vec!["删除的条款".into()],
+        });
+        let html = announcement(&a);
+        assert!(
+            html.starts_with("📢 <b>政策修订：关于发放&lt;算力券&gt;的通知</b>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<b>新增条款（7 条）</b>\n1. 新增&lt;条款&gt;\n"),
+            "{html}"
+        );
+        assert!(html.contains("5. 新增&lt;条款&gt;\n……\n"), "{html}");
+        assert!(
+            html.contains("<b>删除条款（1 条）</b>\n1. 删除的条款\n"),
+            "{html}"
+        );
+        assert!(!html.contains("主要措施"), "{html}");
+        a.revision = None;
         a.measures = vec!["很长的措施".repeat(2000); 3];
         assert!(tg_len(&announcement(&a)) <= MAX_MESSAGE);
         let keyboard = announcement_keyboard("dabc");
@@ -498,8 +779,8 @@ mod tests {
         let mut no_buttons = sample(1, 10);
         no_buttons.status = Status::Intent;
         no_buttons.followups.clear();
-        assert_eq!(keyboard(&no_buttons, 1), None);
-        let kb = keyboard(&sample(2, 10), 42).unwrap();
+        assert_eq!(keyboard(&no_buttons, 1, true), None);
+        let kb = keyboard(&sample(2, 10), 42, false).unwrap();
         let data = callback_data(&kb);
         assert_eq!(
             data,
@@ -507,6 +788,18 @@ mod tests {
                 "t:16:2", "t:16:3", "m:16:1", "r:16:4", "a:16:5", "v:16:1", "v:16:0"
             ]
         );
+        let kb = keyboard(&sample(2, 10), 42, true).unwrap();
+        let labels: Vec<&str> = kb
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .map(|b| b.text.as_str())
+            .collect();
+        assert_eq!(
+            labels[labels.len() - 3..],
+            [TICKET_LABEL, "👍 有用", "👎 没用"]
+        );
+        assert_eq!(callback_data(&kb)[callback_data(&kb).len() - 3], "k:16");
     }
 
     #[test]

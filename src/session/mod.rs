@@ -185,6 +185,8 @@ pub enum Source {
     Group,
     /// A forwarded message.
     Forward,
+    /// An inline query (`@bot 问题` typed in any chat).
+    Inline,
 }
 
 impl Source {
@@ -195,6 +197,7 @@ impl Source {
             Source::Private => "private",
             Source::Group => "group",
             Source::Forward => "forward",
+            Source::Inline => "inline",
         }
     }
 }

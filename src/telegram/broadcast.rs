@@ -141,8 +141,8 @@ async fn announce(
         .filter(|s| s.filters.matches(a))
         .map(|s| s.chat)
         .collect();
-    store.set_targets(&q.doc, &a.title, targets.len()).await?;
-    tracing::info!(doc = %q.doc, title = %a.title, subscribers = targets.len(), "announcing");
+    store.set_targets(&q.doc, &a.label(), targets.len()).await?;
+    tracing::info!(doc = %q.doc, title = %a.label(), subscribers = targets.len(), "announcing");
     let message = Arc::new((
         render::announcement(a),
         render::announcement_keyboard(&a.doc_id),

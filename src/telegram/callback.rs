@@ -17,7 +17,7 @@ const MAX_DOC_ID: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
     /// A button of an answer: 更多结果, 全文 N, 只看<地区>, a related question (`m`, `t`, `r`,
-    /// `a`: follow-up `n` of answer `answer_id`), 👍 / 👎 (`v`).
+    /// `a`: follow-up `n` of answer `answer_id`), 📋 工单格式 (`k`), 👍 / 👎 (`v`).
     Press(Action),
     /// /start example question number `i` (0-based).
     Example(usize),
@@ -43,6 +43,7 @@ impl Callback {
                 };
                 format!("{tag}:{}:{n}", base36(*answer_id))
             }
+            Callback::Press(Action::Ticket { answer_id }) => format!("k:{}", base36(*answer_id)),
             Callback::Press(Action::Rate { answer_id, useful }) => {
                 format!("v:{}:{}", base36(*answer_id), u8::from(*useful))
             }
@@ -84,6 +85,10 @@ impl Callback {
                     _ => return None,
                 };
                 Some(Callback::Press(Action::Rate { answer_id, useful }))
+            }
+            ("k", None) => {
+                let answer_id = u64::from_str_radix(first, 36).ok()?;
+                Some(Callback::Press(Action::Ticket { answer_id }))
             }
             ("e", None) => parse_number(first).map(Callback::Example),
             ("q", None) => parse_number(first).map(Callback::Topic),
@@ -142,6 +147,10 @@ mod tests {
             followup(1 << 40, 12, FollowupKind::Ask),
             rate(true),
             rate(false),
+            Callback::Press(Action::Ticket {
+                answer_id: u64::MAX,
+            }),
+            Callback::Press(Action::Ticket { answer_id: 0 }),
             Callback::Example(2),
             Callback::Topic(41),
             Callback::DocPoints("d0123456789a".into()),
@@ -173,6 +182,11 @@ mod tests {
             "d:<b>",
             "p:d1:2",
             "d:文件",
+            "k",
+            "k:",
+            "k:1:1",
+            "k:zzzzzzzzzzzzzzzz",
+            "k:!",
         ] {
             assert_eq!(Callback::parse(data), None, "help: {data:?} accepted");
         }

@@ -1,13 +1,15 @@
 //! Endpoints of the handler tree: messages (questions, forwards, commands, group `/ask` and
-//! replies, subscriptions, group migrations), button presses, and the bot's own membership
-//! changes, and `/review` for the operators. Each takes ids and text, calls the knowledge base
-//! with the (chat, user) session, renders and sends. A press always gets answerCallbackQuery.
-//! Unanswered questions and 👍/👎 go to the operator log, questions to the metrics.
+//! replies, subscriptions, group migrations), button presses, inline queries, the bot's own
+//! membership changes, and `/review` for the operators. Each takes ids and text, calls the
+//! knowledge base with the (chat, user) session, renders and sends. A press always gets
+//! answerCallbackQuery. Unanswered questions and 👍/👎 go to the operator log, questions to the
+//! metrics (inline queries only to the metrics: Telegram sends one per pause in typing, mostly
+//! unfinished).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, Message};
+use teloxide::types::{CallbackQuery, CallbackQueryId, ChatMemberUpdated, InlineQuery, Message};
 use tokio::task::JoinError;
 
 use super::callback::Callback;
@@ -30,6 +32,13 @@ const MAX_TOPICS: usize = 20;
 
 /// What `/review` looks back on.
 const REVIEW_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Answers offered for an inline query.
+const INLINE_RESULTS: usize = 10;
+
+/// How long Telegram may keep an inline query's results for the asker (a /region change shows
+/// after this long at most).
+const INLINE_CACHE_SECS: u32 = 60;
 
 /// Questions `/review` lists at most.
 const REVIEW_TOP: usize = 10;
@@ -195,6 +204,54 @@ async fn press<A: Knowledge, S: BotStore>(
     let toast = matches!(reply, Reply::Rated { .. }).then_some(texts::THANKS);
     ctx.sender.answer_callback(id, toast).await?;
     deliver(ctx, target, key, session, reply, None).await
+}
+
+/// An inline query (`@bot 问题` typed in any chat) → [`App::ask`](crate::app::App::ask) on a
+/// scratch session holding only the asker's /region (of their private chat with the bot), so
+/// the conversation there is left as it was → the top answers as inline results. An empty query
+/// gets no results and a button into the private chat (an article would post a hint into the
+/// chat where it was tapped).
+pub async fn on_inline_query<A: Knowledge, S: BotStore>(
+    q: InlineQuery,
+    ctx: Arc<Ctx<A, S>>,
+) -> HandlerResult {
+    let question = q.query.trim().to_string();
+    if question.is_empty() {
+        let hint = Some(render::inline_hint());
+        ctx.sender
+            .answer_inline(&q.id, Vec::new(), hint, INLINE_CACHE_SECS)
+            .await?;
+        return Ok(());
+    }
+    let started = Instant::now();
+    let key = SessionKey {
+        chat: i64::try_from(q.from.id.0).unwrap_or_default(),
+        user: q.from.id.0,
+    };
+    let region = ctx.sessions.load(key).await.region;
+    let app = Arc::clone(&ctx.app);
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut scratch = Session {
+            region,
+            ..Session::default()
+        };
+        let opts = AskOptions {
+            region: None,
+            k: Some(INLINE_RESULTS),
+        };
+        app.ask(&question, &mut scratch, &opts)
+    })
+    .await?;
+    let results = render::inline_results(&answer);
+    ctx.sender
+        .answer_inline(&q.id, results, None, INLINE_CACHE_SECS)
+        .await?;
+    metrics::question(
+        answer.status,
+        Source::Inline,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
 }
 
 /// The bot's own membership changed: added to a group, it posts one greeting (how to ask there);
@@ -424,7 +481,7 @@ async fn ask<A: Knowledge, S: BotStore>(
     };
     let status = match &reply {
         Reply::Answer(answer) => Some(answer.status),
-        Reply::FullText(_) | Reply::Rated { .. } => None,
+        Reply::FullText(_) | Reply::Ticket(_) | Reply::Rated { .. } => None,
     };
     let delivered = deliver(ctx, target, key, session, reply, header.as_deref()).await;
     if let Some(status) = status {
@@ -486,7 +543,7 @@ where
 }
 
 /// Sends what a message or a press produced: an answer (with its buttons), a clause's full text
-/// (split into messages), or records a 👍/👎.
+/// (split into messages), an answer laid out for a ticket (plain text), or records a 👍/👎.
 async fn deliver<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -498,6 +555,12 @@ async fn deliver<A: Knowledge, S: BotStore>(
     match produced {
         Reply::Answer(answer) => reply(ctx, target, key, session.answer_id, &answer, header).await,
         Reply::FullText(full) => send_full_text(ctx, target, &full).await,
+        Reply::Ticket(ticket) => {
+            // Plain text, no parse mode: what is copied into the ticket is what was shown.
+            let text = crate::render::plain::ticket(&ticket);
+            ctx.sender.plain(target, &text).await?;
+            Ok(())
+        }
         Reply::Rated {
             answer_id,
             useful,
@@ -511,8 +574,9 @@ async fn deliver<A: Knowledge, S: BotStore>(
     }
 }
 
-/// Sends the answer with its buttons (they carry the session's new answer id), after logging it
-/// for the operator when it is unanswered.
+/// Sends the answer with its buttons (they carry the session's new answer id; a forwarded
+/// question's, with a `header`, also 📋 工单格式), after logging it for the operator when it is
+/// unanswered.
 async fn reply<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -535,7 +599,7 @@ async fn reply<A: Knowledge, S: BotStore>(
         ctx.sessions.record_unanswered(key, entry).await;
     }
     let html = render::answer(answer, header);
-    let keyboard = render::keyboard(answer, answer_id);
+    let keyboard = render::keyboard(answer, answer_id, header.is_some());
     ctx.sender.html(target, &html, keyboard.as_ref()).await?;
     Ok(())
 }

@@ -26,13 +26,13 @@ use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
-use teloxide::types::ChatMemberUpdated;
+use teloxide::types::{ChatMemberUpdated, InlineQuery};
 use teloxide::update_listeners::{UpdateListener as _, webhooks};
 use url::Url;
 
 use self::pace::Pacer;
 
-use crate::answer::FullText;
+use crate::answer::{Answer, FullText};
 use crate::app::{Action, App, AskOptions, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
@@ -237,6 +237,8 @@ pub enum RunError {
 pub trait Knowledge: Send + Sync + 'static {
     /// See [`App::message`].
     fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply;
+    /// See [`App::ask`] (inline queries: a question, never a follow-up).
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer;
     /// See [`App::press`].
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply>;
     /// See [`App::set_region`].
@@ -258,6 +260,9 @@ pub trait Knowledge: Send + Sync + 'static {
 impl Knowledge for App {
     fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
         App::message(self, text, session, opts)
+    }
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        App::ask(self, text, session, opts)
     }
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         App::press(self, session, action)
@@ -313,9 +318,10 @@ pub struct Ctx<A, S> {
 }
 
 /// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
-/// group migrations), callback queries, and changes of the bot's own membership (removed from a
-/// group: its subscription is dropped). Needs an `Arc<Ctx<A, S>>` dependency. Each update is
-/// taken out of the inbox once its endpoint has finished, whatever the outcome.
+/// group migrations), callback queries, inline queries (`@bot 问题` in any chat), and changes of
+/// the bot's own membership (removed from a group: its subscription is dropped). Needs an
+/// `Arc<Ctx<A, S>>` dependency. Each update is taken out of the inbox once its endpoint has
+/// finished, whatever the outcome.
 #[must_use]
 pub fn schema<A: Knowledge, S: BotStore>() -> UpdateHandler<HandlerError> {
     dptree::entry()
@@ -329,6 +335,13 @@ pub fn schema<A: Knowledge, S: BotStore>() -> UpdateHandler<HandlerError> {
         .branch(Update::filter_callback_query().endpoint(
             |q: CallbackQuery, ctx: Arc<Ctx<A, S>>, update: Update| async move {
                 let handled = handlers::on_callback(q, Arc::clone(&ctx)).await;
+                finished(ctx.inbox.as_deref(), &update).await;
+                handled
+            },
+        ))
+        .branch(Update::filter_inline_query().endpoint(
+            |q: InlineQuery, ctx: Arc<Ctx<A, S>>, update: Update| async move {
+                let handled = handlers::on_inline_query(q, Arc::clone(&ctx)).await;
                 finished(ctx.inbox.as_deref(), &update).await;
                 handled
             },

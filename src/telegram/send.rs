@@ -12,8 +12,8 @@
 //!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
 //!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
 //!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
-//!   to repeat (answerCallbackQuery, getChatMember, getMe, setMyCommands, getWebhookInfo,
-//!   deleteWebhook) are retried like the not-processed ones.
+//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, getMe, setMyCommands,
+//!   getWebhookInfo, deleteWebhook) are retried like the not-processed ones.
 //!
 //! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
 //! retries, 429s and failures are counted in [`crate::metrics`].
@@ -27,12 +27,14 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::payloads::{
-    AnswerCallbackQuery, AnswerCallbackQuerySetters, DeleteWebhook, GetChatMember, GetMe,
-    GetWebhookInfo, SendMessage, SendMessageSetters, SetMyCommands,
+    AnswerCallbackQuery, AnswerCallbackQuerySetters, AnswerInlineQuery, AnswerInlineQuerySetters,
+    DeleteWebhook, GetChatMember, GetMe, GetWebhookInfo, SendMessage, SendMessageSetters,
+    SetMyCommands,
 };
 use teloxide::types::{
-    BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, LinkPreviewOptions, Me,
-    Message, MessageId, ParseMode, ReplyParameters, True, UserId, WebhookInfo,
+    BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, InlineQueryId,
+    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Me, Message, MessageId,
+    ParseMode, ReplyParameters, True, UserId, WebhookInfo,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -181,6 +183,12 @@ impl Sender {
         self.html(target, &escape(text), keyboard).await
     }
 
+    /// Sends `text` as it is, without parse mode (nothing in it is markup), e.g. for copying.
+    pub async fn plain(&self, target: Target, text: &str) -> Result<Message, SendError> {
+        let _registered = self.in_flight.register(target.chat);
+        self.message(target, text, None, None).await
+    }
+
     /// Answers a callback query, with an optional toast text.
     pub async fn answer_callback(
         &self,
@@ -192,6 +200,28 @@ impl Sender {
             payload = payload.text(text);
         }
         self.repeatable::<True>("answerCallbackQuery", &payload)
+            .await
+            .map(drop)
+    }
+
+    /// Answers an inline query with `results` (answerInlineQuery; harmless to repeat: a second
+    /// answer to one query is refused). `button` is shown above the results.
+    pub async fn answer_inline(
+        &self,
+        id: &InlineQueryId,
+        results: Vec<InlineQueryResult>,
+        button: Option<InlineQueryResultsButton>,
+        cache_time: u32,
+    ) -> Result<(), SendError> {
+        // Personal: the results depend on the asker's /region, so a cached answer must never
+        // be shown to someone else typing the same words.
+        let mut payload = AnswerInlineQuery::new(id.clone(), results)
+            .cache_time(cache_time)
+            .is_personal(true);
+        if let Some(button) = button {
+            payload = payload.button(button);
+        }
+        self.repeatable::<True>("answerInlineQuery", &payload)
             .await
             .map(drop)
     }

@@ -2,7 +2,8 @@
 //! claims across processes, migration, status), the bot against the fake Bot API (admins
 //! subscribe, others are refused, removal and migration, the announcement and its buttons), and
 //! the `policybot serve` / `ingest` binaries announcing a new notice to 500 groups exactly once
-//! across a forced restart, and two replicas, one killed mid-broadcast, the other finishing it.
+//! across a forced restart, and two replicas, one killed mid-broadcast, the other finishing it;
+//! a changed notice announced once as 修订 (and not when revisions are off).
 
 use std::collections::HashMap;
 use std::fs;
@@ -48,6 +49,7 @@ fn announcement(doc: &str, region: &str, title: &str) -> Announcement {
         region: region.to_string(),
         topics: vec!["融资贷款".to_string()],
         measures: vec!["贴息标准：按贷款合同利率的50%给予贴息。".to_string()],
+        revision: None,
     }
 }
 
@@ -694,5 +696,95 @@ async fn wait_status(store: &BroadcastStore) -> policybot::broadcast::store::Doc
         }
         assert!(Instant::now() < deadline, "not finished: {status:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Issue 12 (#12): a changed notice (same 文号: a measure reworded, one added) ingested while
+/// `serve` runs is announced to every subscriber once more, as 修订 naming the clauses added and
+/// removed; ingesting the same text again queues nothing; with `announce_revisions` off a further
+/// change is not announced (nothing queued, nothing sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_notice_is_announced_once_as_a_revision() {
+    const SOME: i64 = 3;
+    let Some(d) = Deployment::start("bc-revision", SOME).await else {
+        return;
+    };
+    let _serving = d.serve("policybot").await;
+    d.ingest_notice().await;
+    let each_has = |n: usize| {
+        let api = &d.api;
+        move |_: &[fake::Call]| (1..=SOME).all(|g| announcements(api, -g).len() >= n)
+    };
+    d.api.wait_until(Duration::from_secs(60), each_has(1)).await;
+
+    let v2 = NOTICE.replace("最高贴息30万元", "最高贴息50万元").replace(
+        "四、申请方式",
+        "四、续贷支持。对到期续贷的中小微企业同样给予贴息。\n五、申请方式",
+    );
+    let revised = d.tmp.path().join("shoudai-v2.txt");
+    fs::write(&revised, &v2).expect("write");
+    let path = revised.to_str().expect("utf-8");
+    let out = d.run(&["ingest", path]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && stdout.contains("已排队推送修订《关于开展中小企业首贷贴息的通知》"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.api.wait_until(Duration::from_secs(60), each_has(2)).await;
+    for g in 1..=SOME {
+        let sent = announcements(&d.api, -g);
+        assert_eq!(sent.len(), 2, "group {g}: {sent:?}");
+        let revision = &sent[1];
+        assert!(
+            revision.starts_with("📢 <b>政策修订：关于开展中小企业首贷贴息的通知</b>"),
+            "{revision}"
+        );
+        let (added, removed) = revision
+            .split_once("<b>删除条款")
+            .unwrap_or_else(|| panic!("help: removed clauses listed: {revision}"));
+        assert!(
+            added.contains("<b>新增条款") && added.contains("50万元") && added.contains("续贷支持"),
+            "{revision}"
+        );
+        assert!(
+            removed.contains("30万元") && !removed.contains("续贷"),
+            "{revision}"
+        );
+    }
+    let finished = async || {
+        let status = d.store.status().await.expect("status");
+        status.iter().all(|s| s.finished) && status.len() == 2
+    };
+    wait_for(finished).await;
+    let status = d.store.status().await.expect("status");
+    assert_eq!(status[1].title, "修订：关于开展中小企业首贷贴息的通知");
+    assert_eq!((status[1].sent, status[1].pending), (SOME as u64, 0));
+
+    // The same text again: nothing new to announce.
+    let again = d.run(&["ingest", path]).await;
+    let again = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(!again.contains("已排队推送"), "{again}");
+    // Revisions off: a further change is ingested but not announced.
+    let v3 = d.tmp.path().join("shoudai-v3.txt");
+    fs::write(&v3, v2.replace("50万元", "80万元")).expect("write");
+    let mut off = d.command(&["ingest", v3.to_str().expect("utf-8")]);
+    off.env("POLICYBOT_ANNOUNCE_REVISIONS", "false");
+    let off = tokio::task::spawn_blocking(move || off.output())
+        .await
+        .expect("join")
+        .expect("runs");
+    let off = String::from_utf8_lossy(&off.stdout).to_string();
+    assert!(
+        off.contains("announce_revisions = false") && !off.contains("已排队推送"),
+        "{off}"
+    );
+    assert_eq!(
+        d.store.status().await.expect("status").len(),
+        2,
+        "help: nothing queued"
+    );
+    for g in 1..=SOME {
+        assert_eq!(announcements(&d.api, -g).len(), 2, "group {g}");
     }
 }

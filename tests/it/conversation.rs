@@ -3,6 +3,7 @@
 
 use policybot::answer::{Followup, Status};
 use policybot::app::{Action, AskOptions, Reply};
+use policybot::render;
 use policybot::session::Session;
 
 use super::kb::app;
@@ -167,4 +168,44 @@ fn a_short_aspect_or_place_follow_up_keeps_the_last_topic() {
     let b = app().ask("安阳有没有", &mut s, &AskOptions::default());
     assert_eq!(b.region.as_deref(), Some("河南省/安阳市"), "{}", b.question);
     assert!(b.question.contains("创业担保贷款"), "{}", b.question);
+}
+
+/// Issue 12 (#12): the 📋 工单格式 press (`App::press`) gives the last answer's question and its
+/// cited clauses in full, as cited (rank, text, departments, validity, sources); the ticket text
+/// names every source. A press for an older answer is refused.
+#[test]
+fn ticket_holds_the_last_answers_clauses_in_full() {
+    let mut s = Session::default();
+    let a = app().ask("小店房租能减免吗", &mut s, &AskOptions::default());
+    assert_eq!(a.status, Status::Answered);
+    let id = s.answer_id;
+    let Some(Reply::Ticket(t)) = app().press(&mut s, Action::Ticket { answer_id: id }) else {
+        panic!("help: no ticket");
+    };
+    assert_eq!(t.question, a.question);
+    let cited = |c: &policybot::answer::Cited| {
+        let d = (c.departments.clone(), c.validity.clone(), c.sources.clone());
+        (
+            c.rank,
+            c.clause_id.clone(),
+            c.doc_number.clone(),
+            c.text.clone(),
+            d,
+        )
+    };
+    let want: Vec<_> = a.hits.iter().map(cited).collect();
+    assert!(!want.is_empty());
+    assert_eq!(t.clauses.iter().map(cited).collect::<Vec<_>>(), want);
+    let text = render::plain::ticket(&t);
+    for hit in &a.hits {
+        assert!(
+            text.contains(&hit.sources_line()),
+            "help: {}",
+            hit.sources_line()
+        );
+    }
+    assert_eq!(
+        app().press(&mut s, Action::Ticket { answer_id: id + 1 }),
+        None
+    );
 }

@@ -9,6 +9,8 @@
 //! (creator first), refuse sendMessage with 403 (bot kicked), with 400 `migrate_to_chat_id`
 //! (group upgraded to a supergroup), with 400 (no right to post), or with 502 for the next n
 //! calls.
+//! answerInlineQuery is checked against Telegram's limits (at most 50 results, ids of 1-64
+//! bytes and unique, message texts of 1-4096 characters) and refused with 400 otherwise.
 //! Query helpers count successful sends per chat and the most sends within any time window (for
 //! the 30 messages/second limit). Builders make real-shaped updates, including `my_chat_member`,
 //! a group's migration and an anonymous admin's message. Method names are matched
@@ -402,6 +404,10 @@ async fn handle(
             };
         }
         "getchatmember" => get_chat_member(&shared, &body),
+        "answerinlinequery" => match inline_answer_refusal(&body) {
+            Some(why) => error(StatusCode::BAD_REQUEST, 400, &format!("Bad Request: {why}")),
+            None => ok(json!(true)),
+        },
         _ => ok(json!(true)),
     };
     let ok = response.status() == StatusCode::OK;
@@ -539,6 +545,46 @@ fn refuse_message(inner: &mut Inner, body: &Value) -> Option<Response> {
 }
 
 /// getChatMember: creator / administrator from [`FakeBotApi::set_admins`], anyone else a member.
+/// Longest message text Telegram accepts, in UTF-16 code units.
+const MAX_MESSAGE: usize = 4096;
+
+/// Why Telegram would refuse this answerInlineQuery: more than 50 results, a result id empty,
+/// longer than 64 bytes or repeated, a result without a type, title or message content, or
+/// message text that is empty or over 4096 characters (measured on the source text, which is
+/// never shorter than the parsed text).
+fn inline_answer_refusal(body: &Value) -> Option<String> {
+    if body["inline_query_id"].as_str().is_none_or(str::is_empty) {
+        return Some("QUERY_ID_INVALID".into());
+    }
+    let Some(results) = body["results"].as_array() else {
+        return Some("results missing".into());
+    };
+    if results.len() > 50 {
+        return Some("RESULTS_TOO_MUCH".into());
+    }
+    let mut ids = HashSet::new();
+    for r in results {
+        let id = r["id"].as_str().unwrap_or_default();
+        if id.is_empty() || id.len() > 64 {
+            return Some(format!("RESULT_ID_INVALID: {id:?}"));
+        }
+        if !ids.insert(id) {
+            return Some(format!("RESULT_ID_DUPLICATE: {id:?}"));
+        }
+        if r["type"] != "article" || r["title"].as_str().is_none_or(str::is_empty) {
+            return Some("RESULT_TYPE_INVALID".into());
+        }
+        let text = r["input_message_content"]["message_text"]
+            .as_str()
+            .unwrap_or_default();
+        let len = text.encode_utf16().count();
+        if len == 0 || len > MAX_MESSAGE {
+            return Some(format!("MESSAGE_TOO_LONG: {len}"));
+        }
+    }
+    None
+}
+
 fn get_chat_member(shared: &Shared, body: &Value) -> Response {
     let chat_id = body["chat_id"].as_i64().unwrap_or_default();
     let Some(user_id) = body["user_id"].as_u64() else {
@@ -880,6 +926,19 @@ pub fn origin_channel(title: &str) -> Value {
     })
 }
 
+/// An inline query `query` typed by `from` (`@bot query` in some chat).
+pub fn inline_query(from: u64, query: &str) -> Value {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    json!({"inline_query": {
+        "id": format!("iq{id}"),
+        "from": user(from),
+        "query": query,
+        "offset": "",
+        "chat_type": "supergroup",
+    }})
+}
+
 /// A button press by `from` on the bot's message `message_id` in `chat_id`.
 pub fn callback(chat_id: i64, from: u64, message_id: i64, data: &str) -> Value {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -1004,6 +1063,45 @@ mod tests {
             .expect("help: anonymous messages have a from");
         assert!(from.is_anonymous(), "help: teloxide sees GroupAnonymousBot");
         assert_eq!(from.id, UserId(GROUP_ANONYMOUS_BOT_ID));
+    }
+
+    /// The fake refuses inline answers Telegram would refuse, so a bot that breaks a limit fails
+    /// its test.
+    #[test]
+    fn inline_answers_beyond_telegrams_limits_are_refused() {
+        let article = |id: &str, text: &str| {
+            json!({"type": "article", "id": id, "title": "标题",
+                   "input_message_content": {"message_text": text, "parse_mode": "HTML"}})
+        };
+        let answer = |results: Vec<Value>| json!({"inline_query_id": "iq1", "results": results});
+        let fifty: Vec<Value> = (0..50).map(|i| article(&i.to_string(), "答")).collect();
+        assert_eq!(inline_answer_refusal(&answer(fifty.clone())), None);
+        assert_eq!(inline_answer_refusal(&answer(Vec::new())), None);
+        let mut fifty_one = fifty;
+        fifty_one.push(article("50", "答"));
+        let long_id = "x".repeat(65);
+        let full = "字".repeat(4096);
+        let too_long = "字".repeat(4097);
+        for refused in [
+            answer(fifty_one),
+            answer(vec![article(&long_id, "答")]),
+            answer(vec![article("", "答")]),
+            answer(vec![article("a", "答"), article("a", "答")]),
+            answer(vec![article("a", &too_long)]),
+            answer(vec![article("a", "")]),
+            json!({"inline_query_id": "iq1"}),
+        ] {
+            assert!(inline_answer_refusal(&refused).is_some(), "help: accepted");
+        }
+        assert_eq!(
+            inline_answer_refusal(&answer(vec![article(&"x".repeat(64), &full)])),
+            None
+        );
+        let update = parse_update(inline_query(5, "房租减免"));
+        let UpdateKind::InlineQuery(q) = update.kind else {
+            panic!("help: not an inline query");
+        };
+        assert_eq!((q.from.id, q.query.as_str()), (UserId(5), "房租减免"));
     }
 
     #[test]

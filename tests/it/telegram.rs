@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status};
+use policybot::answer::{Answer, Cited, Followup, FullText, Span, Status, Ticket};
 use policybot::app::App;
 use policybot::app::{Action, AskOptions, Reply, UnknownRegion};
 use policybot::broadcast::{FilterError, Filters};
@@ -149,9 +149,22 @@ impl Knowledge for Fixture {
         Reply::Answer(answer)
     }
 
+    fn ask(&self, text: &str, session: &mut Session, _opts: &AskOptions) -> Answer {
+        let answer = answered(text, session.region.as_deref(), 0);
+        self.remember(session, &answer);
+        answer
+    }
+
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         let (answer_id, n, kind) = match action {
             Action::Followup { answer_id, n, kind } => (answer_id, n, kind),
+            Action::Ticket { answer_id } => {
+                let question = session.last_question.clone().unwrap_or_default();
+                let clauses = answered(&question, None, 0).hits;
+                return session
+                    .owns(answer_id)
+                    .then_some(Reply::Ticket(Ticket { question, clauses }));
+            }
             Action::Rate { answer_id, useful } => {
                 return session.owns(answer_id).then(|| Reply::Rated {
                     answer_id,
@@ -1154,6 +1167,9 @@ impl Knowledge for RealApp {
     fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
         self.0.message(text, session, opts)
     }
+    fn ask(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Answer {
+        self.0.ask(text, session, opts)
+    }
     fn press(&self, session: &mut Session, action: Action) -> Option<Reply> {
         self.0.press(session, action)
     }
@@ -1675,7 +1691,18 @@ async fn metrics_count_the_conversation() {
     // Counted once the reply is sent, after the fake recorded it: wait until each chat has
     // handled its question completely.
     settle(api, &[(700, 700), (701, 701), (-702, 702)]).await;
-    let after = scrape(health).await;
+    api.push(fake::inline_query(703, "稳岗返还"));
+    inline_answers(api, 0, 1).await;
+    // Counted right after Telegram accepted the answer: give it that moment.
+    let inline = r#"policybot_questions_total{status="answered",source="inline"}"#;
+    let mut after = scrape(health).await;
+    for _ in 0..50 {
+        if sample(&after, inline) > sample(&before, inline) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = scrape(health).await;
+    }
     let grew = |name: &str, by: f64| {
         let (was, is) = (sample(&before, name), sample(&after, name));
         assert!(
@@ -1683,13 +1710,13 @@ async fn metrics_count_the_conversation() {
             "help: {name} went from {was} to {is}:\n{after}"
         );
     };
-    for source in ["private", "forward", "group"] {
+    for source in ["private", "forward", "group", "inline"] {
         grew(
             &format!(r#"policybot_questions_total{{status="answered",source="{source}"}}"#),
             1.0,
         );
     }
-    grew("policybot_answer_seconds_count", 3.0);
+    grew("policybot_answer_seconds_count", 4.0);
     grew("policybot_telegram_sends_total", 3.0);
     grew(
         r#"policybot_telegram_rate_limited_total{method="sendMessage"}"#,
@@ -1709,4 +1736,201 @@ async fn metrics_count_the_conversation() {
             "help: {family} is not exported:\n{after}"
         );
     }
+}
+
+/// The answerInlineQuery calls the fake accepted after `before` of them, waiting for `n` more.
+async fn inline_answers(api: &FakeBotApi, before: usize, n: usize) -> Vec<Value> {
+    let answers = api.wait_for("answerInlineQuery", before + n, WAIT).await;
+    assert_eq!(
+        answers.len(),
+        before + n,
+        "help: inline answers refused or missing: {:?}",
+        api.calls()
+            .iter()
+            .filter(|c| c.method == "answerinlinequery" && !c.ok)
+            .map(|c| &c.body)
+            .collect::<Vec<_>>()
+    );
+    answers[before..].to_vec()
+}
+
+fn results(answer: &Value) -> Vec<Value> {
+    answer["results"].as_array().cloned().unwrap_or_default()
+}
+
+fn message_text(result: &Value) -> &str {
+    result["input_message_content"]["message_text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Issue 12 (#12): `@bot 问题` in any chat gets the top answers as article results (policy title;
+/// 文号 and excerpt; a cited message with its source, in HTML Telegram accepts) within Telegram's
+/// limits, which the fake checks; the region is the asker's /region; cache time set and personal.
+/// An empty query gets no result and a button into the private chat; an over-long or emoji-only
+/// query one result saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_queries_return_cited_answers_within_telegrams_limits() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let question = "房租减免";
+    api.push(fake::inline_query(820, question));
+    let plain = inline_answers(api, 0, 1).await.remove(0);
+    assert_eq!(plain["cache_time"], 60, "{plain}");
+    assert_eq!(plain["is_personal"], true, "{plain}");
+    let found = results(&plain);
+    assert!(!found.is_empty() && found.len() <= 50, "{plain}");
+    for r in &found {
+        assert!(r["id"].as_str().is_some_and(|id| id.len() <= 64), "{r}");
+        assert!(r["title"].as_str().is_some_and(|t| !t.is_empty()), "{r}");
+        let text = message_text(r);
+        check_html(text).unwrap_or_else(|e| panic!("help: {e}: {text}"));
+        assert!(
+            text.contains("房租减免") && text.contains("《") && text.contains("来源："),
+            "help: question, policy and source: {text}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|r| r["description"].as_str().is_some_and(|d| d.contains('号'))),
+        "help: 文号 in the descriptions: {plain}"
+    );
+
+    // The region comes from the asker's private session (/region), as `App::ask` ranks it.
+    exchange(api, fake::private(821, "/region 安阳"), 1).await;
+    api.push(fake::inline_query(821, question));
+    let regional = inline_answers(api, 1, 1).await.remove(0);
+    let expected = |region: Option<String>| {
+        let mut session = Session {
+            region,
+            ..Session::default()
+        };
+        let opts = AskOptions {
+            region: None,
+            k: Some(10),
+        };
+        let answer = app.ask(question, &mut session, &opts);
+        let results = policybot::render::telegram::inline_results(&answer);
+        let ids: Vec<Value> = serde_json::to_value(results)
+            .expect("json")
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        ids
+    };
+    let ids = |answer: &Value| -> Vec<Value> {
+        results(answer).iter().map(|r| r["id"].clone()).collect()
+    };
+    let anyang = expected(Some(app.region("安阳").expect("known place")));
+    assert_ne!(
+        anyang,
+        expected(None),
+        "help: pick a question the region changes"
+    );
+    assert_eq!(
+        ids(&regional),
+        anyang,
+        "help: the session's region was not used"
+    );
+    assert_eq!(ids(&plain), expected(None));
+
+    // Empty: no result, a button into the private chat.
+    api.push(fake::inline_query(820, "  "));
+    let empty = inline_answers(api, 2, 1).await.remove(0);
+    assert_eq!(results(&empty), Vec::<Value>::new(), "{empty}");
+    assert_eq!(empty["button"]["start_parameter"], "inline", "{empty}");
+    // Over-long (beyond Telegram's 256 and our 500 characters) and emoji only: one result
+    // saying why.
+    for (query, why) in [
+        ("房".repeat(600), "问题太长"),
+        ("🙂🙂".to_string(), "没有看懂"),
+    ] {
+        let before = api.ok_calls("answerInlineQuery").len();
+        api.push(fake::inline_query(820, &query));
+        let refused = inline_answers(api, before, 1).await.remove(0);
+        let only = results(&refused);
+        assert_eq!(only.len(), 1, "{refused}");
+        assert_eq!(only[0]["title"], "无法查询", "{refused}");
+        assert!(message_text(&only[0]).contains(why), "{refused}");
+    }
+}
+
+/// Issue 12 (#12): the reply to a forwarded question carries 📋 工单格式 (a private question's
+/// does not); pressing it sends the answer as plain text laid out for a ticket (question, policy
+/// and 文号, clause, departments, validity, source; no parse mode, within 4096 characters). A
+/// press on an older answer's button, and a forged one, get a toast only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_answers_offer_a_plain_text_ticket() {
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_on(Arc::new(RealApp(app)), 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let (chat, user, question) = (840_i64, 840_u64, "小店房租能减免吗");
+    let forward = |q: &str| fake::forwarded(user, q, fake::origin_hidden("张三"));
+    let reply = exchange(api, forward(question), 1).await.remove(0);
+    let (_, data) = buttons(&reply)
+        .into_iter()
+        .find(|(label, _)| label == "📋 工单格式")
+        .unwrap_or_else(|| panic!("help: no ticket button: {reply}"));
+    assert!(data.starts_with("k:"), "{data}");
+    let acks = api.ok_calls("answerCallbackQuery").len();
+    let ticket = exchange(api, fake::callback(chat, user, 10_001, &data), 1)
+        .await
+        .remove(0);
+    assert!(
+        ticket.get("parse_mode").is_none(),
+        "help: plain text: {ticket}"
+    );
+    let t = text(&ticket);
+    assert!(t.encode_utf16().count() <= 4096);
+    assert!(
+        t.starts_with(&format!("【政策咨询工单】\n咨询问题：{question}\n")),
+        "{t}"
+    );
+    for part in ["【依据1】《", "\n文号：", "\n条款内容：", "\n出处：", " 第"] {
+        assert!(t.contains(part), "help: {part} in {t}");
+    }
+    let title = text(&reply)
+        .split("<b>1. ")
+        .nth(1)
+        .and_then(|rest| rest.split("</b>").next())
+        .map(unescape)
+        .expect("a cited clause");
+    assert!(t.contains(&format!("《{title}》")), "help: {title} in {t}");
+    assert!(
+        !t.contains("<b>") && !t.contains("&lt;"),
+        "help: no HTML: {t}"
+    );
+    let ack = &api.ok_calls("answerCallbackQuery")[acks];
+    assert!(ack.get("text").is_none(), "help: no toast: {ack}");
+
+    let private = exchange(api, fake::private(841, question), 1)
+        .await
+        .remove(0);
+    assert!(
+        !buttons(&private)
+            .iter()
+            .any(|(label, _)| label == "📋 工单格式"),
+        "help: only forwards: {private}"
+    );
+
+    // A newer answer makes the button stale; forged data is refused: toasts, no message.
+    exchange(api, forward("稳岗返还怎么申请"), 1).await;
+    let acks = api.ok_calls("answerCallbackQuery").len();
+    api.push(fake::callback(chat, user, 10_001, &data));
+    api.push(fake::callback(chat, user, 10_001, "k:!!"));
+    let toasts = api.wait_for("answerCallbackQuery", acks + 2, WAIT).await;
+    for toast in &toasts[acks..] {
+        assert_eq!(toast["text"], texts::EXPIRED, "{toast}");
+    }
+    let sent = settle(api, &[(chat, user)]).await;
+    let to_user = sent.iter().filter(|m| m["chat_id"] == chat).count();
+    assert_eq!(to_user, 3, "help: two answers and one ticket");
 }
