@@ -176,10 +176,14 @@ fn best_sentence(
     let mut best = 0;
     let mut best_score = (0, 0);
     for (n, (s, e)) in sents.iter().enumerate() {
-        let sentence = Folded::new(&folded.chars[*s..*e].iter().collect::<String>());
+        // Characters fold one by one, so a sentence's folded form is the run of the clause's
+        // folded characters that come from it.
+        let from = folded.origin.partition_point(|o| o < s);
+        let to = folded.origin.partition_point(|o| o < e);
+        let sentence = &folded.folded[from..to];
         let distinct = terms
             .iter()
-            .filter(|t| sentence.folded.windows(t.len()).any(|w| w == &t[..]))
+            .filter(|t| sentence.windows(t.len()).any(|w| w == &t[..]))
             .count();
         let lit = mask[*s..*e].iter().filter(|m| **m).count();
         if (distinct, lit) > best_score {

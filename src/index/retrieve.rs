@@ -80,6 +80,12 @@ struct QTerm {
     parts: Vec<String>,
 }
 
+/// Whether a word or one of its synonyms holds a space (and so might match across the space
+/// between a haystack's title part and the clause's own text).
+fn spaced(t: &QTerm) -> bool {
+    t.text.contains(' ') || t.alts.iter().any(|(a, _)| a.contains(' '))
+}
+
 impl KnowledgeBase {
     /// Searches the knowledge base for `question`.
     #[must_use]
@@ -409,6 +415,9 @@ impl KnowledgeBase {
         let (full, split) = &self.haystacks[ord];
         // Ranking rewards words in the clause itself; the document title counts for half.
         let own = &full[*split..];
+        // The title part ends in a space, so a word without one found in the whole haystack
+        // but not in the clause's own text is found in the title part alone.
+        let title = &full[..*split];
         let mut matched = Vec::new();
         let (mut got, mut all) = (0.0, 0.0);
         for t in terms {
@@ -428,7 +437,7 @@ impl KnowledgeBase {
                 all += w;
                 if hit.is_some() {
                     got += w;
-                } else if find(full).is_some() {
+                } else if find(title).is_some() || (spaced(t) && find(full).is_some()) {
                     got += TITLE_CREDIT * w;
                 } else {
                     got += PART_CREDIT * w * part_share(&t.parts, own);
