@@ -22,8 +22,14 @@ use super::telegram::{RealApp, buttons, no_limits, scrape, start_bot_configured,
 use crate::fake_bot_api::{self as fake, Call, FakeBotApi};
 use crate::support::redis::{TestRedis, unique_prefix};
 
-/// Simulated users, each in a private chat of their own.
-const USERS: u64 = 100;
+/// Simulated users, each in a private chat of their own: `LOAD_USERS`, 100 by default (fewer to
+/// see how latency grows with concurrency).
+fn user_count() -> u64 {
+    std::env::var("LOAD_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
 /// The first user id; far from any number a question holds, so the review can be searched for it.
 const FIRST_USER: u64 = 7_310_000;
 /// Follow-ups that lean on the session's last question.
@@ -246,6 +252,7 @@ async fn hundred_users_through_the_fake_bot_api() {
     let Some(redis) = TestRedis::start() else {
         return;
     };
+    let count = user_count();
     let prefix = unique_prefix("load");
     let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
         .await
@@ -275,7 +282,7 @@ async fn hundred_users_through_the_fake_bot_api() {
 
     let mut inboxes = Vec::new();
     let mut senders = HashMap::new();
-    for id in FIRST_USER..FIRST_USER + USERS {
+    for id in FIRST_USER..FIRST_USER + count {
         let (tx, rx) = unbounded_channel();
         senders.insert(id as i64, tx);
         inboxes.push((id, rx));
@@ -341,7 +348,7 @@ async fn hundred_users_through_the_fake_bot_api() {
         .filter(|e| e.kind == Kind::Press)
         .count();
 
-    println!("\n==== load run: {USERS} users through the fake Bot API, Telegram limits off ====");
+    println!("\n==== load run: {count} users through the fake Bot API, Telegram limits off ====");
     println!(
         "updates {updates} ({} questions, {presses} presses), messages sent {}, wall {:.2} s, \
          {:.0} updates/s",
@@ -393,7 +400,7 @@ async fn hundred_users_through_the_fake_bot_api() {
             .any(|q| folded_review.contains(&folded(q))),
         "help: no out-of-scope question asked is in the review"
     );
-    for id in FIRST_USER..FIRST_USER + USERS {
+    for id in FIRST_USER..FIRST_USER + count {
         assert!(
             !review.contains(&id.to_string()) && !review.contains(&format!("用户{id}")),
             "help: user {id} named in the review"
