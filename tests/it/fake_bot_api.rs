@@ -12,9 +12,9 @@
 //! answerInlineQuery is checked against Telegram's limits (at most 50 results, ids of 1-64
 //! bytes and unique, message texts of 1-4096 characters) and refused with 400 otherwise.
 //! Query helpers count successful sends per chat and the most sends within any time window (for
-//! the 30 messages/second limit). Builders make real-shaped updates, including `my_chat_member`,
-//! a group's migration and an anonymous admin's message. Method names are matched
-//! case-insensitively.
+//! the 30 messages/second limit), and follow the calls as they come. Builders make real-shaped
+//! updates, including `my_chat_member`, a group's migration and an anonymous admin's message.
+//! Method names are matched case-insensitively.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -271,6 +271,25 @@ impl FakeBotApi {
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
+    }
+
+    /// The calls recorded after the first `seen`, waiting up to `timeout` for one (none when it
+    /// passes): a cheap way to follow the calls as they come.
+    pub async fn calls_after(&self, seen: usize, timeout: Duration) -> Vec<Call> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.calls.notified();
+            let new = self
+                .shared
+                .lock()
+                .calls
+                .get(seen..)
+                .map(<[Call]>::to_vec)
+                .unwrap_or_default();
+            if !new.is_empty() || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return new;
+            }
+        }
     }
 
     /// Successful calls of `method` (case-insensitive), their bodies.

@@ -11,6 +11,7 @@ mod ingest;
 mod ingest_safety;
 mod integrity;
 mod kb;
+mod load;
 mod pinned;
 mod retrieval;
 mod review;

@@ -14,7 +14,7 @@ use super::kb::root;
 use crate::support::redis::{TestRedis, unique_prefix};
 
 /// `policybot ARGS` with `env` set and `REDIS_URL` only when given there.
-fn policybot(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn policybot(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_policybot"));
     cmd.current_dir(root())
         .env_remove("REDIS_URL")

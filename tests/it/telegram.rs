@@ -217,8 +217,8 @@ impl Knowledge for Fixture {
 }
 
 /// The bot under test, running against its own fake Bot API; stopped on drop.
-struct Running {
-    api: FakeBotApi,
+pub struct Running {
+    pub api: FakeBotApi,
     bot: tokio::task::JoinHandle<()>,
 }
 
@@ -228,7 +228,8 @@ impl Drop for Running {
     }
 }
 
-fn no_limits() -> Limits {
+/// Pacing so high it never holds a send (Telegram's limits off, the pacer still in the path).
+pub fn no_limits() -> Limits {
     Limits {
         overall_per_sec: 10_000,
         private_per_sec: 1000,
@@ -273,7 +274,7 @@ async fn start_bot_with_store<K: Knowledge, S: BotStore>(
 
 /// The bot on `store` with its configuration changed by `configure` (after the fake Bot API's
 /// URL and a 1 s long poll are set).
-async fn start_bot_configured<K: Knowledge, S: BotStore>(
+pub async fn start_bot_configured<K: Knowledge, S: BotStore>(
     knowledge: Arc<K>,
     store: S,
     configure: impl FnOnce(&mut BotConfig),
@@ -336,7 +337,8 @@ async fn settle(api: &FakeBotApi, chats: &[(i64, u64)]) -> Vec<Value> {
     sent.into_iter().filter(|m| !is_marker(m)).collect()
 }
 
-fn buttons(message: &Value) -> Vec<(String, String)> {
+/// The (label, callback data) of every inline button of a sent message.
+pub fn buttons(message: &Value) -> Vec<(String, String)> {
     message["reply_markup"]["inline_keyboard"]
         .as_array()
         .into_iter()
@@ -359,7 +361,8 @@ fn button(message: &Value, prefix: &str) -> String {
         .unwrap_or_else(|| panic!("help: no {prefix} button in {message}"))
 }
 
-fn text(message: &Value) -> &str {
+/// The text of a sent message.
+pub fn text(message: &Value) -> &str {
     message["text"].as_str().unwrap_or_default()
 }
 
@@ -1635,7 +1638,7 @@ async fn review_is_for_operators_in_private_chats() {
 }
 
 /// Reads `GET /metrics` from the health listener at `addr`.
-async fn scrape(addr: std::net::SocketAddr) -> String {
+pub async fn scrape(addr: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream
