@@ -729,7 +729,10 @@ impl App {
 
     fn more(&self, kb: &KnowledgeBase, session: &mut Session, opts: &AskOptions) -> Answer {
         let Some(question) = session.last_question.clone() else {
-            return self.plain("更多", Status::NoMatch, "请先提一个问题。".to_string());
+            return Answer {
+                continued: true,
+                ..self.plain("更多", Status::NoMatch, "请先提一个问题。".to_string())
+            };
         };
         let opts = AskOptions {
             region: session.last_region.clone().or(opts.region.clone()),
@@ -784,6 +787,10 @@ impl App {
             regions: &[],
             related,
         });
+        let answer = Answer {
+            continued: offset > 0,
+            ..answer
+        };
         self.remember(session, &answer, offset);
         answer
     }
@@ -843,6 +850,7 @@ impl App {
             lead,
             hits: Vec::new(),
             followups: Vec::new(),
+            continued: false,
         }
     }
 }

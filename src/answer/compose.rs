@@ -68,6 +68,7 @@ pub fn compose(input: &ComposeInput<'_>) -> Answer {
             lead: i.reply.clone().unwrap_or_default(),
             hits: Vec::new(),
             followups: asks(i, input.question, MAX_FOLLOWUPS),
+            continued: false,
         };
     }
     let hits: Vec<Cited> = if input.retrieval.declined {
@@ -102,6 +103,7 @@ pub fn compose(input: &ComposeInput<'_>) -> Answer {
         lead,
         hits,
         followups,
+        continued: false,
     }
 }
 
@@ -245,6 +247,7 @@ fn no_match(input: &ComposeInput<'_>, intent: Option<&Intent>) -> Answer {
         lead,
         hits: Vec::new(),
         followups,
+        continued: false,
     }
 }
 

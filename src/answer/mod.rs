@@ -184,6 +184,10 @@ pub struct Answer {
     pub hits: Vec<Cited>,
     /// Follow-ups, in display order.
     pub followups: Vec<Followup>,
+    /// A further page of the last question (更多结果), not a question of its own: the
+    /// operator's log of unanswered questions does not count it again.
+    #[serde(default)]
+    pub continued: bool,
 }
 
 impl Cited {

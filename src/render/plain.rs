@@ -259,6 +259,7 @@ pub(crate) mod tests {
                     question: "出租人减免租金可以减免房产税吗？".into(),
                 },
             ],
+            continued: false,
         }
     }
 

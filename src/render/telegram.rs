@@ -589,6 +589,7 @@ mod tests {
                     question: "贴息申请条件".to_string(),
                 },
             ],
+            continued: false,
         }
     }
 

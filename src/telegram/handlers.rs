@@ -576,7 +576,7 @@ async fn deliver<A: Knowledge, S: BotStore>(
 
 /// Sends the answer with its buttons (they carry the session's new answer id; a forwarded
 /// question's, with a `header`, also 📋 工单格式), after logging it for the operator when it is
-/// unanswered.
+/// unanswered (once per question: its further pages are not logged again).
 async fn reply<A: Knowledge, S: BotStore>(
     ctx: &Ctx<A, S>,
     target: Target,
@@ -585,7 +585,7 @@ async fn reply<A: Knowledge, S: BotStore>(
     answer: &Answer,
     header: Option<&str>,
 ) -> HandlerResult {
-    if answer.status.is_unanswered() {
+    if answer.status.is_unanswered() && !answer.continued {
         let clauses = answer
             .hits
             .iter()

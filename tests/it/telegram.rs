@@ -111,6 +111,7 @@ fn answered(question: &str, region: Option<&str>, offset: usize) -> Answer {
                 question: "贷款贴息申请条件".to_string(),
             },
         ],
+        continued: false,
     }
 }
 
@@ -1380,6 +1381,59 @@ async fn invalid_input_is_not_logged_as_unanswered() {
         .map(|e| policybot::session::Unanswered::parse(e).question)
         .collect();
     assert_eq!(logged, ["美元汇率多少"]);
+}
+
+/// A weak (`related`) answer and its 更多结果 page are one question in the operator's log, not
+/// two; a question that finds nothing afterwards is logged too (and marks the end of the check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn further_pages_are_not_logged_as_unanswered_again() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("pages_logged_once");
+    let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
+        .await
+        .expect("store");
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    let bot = start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await;
+    let api = &bot.api;
+    let weak = "公司法人变更以后公章要不要重新刻";
+    let first = exchange(api, fake::private(100, weak), 1).await.remove(0);
+    assert!(
+        text(&first).contains("没有找到直接规定"),
+        "help: a related answer: {}",
+        text(&first)
+    );
+    let more = exchange(
+        api,
+        fake::callback(100, 100, 10_001, &button(&first, "m:")),
+        1,
+    )
+    .await
+    .remove(0);
+    assert!(
+        text(&more).contains("<b>4. "),
+        "help: page 2: {}",
+        text(&more)
+    );
+    exchange(api, fake::private(100, "美元汇率多少"), 1).await;
+    let logged: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{prefix}unanswered"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis.connection().await)
+        .await
+        .expect("LRANGE");
+    let mut logged: Vec<String> = logged
+        .iter()
+        .map(|e| policybot::session::Unanswered::parse(e).question)
+        .collect();
+    logged.sort();
+    let mut expected = vec![weak.to_string(), "美元汇率多少".to_string()];
+    expected.sort();
+    assert_eq!(logged, expected);
 }
 
 /// Posts `body` to the bot's webhook listener at `addr` + `path`; returns the HTTP status.
