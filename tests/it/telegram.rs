@@ -1347,6 +1347,33 @@ async fn more_results_keeps_the_answers_other_buttons_valid() {
     }
 }
 
+/// The bot on the real knowledge base with its sessions and operator logs in `redis` under
+/// `prefix`.
+async fn real_bot_logging_to(redis: &TestRedis, prefix: &str) -> Running {
+    let store = RedisStore::connect(redis.url(), prefix, Duration::from_secs(600))
+        .await
+        .expect("store");
+    let app = tokio::task::spawn_blocking(crate::kb::app)
+        .await
+        .expect("app builds");
+    start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await
+}
+
+/// The questions of the operator's unanswered log under `prefix`, newest first.
+async fn logged_questions(redis: &TestRedis, prefix: &str) -> Vec<String> {
+    let logged: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{prefix}unanswered"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis.connection().await)
+        .await
+        .expect("LRANGE");
+    logged
+        .iter()
+        .map(|e| policybot::session::Unanswered::parse(e).question)
+        .collect()
+}
+
 /// Issue 10 (#10): emoji-only input is explained to the user but is no unanswered question in the
 /// operator's log; a real question that finds nothing is (and marks the end of the check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1355,13 +1382,7 @@ async fn invalid_input_is_not_logged_as_unanswered() {
         return;
     };
     let prefix = unique_prefix("invalid_not_unanswered");
-    let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
-        .await
-        .expect("store");
-    let app = tokio::task::spawn_blocking(crate::kb::app)
-        .await
-        .expect("app builds");
-    let bot = start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await;
+    let bot = real_bot_logging_to(&redis, &prefix).await;
     let api = &bot.api;
     let invalid = exchange(api, fake::private(100, "😀😀🎉"), 1)
         .await
@@ -1369,18 +1390,7 @@ async fn invalid_input_is_not_logged_as_unanswered() {
     assert!(text(&invalid).contains("用文字描述"), "{}", text(&invalid));
     // Logged before its reply is sent: once the reply is here, every earlier entry is too.
     exchange(api, fake::private(100, "美元汇率多少"), 1).await;
-    let logged: Vec<String> = redis::cmd("LRANGE")
-        .arg(format!("{prefix}unanswered"))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut redis.connection().await)
-        .await
-        .expect("LRANGE");
-    let logged: Vec<String> = logged
-        .iter()
-        .map(|e| policybot::session::Unanswered::parse(e).question)
-        .collect();
-    assert_eq!(logged, ["美元汇率多少"]);
+    assert_eq!(logged_questions(&redis, &prefix).await, ["美元汇率多少"]);
 }
 
 /// A weak (`related`) answer and its 更多结果 page are one question in the operator's log, not
@@ -1391,13 +1401,7 @@ async fn further_pages_are_not_logged_as_unanswered_again() {
         return;
     };
     let prefix = unique_prefix("pages_logged_once");
-    let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
-        .await
-        .expect("store");
-    let app = tokio::task::spawn_blocking(crate::kb::app)
-        .await
-        .expect("app builds");
-    let bot = start_bot_with_store(Arc::new(RealApp(app)), store, 100, Some(no_limits())).await;
+    let bot = real_bot_logging_to(&redis, &prefix).await;
     let api = &bot.api;
     let weak = "公司法人变更以后公章要不要重新刻";
     let first = exchange(api, fake::private(100, weak), 1).await.remove(0);
@@ -1419,17 +1423,7 @@ async fn further_pages_are_not_logged_as_unanswered_again() {
         text(&more)
     );
     exchange(api, fake::private(100, "美元汇率多少"), 1).await;
-    let logged: Vec<String> = redis::cmd("LRANGE")
-        .arg(format!("{prefix}unanswered"))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut redis.connection().await)
-        .await
-        .expect("LRANGE");
-    let mut logged: Vec<String> = logged
-        .iter()
-        .map(|e| policybot::session::Unanswered::parse(e).question)
-        .collect();
+    let mut logged = logged_questions(&redis, &prefix).await;
     logged.sort();
     let mut expected = vec![weak.to_string(), "美元汇率多少".to_string()];
     expected.sort();
