@@ -721,7 +721,7 @@ impl App {
         if (continues && t.chars().count() <= 12) || only_aspects || short_aspect {
             return Turn::Combine(format!(
                 "{} {core}",
-                crate::index::retrieve::without_question_words(&last)
+                crate::index::facts::without_question_words(&last)
             ));
         }
         Turn::Fresh(text.to_string())

@@ -58,7 +58,7 @@ pub struct KnowledgeBase {
     /// clause's own part (`path text`) starts, for term coverage and highlighting.
     pub(super) haystacks: Vec<(String, usize)>,
     /// Per-clause facts precomputed for ranking (copy bigrams, dates, amounts).
-    pub(super) facts: Vec<super::retrieve::Facts>,
+    pub(super) facts: Vec<super::facts::Facts>,
     /// Stop words of two or more characters, longest first (removed before segmentation).
     pub(super) multi_char_stopwords: Vec<String>,
     /// Corpus words by sound, for typo repair.
@@ -352,7 +352,7 @@ struct Generation {
     dir: PathBuf,
     loaded: verify::Loaded,
     haystacks: Vec<(String, usize)>,
-    facts: Vec<super::retrieve::Facts>,
+    facts: Vec<super::facts::Facts>,
 }
 
 impl Generation {
@@ -361,7 +361,7 @@ impl Generation {
     fn read(dir: &Path, manifest: &Manifest, corpus: Option<Corpus>) -> Result<Self, String> {
         let loaded = verify::load(dir, manifest, corpus)?;
         let haystacks = haystacks(&loaded.corpus);
-        let facts = super::retrieve::facts(&loaded.corpus, &haystacks);
+        let facts = super::facts::facts(&loaded.corpus, &haystacks);
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,

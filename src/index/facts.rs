@@ -1,0 +1,200 @@
+//! What ranking knows beyond the words: per clause, computed once when the index is opened
+//! ([`Facts`]: character bigrams for copy detection, whether it states a time limit or an
+//! amount), and per question, what kind of answer it asks for ([`Asks`]: a date, an amount, the
+//! responsible units), the boost of a clause that carries it, and the question without those
+//! words (for follow-ups).
+
+use crate::text::chars::{QUANTITY_UNITS, has_amount};
+
+/// What ranking needs to know about a clause, computed once when the index is opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Sorted packed character bigrams of the clause's own text (copy detection).
+    pub(super) grams: Vec<u64>,
+    /// Carries a date, deadline or time limit.
+    time_limit: bool,
+    /// Carries an amount, rate or count.
+    amount: bool,
+}
+
+/// Facts of every clause; `haystacks` are the normalised texts with the clause-own offset.
+#[must_use]
+pub fn facts(corpus: &crate::corpus::Corpus, haystacks: &[(String, usize)]) -> Vec<Facts> {
+    corpus
+        .clauses
+        .iter()
+        .zip(haystacks)
+        .map(|(c, (full, split))| Facts {
+            grams: bigram_set(&full[*split..]),
+            time_limit: has_time_limit(&c.text),
+            amount: has_amount(&c.text, QUANTITY_UNITS),
+        })
+        .collect()
+}
+
+/// What kind of answer the question asks for, read from its question words (which are stop
+/// words for matching but say what the answering clause must contain).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Asks {
+    /// 啥时候 / 多久 / 截止 …: a date, deadline or time limit.
+    when: bool,
+    /// 多少 / 最高 / 比例 …: an amount, rate or count.
+    amount: bool,
+    /// 谁负责 / 哪个部门 …: the responsible units.
+    who: bool,
+}
+
+const WHEN_WORDS: &[&str] = &[
+    "什么时候",
+    "啥时候",
+    "何时",
+    "多久",
+    "多长时间",
+    "最晚",
+    "截止",
+    "几月",
+    "几号",
+    "哪天",
+    "期限",
+    "到期",
+    "执行到",
+    "到什么时候",
+    "几天",
+    "时间",
+];
+const AMOUNT_WORDS: &[&str] = &[
+    "多少", "几", "最高", "最多", "最低", "最少", "上限", "额度", "比例", "标准", "费率", "利率",
+];
+const WHO_WORDS: &[&str] = &[
+    "谁",
+    "哪个部门",
+    "什么部门",
+    "哪个科室",
+    "找哪",
+    "负责",
+    "责任单位",
+    "牵头",
+];
+/// Boost of a clause that carries what the question asks for.
+const ASKS_BOOST: f32 = 1.4;
+
+impl Asks {
+    pub(super) fn of(question: &str) -> Self {
+        let has = |words: &[&str]| words.iter().any(|w| question.contains(w));
+        Asks {
+            when: has(WHEN_WORDS),
+            amount: has(AMOUNT_WORDS),
+            who: has(WHO_WORDS),
+        }
+    }
+
+    pub(super) fn boost(self, facts: &Facts, clause: &crate::corpus::Clause) -> f32 {
+        let mut b = 1.0;
+        if self.when && facts.time_limit {
+            b *= ASKS_BOOST;
+        }
+        if self.amount && facts.amount {
+            b *= ASKS_BOOST;
+        }
+        if self.who && !clause.departments.is_empty() {
+            b *= ASKS_BOOST;
+        }
+        b
+    }
+}
+
+/// A date, deadline or time limit: `6月30日前`, `年底前`, `起实施`, `5个工作日内`, `有效期`.
+fn has_time_limit(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "日前",
+        "之前",
+        "以前",
+        "年底",
+        "月底",
+        "截止",
+        "起实施",
+        "起施行",
+        "起执行",
+        "有效期",
+        "工作日",
+        "日内",
+        "天内",
+        "期限",
+        "延长至",
+        "延期至",
+    ];
+    if WORDS.iter().any(|w| text.contains(w)) {
+        return true;
+    }
+    // A day followed closely by 前: `9 日下午 5:30 前`.
+    text.match_indices('日')
+        .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
+}
+
+/// Sorted, de-duplicated character bigrams of `text` (whitespace ignored), packed in `u64`s.
+fn bigram_set(text: &str) -> Vec<u64> {
+    let mut prev: Option<char> = None;
+    let mut out = Vec::with_capacity(text.len() / 3);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if let Some(p) = prev {
+            out.push((u64::from(u32::from(p)) << 32) | u64::from(u32::from(c)));
+        }
+        prev = Some(c);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Size of the intersection of two sorted, de-duplicated slices.
+pub(super) fn sorted_intersection(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// `question` without the words that say what kind of answer it wants (多少, 什么时候, 哪个部门 …),
+/// so that a follow-up combined with it asks only for what the follow-up asks.
+#[must_use]
+pub fn without_question_words(question: &str) -> String {
+    let mut s = question.to_string();
+    for w in WHEN_WORDS.iter().chain(AMOUNT_WORDS).chain(WHO_WORDS) {
+        if w.chars().count() >= 2 {
+            s = s.replace(w, " ");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_types_are_read_from_question_words() {
+        let a = Asks::of("社保能缓缴到啥时候，找哪个部门");
+        assert!(a.when && a.who && !a.amount);
+        assert!(Asks::of("最高能贷多少").amount);
+        assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
+        assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
+        assert!(!has_time_limit("加大信贷投放力度"));
+    }
+
+    #[test]
+    fn bigram_similarity_counts_shared_pairs() {
+        let a = bigram_set("普惠 小微贷款");
+        let b = bigram_set("普惠小微企业");
+        assert_eq!(a.len(), 5);
+        assert_eq!(sorted_intersection(&a, &b), 3, "普惠 惠小 小微");
+    }
+}
