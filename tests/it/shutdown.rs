@@ -175,9 +175,11 @@ async fn a_send_still_waiting_on_429_at_the_deadline_is_logged_and_serve_exits()
         .await;
     api.fail_next_sends(1_000, Failure::TooManyRequestsFor(30));
     questions_in_flight(&api, 3).await;
-    // The first send got its 429; all three now wait it out.
+    // Every chat's first send got its 429 (a 429 holds only its chat); all three now wait it
+    // out. Waiting for the three attempts, not just the first, so a slow machine cannot signal
+    // before the last question was taken.
     api.wait_until(Duration::from_secs(30), |calls| {
-        calls.iter().any(|c| c.method == "sendmessage")
+        calls.iter().filter(|c| c.method == "sendmessage").count() >= 3
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
