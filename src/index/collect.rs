@@ -69,11 +69,13 @@ pub fn top(
         b.0.total_cmp(&a.0)
             .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
     };
-    if all.len() > n && n > 0 {
+    if n == 0 {
+        return Vec::new();
+    }
+    if all.len() > n {
         all.select_nth_unstable_by(n - 1, order);
         all.truncate(n);
     }
     all.sort_unstable_by(order);
-    all.truncate(n);
     all
 }
