@@ -178,6 +178,8 @@ pub struct AskOptions {
     pub region: Option<String>,
     /// Hits per page (default: the configured page size).
     pub k: Option<usize>,
+    /// `region` was switched to after an answer: its own documents first (see [`SearchOptions`]).
+    pub own_region: bool,
 }
 
 /// What a button, or a follow-up typed by its number or label, asks of an answer.
@@ -490,6 +492,7 @@ impl App {
                 let opts = AskOptions {
                     region: Some(region),
                     k: opts.k,
+                    own_region: true,
                 };
                 self.search_and_compose(kb, &question, 0, session, &opts)
             }
@@ -510,7 +513,7 @@ impl App {
                         regions: &[],
                         related: false,
                     });
-                    self.remember(session, &answer, 0);
+                    self.remember(session, &answer, 0, false);
                     return answer;
                 }
                 self.search_and_compose(kb, &question, 0, session, opts)
@@ -533,6 +536,7 @@ impl App {
                 let opts = AskOptions {
                     region: Some(region),
                     k: None,
+                    own_region: true,
                 };
                 Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
             }
@@ -737,6 +741,7 @@ impl App {
         let opts = AskOptions {
             region: session.last_region.clone().or(opts.region.clone()),
             k: opts.k,
+            own_region: session.own_region,
         };
         let offset = session.shown;
         // The answer shown so far stays valid: its 全文 N and other buttons still work.
@@ -765,6 +770,7 @@ impl App {
             k: k + 1,
             offset,
             region,
+            own_region: opts.own_region,
         };
         let mut retrieval: Retrieval = kb.search(question, &search);
         let has_more = retrieval.hits.len() > k;
@@ -791,7 +797,7 @@ impl App {
             continued: offset > 0,
             ..answer
         };
-        self.remember(session, &answer, offset);
+        self.remember(session, &answer, offset, opts.own_region);
         answer
     }
 
@@ -827,13 +833,14 @@ impl App {
         Some(self.features(question, &retrieval, topic))
     }
 
-    fn remember(&self, session: &mut Session, answer: &Answer, offset: usize) {
+    fn remember(&self, session: &mut Session, answer: &Answer, offset: usize, own_region: bool) {
         if matches!(
             answer.status,
             Status::Answered | Status::Related | Status::NoMatch
         ) {
             session.last_question = Some(answer.question.clone());
             session.last_region.clone_from(&answer.region);
+            session.own_region = own_region;
             session.shown = offset + answer.hits.len();
         }
         session.followups.clone_from(&answer.followups);

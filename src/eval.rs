@@ -223,6 +223,7 @@ pub fn run(app: &App, questions: &[GoldQuestion], k: usize, repeat: usize) -> Re
     let opts = AskOptions {
         region: None,
         k: Some(k.max(10)),
+        ..AskOptions::default()
     };
     // A two-turn case asks its first question in the session before the scored one.
     let session = |q: &GoldQuestion| {

@@ -30,7 +30,11 @@ pub(super) fn run(
         }
     };
     let k = usize::try_from(k.clamp(1, MAX_K)).unwrap_or(1);
-    let opts = AskOptions { region, k: Some(k) };
+    let opts = AskOptions {
+        region,
+        k: Some(k),
+        ..AskOptions::default()
+    };
     let answered = match question {
         Some(q) => ask_one(app, &q, &opts, json, None).map(Outcome::unless),
         None => ask_batch(app, &opts, json),

@@ -76,6 +76,9 @@ pub struct SearchOptions {
     pub offset: usize,
     /// Region given explicitly (`--region`, `/region`), overriding none in the question.
     pub region: Option<String>,
+    /// The user switched to `region` after an answer ("那安阳呢", 只看…): its own documents rank
+    /// before its parents' (which the earlier answer already offered).
+    pub own_region: bool,
 }
 
 impl Default for SearchOptions {
@@ -84,6 +87,7 @@ impl Default for SearchOptions {
             k: 5,
             offset: 0,
             region: None,
+            own_region: false,
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct Session {
     pub region: Option<String>,
     /// Region the last question was narrowed to (by the question itself or a follow-up).
     pub last_region: Option<String>,
+    /// `last_region` was switched to after an answer (see `SearchOptions::own_region`).
+    #[serde(default)]
+    pub own_region: bool,
     /// Results already shown for the last question (paging offset).
     pub shown: usize,
     /// Follow-ups offered by the last answer, numbered from 1.

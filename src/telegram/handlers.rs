@@ -238,6 +238,7 @@ pub async fn on_inline_query<A: Knowledge, S: BotStore>(
         let opts = AskOptions {
             region: None,
             k: Some(INLINE_RESULTS),
+            ..AskOptions::default()
         };
         app.ask(&question, &mut scratch, &opts)
     })

@@ -209,3 +209,55 @@ fn ticket_holds_the_last_answers_clauses_in_full() {
         None
     );
 }
+
+/// A place switched to after an answer ("那安阳呢") asks for that place's own policies: they rank
+/// before its parents' (province, national), which the first answer already offered. Compared
+/// with the same question asked with that region favoured as `/region` does, the place's own
+/// clauses never rank lower, and in some conversations higher.
+#[test]
+fn a_place_switch_puts_the_places_own_documents_first() {
+    let pairs = [
+        ("小店房租能减免吗", "那安阳呢"),
+        ("担保公司降了担保费 国家给奖补吗", "安阳这边呢"),
+        ("创业担保贷款个人最高能贷多少", "那新乡呢"),
+        ("专利能拿去银行质押贷款吗", "新乡呢"),
+        ("企业上市有什么奖励", "那安阳呢"),
+    ];
+    let mut gained = 0.0;
+    for (first, then) in pairs {
+        let mut s = Session::default();
+        let _ = app().ask(first, &mut s, &AskOptions::default());
+        let narrowed = app().ask(then, &mut s, &AskOptions::default());
+        let region = narrowed
+            .region
+            .clone()
+            .expect("a place switch sets the region");
+        let favoured = app().ask(
+            &narrowed.question,
+            &mut Session::default(),
+            &AskOptions {
+                region: Some(region.clone()),
+                ..AskOptions::default()
+            },
+        );
+        // Reciprocal ranks of the place's own clauses.
+        let own = |a: &policybot::answer::Answer| -> f64 {
+            a.hits
+                .iter()
+                .filter(|h| h.region == region)
+                .map(|h| 1.0 / h.rank as f64)
+                .sum()
+        };
+        let (o, f) = (own(&narrowed), own(&favoured));
+        assert!(
+            o >= f,
+            "{first} → {then}: own clauses rank lower ({o} < {f})"
+        );
+        gained += o - f;
+        assert!(s.own_region, "paging keeps the switch");
+    }
+    assert!(
+        gained > 0.0,
+        "no conversation put the place's own clauses higher"
+    );
+}

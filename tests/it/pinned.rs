@@ -36,6 +36,7 @@ fn current() -> BTreeMap<String, String> {
     let opts = AskOptions {
         region: None,
         k: Some(3),
+        ..AskOptions::default()
     };
     let mut out = BTreeMap::new();
     for (set, path) in sets {

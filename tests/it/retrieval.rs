@@ -20,6 +20,7 @@ fn search(q: &str, region: Option<&str>, k: usize, offset: usize) -> policybot::
             k,
             offset,
             region: region.map(str::to_string),
+            ..SearchOptions::default()
         },
     )
 }

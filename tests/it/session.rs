@@ -77,6 +77,7 @@ fn session(question: &str) -> Session {
         last_question: Some(question.to_string()),
         region: Some("安阳".to_string()),
         last_region: None,
+        own_region: true,
         shown: 3,
         followups: vec![
             Followup::More,

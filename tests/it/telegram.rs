@@ -1863,6 +1863,7 @@ async fn inline_queries_return_cited_answers_within_telegrams_limits() {
         let opts = AskOptions {
             region: None,
             k: Some(10),
+            ..AskOptions::default()
         };
         let answer = app.ask(question, &mut session, &opts);
         let results = policybot::render::telegram::inline_results(&answer);
