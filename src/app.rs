@@ -725,7 +725,7 @@ impl App {
         if (continues && t.chars().count() <= 12) || only_aspects || short_aspect {
             return Turn::Combine(format!(
                 "{} {core}",
-                crate::index::facts::without_question_words(&last)
+                crate::index::facts::without_question_words(&last, &kb.segmenter)
             ));
         }
         Turn::Fresh(text.to_string())

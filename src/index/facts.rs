@@ -5,6 +5,7 @@
 //! words (for follow-ups).
 
 use crate::text::chars::{QUANTITY_UNITS, has_amount};
+use crate::text::segment::Segmenter;
 
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -164,16 +165,42 @@ pub(super) fn sorted_intersection(a: &[u64], b: &[u64]) -> usize {
 }
 
 /// `question` without the words that say what kind of answer it wants (多少, 什么时候, 哪个部门 …),
-/// so that a follow-up combined with it asks only for what the follow-up asks.
+/// so that a follow-up combined with it asks only for what the follow-up asks. A question word
+/// inside a longer word of the question stays: in 工伤保险费率 the 费率 names the topic.
 #[must_use]
-pub fn without_question_words(question: &str) -> String {
-    let mut s = question.to_string();
+pub fn without_question_words(question: &str, segmenter: &Segmenter) -> String {
+    let words = segmenter.tokens(question);
+    let inside_longer = |from: usize, to: usize| {
+        words
+            .iter()
+            .any(|w| w.start <= from && to <= w.end && w.end - w.start > to - from)
+    };
+    let mut cut: Vec<(usize, usize)> = Vec::new();
     for w in WHEN_WORDS.iter().chain(AMOUNT_WORDS).chain(WHO_WORDS) {
-        if w.chars().count() >= 2 {
-            s = s.replace(w, " ");
+        if w.chars().count() < 2 {
+            continue;
+        }
+        for (from, _) in question.match_indices(w) {
+            let to = from + w.len();
+            if !inside_longer(from, to) {
+                cut.push((from, to));
+            }
         }
     }
-    s
+    cut.sort_unstable();
+    let mut out = String::with_capacity(question.len());
+    let mut at = 0;
+    for (from, to) in cut {
+        if from >= at {
+            out.push_str(&question[at..from]);
+            out.push(' ');
+            at = to;
+        } else {
+            at = at.max(to);
+        }
+    }
+    out.push_str(&question[at..]);
+    out
 }
 
 #[cfg(test)]
@@ -188,6 +215,24 @@ mod tests {
         assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
         assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
         assert!(!has_time_limit("加大信贷投放力度"));
+    }
+
+    #[test]
+    fn question_words_go_but_not_from_inside_longer_words() {
+        let seg = Segmenter::load(&crate::text::test_support::lexicon_dir()).expect("loads");
+        let topic = without_question_words("工伤保险费率今年还降吗", &seg);
+        assert!(topic.contains("工伤保险费率"), "{topic}");
+        let topic = without_question_words("创业担保贷款利率最高多少", &seg);
+        assert!(topic.contains("创业担保贷款"), "{topic}");
+        assert!(
+            !topic.contains("多少") && !topic.contains("最高"),
+            "{topic}"
+        );
+        let topic = without_question_words("社保缓缴到什么时候，找哪个部门", &seg);
+        assert!(
+            !topic.contains("什么时候") && !topic.contains("部门"),
+            "{topic}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::text::analyzer::bigrams;
 use crate::text::chars::is_cjk;
 use crate::text::numbers::normalize_numbers;
 use crate::text::spelling::Correction;
+use crate::text::yesno::collapse_a_not_a;
 
 /// Candidates taken from BM25 before reranking.
 const CANDIDATES: usize = 60;
@@ -148,7 +149,7 @@ impl KnowledgeBase {
         let searcher = self.reader.searcher();
         let numbers = normalize_numbers(&self.strip_places(question));
         let (repaired, corrections) = self.repair_typos(&searcher, numbers);
-        let stripped = self.strip_fillers(&repaired);
+        let stripped = collapse_a_not_a(&self.strip_fillers(&repaired));
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
             .iter()

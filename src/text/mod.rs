@@ -1,5 +1,5 @@
 //! Text processing shared by indexing and questions: normalisation, jieba segmentation with the
-//! policy user dictionary, the tantivy analyzers, the synonym/stop-word lexicon, and the small
+//! policy user dictionary, the tantivy analyzers, the synonym/stop-word lexicon, the A-not-A question form, and the small
 //! character rules (`chars`) every module shares. Pure.
 
 pub mod analyzer;
@@ -9,6 +9,7 @@ pub mod normalize;
 pub mod numbers;
 pub mod segment;
 pub mod spelling;
+pub mod yesno;
 
 #[cfg(test)]
 pub(crate) mod test_support {
