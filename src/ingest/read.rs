@@ -1,7 +1,7 @@
 //! Reading an editor's file as text: only regular `.txt`, `.md` and `.docx` files, never more
 //! than the ingest [`Limits`] allow (file size, uncompressed Word XML, extracted text, lines), and
 //! never a prefix cut inside a character. A `.docx` is read as a zip holding
-//! `word/document.xml`, its paragraphs one per line.
+//! `word/document.xml`, parsed with `quick-xml`, its paragraphs one per line.
 
 use std::path::Path;
 
@@ -72,7 +72,11 @@ pub fn read_source(path: &Path, limits: &Limits) -> Result<String, Rejection> {
             }
         };
         drop(bytes);
-        let text = docx_paragraphs(&xml);
+        let Some(text) = docx_paragraphs(&xml) else {
+            return Err(Rejection::Docx {
+                path: path.to_path_buf(),
+            });
+        };
         if text.len() as u64 > limits.max_file_bytes {
             return Err(too_large(
                 "提取的文本",
@@ -150,96 +154,76 @@ fn docx_xml(bytes: &[u8], limit: u64) -> Result<String, DocxError> {
 fn docx_text(bytes: &[u8]) -> Option<String> {
     docx_xml(bytes, Limits::default().max_docx_xml_bytes)
         .ok()
-        .map(|xml| docx_paragraphs(&xml))
+        .and_then(|xml| docx_paragraphs(&xml))
 }
 
 /// Text runs (`<w:t>`) of WordprocessingML, a line per paragraph (`</w:p>`) or break, tabs kept.
-/// Deleted revisions (`<w:delText>`) and everything else are skipped.
-fn docx_paragraphs(xml: &str) -> String {
+/// Deleted revisions (`<w:delText>`), comments, processing instructions and everything else are
+/// skipped; CDATA inside a text run is text. `None` when the XML is not well-formed.
+fn docx_paragraphs(xml: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
     let mut out = String::new();
     let mut in_text = false;
-    let mut rest = xml;
-    while let Some(lt) = rest.find('<') {
-        if in_text {
-            decode_entities(&rest[..lt], &mut out);
-        }
-        let Some(gt) = rest[lt..].find('>') else {
-            break;
-        };
-        let tag = &rest[lt + 1..lt + gt];
-        rest = &rest[lt + gt + 1..];
-        let self_closing = tag.ends_with('/');
-        let name = tag
-            .trim_end_matches('/')
-            .split(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or("");
-        match name {
-            "w:t" => in_text = !self_closing,
-            "/w:t" => in_text = false,
-            "w:tab" => out.push('\t'),
-            "w:br" | "w:cr" | "/w:p" => out.push('\n'),
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => match e.name().as_ref() {
+                "w:t" => in_text = true,
+                "w:tab" => out.push('\t'),
+                "w:br" | "w:cr" => out.push('\n'),
+                _ => {}
+            },
+            Event::Empty(e) => match e.name().as_ref() {
+                "w:t" => in_text = false,
+                "w:tab" => out.push('\t'),
+                "w:br" | "w:cr" => out.push('\n'),
+                _ => {}
+            },
+            Event::End(e) => match e.name().as_ref() {
+                "w:t" => in_text = false,
+                "w:p" => out.push('\n'),
+                _ => {}
+            },
+            Event::Text(t) if in_text => out.push_str(&t),
+            Event::CData(t) if in_text => out.push_str(&t.into_inner()),
+            Event::GeneralRef(r) if in_text => match r.resolve_char_ref() {
+                Ok(Some(c)) => out.push(c),
+                // A named reference: the five XML ones; any other is kept as written.
+                _ => match quick_xml::escape::resolve_xml_entity(&r) {
+                    Some(s) => out.push_str(s),
+                    None => {
+                        out.push('&');
+                        out.push_str(&r);
+                        out.push(';');
+                    }
+                },
+            },
+            Event::Eof => return Some(out),
             _ => {}
         }
     }
-    out
-}
-
-/// Appends `s` with the XML entities (`&amp;`, `&#x4E00;` …) decoded.
-fn decode_entities(s: &str, out: &mut String) {
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let Some(semi) = after.find(';').filter(|&i| i <= 10) else {
-            out.push('&');
-            rest = after;
-            continue;
-        };
-        let entity = &after[..semi];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .map(|h| u32::from_str_radix(h, 16))
-                .or_else(|| entity.strip_prefix('#').map(str::parse))
-                .and_then(Result::ok)
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn word_document_text_is_read_paragraph_by_paragraph() {
+    /// A `.docx` (zip, stored) holding `xml` as `word/document.xml`.
+    fn docx(xml: &str) -> Vec<u8> {
         use std::io::Write as _;
-        let xml = r#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t>关于支持</w:t></w:r><w:r><w:t xml:space="preserve">小微企业 &amp; 个体户</w:t></w:r></w:p><w:p><w:r><w:t>安政〔2023〕7号</w:t><w:tab/><w:t>&#x4E00;、减免</w:t><w:delText>删除</w:delText></w:r></w:p><w:tbl><w:tc><w:p><w:r><w:t>表格</w:t></w:r></w:p></w:tc></w:tbl></w:body></w:document>"#;
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
         zip.start_file("word/document.xml", opts).expect("start");
         zip.write_all(xml.as_bytes()).expect("write");
-        let bytes = zip.finish().expect("finish").into_inner();
+        zip.finish().expect("finish").into_inner()
+    }
+
+    #[test]
+    fn word_document_text_is_read_paragraph_by_paragraph() {
+        let xml = r#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t>关于支持</w:t></w:r><w:r><w:t xml:space="preserve">小微企业 &amp; 个体户</w:t></w:r></w:p><w:p><w:r><w:t>安政〔2023〕7号</w:t><w:tab/><w:t>&#x4E00;、减免</w:t><w:delText>删除</w:delText></w:r></w:p><w:tbl><w:tc><w:p><w:r><w:t>表格</w:t></w:r></w:p></w:tc></w:tbl></w:body></w:document>"#;
         assert_eq!(
-            docx_text(&bytes).as_deref(),
+            docx_text(&docx(xml)).as_deref(),
             Some("关于支持小微企业 & 个体户\n安政〔2023〕7号\t一、减免\n表格\n")
         );
         assert_eq!(docx_text(b"PK\x03\x04 broken"), None);
@@ -247,5 +231,20 @@ mod tests {
             docx_text("关于支持小微企业发展的若干措施\n".as_bytes()),
             None
         );
+    }
+
+    #[test]
+    fn word_markup_inside_attributes_comments_and_cdata_is_not_text_markup() {
+        let xml = r#"<?xml version="1.0"?><!-- <w:t>注释</w:t> > --><w:document><w:body><w:p w:rsidR="a>b"><w:r><w:rPr><w:rFonts w:ascii="x>y" w:hAnsi="/>"/></w:rPr><w:t>关于</w:t><!-- <w:t>删去</w:t><w:p> --><w:t><![CDATA[小微企业 <减免> & 房租]]></w:t></w:r></w:p><w:p><w:r><w:t xml:space="preserve">第二段 &lt;&gt; &foo;</w:t></w:r></w:p></w:body></w:document>"#;
+        assert_eq!(
+            docx_text(&docx(xml)).as_deref(),
+            Some("关于小微企业 <减免> & 房租\n第二段 <> &foo;\n")
+        );
+    }
+
+    #[test]
+    fn malformed_word_xml_is_refused() {
+        let xml = r#"<w:document><w:body><w:p><w:r><w:t>关于</w:r></w:p></w:body></w:document>"#;
+        assert_eq!(docx_text(&docx(xml)), None);
     }
 }
