@@ -235,10 +235,10 @@ mod tests {
 
     #[test]
     fn word_markup_inside_attributes_comments_and_cdata_is_not_text_markup() {
-        let xml = r#"<?xml version="1.0"?><!-- <w:t>注释</w:t> > --><w:document><w:body><w:p w:rsidR="a>b"><w:r><w:rPr><w:rFonts w:ascii="x>y" w:hAnsi="/>"/></w:rPr><w:t>关于</w:t><!-- <w:t>删去</w:t><w:p> --><w:t><![CDATA[小微企业 <减免> & 房租]]></w:t></w:r></w:p><w:p><w:r><w:t xml:space="preserve">第二段 &lt;&gt; &foo;</w:t></w:r></w:p></w:body></w:document>"#;
+        let xml = r#"<?xml version="1.0"?><!-- <w:t>注释</w:t> > --><w:document><w:body><w:p w:rsidR="a>b"><w:r><w:t w:rsidR="c>d">关于</w:t><w:t>支持<!-- > 批注 <w:br/> --></w:t><w:t><![CDATA[小微企业 <减免> & 房租]]></w:t></w:r></w:p><w:p><w:r><w:rPr><w:rFonts w:ascii="x>y"/></w:rPr><w:t xml:space="preserve">第二段 &lt;&gt; &foo;</w:t></w:r></w:p></w:body></w:document>"#;
         assert_eq!(
             docx_text(&docx(xml)).as_deref(),
-            Some("关于小微企业 <减免> & 房租\n第二段 <> &foo;\n")
+            Some("关于支持小微企业 <减免> & 房租\n第二段 <> &foo;\n")
         );
     }
 
