@@ -28,12 +28,15 @@
 //! An invalid question (status `Invalid`) is `{"question": string, "status": "invalid",
 //! "reason": string}` instead.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::answer::{Answer, Cited, Followup, Status};
+use crate::corpus::Level;
 
 /// The answer as a JSON value with the schema above; `reply` is the text rendering shown to the
-/// user (usually `render::plain::render(answer)`).
+/// user (usually `render::plain::render(answer)`). Object keys come out sorted (a
+/// [`serde_json::Map`] keeps them so), whatever the order of the view fields.
 #[must_use]
 pub fn to_value(answer: &Answer, reply: &str) -> Value {
     let status = match answer.status {
@@ -42,58 +45,162 @@ pub fn to_value(answer: &Answer, reply: &str) -> Value {
         Status::NoMatch => "no_match",
         Status::Intent => "intent",
         Status::Invalid => {
-            return json!({
-                "question": answer.question,
-                "status": "invalid",
-                "reason": answer.lead,
+            return view(&InvalidView {
+                question: &answer.question,
+                status: "invalid",
+                reason: &answer.lead,
             });
         }
     };
-    json!({
-        "question": answer.question,
-        "status": status,
-        "intent": answer.intent,
-        "hits": answer.hits.iter().map(hit).collect::<Vec<_>>(),
-        "reply": reply,
-        "followups": answer.followups.iter().map(followup).collect::<Vec<_>>(),
+    view(&AnswerView {
+        question: &answer.question,
+        status,
+        intent: answer.intent.as_deref(),
+        hits: answer.hits.iter().map(HitView::of).collect(),
+        reply,
+        followups: answer.followups.iter().map(FollowupView::of).collect(),
     })
 }
 
-fn hit(c: &Cited) -> Value {
-    // f32 → f64 widening shows float noise (2.3 → 2.299999952); four decimals are plenty.
-    let score = (f64::from(c.score) * 10_000.0).round() / 10_000.0;
-    json!({
-        "rank": c.rank,
-        "score": if score.is_finite() { json!(score) } else { Value::Null },
-        "clause_id": c.clause_id,
-        "doc_title": c.doc_title,
-        "doc_number": c.doc_number,
-        "issuer": c.issuer,
-        "date": c.date,
-        "level": c.level,
-        "region": c.region,
-        "section": c.section,
-        "text": c.text,
-        "excerpt": c.excerpt_text(),
-        "departments": c.departments.iter().map(|d| json!({"role": d.role, "name": d.name})).collect::<Vec<_>>(),
-        "sources": c.sources.iter().map(|s| json!({"file": s.file, "line": s.line})).collect::<Vec<_>>(),
-        "validity": c.validity,
-    })
+/// A view as a JSON value (the views hold only strings, numbers and lists: never an error).
+fn view(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn followup(f: &Followup) -> Value {
-    let mut map = match serde_json::to_value(f) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    map.insert("label".into(), Value::String(f.label()));
-    Value::Object(map)
+/// An answer.
+#[derive(Serialize)]
+struct AnswerView<'a> {
+    question: &'a str,
+    status: &'static str,
+    intent: Option<&'a str>,
+    hits: Vec<HitView<'a>>,
+    reply: &'a str,
+    followups: Vec<FollowupView<'a>>,
+}
+
+/// An invalid question.
+#[derive(Serialize)]
+struct InvalidView<'a> {
+    question: &'a str,
+    status: &'static str,
+    reason: &'a str,
+}
+
+/// A cited clause.
+#[derive(Serialize)]
+struct HitView<'a> {
+    rank: usize,
+    score: Option<f64>,
+    clause_id: &'a str,
+    doc_title: &'a str,
+    doc_number: Option<&'a str>,
+    issuer: Option<&'a str>,
+    date: Option<&'a str>,
+    level: Level,
+    region: &'a str,
+    section: &'a str,
+    text: &'a str,
+    excerpt: String,
+    departments: Vec<DepartmentView<'a>>,
+    sources: Vec<SourceView<'a>>,
+    validity: Option<&'a str>,
+}
+
+impl<'a> HitView<'a> {
+    fn of(c: &'a Cited) -> Self {
+        // f32 → f64 widening shows float noise (2.3 → 2.299999952); four decimals are plenty.
+        let score = (f64::from(c.score) * 10_000.0).round() / 10_000.0;
+        HitView {
+            rank: c.rank,
+            score: score.is_finite().then_some(score),
+            clause_id: &c.clause_id,
+            doc_title: &c.doc_title,
+            doc_number: c.doc_number.as_deref(),
+            issuer: c.issuer.as_deref(),
+            date: c.date.as_deref(),
+            level: c.level,
+            region: &c.region,
+            section: &c.section,
+            text: &c.text,
+            excerpt: c.excerpt_text(),
+            departments: c
+                .departments
+                .iter()
+                .map(|d| DepartmentView {
+                    role: &d.role,
+                    name: &d.name,
+                })
+                .collect(),
+            sources: c
+                .sources
+                .iter()
+                .map(|s| SourceView {
+                    file: &s.file,
+                    line: s.line,
+                })
+                .collect(),
+            validity: c.validity.as_deref(),
+        }
+    }
+}
+
+/// A responsible unit of a clause.
+#[derive(Serialize)]
+struct DepartmentView<'a> {
+    role: &'a str,
+    name: &'a str,
+}
+
+/// Where a clause is printed.
+#[derive(Serialize)]
+struct SourceView<'a> {
+    file: &'a str,
+    line: usize,
+}
+
+/// A follow-up: its kind, the label shown, and what it acts on.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FollowupView<'a> {
+    More {
+        label: String,
+    },
+    FullText {
+        label: String,
+        rank: usize,
+        clause_id: &'a str,
+    },
+    Region {
+        label: String,
+        region: &'a str,
+    },
+    Ask {
+        label: String,
+        question: &'a str,
+    },
+}
+
+impl<'a> FollowupView<'a> {
+    fn of(f: &'a Followup) -> Self {
+        let label = f.label();
+        match f {
+            Followup::More => FollowupView::More { label },
+            Followup::FullText { rank, clause_id } => FollowupView::FullText {
+                label,
+                rank: *rank,
+                clause_id,
+            },
+            Followup::Region { region } => FollowupView::Region { label, region },
+            Followup::Ask { question, .. } => FollowupView::Ask { label, question },
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::render::plain;
+    use serde_json::json;
 
     fn keys(v: &Value) -> Vec<&str> {
         let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
