@@ -725,7 +725,11 @@ impl App {
         if (continues && t.chars().count() <= 12) || only_aspects || short_aspect {
             return Turn::Combine(format!(
                 "{} {core}",
-                crate::index::facts::without_question_words(&last, &kb.segmenter)
+                crate::index::facts::without_question_words(
+                    &last,
+                    &kb.segmenter,
+                    &kb.lexicon.answer_types,
+                )
             ));
         }
         Turn::Fresh(text.to_string())

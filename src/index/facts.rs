@@ -5,6 +5,7 @@
 //! words (for follow-ups).
 
 use crate::text::chars::{QUANTITY_UNITS, has_amount};
+use crate::text::lexicon::AnswerTypes;
 use crate::text::segment::Segmenter;
 
 /// What ranking needs to know about a clause, computed once when the index is opened.
@@ -45,47 +46,16 @@ pub(super) struct Asks {
     who: bool,
 }
 
-const WHEN_WORDS: &[&str] = &[
-    "什么时候",
-    "啥时候",
-    "何时",
-    "多久",
-    "多长时间",
-    "最晚",
-    "截止",
-    "几月",
-    "几号",
-    "哪天",
-    "期限",
-    "到期",
-    "执行到",
-    "到什么时候",
-    "几天",
-    "时间",
-];
-const AMOUNT_WORDS: &[&str] = &[
-    "多少", "几", "最高", "最多", "最低", "最少", "上限", "额度", "比例", "标准", "费率", "利率",
-];
-const WHO_WORDS: &[&str] = &[
-    "谁",
-    "哪个部门",
-    "什么部门",
-    "哪个科室",
-    "找哪",
-    "负责",
-    "责任单位",
-    "牵头",
-];
 /// Boost of a clause that carries what the question asks for.
 const ASKS_BOOST: f32 = 1.4;
 
 impl Asks {
-    pub(super) fn of(question: &str) -> Self {
-        let has = |words: &[&str]| words.iter().any(|w| question.contains(w));
+    pub(super) fn of(question: &str, types: &AnswerTypes) -> Self {
+        let has = |words: &[String]| words.iter().any(|w| question.contains(w.as_str()));
         Asks {
-            when: has(WHEN_WORDS),
-            amount: has(AMOUNT_WORDS),
-            who: has(WHO_WORDS),
+            when: has(&types.when),
+            amount: has(&types.amount),
+            who: has(&types.who),
         }
     }
 
@@ -168,7 +138,11 @@ pub(super) fn sorted_intersection(a: &[u64], b: &[u64]) -> usize {
 /// so that a follow-up combined with it asks only for what the follow-up asks. A question word
 /// inside a longer word of the question stays: in 工伤保险费率 the 费率 names the topic.
 #[must_use]
-pub fn without_question_words(question: &str, segmenter: &Segmenter) -> String {
+pub fn without_question_words(
+    question: &str,
+    segmenter: &Segmenter,
+    types: &AnswerTypes,
+) -> String {
     let words = segmenter.tokens(question);
     let inside_longer = |from: usize, to: usize| {
         words
@@ -176,7 +150,7 @@ pub fn without_question_words(question: &str, segmenter: &Segmenter) -> String {
             .any(|w| w.start <= from && to <= w.end && w.end - w.start > to - from)
     };
     let mut cut: Vec<(usize, usize)> = Vec::new();
-    for w in WHEN_WORDS.iter().chain(AMOUNT_WORDS).chain(WHO_WORDS) {
+    for w in types.words() {
         if w.chars().count() < 2 {
             continue;
         }
@@ -206,12 +180,18 @@ pub fn without_question_words(question: &str, segmenter: &Segmenter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::lexicon::Lexicon;
+
+    fn lexicon() -> Lexicon {
+        Lexicon::load(&crate::text::test_support::lexicon_dir()).expect("data/lexicon loads")
+    }
 
     #[test]
     fn answer_types_are_read_from_question_words() {
-        let a = Asks::of("社保能缓缴到啥时候，找哪个部门");
+        let types = lexicon().answer_types;
+        let a = Asks::of("社保能缓缴到啥时候，找哪个部门", &types);
         assert!(a.when && a.who && !a.amount);
-        assert!(Asks::of("最高能贷多少").amount);
+        assert!(Asks::of("最高能贷多少", &types).amount);
         assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
         assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
         assert!(!has_time_limit("加大信贷投放力度"));
@@ -220,15 +200,16 @@ mod tests {
     #[test]
     fn question_words_go_but_not_from_inside_longer_words() {
         let seg = Segmenter::load(&crate::text::test_support::lexicon_dir()).expect("loads");
-        let topic = without_question_words("工伤保险费率今年还降吗", &seg);
+        let types = lexicon().answer_types;
+        let topic = without_question_words("工伤保险费率今年还降吗", &seg, &types);
         assert!(topic.contains("工伤保险费率"), "{topic}");
-        let topic = without_question_words("创业担保贷款利率最高多少", &seg);
+        let topic = without_question_words("创业担保贷款利率最高多少", &seg, &types);
         assert!(topic.contains("创业担保贷款"), "{topic}");
         assert!(
             !topic.contains("多少") && !topic.contains("最高"),
             "{topic}"
         );
-        let topic = without_question_words("社保缓缴到什么时候，找哪个部门", &seg);
+        let topic = without_question_words("社保缓缴到什么时候，找哪个部门", &seg, &types);
         assert!(
             !topic.contains("什么时候") && !topic.contains("部门"),
             "{topic}"

@@ -178,7 +178,7 @@ impl KnowledgeBase {
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
-        let asks = Asks::of(question);
+        let asks = Asks::of(question, &self.lexicon.answer_types);
         let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
         for (bm25, _, _, ord) in top {
             let Ok(ord) = usize::try_from(ord) else {

@@ -1,5 +1,6 @@
-//! Synonym table and stop list loaded from `data/lexicon/`: how owners phrase things mapped to the
-//! documents' wording, and the question words a query should ignore. Pure data, no retrieval.
+//! Synonym table, stop list and answer-type words loaded from `data/lexicon/`: how owners phrase
+//! things mapped to the documents' wording, the question words a query should ignore, and the
+//! words that say what kind of answer a question wants. Pure data, no retrieval.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use crate::text::normalize::normalize;
 pub const SYNONYMS: &str = "synonyms.tsv";
 /// File name of the stop list inside the lexicon directory.
 pub const STOPWORDS: &str = "stopwords.txt";
+/// File name of the answer-type words inside the lexicon directory.
+pub const ANSWER_TYPES: &str = "answer_types.tsv";
 
 /// Synonyms (term → weighted alternatives) and stop words.
 #[derive(Clone, Debug, Default)]
@@ -19,19 +22,45 @@ pub struct Lexicon {
     pub synonyms: HashMap<String, Vec<(String, f32)>>,
     /// Question and filler words ignored in queries.
     pub stopwords: HashSet<String>,
+    /// Words by which a question says what kind of answer it wants.
+    pub answer_types: AnswerTypes,
+}
+
+/// Words by which a question asks for a kind of answer (`answer_types.tsv`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerTypes {
+    /// A date, deadline or time limit (什么时候, 多久, 截止 …).
+    pub when: Vec<String>,
+    /// An amount, rate or count (多少, 最高, 比例 …).
+    pub amount: Vec<String>,
+    /// The responsible units (谁, 哪个部门, 牵头 …).
+    pub who: Vec<String>,
+}
+
+impl AnswerTypes {
+    /// Every word of every type.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.when
+            .iter()
+            .chain(&self.amount)
+            .chain(&self.who)
+            .map(String::as_str)
+    }
 }
 
 impl Lexicon {
-    /// Loads `synonyms.tsv` and `stopwords.txt` from `dir`.
+    /// Loads `synonyms.tsv`, `stopwords.txt` and `answer_types.tsv` from `dir`.
     ///
     /// # Errors
     /// Unreadable or malformed files, naming file and line.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let synonyms_path = dir.join(SYNONYMS);
         let stopwords_path = dir.join(STOPWORDS);
+        let answer_types_path = dir.join(ANSWER_TYPES);
         Ok(Lexicon {
             synonyms: parse_synonyms(&read(&synonyms_path)?, &synonyms_path)?,
             stopwords: parse_stopwords(&read(&stopwords_path)?, &stopwords_path)?,
+            answer_types: parse_answer_types(&read(&answer_types_path)?, &answer_types_path)?,
         })
     }
 
@@ -133,6 +162,41 @@ pub fn parse_stopwords(text: &str, path: &Path) -> Result<HashSet<String>, Error
     Ok(out)
 }
 
+/// Parses `type<TAB>word` lines, type `when`, `amount` or `who`.
+///
+/// # Errors
+/// A line without a tab, an unknown type or an empty word, naming the line.
+pub fn parse_answer_types(text: &str, path: &Path) -> Result<AnswerTypes, Error> {
+    let mut out = AnswerTypes::default();
+    for (line, content) in content_lines(text) {
+        let Some((kind, word)) = content.split_once('\t') else {
+            return Err(config_error(
+                path,
+                line,
+                format!("`{content}`: expected type<TAB>word"),
+            ));
+        };
+        let word = normalize(word.trim());
+        let list = match kind.trim() {
+            "when" => &mut out.when,
+            "amount" => &mut out.amount,
+            "who" => &mut out.who,
+            other => {
+                return Err(config_error(
+                    path,
+                    line,
+                    format!("`{other}`: the type is when, amount or who"),
+                ));
+            }
+        };
+        if word.is_empty() {
+            return Err(config_error(path, line, "empty word".to_string()));
+        }
+        list.push(word);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +209,23 @@ mod tests {
             }
             other => panic!("help: {input:?} should be rejected at line {line}, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn answer_types_load_and_bad_lines_are_named() {
+        let types = Lexicon::load(&lexicon_dir())
+            .expect("shipped lexicon")
+            .answer_types;
+        assert!(types.when.iter().any(|w| w == "什么时候"));
+        assert!(types.amount.iter().any(|w| w == "多少"));
+        assert!(types.who.iter().any(|w| w == "哪个部门"));
+        expect_line(
+            parse_answer_types("when\t多久\nhow\t怎么", Path::new("t")),
+            2,
+            "how",
+        );
+        expect_line(parse_answer_types("# c\n多少", Path::new("t")), 2, "no tab");
+        expect_line(parse_answer_types("who\t ", Path::new("t")), 1, "empty");
     }
 
     #[test]
