@@ -1,11 +1,12 @@
 //! The tantivy index of the corpus: schema, open (the only place that registers analyzers),
-//! build (the only writer), integrity checks, retrieve with its candidate collector and the
-//! per-clause and per-question facts ranking uses. No Telegram, no Redis.
+//! build (the only writer), integrity checks, retrieve with its candidate collector, the ranking's
+//! constants and prior (`rank`), and the per-clause and per-question facts ranking uses. No Telegram, no Redis.
 
 mod collect;
 pub mod facts;
 pub mod lock;
 pub mod open;
+mod rank;
 pub mod retrieve;
 pub mod schema;
 pub mod store;

@@ -12,63 +12,18 @@ use tantivy::{Searcher, Term};
 use super::collect::{self, AllMatches};
 use super::facts::{Asks, sorted_intersection};
 use super::open::KnowledgeBase;
+use super::rank::{
+    self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
+    CHAR_WEIGHT, COPY_DEPTH, COPY_SIMILARITY, COVERAGE_HITS, FLOOR, MIN_COVERAGE, PART_CREDIT,
+    PATH_BOOST, SAME_DOC_DECAY, TITLE_BOOST, TITLE_CREDIT, UNKNOWN_WEIGHT, tag_weight,
+};
 use super::{Hit, Retrieval, SearchOptions, Signals};
-use crate::corpus::{ClauseKind, Level};
-use crate::places::{self as region, Relation};
 use crate::stages::{self, Lap, Stage};
 use crate::text::analyzer::bigrams;
 use crate::text::chars::is_cjk;
 use crate::text::numbers::normalize_numbers;
 use crate::text::spelling::Correction;
 use crate::text::yesno::collapse_a_not_a;
-
-/// Candidates taken from BM25 before reranking.
-const CANDIDATES: usize = 60;
-/// Field boosts: title and heading path above body.
-const TITLE_BOOST: f32 = 1.4;
-const PATH_BOOST: f32 = 1.6;
-const BODY_BOOST: f32 = 1.0;
-const BIGRAM_BOOST: f32 = 1.5;
-/// Weight of a single-character CJK token relative to a word.
-const CHAR_WEIGHT: f32 = 0.3;
-/// Weight of a token jieba made up (HMM, not in any dictionary): often a mis-split like 上查.
-const UNKNOWN_WEIGHT: f32 = 0.4;
-/// Weight of digits and Latin letters (amounts, LPR, 12366).
-const ASCII_WEIGHT: f32 = 0.8;
-
-/// Weight of a dictionary word by its part of speech: nouns and policy terms (user dictionary
-/// words carry no tag) decide what a question is about; verbs and adjectives less; time words,
-/// locatives, pronouns, adverbs and particles hardly.
-fn tag_weight(tag: &str) -> f32 {
-    match tag.as_bytes().first() {
-        None => 1.0,
-        Some(b'n' | b'j' | b'i' | b'l' | b'x') => 1.0,
-        Some(b'v' | b'a') => 0.7,
-        Some(_) => 0.25,
-    }
-}
-
-/// Credit for a word found only in the document title, not in the clause itself.
-const TITLE_CREDIT: f32 = 0.8;
-/// Credit for a compound word whose parts (not the whole word) occur, times the share of parts.
-const PART_CREDIT: f32 = 0.8;
-/// Hits whose terms together decide whether the question is covered at all.
-const COVERAGE_HITS: usize = 5;
-/// Below this IDF-weighted coverage of the question's content words by the best clause, decline.
-const MIN_COVERAGE: f32 = 0.42;
-/// Weight, relative to its IDF, of a question word no clause contains in coverage.
-const ABSENT_SHARE: f32 = 0.7;
-/// Ranked positions checked for copies (fixed, so pages stay consistent).
-const COPY_DEPTH: usize = 12;
-/// Character-bigram Jaccard similarity above which two clauses count as copies.
-const COPY_SIMILARITY: f32 = 0.6;
-/// Ranking: `bm25^ALPHA * (FLOOR + coverage)^BETA * prior` — term coverage of the clause
-/// dominates, BM25 orders clauses that cover the question equally well.
-const ALPHA: f32 = 0.3;
-const BETA: f32 = 2.0;
-const FLOOR: f32 = 0.3;
-/// Each further hit from a document already shown is scaled by this.
-const SAME_DOC_DECAY: f32 = 0.9;
 
 /// One content word of the question with its weight and synonyms.
 #[derive(Clone, Debug, PartialEq)]
@@ -563,32 +518,14 @@ impl KnowledgeBase {
     /// Region and unit-kind prior of clause `ord`; `own_region`: see [`SearchOptions`].
     fn prior(&self, ord: usize, region: Option<&str>, own_region: bool) -> f32 {
         let clause = &self.corpus.clauses[ord];
-        let doc = &self.corpus.documents[clause.doc];
-        let place = match region {
-            Some(asked) => match region::relation(asked, &doc.region) {
-                Relation::Same => 1.25,
-                Relation::Parent if own_region => OWN_REGION_PARENT,
-                Relation::Parent => 1.0,
-                Relation::Child => 0.9,
-                Relation::Other => 0.55,
-            },
-            None => match doc.level {
-                Level::National | Level::Province => 1.0,
-                Level::City | Level::County => 0.9,
-            },
-        };
-        let kind = match clause.kind {
-            ClauseKind::Header => 0.7,
-            _ => 1.0,
-        };
-        let draft = if doc.draft { 0.9 } else { 1.0 };
-        place * kind * draft
+        rank::prior(
+            &self.corpus.documents[clause.doc],
+            clause.kind,
+            region,
+            own_region,
+        )
     }
 }
-
-/// Prior of a parent region's clause when the user switched to a region: below the region's own
-/// (1.25) and above unrelated places (0.55). Fitted on the two-turn cases (0.6–1.0 tried).
-const OWN_REGION_PARENT: f32 = 0.7;
 
 /// Single characters that are grammar, not content: never part of a typo.
 const FUNCTION_CHARS: &str = "不没给对从向把被将和跟同或及等个些每各该其之以于为所而且";
