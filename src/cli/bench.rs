@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::out::{out, outln};
 use super::Outcome;
+use super::out::{out, outln};
 use crate::app::{App, AskOptions};
 use crate::config::Config;
 use crate::render;
@@ -86,7 +86,8 @@ pub(super) fn run(
         ..cfg.clone()
     };
     let started = Instant::now();
-    let (built, report) = App::load(&build_cfg, true, &mut |_, _| {}, &mut || {}).context("建立索引失败")?;
+    let (built, report) =
+        App::load(&build_cfg, true, &mut |_, _| {}, &mut || {}).context("建立索引失败")?;
     let build_ms = report
         .build_ms
         .unwrap_or_else(|| started.elapsed().as_secs_f64() * 1e3);

@@ -25,9 +25,7 @@ pub(super) fn run(app: &App, region: Option<String>) -> anyhow::Result<Outcome> 
 
 fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
-    outln!(
-        "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）"
-    )?;
+    outln!("惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）")?;
     loop {
         out!("> ")?;
         std::io::stdout().flush()?;

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::out::{out, outln};
 use super::Outcome;
+use super::out::{out, outln};
 use crate::app::App;
 use crate::config::Config;
 use crate::eval::{self, GoldQuestion, Half};

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::out::outln;
 use super::broadcast::queue_at;
+use super::out::outln;
 use super::{Outcome, load_app, redis_url};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;

@@ -13,8 +13,8 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::stream::{self, StreamExt as _};
 use futures::FutureExt as _;
+use futures::stream::{self, StreamExt as _};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::dptree::di::DependencyMap;
 use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateKind};
@@ -99,7 +99,9 @@ async fn handle(
 ) {
     let id = update.id;
     deps.insert(update);
-    let outcome = AssertUnwindSafe(handler.dispatch(deps)).catch_unwind().await;
+    let outcome = AssertUnwindSafe(handler.dispatch(deps))
+        .catch_unwind()
+        .await;
     match outcome {
         Ok(ControlFlow::Break(Ok(()))) => {}
         Ok(ControlFlow::Break(Err(error))) => tracing::error!(%error, "telegram handler failed"),

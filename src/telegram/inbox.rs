@@ -179,7 +179,9 @@ impl Inbox {
                     invocation.arg(update.id.0).arg(json);
                     recorded.push(i);
                 }
-                Err(error) => tracing::warn!(update_id = update.id.0, %error, "update not recordable"),
+                Err(error) => {
+                    tracing::warn!(update_id = update.id.0, %error, "update not recordable")
+                }
             }
         }
         if recorded.is_empty() {
@@ -191,7 +193,10 @@ impl Inbox {
             .await;
         for (i, flag) in recorded.into_iter().zip(flags.unwrap_or_default()) {
             if flag == 0 {
-                tracing::info!(update_id = updates[i].id.0, "update already recorded; dropped");
+                tracing::info!(
+                    update_id = updates[i].id.0,
+                    "update already recorded; dropped"
+                );
                 kept[i] = false;
             }
         }

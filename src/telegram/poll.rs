@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
-use teloxide::payloads::{GetUpdates, GetUpdatesSetters};
-use teloxide::stop::{StopFlag, StopToken, mk_stop_token};
 use teloxide::RequestError;
 use teloxide::payloads::GetMe;
+use teloxide::payloads::{GetUpdates, GetUpdatesSetters};
+use teloxide::stop::{StopFlag, StopToken, mk_stop_token};
 use teloxide::types::{AllowedUpdate, Me, Update};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::time::Instant;

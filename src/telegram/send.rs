@@ -28,13 +28,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::payloads::{
     AnswerCallbackQuery, AnswerCallbackQuerySetters, AnswerInlineQuery, AnswerInlineQuerySetters,
-    DeleteWebhook, GetChatMember, GetWebhookInfo, SendMessage, SendMessageSetters,
-    SetMyCommands,
+    DeleteWebhook, GetChatMember, GetWebhookInfo, SendMessage, SendMessageSetters, SetMyCommands,
 };
 use teloxide::types::{
     BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, InlineQueryId,
-    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Message, MessageId,
-    ParseMode, ReplyParameters, True, UserId, WebhookInfo,
+    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Message, MessageId, ParseMode,
+    ReplyParameters, True, UserId, WebhookInfo,
 };
 use teloxide::{ApiError, RequestError};
 

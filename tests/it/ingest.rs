@@ -90,7 +90,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         index_dir: index_dir.clone(),
     };
     let compendium = data.join("compendium");
-    let (running, _) = App::load(&cfg, false, &mut |_, _| {}, &mut || {}).expect("bundled data loads");
+    let (running, _) =
+        App::load(&cfg, false, &mut |_, _| {}, &mut || {}).expect("bundled data loads");
     assert!(!running.reload().expect("reload"), "nothing new yet");
     assert!(!top(&running, QUESTION).contains("算力券"), "not known yet");
 
@@ -363,8 +364,8 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
         .expect("reported");
     assert_eq!(doc.outcome, Outcome::Changed);
     assert!(!doc.old_kept_in.is_empty(), "the compendium is kept");
-    let (kb, _) =
-        policybot::index::KnowledgeBase::open(&paths, false, &mut |_, _| {}, &mut || {}).expect("opens");
+    let (kb, _) = policybot::index::KnowledgeBase::open(&paths, false, &mut |_, _| {}, &mut || {})
+        .expect("opens");
     let versions: Vec<usize> = kb
         .corpus
         .documents

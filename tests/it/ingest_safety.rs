@@ -102,7 +102,8 @@ impl Site {
 
     /// 文号 of the documents of the live index.
     fn indexed_numbers(&self) -> Vec<String> {
-        let (kb, _) = KnowledgeBase::open(&self.paths, false, &mut |_, _| {}, &mut || {}).expect("opens");
+        let (kb, _) =
+            KnowledgeBase::open(&self.paths, false, &mut |_, _| {}, &mut || {}).expect("opens");
         kb.corpus
             .documents
             .iter()

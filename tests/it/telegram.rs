@@ -940,7 +940,9 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
     api.fail_next_sends(1, Failure::BadGatewayAfterDelivery);
     api.push(fake::private(101, "房租减免"));
     api.wait_until(WAIT, |calls| {
-        calls_of(calls, "sendmessage", None, Some(101)).next().is_some()
+        calls_of(calls, "sendmessage", None, Some(101))
+            .next()
+            .is_some()
     })
     .await;
     // A resend would come within the retry backoff.
@@ -1018,7 +1020,9 @@ async fn a_429_for_one_chat_does_not_delay_another_chat() {
     api.limit_chat(100, 3, 1);
     api.push(fake::private(100, "贷款贴息"));
     api.wait_until(WAIT, |calls| {
-        calls_of(calls, "sendmessage", None, Some(100)).next().is_some()
+        calls_of(calls, "sendmessage", None, Some(100))
+            .next()
+            .is_some()
     })
     .await;
     api.push(fake::private(200, "房租减免"));
