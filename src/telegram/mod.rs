@@ -216,9 +216,9 @@ pub enum RunError {
     /// The Bot API could not be reached at startup (setWebhook).
     #[error("Telegram Bot API: {0}")]
     Telegram(#[from] teloxide::RequestError),
-    /// Telegram refused getMe at start (a wrong `TELOXIDE_TOKEN`, a revoked bot).
+    /// Telegram refused getMe at start (a wrong `TELOXIDE_TOKEN`, a revoked bot): its reason.
     #[error("Telegram Bot API refused getMe (check TELOXIDE_TOKEN): {0}")]
-    Startup(teloxide::RequestError),
+    Startup(String),
     /// The inbox's Redis URL is malformed.
     #[error("crash recovery: {0}")]
     Inbox(#[from] inbox::InvalidUrl),
@@ -418,7 +418,10 @@ pub async fn run<A: Knowledge, S: BotStore>(
     let me = {
         let mut stop = stopped_at.clone();
         tokio::select! {
-            me = poll::get_me(&api) => me.map_err(RunError::Startup)?,
+            me = poll::get_me(&api) => me.map_err(|e| RunError::Startup(match e {
+                teloxide::RequestError::Api(reason) => reason.to_string(),
+                other => other.to_string(),
+            }))?,
             _ = stop.wait_for(Option::is_some) => {
                 tracing::info!("stopped before Telegram answered getMe; exiting");
                 return Ok(());
