@@ -13,11 +13,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("build");
     group.sample_size(10);
     group.bench_function("full_index_build", |b| {
-        b.iter(|| App::load(&cfg, true, &mut |_, _| {}).expect("build"));
+        b.iter(|| App::load(&cfg, true, &mut |_, _| {}, &mut || {}).expect("build"));
     });
     group.finish();
 
-    let (app, _) = App::load(&cfg, false, &mut |_, _| {}).expect("open");
+    let (app, _) = App::load(&cfg, false, &mut |_, _| {}, &mut || {}).expect("open");
     let opts = AskOptions::default();
     let mut i = 0;
     c.bench_function("ask_warm", |b| {

@@ -286,7 +286,8 @@ fn next_answer_id() -> u64 {
 }
 
 impl App {
-    /// Opens (building when stale) the knowledge base and loads the intents.
+    /// Opens (building when stale) the knowledge base and loads the intents; `waiting` is called
+    /// once if it has to wait for another process's build lock (see [`KnowledgeBase::open`]).
     ///
     /// # Errors
     /// Missing data, a broken intents file (file and line), or an index failure.
@@ -294,13 +295,14 @@ impl App {
         cfg: &Config,
         force_rebuild: bool,
         progress: &mut dyn FnMut(usize, usize),
+        waiting: &mut dyn FnMut(),
     ) -> Result<(App, OpenReport), Error> {
         let intents = IntentSet::load(&cfg.intents_dir)?;
         let paths = Paths {
             data_dir: cfg.data_dir.clone(),
             index_dir: cfg.index_dir.clone(),
         };
-        let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress)?;
+        let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress, waiting)?;
         let mut app = App::new(kb, intents, cfg.page_size, today());
         let model = cfg.data_dir.join(answerability::MODEL_FILE);
         if model.is_file() {
@@ -360,7 +362,7 @@ impl App {
             // Data changed after this generation was built (an ingest still under way).
             return Ok(false);
         }
-        let (kb, report) = KnowledgeBase::open(paths, false, &mut |_, _| {})?;
+        let (kb, report) = KnowledgeBase::open(paths, false, &mut |_, _| {}, &mut || {})?;
         match (&report.damage, report.built) {
             (Some(damage), _) => tracing::warn!("reload rebuilt the damaged new index: {damage}"),
             (None, true) => {

@@ -76,6 +76,12 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Long-polling timeout of getUpdates, seconds (at least 1). Env `POLICYBOT_POLL_TIMEOUT`.
     pub poll_timeout_secs: u64,
+    /// How often `serve` looks for a newly built index generation, milliseconds (at least 1).
+    /// Env `POLICYBOT_RELOAD_POLL_MS`.
+    pub reload_poll_ms: u64,
+    /// Seconds after which an announcement another replica took but stopped touching is taken
+    /// over (at least 1). Env `POLICYBOT_BROADCAST_STALE_SECS`.
+    pub broadcast_stale_secs: u64,
     /// Messages per second to one private chat, sustained (at least 1).
     /// Env `POLICYBOT_PACE_PRIVATE_PER_SEC`.
     pub pace_private_per_sec: u32,
@@ -139,6 +145,8 @@ impl Default for Config {
             replica: "policybot".to_string(),
             shutdown_grace_secs: 10,
             poll_timeout_secs: 25,
+            reload_poll_ms: 2000,
+            broadcast_stale_secs: crate::broadcast::store::STALE_ENTRY.as_secs(),
             pace_private_per_sec: pace.private_per_sec,
             pace_private_burst: pace.private_burst,
             pace_group_per_min: pace.group_per_min,
@@ -229,6 +237,14 @@ const ENV: &[(&str, EnvSetter)] = &[
     }),
     ("POLICYBOT_POLL_TIMEOUT", |c, v| {
         c.poll_timeout_secs = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_RELOAD_POLL_MS", |c, v| {
+        c.reload_poll_ms = positive(&v)?;
+        Ok(())
+    }),
+    ("POLICYBOT_BROADCAST_STALE_SECS", |c, v| {
+        c.broadcast_stale_secs = positive(&v)?;
         Ok(())
     }),
     ("POLICYBOT_PACE_PRIVATE_PER_SEC", |c, v| {
@@ -383,6 +399,19 @@ impl Config {
         }
     }
 
+    /// How often `serve` looks for a new index generation (at least 1 ms).
+    #[must_use]
+    pub fn reload_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.reload_poll_ms.max(1))
+    }
+
+    /// How long an announcement taken by another replica may go untouched before it is taken
+    /// over (at least 1 s).
+    #[must_use]
+    pub fn broadcast_stale(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.broadcast_stale_secs.max(1))
+    }
+
     /// How the operator logs are kept.
     #[must_use]
     pub fn log_policy(&self) -> crate::session::LogPolicy {
@@ -458,7 +487,7 @@ mod tests {
     }
 
     #[test]
-    fn pacing_and_long_polling_come_from_the_file_and_the_environment() {
+    fn pacing_polling_and_intervals_come_from_the_file_and_the_environment() {
         let defaults = Config::default();
         assert_eq!(defaults.pace_limits(), crate::telegram::Limits::default());
         assert_eq!(defaults.poll_timeout_secs, 25);
@@ -466,7 +495,8 @@ mod tests {
         let p = dir.path().join("c.toml");
         std::fs::write(
             &p,
-            "pace_private_per_sec = 2\npace_group_per_min = 15\npoll_timeout_secs = 10\n",
+            "pace_private_per_sec = 2\npace_group_per_min = 15\npoll_timeout_secs = 10\n\
+             reload_poll_ms = 0\nbroadcast_stale_secs = 4\n",
         )
         .expect("write");
         let mut c = Config::load(Some(&p)).expect("valid file");
@@ -474,9 +504,18 @@ mod tests {
             "POLICYBOT_PACE_OVERALL_PER_SEC" => Some("25".into()),
             "POLICYBOT_PACE_PRIVATE_BURST" => Some(" 5 ".into()),
             "POLICYBOT_POLL_TIMEOUT" => Some("3".into()),
+            "POLICYBOT_RELOAD_POLL_MS" => Some("150".into()),
             _ => None,
         })
         .expect("valid env");
+        assert_eq!(c.reload_poll(), std::time::Duration::from_millis(150));
+        assert_eq!(c.broadcast_stale(), std::time::Duration::from_secs(4));
+        c.broadcast_stale_secs = 0;
+        assert_eq!(
+            c.broadcast_stale(),
+            std::time::Duration::from_secs(1),
+            "help: 0 in the file is taken as the least"
+        );
         let limits = c.pace_limits();
         assert_eq!(
             (
@@ -495,6 +534,8 @@ mod tests {
             "POLICYBOT_PACE_GROUP_PER_MIN",
             "POLICYBOT_PACE_OVERALL_PER_SEC",
             "POLICYBOT_POLL_TIMEOUT",
+            "POLICYBOT_RELOAD_POLL_MS",
+            "POLICYBOT_BROADCAST_STALE_SECS",
         ] {
             for bad in ["0", "-1", "fast", ""] {
                 let err = c

@@ -31,7 +31,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ALIVE_FOR: Duration = Duration::from_secs(6);
 
 /// Queue entries another consumer took but has not touched for this long are taken over (a
-/// consumer delivering an entry touches it every few seconds).
+/// consumer delivering an entry touches it every few seconds), unless configured otherwise
+/// ([`BroadcastStore::stale_after`], `broadcast_stale_secs`).
 pub const STALE_ENTRY: Duration = Duration::from_secs(30);
 
 /// Entries read per call.
@@ -159,6 +160,8 @@ pub struct BroadcastStore {
     consumer: String,
     /// Unique per process: owner of delivery claims.
     instance: String,
+    /// Entries another consumer has not touched for this long are taken over.
+    stale: Duration,
 }
 
 impl fmt::Debug for BroadcastStore {
@@ -204,7 +207,17 @@ impl BroadcastStore {
             prefix: prefix.to_string(),
             consumer: consumer.to_string(),
             instance,
+            stale: STALE_ENTRY,
         })
+    }
+
+    /// Takes over the entries another consumer left untouched for `stale` instead of
+    /// [`STALE_ENTRY`] (keep it well above the few seconds between touches of an entry being
+    /// delivered).
+    #[must_use]
+    pub fn stale_after(mut self, stale: Duration) -> Self {
+        self.stale = stale;
+        self
     }
 
     /// Checks that Redis answers.
@@ -371,7 +384,7 @@ impl BroadcastStore {
                 .arg(self.key("bc:queue"))
                 .arg(GROUP)
                 .arg(&self.consumer)
-                .arg(u64::try_from(STALE_ENTRY.as_millis()).unwrap_or(u64::MAX))
+                .arg(u64::try_from(self.stale.as_millis()).unwrap_or(u64::MAX))
                 .arg("0")
                 .arg("COUNT")
                 .arg(BATCH)

@@ -1,10 +1,11 @@
 //! `policybot ask`: one question, or every line of stdin, answered as plain text or JSON.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 
 use anyhow::Context;
 
 use super::Outcome;
+use super::out::outln;
 use crate::answer::Status;
 use crate::app::{App, AskOptions};
 use crate::render;
@@ -39,12 +40,8 @@ pub(super) fn run(
         Some(q) => ask_one(app, &q, &opts, json, None).map(Outcome::unless),
         None => ask_batch(app, &opts, json),
     };
-    match answered {
-        Ok(outcome) => Ok(outcome),
-        // The reader went away (`ask … | head`): stop quietly, as other tools do.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Done),
-        Err(e) => Err(e).context("写入标准输出失败"),
-    }
+    // A closed pipe (`ask … | head`) ends the command quietly (see `cli::run`).
+    answered.context("写入标准输出失败")
 }
 
 /// Batch mode: one answer per stdin line, every line (blank ones included) answered or
@@ -72,10 +69,9 @@ fn ask_one(
     line: Option<usize>,
 ) -> std::io::Result<bool> {
     let answer = app.ask(question, &mut Session::default(), opts);
-    let mut out = std::io::stdout().lock();
     if answer.status == Status::Invalid {
         match line {
-            Some(_) if json => writeln!(out, "{}", render::json::to_value(&answer, ""))?,
+            Some(_) if json => outln!("{}", render::json::to_value(&answer, ""))?,
             Some(n) => eprintln!("错误: 第 {n} 行: {}", answer.lead),
             None => eprintln!("错误: {}", answer.lead),
         }
@@ -83,9 +79,9 @@ fn ask_one(
     }
     let reply = render::plain::render(&answer);
     if json {
-        writeln!(out, "{}", render::json::to_value(&answer, &reply))?;
+        outln!("{}", render::json::to_value(&answer, &reply))?;
     } else {
-        writeln!(out, "{reply}")?;
+        outln!("{reply}")?;
     }
     Ok(true)
 }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::Outcome;
+use super::out::{out, outln};
 use crate::app::{App, AskOptions};
 use crate::config::Config;
 use crate::render;
@@ -85,7 +86,8 @@ pub(super) fn run(
         ..cfg.clone()
     };
     let started = Instant::now();
-    let (built, report) = App::load(&build_cfg, true, &mut |_, _| {}).context("建立索引失败")?;
+    let (built, report) =
+        App::load(&build_cfg, true, &mut |_, _| {}, &mut || {}).context("建立索引失败")?;
     let build_ms = report
         .build_ms
         .unwrap_or_else(|| started.elapsed().as_secs_f64() * 1e3);
@@ -106,9 +108,9 @@ pub(super) fn run(
         peak_rss_mb_with_build,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", to_text(&report));
+        out!("{}", to_text(&report))?;
     }
     Ok(Outcome::Done)
 }

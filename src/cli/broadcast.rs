@@ -1,6 +1,7 @@
 //! `policybot broadcast status`: delivery of announced documents and failing subscribers, read
 //! from Redis.
 
+use super::out::outln;
 use super::{Outcome, redis_url};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
@@ -46,12 +47,12 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<Outcome> {
             "documents": docs,
             "failing_subscribers": failing,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(Outcome::Done);
     }
-    println!("订阅者: {subscribers}");
+    outln!("订阅者: {subscribers}")?;
     if docs.is_empty() {
-        println!("还没有推送过新政策。");
+        outln!("还没有推送过新政策。")?;
     }
     for d in &docs {
         let state = match (d.finished, d.targets) {
@@ -59,7 +60,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<Outcome> {
             (false, Some(_)) => "推送中",
             (false, None) => "排队中",
         };
-        println!(
+        outln!(
             "[{state}] 《{}》 {}: 目标 {} · 已送达 {} · 待送 {} · 失败 {} · 已退订 {} · 迁移 {} · 存疑 {}",
             d.title,
             d.doc,
@@ -70,10 +71,10 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<Outcome> {
             d.dropped,
             d.migrated,
             d.in_doubt
-        );
+        )?;
     }
     for (chat, n) in &failing {
-        println!("持续失败的订阅者 {chat}: 连续 {n} 次");
+        outln!("持续失败的订阅者 {chat}: 连续 {n} 次")?;
     }
     Ok(Outcome::Done)
 }

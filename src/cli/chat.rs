@@ -4,6 +4,7 @@
 use std::io::{BufRead, Write};
 
 use super::Outcome;
+use super::out::{out, outln};
 use crate::answer::short_region;
 use crate::app::{App, AskOptions, Reply};
 use crate::render;
@@ -24,14 +25,10 @@ pub(super) fn run(app: &App, region: Option<String>) -> anyhow::Result<Outcome> 
 
 fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
-    writeln!(
-        out,
-        "惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）"
-    )?;
+    outln!("惠企政策问答（输入问题；数字选择后续操作；/region 地区；/reset 重置；/quit 退出）")?;
     loop {
-        write!(out, "> ")?;
-        out.flush()?;
+        out!("> ")?;
+        std::io::stdout().flush()?;
         let mut line = String::new();
         if stdin.lock().read_line(&mut line)? == 0 {
             return Ok(());
@@ -42,25 +39,24 @@ fn chat(app: &App, mut session: Session) -> anyhow::Result<()> {
             "/quit" | "/exit" | "退出" => return Ok(()),
             "/reset" => {
                 session = Session::default();
-                writeln!(out, "已重置对话。")?;
+                outln!("已重置对话。")?;
                 continue;
             }
             _ => {}
         }
         if let Some(r) = line.strip_prefix("/region") {
             match app.set_region(&mut session, r) {
-                Ok(region) => writeln!(
-                    out,
+                Ok(region) => outln!(
                     "地区已设为：{}",
                     region.as_deref().map_or("不限", short_region)
                 )?,
-                Err(unknown) => writeln!(out, "{unknown}。地区未更改。")?,
+                Err(unknown) => outln!("{unknown}。地区未更改。")?,
             }
             continue;
         }
         match app.message(line, &mut session, &AskOptions::default()) {
-            Reply::Answer(a) => writeln!(out, "{}", render::plain::render(&a))?,
-            Reply::FullText(t) => writeln!(out, "{}\n{}", t.citation, t.text)?,
+            Reply::Answer(a) => outln!("{}", render::plain::render(&a))?,
+            Reply::FullText(t) => outln!("{}\n{}", t.citation, t.text)?,
             // Only buttons rate an answer or ask for a ticket; the terminal has none.
             Reply::Rated { .. } | Reply::Ticket(_) => {}
         }

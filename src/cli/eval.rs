@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::Outcome;
+use super::out::{out, outln};
 use crate::app::App;
 use crate::config::Config;
 use crate::eval::{self, GoldQuestion, Half};
@@ -30,9 +31,9 @@ pub(super) fn eval(
     }
     let report = eval::run(app, &questions, k, repeat);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", report.to_text());
+        out!("{}", report.to_text())?;
     }
     match min_recall3 {
         Some(floor) if report.recall_at_3 < floor => {
@@ -73,7 +74,7 @@ pub(super) fn calibrate(
         return Ok(Outcome::Refused);
     }
     let report = eval::calibrate(app, &questions, folds);
-    print!("{}", report.text);
+    out!("{}", report.text)?;
     if write {
         let path = cfg.data_dir.join(crate::answer::answerability::MODEL_FILE);
         let header = format!(
@@ -84,7 +85,7 @@ pub(super) fn calibrate(
         );
         std::fs::write(&path, report.model.to_toml(&header))
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display())?;
     }
     Ok(Outcome::Done)
 }

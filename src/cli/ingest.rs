@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::broadcast::queue_at;
+use super::out::outln;
 use super::{Outcome, load_app, redis_url};
 use crate::broadcast::store::BroadcastStore;
 use crate::config::Config;
@@ -14,7 +15,7 @@ use crate::index::KnowledgeBase;
 /// Ingests `files` and, when `announce`, queues their added documents for announcement, and
 /// their revised ones (same 文号, clauses added or removed) as 修订 unless `announce_revisions`
 /// is off; refused when a file is rejected, the rebuild fails or Redis cannot queue.
-pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
+pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> anyhow::Result<Outcome> {
     let paths = crate::index::Paths {
         data_dir: cfg.data_dir.clone(),
         index_dir: cfg.index_dir.clone(),
@@ -26,7 +27,7 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
         Err(e) => {
             eprintln!("{e}");
             eprintln!("未做任何更改。加 --no-announce 可只导入、不推送。");
-            return Outcome::Refused;
+            return Ok(Outcome::Refused);
         }
     };
     // A revision is told against the corpus as it was before this ingest.
@@ -36,13 +37,13 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
             Err(e) => {
                 eprintln!("{e:#}");
                 eprintln!("未做任何更改。");
-                return Outcome::Refused;
+                return Ok(Outcome::Refused);
             }
         },
         _ => None,
     };
     let limits = cfg.ingest_limits();
-    let mut waiting = || eprintln!("另一个导入或索引重建正在进行，等待其完成…");
+    let mut waiting = || super::waiting_for_lock(&cfg.index_dir);
     let report = match crate::ingest::ingest(&paths, files, &limits, &mut waiting, &mut |_, _| {}) {
         Ok(r) => r,
         Err(crate::ingest::IngestError::Rejected(rejections)) => {
@@ -50,24 +51,24 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
                 eprintln!("拒绝导入 {r}");
             }
             eprintln!("未做任何更改，索引保持不变。");
-            return Outcome::Refused;
+            return Ok(Outcome::Refused);
         }
         Err(e) => {
             eprintln!("导入失败: {e}（数据已恢复，索引保持不变）");
-            return Outcome::Refused;
+            return Ok(Outcome::Refused);
         }
     };
     for file in &report.files {
         match &file.stored_as {
-            Some(name) => println!(
+            Some(name) => outln!(
                 "{} → {}/compendium/{name}",
                 file.source.display(),
                 cfg.data_dir.display()
-            ),
-            None => println!("{}（没有新内容，未保存）", file.source.display()),
+            )?,
+            None => outln!("{}（没有新内容，未保存）", file.source.display())?,
         }
         for old in &file.replaced {
-            println!("  取代旧文件 {old}");
+            outln!("  取代旧文件 {old}")?;
         }
         for d in &file.documents {
             let number = d
@@ -75,20 +76,20 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
                 .as_deref()
                 .map(|n| format!("（{n}）"))
                 .unwrap_or_default();
-            println!("  {} 《{}》{number}", d.outcome.label(), d.title);
+            outln!("  {} 《{}》{number}", d.outcome.label(), d.title)?;
             for f in &d.old_kept_in {
-                println!("       旧版本仍在 {f} 中（汇编文件不改动；索引只收录新版本）");
+                outln!("       旧版本仍在 {f} 中（汇编文件不改动；索引只收录新版本）")?;
             }
         }
     }
     match &report.rebuilt {
-        Some(open) => println!(
+        Some(open) => outln!(
             "索引已更新: {} 份文件, {} 条条款 ({:.0} ms)；运行中的 serve 将在数秒内自动加载。",
             open.manifest.documents,
             open.manifest.clauses,
             open.build_ms.unwrap_or_default()
-        ),
-        None => println!("没有变化，索引未重建。"),
+        )?,
+        None => outln!("没有变化，索引未重建。")?,
     }
     let documents = || report.files.iter().flat_map(|f| &f.documents);
     let added: Vec<&crate::ingest::DocReport> = documents()
@@ -99,31 +100,32 @@ pub(super) fn run(cfg: &Config, files: &[PathBuf], announce: bool) -> Outcome {
         .filter_map(|d| d.doc_number.as_deref())
         .collect();
     if added.is_empty() && revised.is_empty() {
-        return Outcome::Done;
+        return Ok(Outcome::Done);
     }
     if !revised.is_empty() && !cfg.announce_revisions {
-        println!("announce_revisions = false：不推送修订。");
+        outln!("announce_revisions = false：不推送修订。")?;
     }
     let revisions = before.as_deref().map(|old| (old, revised.as_slice()));
     match queue {
         Some((runtime, store)) => {
             match queue_announcements(cfg, &runtime, &store, &added, revisions) {
-                Ok(()) => Outcome::Done,
+                Ok(()) => Ok(Outcome::Done),
+                Err(e) if super::out::closed(&e) => Err(e),
                 Err(e) => {
                     eprintln!(
                         "推送排队失败: {e:#}（文件已导入；修复 Redis 后重新导入同一文件不会重复推送）"
                     );
-                    Outcome::Refused
+                    Ok(Outcome::Refused)
                 }
             }
         }
         None if !announce => {
-            println!("--no-announce：不推送新增或修订的文件。");
-            Outcome::Done
+            outln!("--no-announce：不推送新增或修订的文件。")?;
+            Ok(Outcome::Done)
         }
         None => {
-            println!("未配置 REDIS_URL：不推送新增或修订的文件。");
-            Outcome::Done
+            outln!("未配置 REDIS_URL：不推送新增或修订的文件。")?;
+            Ok(Outcome::Done)
         }
     }
 }
@@ -160,12 +162,12 @@ fn queue_announcements(
     if let Some((old, numbers)) = revisions {
         for number in numbers {
             let Some(a) = app.revision(&old.corpus, number) else {
-                println!("  {number}：没有条款增删，不推送修订");
+                outln!("  {number}：没有条款增删，不推送修订")?;
                 continue;
             };
             match runtime.block_on(store.enqueue(&a))? {
-                Some(_) => println!("  已排队推送修订《{}》给订阅者", a.title),
-                None => println!("  《{}》的这次修订以前推送过，不再推送", a.title),
+                Some(_) => outln!("  已排队推送修订《{}》给订阅者", a.title)?,
+                None => outln!("  《{}》的这次修订以前推送过，不再推送", a.title)?,
             }
         }
     }
@@ -175,12 +177,12 @@ fn queue_announcements(
             None => doc.title == d.title,
         });
         let Some(a) = found.and_then(|doc| app.announcement(&doc.id)) else {
-            println!("  《{}》不在新索引中，未推送", d.title);
+            outln!("  《{}》不在新索引中，未推送", d.title)?;
             continue;
         };
         match runtime.block_on(store.enqueue(&a))? {
-            Some(_) => println!("  已排队推送《{}》给订阅者", a.title),
-            None => println!("  《{}》以前推送过，不再推送", a.title),
+            Some(_) => outln!("  已排队推送《{}》给订阅者", a.title)?,
+            None => outln!("  《{}》以前推送过，不再推送", a.title)?,
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ mod broadcast;
 mod chat;
 mod eval;
 mod ingest;
+mod out;
 mod review;
 mod serve;
 
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use self::out::outln;
 use crate::app::App;
 use crate::config::Config;
 
@@ -45,7 +47,8 @@ fn load_app(cfg: &Config, force: bool) -> anyhow::Result<App> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let (app, report) = App::load(cfg, force, &mut progress)
+    let mut waiting = || waiting_for_lock(&cfg.index_dir);
+    let (app, report) = App::load(cfg, force, &mut progress, &mut waiting)
         .with_context(|| format!("无法加载知识库 (data dir {})", cfg.data_dir.display()))?;
     bar.finish_and_clear();
     if let Some(damage) = &report.damage {
@@ -58,6 +61,15 @@ fn load_app(cfg: &Config, force: bool) -> anyhow::Result<App> {
         );
     }
     Ok(app)
+}
+
+/// Says on stderr, once per wait, that another process (an ingest or an index build) holds the
+/// build lock of `index_dir` and that this command waits for it.
+fn waiting_for_lock(index_dir: &std::path::Path) {
+    eprintln!(
+        "另一个导入或索引重建正在进行（{} 的构建锁 build.lock），等待其完成…",
+        index_dir.display()
+    );
 }
 
 /// How a command ended; [`run`] maps it to the exit status.
@@ -84,11 +96,13 @@ impl Outcome {
 
 /// Runs the parsed command line and picks the exit status: 0 done, 1 refused input (reported
 /// per question, line or file), 2 configuration, data or knowledge-base failures (printed here,
-/// one line with its causes).
+/// one line with its causes). Output cut short because its reader closed the pipe
+/// (`policybot … | head -1`) ends the command quietly with 0: nobody is left to tell.
 #[must_use]
 pub fn run(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Err(e) if out::closed(&e) => ExitCode::SUCCESS,
         Ok(Outcome::Refused) => ExitCode::from(1),
         Ok(Outcome::Unavailable) => ExitCode::from(2),
         Err(e) => {
@@ -104,12 +118,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Index { force } => {
             let app = load_app(&cfg, force)?;
             let kb = app.kb();
-            println!(
+            outln!(
                 "索引就绪: {} 份文件, {} 条条款, 位于 {}",
                 kb.corpus.documents.len(),
                 kb.corpus.clauses.len(),
                 kb.generation().display()
-            );
+            )?;
             Ok(Outcome::Done)
         }
         Command::Ask {
@@ -129,7 +143,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             let app = load_app(&cfg, false)?;
             bench::run(&cfg, app, &file, repeat, seconds, start_runs, json)
         }
-        Command::Ingest { files, no_announce } => Ok(ingest::run(&cfg, &files, !no_announce)),
+        Command::Ingest { files, no_announce } => ingest::run(&cfg, &files, !no_announce),
         Command::Broadcast {
             action: BroadcastAction::Status { json },
         } => broadcast::status(&cfg, json),

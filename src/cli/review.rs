@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::out::{out, outln};
 use super::{Outcome, redis_url};
 use crate::config::Config;
 use crate::review;
@@ -47,7 +48,7 @@ pub(super) fn run(
         if purge {
             return Ok(match store.purge_logs().await {
                 Some(n) => {
-                    println!("已删除运营日志（未答问题和反馈，共 {n} 条）。");
+                    outln!("已删除运营日志（未答问题和反馈，共 {n} 条）。")?;
                     Outcome::Done
                 }
                 None => {
@@ -59,18 +60,18 @@ pub(super) fn run(
         let from = unix_now().saturating_sub(since).as_secs();
         let items = review::group(&store.logs(from).await);
         match format {
-            Format::Text => print!("{}", review::to_text(&items, since)),
+            Format::Text => out!("{}", review::to_text(&items, since))?,
             Format::Json => {
                 let out = serde_json::json!({
                     "window": review::window(since),
                     "since": from,
                     "items": items,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?)?;
             }
             Format::JsonlGold => {
                 for item in &items {
-                    println!("{}", item.gold_line());
+                    outln!("{}", item.gold_line())?;
                 }
             }
         }

@@ -39,15 +39,14 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         let app = Arc::new(app);
         index_metrics(&app);
         ready.set_ready();
-        tokio::spawn(watch_index(Arc::clone(&app)));
+        tokio::spawn(watch_index(Arc::clone(&app), cfg.reload_poll()));
         let ttl = Duration::from_secs(cfg.session_ttl_secs);
         let logs = cfg.log_policy();
         let broadcasts = match redis_url(cfg) {
-            Some(url) => Some(Arc::new(BroadcastStore::open(
-                url,
-                &cfg.redis_prefix,
-                &cfg.replica,
-            )?)),
+            Some(url) => Some(Arc::new(
+                BroadcastStore::open(url, &cfg.redis_prefix, &cfg.replica)?
+                    .stale_after(cfg.broadcast_stale()),
+            )),
             None => {
                 tracing::info!("no REDIS_URL: subscriptions and announcements are off");
                 None
@@ -85,13 +84,11 @@ fn index_metrics(app: &App) {
     crate::metrics::index_loaded(&name, kb.corpus.documents.len(), kb.corpus.clauses.len());
 }
 
-/// How often `serve` looks at the index's `CURRENT` pointer for a generation built by `ingest`.
-const RELOAD_POLL: Duration = Duration::from_secs(2);
-
-/// Hot reload for `serve` (file watch by polling `CURRENT`): when `ingest` or `index` has swapped
-/// in a new generation, the app re-opens it; questions under way finish on the old one.
-async fn watch_index(app: Arc<App>) {
-    let mut tick = tokio::time::interval(RELOAD_POLL);
+/// Hot reload for `serve` (file watch by polling `CURRENT` `every` `reload_poll_ms`): when
+/// `ingest` or `index` has swapped in a new generation, the app re-opens it; questions under way
+/// finish on the old one.
+async fn watch_index(app: Arc<App>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

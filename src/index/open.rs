@@ -95,14 +95,15 @@ impl KnowledgeBase {
     /// A build takes the index directory's [`BuildLock`]. While another process holds it (an
     /// ingest under way, or another build) nothing is rebuilt: the live generation is used as it
     /// is when it passes the checks, or, when there is none, it is damaged (or `force`), this
-    /// call waits for the lock and then builds only if the other process did not already build
-    /// what is needed.
+    /// call waits for the lock (calling `waiting` once, before it waits) and then builds only if
+    /// the other process did not already build what is needed.
     pub fn open(
         paths: &Paths,
         force: bool,
         progress: &mut dyn FnMut(usize, usize),
+        waiting: &mut dyn FnMut(),
     ) -> Result<(Self, OpenReport), Error> {
-        Self::open_inner(paths, force, None, progress)
+        Self::open_inner(paths, force, None, progress, waiting)
     }
 
     /// [`KnowledgeBase::open`] for the holder of the build lock (`ingest`): builds when needed
@@ -115,7 +116,7 @@ impl KnowledgeBase {
         lock: &BuildLock,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(Self, OpenReport), Error> {
-        Self::open_inner(paths, false, Some(lock), progress)
+        Self::open_inner(paths, false, Some(lock), progress, &mut || {})
     }
 
     fn open_inner(
@@ -123,6 +124,7 @@ impl KnowledgeBase {
         force: bool,
         held: Option<&BuildLock>,
         progress: &mut dyn FnMut(usize, usize),
+        waiting: &mut dyn FnMut(),
     ) -> Result<(Self, OpenReport), Error> {
         let compendium = paths.data_dir.join("compendium");
         if !compendium.is_dir() {
@@ -228,7 +230,7 @@ impl KnowledgeBase {
                             }
                         }
                         tracing::info!("an ingest or build is under way: waiting for it");
-                        taken = Some(BuildLock::acquire(&paths.index_dir, &mut || {})?);
+                        taken = Some(BuildLock::acquire(&paths.index_dir, waiting)?);
                     }
                 }
             };

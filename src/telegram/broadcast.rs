@@ -28,7 +28,7 @@ const REDIS_BACKOFF: Duration = Duration::from_secs(2);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// How often an entry being delivered is touched (well within
-/// [`crate::broadcast::store::STALE_ENTRY`]).
+/// [`crate::broadcast::store::STALE_ENTRY`], the default of `broadcast_stale_secs`).
 const TOUCH: Duration = Duration::from_secs(5);
 
 /// How often the delivery counts are read for the metrics.

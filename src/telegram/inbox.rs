@@ -5,12 +5,11 @@
 //! that hit its shutdown deadline — are handled first, in order.
 //!
 //! Confirmation: the long poll ([`super::poll`]) confirms updates by asking for the next batch
-//! with a higher `offset`, which it does only when the dispatcher pulls past the last update of
-//! the current batch. [`Recorded`] records each update as the dispatcher pulls it, before passing
-//! it on, so an update is always in the inbox before its offset is confirmed; one fetched but not
-//! yet pulled is not confirmed and Telegram sends it again. In webhook mode Telegram takes the
-//! answer to its post as the confirmation, so [`record_on_arrival`] records the update before
-//! teloxide's webhook handler answers the post.
+//! with a higher `offset`. It records each fetched batch here ([`Inbox::accept_all`]: one script
+//! call, one round trip for the whole batch) before handing out its first update, so every update
+//! is in the inbox before its offset is confirmed. In webhook mode Telegram takes the answer to
+//! its post as the confirmation, so [`record_on_arrival`] records the update before teloxide's
+//! webhook handler answers the post.
 //!
 //! De-duplication by `update_id`: an update already in the inbox, or not newer than the newest
 //! one recorded (`{prefix}inbox:{replica}:last`, kept a day: Telegram redelivers unconfirmed
@@ -26,7 +25,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -37,12 +35,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{self, BoxStream, StreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
-use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
-use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
+use teloxide::types::{Update, UpdateId, UpdateKind};
 
 use crate::config::Secret;
 
@@ -56,15 +51,25 @@ const LAST_TTL_SECS: u64 = 24 * 60 * 60;
 /// Starts after which an update that never finished is dropped.
 pub const MAX_REPLAYS: u32 = 3;
 
-/// Records an update unless it was recorded before. KEYS: inbox hash, newest-id key. ARGV:
-/// update id, update JSON, TTL of the newest id. Returns 1 when recorded, 0 for a redelivery.
+/// Records updates, in order, unless they were recorded before. KEYS: inbox hash, newest-id key.
+/// ARGV: TTL of the newest id, then update id and update JSON per update. Returns per update 1
+/// when recorded, 0 for a redelivery (still pending, or not newer than the newest recorded).
 const ACCEPT: &str = r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 local last = tonumber(redis.call('GET', KEYS[2]))
-if last and tonumber(ARGV[1]) <= last then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
-return 1
+local newest = nil
+local kept = {}
+for i = 2, #ARGV, 2 do
+  local id = tonumber(ARGV[i])
+  local fresh = redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 and not (last and id <= last)
+  if fresh then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    last = id
+    newest = ARGV[i]
+  end
+  kept[#kept + 1] = fresh and 1 or 0
+end
+if newest then redis.call('SET', KEYS[2], newest, 'EX', ARGV[1]) end
+return kept
 ";
 
 /// The inbox of one replica.
@@ -73,6 +78,8 @@ pub struct Inbox {
     pending: String,
     last: String,
     replays: String,
+    /// [`ACCEPT`], its digest computed once.
+    accept: Script,
     /// True while Redis is unreachable (the outage and the recovery are logged once each).
     down: AtomicBool,
 }
@@ -110,6 +117,7 @@ impl Inbox {
             last: format!("{pending}:last"),
             replays: format!("{pending}:replays"),
             pending,
+            accept: Script::new(ACCEPT),
             down: AtomicBool::new(false),
         })
     }
@@ -139,35 +147,60 @@ impl Inbox {
     /// Records `update` before it is handled. False when it is a redelivery of one recorded
     /// before (drop it); true otherwise, also when Redis is down (handle it, unrecorded).
     pub async fn accept(&self, update: &Update) -> bool {
-        if matches!(update.kind, UpdateKind::Error(_)) {
-            // teloxide cannot read it: the dispatcher logs and skips it; nothing to recover.
-            return true;
-        }
-        let json = match serde_json::to_string(update) {
-            Ok(json) => json,
-            Err(error) => {
-                tracing::warn!(update_id = update.id.0, %error, "update not recordable");
-                return true;
+        self.record(std::slice::from_ref(update)).await[0]
+    }
+
+    /// Records a fetched batch in one round trip before any of it is handled, and returns the
+    /// updates to handle: all but the redeliveries of updates recorded before (all of them when
+    /// Redis is down: handled, unrecorded).
+    pub async fn accept_all(&self, updates: Vec<Update>) -> Vec<Update> {
+        let kept = self.record(&updates).await;
+        updates
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(update, kept)| kept.then_some(update))
+            .collect()
+    }
+
+    /// Records `updates` (one script call); per update, whether to handle it.
+    async fn record(&self, updates: &[Update]) -> Vec<bool> {
+        let mut kept = vec![true; updates.len()];
+        let mut invocation = self.accept.key(&self.pending);
+        invocation.key(&self.last).arg(LAST_TTL_SECS);
+        // Indexes in `updates` of the recordable ones, in argument order.
+        let mut recorded = Vec::with_capacity(updates.len());
+        for (i, update) in updates.iter().enumerate() {
+            if matches!(update.kind, UpdateKind::Error(_)) {
+                // teloxide cannot read it: the dispatcher logs and skips it; nothing to recover.
+                continue;
             }
-        };
+            match serde_json::to_string(update) {
+                Ok(json) => {
+                    invocation.arg(update.id.0).arg(json);
+                    recorded.push(i);
+                }
+                Err(error) => {
+                    tracing::warn!(update_id = update.id.0, %error, "update not recordable")
+                }
+            }
+        }
+        if recorded.is_empty() {
+            return kept;
+        }
         let mut conn = self.conn.clone();
-        let script = Script::new(ACCEPT);
-        let mut invocation = script.key(&self.pending);
-        invocation
-            .key(&self.last)
-            .arg(update.id.0)
-            .arg(json)
-            .arg(LAST_TTL_SECS);
-        let recorded: Option<i64> = self
-            .run("record update", invocation.invoke_async(&mut conn))
+        let flags: Option<Vec<i64>> = self
+            .run("record updates", invocation.invoke_async(&mut conn))
             .await;
-        match recorded {
-            Some(0) => {
-                tracing::info!(update_id = update.id.0, "update already recorded; dropped");
-                false
+        for (i, flag) in recorded.into_iter().zip(flags.unwrap_or_default()) {
+            if flag == 0 {
+                tracing::info!(
+                    update_id = updates[i].id.0,
+                    "update already recorded; dropped"
+                );
+                kept[i] = false;
             }
-            _ => true,
         }
+        kept
     }
 
     /// Forgets update `id`: its handler has finished.
@@ -233,72 +266,6 @@ impl Inbox {
             );
         }
         updates
-    }
-}
-
-/// An update listener that first yields the updates an earlier process left unfinished, then
-/// those of `inner`: recorded in the [`Inbox`] as the dispatcher takes them (redeliveries
-/// dropped), unless they were recorded on arrival ([`record_on_arrival`], webhook mode).
-pub struct Recorded<L> {
-    inner: L,
-    inbox: Option<Arc<Inbox>>,
-    replay: Vec<Update>,
-}
-
-impl<L> Recorded<L> {
-    /// Wraps `inner`; `replay` (from [`Inbox::unfinished`]) comes first. Each update of `inner`
-    /// is recorded in `inbox` as it is taken; `None`: no inbox, or recorded on arrival.
-    pub fn new(inner: L, inbox: Option<Arc<Inbox>>, replay: Vec<Update>) -> Self {
-        Recorded {
-            inner,
-            inbox,
-            replay,
-        }
-    }
-}
-
-impl<'a, L> AsUpdateStream<'a> for Recorded<L>
-where
-    L: UpdateListener + Send + 'static,
-    L::Err: Send + 'static,
-{
-    type StreamErr = L::Err;
-    type Stream = BoxStream<'a, Result<Update, L::Err>>;
-
-    fn as_stream(&'a mut self) -> Self::Stream {
-        let replay = stream::iter(std::mem::take(&mut self.replay).into_iter().map(Ok));
-        let Some(inbox) = self.inbox.clone() else {
-            return replay.chain(self.inner.as_stream()).boxed();
-        };
-        // `filter_map` polls the inner stream again only after the record is written, and the
-        // long poll confirms a batch only when polled past its last update.
-        let live = self.inner.as_stream().filter_map(move |item| {
-            let inbox = Arc::clone(&inbox);
-            let kept: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-                match item {
-                    Ok(update) => inbox.accept(&update).await.then_some(Ok(update)),
-                    Err(error) => Some(Err(error)),
-                }
-            });
-            kept
-        });
-        replay.chain(live).boxed()
-    }
-}
-
-impl<L> UpdateListener for Recorded<L>
-where
-    L: UpdateListener + Send + 'static,
-    L::Err: Send + 'static,
-{
-    type Err = L::Err;
-
-    fn stop_token(&mut self) -> StopToken {
-        self.inner.stop_token()
-    }
-
-    fn hint_allowed_updates(&mut self, hint: &mut dyn Iterator<Item = AllowedUpdate>) {
-        self.inner.hint_allowed_updates(hint);
     }
 }
 

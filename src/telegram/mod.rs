@@ -1,6 +1,7 @@
 //! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, [`run`] (long polling through our own listener with a short backoff, or webhook;
-//! command menu, announcement delivery, crash recovery of accepted updates) and the health
+//! injected, [`run`] (getMe and long polling through our own calls with a short backoff, or
+//! webhook; our own dispatch loop; command menu, announcement delivery, crash recovery of
+//! accepted updates) and the health
 //! endpoint ([`spawn_health`]). Endpoints only take ids and text → [`App`] → `render::telegram`
 //! → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no retrieval logic lives here.
 
@@ -8,6 +9,7 @@ mod api;
 mod broadcast;
 pub mod callback;
 mod command;
+mod dispatch;
 mod handlers;
 mod health;
 mod inbox;
@@ -16,17 +18,13 @@ mod poll;
 mod send;
 pub mod texts;
 
-use std::fmt;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
-use teloxide::error_handlers::ErrorHandler;
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{ChatMemberUpdated, InlineQuery};
+use teloxide::types::{AllowedUpdate, ChatMemberUpdated, InlineQuery};
 use teloxide::update_listeners::{UpdateListener as _, webhooks};
 use url::Url;
 
@@ -218,9 +216,9 @@ pub enum RunError {
     /// The Bot API could not be reached at startup (setWebhook).
     #[error("Telegram Bot API: {0}")]
     Telegram(#[from] teloxide::RequestError),
-    /// The Bot API could not be reached at startup (getMe).
-    #[error("Telegram Bot API: {0}")]
-    Startup(#[from] SendError),
+    /// Telegram refused getMe at start (a wrong `TELOXIDE_TOKEN`, a revoked bot): its reason.
+    #[error("Telegram Bot API refused getMe (check TELOXIDE_TOKEN): {0}")]
+    Startup(String),
     /// The inbox's Redis URL is malformed.
     #[error("crash recovery: {0}")]
     Inbox(#[from] inbox::InvalidUrl),
@@ -362,10 +360,24 @@ async fn finished(inbox: Option<&Inbox>, update: &Update) {
     }
 }
 
-/// Runs the bot until SIGTERM or SIGINT: getMe, setMyCommands, announcement delivery (when
-/// `broadcasts` is given), then long polling (or the webhook listener) feeding
-/// [`schema`]. On the signal it stops fetching updates and lets the answers under way finish;
-/// after `shutdown_grace` it returns anyway, logging every reply still being sent.
+/// The kinds of update [`schema`] handles, asked of Telegram (teloxide keeps the description's
+/// own list private).
+const ALLOWED: [AllowedUpdate; 4] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::CallbackQuery,
+    AllowedUpdate::InlineQuery,
+    AllowedUpdate::MyChatMember,
+];
+
+/// Runs the bot until SIGTERM or SIGINT: getMe (asked until Telegram answers, see
+/// [`poll::get_me`]), setMyCommands, announcement delivery (when `broadcasts` is given), then
+/// long polling (or the webhook listener) feeding [`schema`]. On the signal it stops fetching
+/// updates (or stops asking getMe) and lets the answers under way finish; after `shutdown_grace`
+/// it returns anyway, logging every reply still being sent.
+///
+/// # Errors
+/// Telegram refused getMe (a bad token) or setWebhook, the webhook could not listen, the inbox's
+/// Redis URL is malformed, or the HTTP client or signal handler could not be set up.
 pub async fn run<A: Knowledge, S: BotStore>(
     app: Arc<A>,
     sessions: S,
@@ -374,6 +386,14 @@ pub async fn run<A: Knowledge, S: BotStore>(
 ) -> Result<(), RunError> {
     // Registered first: from here on a SIGTERM starts the graceful stop instead of killing.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (stopping, mut stopped_at) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+        }
+        let _ = stopping.send(Some(tokio::time::Instant::now()));
+    });
     let client = teloxide::net::default_reqwest_settings()
         .timeout(cfg.poll_timeout + HTTP_MARGIN)
         .build()
@@ -382,7 +402,8 @@ pub async fn run<A: Knowledge, S: BotStore>(
     if let Some(url) = cfg.api_url.clone() {
         bot = bot.set_api_url(url);
     }
-    // Updates come in through teloxide; replies go out through our own calls and pacing.
+    // Updates come in through our own long poll (or teloxide's webhook listener); every other
+    // call goes out through our own calls and pacing.
     let pacer = cfg.limits.map(|limits| Arc::new(Pacer::new(limits)));
     let api = api::Api::new(bot.clone());
     let sender = Sender::new(api.clone(), pacer);
@@ -394,7 +415,19 @@ pub async fn run<A: Knowledge, S: BotStore>(
         )?)),
         None => None,
     };
-    let me = sender.me().await?;
+    let me = {
+        let mut stop = stopped_at.clone();
+        tokio::select! {
+            me = poll::get_me(&api) => me.map_err(|e| RunError::Startup(match e {
+                teloxide::RequestError::Api(reason) => reason.to_string(),
+                other => other.to_string(),
+            }))?,
+            _ = stop.wait_for(Option::is_some) => {
+                tracing::info!("stopped before Telegram answered getMe; exiting");
+                return Ok(());
+            }
+        }
+    };
     let username = cfg
         .username
         .clone()
@@ -428,31 +461,7 @@ pub async fn run<A: Knowledge, S: BotStore>(
         Some(inbox) => inbox.unfinished().await,
         None => Vec::new(),
     };
-    let unhandled = inbox.clone();
-    let mut dispatcher = Dispatcher::builder(bot.clone(), schema::<A, S>())
-        .dependencies(dptree::deps![ctx])
-        .default_handler(move |update| {
-            let inbox = unhandled.clone();
-            async move {
-                tracing::debug!(update_id = update.id.0, "update not handled");
-                finished(inbox.as_deref(), &update).await;
-            }
-        })
-        .error_handler(Arc::new(LogErrors))
-        .build();
-    let token = dispatcher.shutdown_token();
-    let (stopping, mut stopped_at) = tokio::sync::watch::channel(None);
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
-        }
-        let _ = stopping.send(Some(tokio::time::Instant::now()));
-        // The dispatcher refuses while it is still starting: try again until it takes it.
-        while token.shutdown().is_err() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    let deps = dptree::deps![ctx];
     let listener_stop = stopped_at.clone();
     let dispatching = async {
         match cfg.webhook {
@@ -461,9 +470,9 @@ pub async fn run<A: Knowledge, S: BotStore>(
                 if let Err(error) = sending.delete_webhook().await {
                     tracing::warn!(%error, "could not check for a webhook; polling anyway");
                 }
-                let mut listener = poll::LongPoll::new(api, cfg.poll_timeout);
+                let mut listener = poll::LongPoll::new(api, cfg.poll_timeout, inbox.clone());
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                dispatch(&mut dispatcher, listener, inbox, replay).await;
+                dispatch::dispatch(replay, listener, &ALLOWED, schema::<A, S>(), deps, inbox).await;
             }
             Some(hook) => {
                 let mut options = webhooks::Options::new(hook.listen, hook.url);
@@ -474,7 +483,11 @@ pub async fn run<A: Knowledge, S: BotStore>(
                     webhooks::axum_to_router(bot, options).await?;
                 // Telegram takes the answer to its post as the confirmation: record first.
                 if let Some(inbox) = &inbox {
-                    router = inbox::record_on_arrival(router, Arc::clone(inbox), hook.secret_token);
+                    router = inbox::record_on_arrival(
+                        router,
+                        Arc::clone(inbox),
+                        hook.secret_token.clone(),
+                    );
                 }
                 let socket = tokio::net::TcpListener::bind(hook.listen).await?;
                 let stop = listener.stop_token();
@@ -488,9 +501,7 @@ pub async fn run<A: Knowledge, S: BotStore>(
                     }
                 });
                 stop_on_signal(listener.stop_token(), listener_stop.clone());
-                // Recorded on arrival: only the unfinished updates of the last run go through
-                // the inbox here.
-                dispatch(&mut dispatcher, listener, None, replay).await;
+                dispatch::dispatch(replay, listener, &ALLOWED, schema::<A, S>(), deps, inbox).await;
             }
         }
         Ok::<(), RunError>(())
@@ -529,28 +540,7 @@ pub async fn run<A: Knowledge, S: BotStore>(
     }
 }
 
-/// Feeds the dispatcher from `listener`, the unfinished updates of the last run first; each
-/// update is recorded in `record` as the dispatcher takes it (`None`: no inbox, or recorded on
-/// arrival).
-async fn dispatch<L>(
-    dispatcher: &mut Dispatcher<Bot, HandlerError, teloxide::dispatching::DefaultKey>,
-    listener: L,
-    record: Option<Arc<Inbox>>,
-    replay: Vec<Update>,
-) where
-    L: teloxide::update_listeners::UpdateListener + Send + 'static,
-    L::Err: fmt::Debug + fmt::Display + Send + 'static,
-{
-    let recorded = inbox::Recorded::new(listener, record, replay);
-    dispatcher
-        .dispatch_with_listener(recorded, Arc::new(LogErrors))
-        .await;
-}
-
-/// Stops the update listener once the stop signal came. The dispatcher's own shutdown token is
-/// not enough: teloxide wakes the dispatcher with `notify_waiters`, which is lost when the
-/// signal comes while it is handing an update to a worker, and the bot would then keep polling
-/// until the grace period is over.
+/// Stops the update listener once the stop signal came.
 fn stop_on_signal(
     token: teloxide::stop::StopToken,
     mut stopped_at: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
@@ -560,18 +550,6 @@ fn stop_on_signal(
             token.stop();
         }
     });
-}
-
-/// Logs what a handler or the update listener could not do (the user already got an apology
-/// where one could be sent).
-struct LogErrors;
-
-impl<E: fmt::Display + Send + 'static> ErrorHandler<E> for LogErrors {
-    fn handle_error(self: Arc<Self>, error: E) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move {
-            tracing::error!(%error, "telegram handler failed");
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Long polling: the update listener that fetches getUpdates through [`Api`] and feeds the
-//! dispatcher, with its own recovery from failed fetches.
+//! dispatcher, with its own recovery from failed fetches; and the start-up getMe ([`get_me`]),
+//! repeated with the same backoff.
 //!
 //! Written here instead of using teloxide's `Polling`: every teloxide request sleeps a fixed
 //! 10 s after a 5xx before it even returns (see [`super::api`]), and `Polling` then waits 1 s,
@@ -11,24 +12,28 @@
 //! error handler.
 //!
 //! Confirmation, as with `Polling`: the next fetch asks for `offset` = last update id + 1, which
-//! confirms the batch to Telegram, and it is made only when the dispatcher pulls past the last
-//! update of the batch, so [`super::inbox::Recorded`] has recorded every update before it is
-//! confirmed. On the stop token the fetch under way is dropped, the updates already fetched are
+//! confirms the batch to Telegram. With an [`Inbox`], each fetched batch is recorded there in one
+//! round trip before its first update is handed out (redeliveries of updates recorded before are
+//! dropped), so every update is recorded before it is confirmed. On the stop token the fetch under way is dropped, the updates already fetched are
 //! still handed out (they are in flight), and a last call with `timeout = 0, limit = 1`
 //! confirms them before the stream ends.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
+use teloxide::RequestError;
+use teloxide::payloads::GetMe;
 use teloxide::payloads::{GetUpdates, GetUpdatesSetters};
 use teloxide::stop::{StopFlag, StopToken, mk_stop_token};
-use teloxide::types::{AllowedUpdate, Update};
+use teloxide::types::{AllowedUpdate, Me, Update};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::time::Instant;
 
 use super::api::{Api, CallError};
+use super::inbox::Inbox;
 use crate::metrics;
 
 /// Delay before fetching again after the first failure of a run.
@@ -42,6 +47,7 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct LongPoll {
     api: Api,
     timeout: Duration,
+    inbox: Option<Arc<Inbox>>,
     allowed: Option<Vec<AllowedUpdate>>,
     token: StopToken,
     flag: StopFlag,
@@ -49,13 +55,15 @@ pub struct LongPoll {
 
 impl LongPoll {
     /// Fetches through `api`, each getUpdates held open by Telegram for up to `timeout` (whole
-    /// seconds). The HTTP client of `api` must wait longer than that.
+    /// seconds), recording each batch in `inbox` (if any) before handing it out. The HTTP client
+    /// of `api` must wait longer than `timeout`.
     #[must_use]
-    pub fn new(api: Api, timeout: Duration) -> Self {
+    pub fn new(api: Api, timeout: Duration, inbox: Option<Arc<Inbox>>) -> Self {
         let (token, flag) = mk_stop_token();
         LongPoll {
             api,
             timeout,
+            inbox,
             allowed: None,
             token,
             flag,
@@ -83,6 +91,7 @@ impl<'a> AsUpdateStream<'a> for LongPoll {
     fn as_stream(&'a mut self) -> Self::Stream {
         let fetcher = Fetcher {
             api: self.api.clone(),
+            inbox: self.inbox.clone(),
             server: self.api.server(),
             timeout: u32::try_from(self.timeout.as_secs()).unwrap_or(u32::MAX),
             allowed: self.allowed.clone(),
@@ -108,6 +117,8 @@ struct Failing {
 /// The polling state behind the stream.
 struct Fetcher {
     api: Api,
+    /// Where each batch is recorded before it is handed out.
+    inbox: Option<Arc<Inbox>>,
     /// The Bot API server, named in the logs.
     server: String,
     timeout: u32,
@@ -147,6 +158,10 @@ impl Fetcher {
                     if let Some(last) = updates.last() {
                         self.offset = Some(last.id.as_offset());
                     }
+                    let updates = match &self.inbox {
+                        Some(inbox) if !updates.is_empty() => inbox.accept_all(updates).await,
+                        _ => updates,
+                    };
                     self.batch = updates.into();
                     continue;
                 }
@@ -187,13 +202,9 @@ impl Fetcher {
         delay
     }
 
-    /// Delay before the next fetch of the failure run under way: [`FIRST_BACKOFF`] doubled per
-    /// earlier failure, at most [`MAX_BACKOFF`].
+    /// Delay before the next fetch of the failure run under way.
     fn backoff(&self) -> Duration {
-        let failures = self.failing.as_ref().map_or(0, |f| f.failures);
-        FIRST_BACKOFF
-            .saturating_mul(2u32.saturating_pow(failures))
-            .min(MAX_BACKOFF)
+        backoff(self.failing.as_ref().map_or(0, |f| f.failures))
     }
 
     /// A fetch worked: ends the failure run, if any (logged once).
@@ -229,6 +240,55 @@ impl Fetcher {
     }
 }
 
+/// Delay before the next call after `failures` earlier failures of a run: [`FIRST_BACKOFF`]
+/// doubled per earlier failure, at most [`MAX_BACKOFF`].
+fn backoff(failures: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(failures))
+        .min(MAX_BACKOFF)
+}
+
+/// The bot's identity (getMe) at start, asked until Telegram answers: a 5xx, a lost connection
+/// or a timeout is asked again after the polling backoff ([`FIRST_BACKOFF`] doubling to
+/// [`MAX_BACKOFF`]), a 429 after its `retry_after`, each failure logged; a refusal (401: a bad
+/// token) is returned, since asking again cannot help. The caller races it against the stop
+/// signal.
+///
+/// # Errors
+/// Telegram refused the call.
+pub async fn get_me(api: &Api) -> Result<Me, RequestError> {
+    let mut failures = 0;
+    loop {
+        let delay = match api.call::<Me>("getMe", &GetMe::new()).await {
+            Ok(me) => {
+                if failures > 0 {
+                    tracing::info!(server = %api.server(), failures, "getMe works again");
+                }
+                return Ok(me);
+            }
+            Err(CallError::Refused(error)) => return Err(error),
+            Err(CallError::RetryAfter(after)) => {
+                metrics::telegram_rate_limited("getMe");
+                tracing::warn!(server = %api.server(), ?after, "getMe: 429, waiting");
+                after
+            }
+            Err(CallError::NotProcessed(why) | CallError::Unknown(why)) => {
+                let delay = backoff(failures);
+                tracing::warn!(
+                    server = %api.server(),
+                    error = %why,
+                    retry_ms = delay.as_millis() as u64,
+                    "getMe failed; asking again"
+                );
+                delay
+            }
+        };
+        metrics::telegram_retry("getMe");
+        failures += 1;
+        tokio::time::sleep(delay).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +297,7 @@ mod tests {
     fn backoff_doubles_up_to_its_bound_and_restarts_after_a_success() {
         let mut f = Fetcher {
             api: Api::new(teloxide::Bot::new("1:T")),
+            inbox: None,
             server: "api.telegram.org".to_string(),
             timeout: 1,
             allowed: None,

@@ -12,7 +12,7 @@
 //!   (no idempotency key, a bot cannot read a chat's history), so a resend is a visible
 //!   duplicate whenever it did, which is what Telegram's 502s mostly are; we accept losing the
 //!   message in the rarer case that it did not, and say so in the log. Calls that are harmless
-//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, getMe, setMyCommands,
+//!   to repeat (answerCallbackQuery, answerInlineQuery, getChatMember, setMyCommands,
 //!   getWebhookInfo, deleteWebhook) are retried like the not-processed ones.
 //!
 //! Messages being sent are registered, so that a shutdown can log those it gives up on. Sends,
@@ -28,13 +28,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::payloads::{
     AnswerCallbackQuery, AnswerCallbackQuerySetters, AnswerInlineQuery, AnswerInlineQuerySetters,
-    DeleteWebhook, GetChatMember, GetMe, GetWebhookInfo, SendMessage, SendMessageSetters,
-    SetMyCommands,
+    DeleteWebhook, GetChatMember, GetWebhookInfo, SendMessage, SendMessageSetters, SetMyCommands,
 };
 use teloxide::types::{
     BotCommand, CallbackQueryId, ChatId, ChatMember, InlineKeyboardMarkup, InlineQueryId,
-    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Me, Message, MessageId,
-    ParseMode, ReplyParameters, True, UserId, WebhookInfo,
+    InlineQueryResult, InlineQueryResultsButton, LinkPreviewOptions, Message, MessageId, ParseMode,
+    ReplyParameters, True, UserId, WebhookInfo,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -232,11 +231,6 @@ impl Sender {
         self.repeatable::<ChatMember>("getChatMember", &payload)
             .await
             .map(|member| member.is_privileged())
-    }
-
-    /// getMe.
-    pub async fn me(&self) -> Result<Me, SendError> {
-        self.repeatable("getMe", &GetMe::new()).await
     }
 
     /// setMyCommands.

@@ -150,6 +150,44 @@ async fn store_queues_once_claims_once_and_reports_status() {
     assert!(a.status().await.expect("status")[0].finished);
 }
 
+/// An entry a consumer took and left untouched (it died) is taken over by another consumer once
+/// it has been stale for `stale_after` (`broadcast_stale_secs`), not before.
+#[tokio::test]
+async fn an_untouched_entry_is_taken_over_after_the_configured_time() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let prefix = unique_prefix("bc-stale");
+    let stale = Duration::from_millis(1000);
+    let open = |name| {
+        BroadcastStore::open(redis.url(), &prefix, name)
+            .expect("url")
+            .stale_after(stale)
+    };
+    let (dead, alive) = (open("dead"), open("alive"));
+    dead.enqueue(&announcement("ds1", "河南省/安阳市", "首贷贴息"))
+        .await
+        .expect("enqueue");
+    dead.ensure_group().await.expect("group");
+    let taken = dead.next_batch().await.expect("read");
+    assert_eq!(taken.len(), 1);
+    let started = Instant::now();
+    assert!(
+        alive.next_batch().await.expect("read").is_empty(),
+        "help: not stale yet"
+    );
+    let over = loop {
+        let batch = alive.next_batch().await.expect("read");
+        if !batch.is_empty() || started.elapsed() > stale * 5 {
+            break batch;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let waited = started.elapsed();
+    assert_eq!(over, taken, "help: taken over after {waited:?}");
+    assert!(waited >= stale, "help: taken over early, after {waited:?}");
+}
+
 /// A bot on the real knowledge base with subscriptions in Redis; limits off.
 struct Bot {
     api: FakeBotApi,
@@ -516,6 +554,9 @@ impl Deployment {
             .command(&["serve"])
             .env("RUST_LOG", "info")
             .env("POLICYBOT_REPLICA", name)
+            // Above the 5 s between touches of an entry being delivered, below the default 30 s
+            // a survivor would otherwise wait.
+            .env("POLICYBOT_BROADCAST_STALE_SECS", "8")
             .stdout(log)
             .stderr(Stdio::null())
             .spawn()

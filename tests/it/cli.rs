@@ -208,6 +208,46 @@ fn batch_mode_stops_quietly_when_the_reader_goes_away() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
+/// Issue 9: every subcommand writes its output through one writer, so a reader that is gone
+/// before the first line (stdout closed, as `policybot … | head -0` or a consumer that died) ends
+/// the command quietly: exit 0 and no panic text, where `println!` panicked (exit 101).
+#[test]
+fn every_subcommand_stops_quietly_when_its_reader_is_gone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let questions = tmp.path().join("two.jsonl");
+    let gold = std::fs::read_to_string(root().join("tests/data/gold.jsonl")).expect("gold");
+    let two: Vec<&str> = gold.lines().take(2).collect();
+    std::fs::write(&questions, two.join("\n")).expect("write");
+    let eval_file = questions.to_str().expect("utf-8 path");
+    let runs: [(&[&str], &str); 4] = [
+        (&["index"], ""),
+        (&["ask", "小店房租能减免吗"], ""),
+        (&["eval", eval_file], ""),
+        (&["chat"], "小店房租能减免吗\n"),
+    ];
+    for (args, input) in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
+            .current_dir(root())
+            .env_remove("REDIS_URL")
+            .env("POLICYBOT_INDEX_DIR", shared_index())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        let out = child.wait_with_output().expect("binary finishes");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
 /// Issue 9: an unknown region is bad input (exit 1, as the README says), echoed without raw
 /// control characters.
 #[test]

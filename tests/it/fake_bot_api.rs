@@ -1,6 +1,6 @@
 //! A fake Telegram Bot API server on 127.0.0.1 (random port) for end-to-end bot tests: serves
-//! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured; the next
-//! n calls can answer 502), records every call (method, JSON body, arrival time; a getUpdates
+//! queued real-shaped updates through getUpdates (offset and long-poll timeout honoured), can
+//! answer the next n calls of a method (getUpdates, getMe) 502 at once, records every call (method, JSON body, arrival time; a getUpdates
 //! once answered), answers like Telegram, and can fail the next sendMessage calls with 429
 //! (retry_after), 503 or 400 (unparseable HTML), or deliver a message and then answer 502 as if
 //! the answer got lost on the way back. It can hold the answers to delivered messages (to kill
@@ -96,8 +96,8 @@ struct Inner {
     max_long_poll: Option<Duration>,
     /// Per chat: (retry_after seconds, how many more sendMessage calls answer 429).
     chat_limits: HashMap<i64, (u64, usize)>,
-    /// How many more getUpdates calls answer 502 at once.
-    poll_failures: usize,
+    /// Per method (lowercased): how many more calls answer 502 at once.
+    failing_calls: HashMap<String, usize>,
     /// Calls of this method (lowercased) are held until [`FakeBotApi::release`], after letting
     /// through as many as the count says.
     held_method: Option<(String, usize)>,
@@ -184,9 +184,11 @@ impl FakeBotApi {
         id
     }
 
-    /// Answers the next `n` getUpdates calls 502 Bad Gateway at once (Telegram's front end).
-    pub fn fail_next_polls(&self, n: usize) {
-        self.shared.lock().poll_failures = n;
+    /// Answers the next `n` calls of `method` (case-insensitive; `usize::MAX`: all of them) 502
+    /// Bad Gateway at once (Telegram's front end). Replaces an earlier count for that method.
+    pub fn fail_next(&self, method: &str, n: usize) {
+        let method = method.to_ascii_lowercase();
+        self.shared.lock().failing_calls.insert(method, n);
     }
 
     /// Answers the next `n` sendMessage calls with `failure`.
@@ -395,19 +397,16 @@ async fn handle(
     let method = method.to_ascii_lowercase();
     hold_method(&shared, &method).await;
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let failing = shared
+        .lock()
+        .failing_calls
+        .get_mut(&method)
+        .filter(|n| **n > 0)
+        .map(|n| *n = n.saturating_sub(1))
+        .is_some();
     let response = match method.as_str() {
-        "getupdates" => {
-            let fail = {
-                let mut inner = shared.lock();
-                let fail = inner.poll_failures > 0;
-                inner.poll_failures = inner.poll_failures.saturating_sub(1);
-                fail
-            };
-            match fail {
-                true => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
-                false => ok(json!(get_updates(&shared, &body).await)),
-            }
-        }
+        _ if failing => error(StatusCode::BAD_GATEWAY, 502, "Bad Gateway"),
+        "getupdates" => ok(json!(get_updates(&shared, &body).await)),
         "getme" => ok(bot_user_me()),
         "getwebhookinfo" => ok(json!({
             "url": "",

@@ -90,7 +90,8 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         index_dir: index_dir.clone(),
     };
     let compendium = data.join("compendium");
-    let (running, _) = App::load(&cfg, false, &mut |_, _| {}).expect("bundled data loads");
+    let (running, _) =
+        App::load(&cfg, false, &mut |_, _| {}, &mut || {}).expect("bundled data loads");
     assert!(!running.reload().expect("reload"), "nothing new yet");
     assert!(!top(&running, QUESTION).contains("算力券"), "not known yet");
 
@@ -113,7 +114,7 @@ fn ingest_adds_replaces_and_rejects_while_an_app_reloads() {
         NOTICE
     );
 
-    let (fresh, open) = App::load(&cfg, false, &mut |_, _| {}).expect("load");
+    let (fresh, open) = App::load(&cfg, false, &mut |_, _| {}, &mut || {}).expect("load");
     assert!(!open.built, "ingest already built the live generation");
     let title = top(&fresh, QUESTION);
     assert!(title.contains("算力券"), "fresh app top hit: {title}");
@@ -256,6 +257,7 @@ async fn running_serve_answers_from_an_ingested_notice_without_restart() {
 
     let api = FakeBotApi::start().await;
     let child = policybot(&["serve"])
+        .env("POLICYBOT_RELOAD_POLL_MS", "100")
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", api.url().as_str())
         .stdout(fs::File::create(tmp.path().join("serve.log")).expect("log file"))
@@ -293,7 +295,8 @@ async fn running_serve_answers_from_an_ingested_notice_without_restart() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Keep asking; every question is answered, and within a few polls the answer cites the notice.
+    // Keep asking; every question is answered, and within a few reload polls (100 ms here) the
+    // answer cites the notice.
     let mut asked = 1;
     let found = loop {
         api.push(private(7, QUESTION));
@@ -305,10 +308,10 @@ async fn running_serve_answers_from_an_ingested_notice_without_restart() {
         if all[asked - 1].contains("关于发放中小企业算力券的通知") {
             break true;
         }
-        if asked > 15 {
+        if asked > 50 {
             break false;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(
         found,
@@ -361,8 +364,8 @@ fn a_changed_notice_inside_a_compendium_replaces_the_old_copy() {
         .expect("reported");
     assert_eq!(doc.outcome, Outcome::Changed);
     assert!(!doc.old_kept_in.is_empty(), "the compendium is kept");
-    let (kb, _) =
-        policybot::index::KnowledgeBase::open(&paths, false, &mut |_, _| {}).expect("opens");
+    let (kb, _) = policybot::index::KnowledgeBase::open(&paths, false, &mut |_, _| {}, &mut || {})
+        .expect("opens");
     let versions: Vec<usize> = kb
         .corpus
         .documents

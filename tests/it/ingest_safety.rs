@@ -1,7 +1,8 @@
 //! Issue 9 (nothing lost, nothing exhausted), ingest side, with real processes
 //! and files: hostile inputs refused in one line with data and index unchanged (limits, FIFO,
 //! long names), the build lock (two simultaneous ingests lose nothing; a killed holder does not
-//! block; `ask` does not rebuild while an ingest holds the lock).
+//! block; `ask` does not rebuild while an ingest holds the lock, and says once that it waits when
+//! there is no index to answer from).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -101,7 +102,8 @@ impl Site {
 
     /// 文号 of the documents of the live index.
     fn indexed_numbers(&self) -> Vec<String> {
-        let (kb, _) = KnowledgeBase::open(&self.paths, false, &mut |_, _| {}).expect("opens");
+        let (kb, _) =
+            KnowledgeBase::open(&self.paths, false, &mut |_, _| {}, &mut || {}).expect("opens");
         kb.corpus
             .documents
             .iter()
@@ -298,6 +300,38 @@ fn two_simultaneous_ingests_of_the_same_file_name_lose_nothing() {
             );
         }
     }
+}
+
+/// Issue 9: with no index yet and the build lock held by another process, `ask` waits for it
+/// and says so once on stderr, naming the index directory's lock; then builds and answers.
+#[test]
+fn ask_waiting_for_the_build_lock_says_so_once() {
+    let site = Site::new();
+    let lock = policybot::index::BuildLock::try_acquire(&site.paths.index_dir)
+        .expect("lock")
+        .expect("free");
+    let mut ask = site
+        .policybot(&["ask", "算力券怎么申领"])
+        .spawn()
+        .expect("ask runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        ask.try_wait().expect("wait").is_none(),
+        "help: ask did not wait for the lock"
+    );
+    drop(lock);
+    let out = finish(ask, Duration::from_secs(60), "ask");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("算力券"));
+    let waiting: Vec<&str> = err.lines().filter(|l| l.contains("等待")).collect();
+    assert_eq!(waiting.len(), 1, "help: one line: {err}");
+    let dir = site.paths.index_dir.display().to_string();
+    assert!(
+        waiting[0].contains(&dir) && waiting[0].contains("build.lock"),
+        "help: names the lock: {}",
+        waiting[0]
+    );
 }
 
 #[test]

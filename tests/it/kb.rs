@@ -41,8 +41,13 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
-        let (app, _) = App::load(&config(scratch("kb-index")), false, &mut |_, _| {})
-            .expect("bundled data loads");
+        let (app, _) = App::load(
+            &config(scratch("kb-index")),
+            false,
+            &mut |_, _| {},
+            &mut || {},
+        )
+        .expect("bundled data loads");
         app
     })
 }

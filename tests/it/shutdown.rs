@@ -3,7 +3,9 @@
 //! grace period (also while sends wait out 429s, or while getUpdates keeps failing); a send still
 //! waiting at the deadline is logged; an idle bot's long polls log no errors (one held 25 s, and
 //! many short cycles); with Redis, `kill -9` with 40 questions in flight loses none of them after
-//! a restart, and sends again only the answers that were on the wire.
+//! a restart, and sends again only the answers that were on the wire. At start, a 502 on getMe
+//! costs a short backoff, a refused token exits 2 with one line (no panic), and SIGTERM while
+//! getMe keeps failing exits 0 at once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -38,6 +40,11 @@ impl Serving {
             rest = rest.find('m').map_or("", |m| &rest[m + 1..]);
         }
         out + rest
+    }
+
+    /// What serve wrote to stderr.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default()
     }
 
     fn signal(&self, name: &str) {
@@ -268,25 +275,24 @@ async fn many_idle_long_poll_cycles_log_nothing() {
     );
 }
 
-/// Issue 9: while getUpdates keeps failing, SIGTERM still stops the bot at once: the backoff
-/// between two fetches (4 s by now) is cut short, and serve exits 0.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_get_updates_outage_exits_at_once() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+/// Starts serve with every call of `method` answered 502, sends SIGTERM once five have failed
+/// (250 + 500 + 1000 + 2000 ms after the first four, the bot waits 4 s after the fifth), and
+/// asserts that serve exits 0 within 2 s: the backoff is cut short. Returns the stopped serve.
+async fn sigterm_during_an_outage_of(method: &str, tmp: &Path) -> Serving {
     let api = FakeBotApi::start().await;
-    api.fail_next_polls(usize::MAX);
-    let mut bot = serve(&api, tmp.path(), &[]);
-    // 250 + 500 + 1000 + 2000 ms after the first four 502s: after the fifth the bot waits 4 s.
+    api.fail_next(method, usize::MAX);
+    let mut bot = serve(&api, tmp, &[]);
+    let lowercase = method.to_ascii_lowercase();
     let failed = |calls: &[super::fake_bot_api::Call]| {
         calls
             .iter()
-            .filter(|c| c.method == "getupdates" && !c.ok)
+            .filter(|c| c.method == lowercase && !c.ok)
             .count()
     };
     let calls = api
         .wait_until(Duration::from_secs(60), |calls| failed(calls) >= 5)
         .await;
-    assert!(failed(&calls) >= 5, "help: polls failed\n{}", bot.log());
+    assert!(failed(&calls) >= 5, "help: {method} failed\n{}", bot.log());
     bot.signal("TERM");
     let (status, took) = bot.exit(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(0), "{}", bot.log());
@@ -295,10 +301,82 @@ async fn sigterm_during_a_get_updates_outage_exits_at_once() {
         "help: exited {took:?} after SIGTERM, in a 4 s backoff\n{}",
         bot.log()
     );
+    println!("SIGTERM during a {method} outage: exit 0 after {took:?}");
+    bot
+}
+
+/// Issue 9: while getUpdates keeps failing, SIGTERM still stops the bot at once, and the outage
+/// is logged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_get_updates_outage_exits_at_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bot = sigterm_during_an_outage_of("getUpdates", tmp.path()).await;
     let log = bot.log();
     let warned = log.matches("getUpdates failed").count();
     assert_eq!(warned, 1, "help: one line for the whole outage:\n{log}");
-    println!("SIGTERM during a getUpdates outage: exit 0 after {took:?}");
+}
+
+/// Issue 9: while the getMe made at start keeps failing, SIGTERM stops serve at once (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_get_me_keeps_failing_exits_at_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    sigterm_during_an_outage_of("getMe", tmp.path()).await;
+}
+
+/// Issue 9: a 502 on the getMe made at start is asked again after the short backoff (250 ms), not
+/// after teloxide's 10 s sleep: the first question is answered within 2 s of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_on_the_first_get_me_costs_under_2_s() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    api.fail_next("getMe", 1);
+    api.push(private(7, "小店房租能减免吗"));
+    let bot = serve(&api, tmp.path(), &[]);
+    let sent = api
+        .wait_for("sendMessage", 1, Duration::from_secs(60))
+        .await;
+    assert_eq!(sent.len(), 1, "help: answered\n{}", bot.log());
+    let calls = api.calls();
+    let get_me: Vec<_> = calls.iter().filter(|c| c.method == "getme").collect();
+    assert!(
+        get_me.len() == 2 && !get_me[0].ok && get_me[1].ok,
+        "help: one 502, then getMe again\n{}",
+        bot.log()
+    );
+    let answered = calls
+        .iter()
+        .find(|c| c.ok && c.method == "sendmessage")
+        .expect("help: the answer")
+        .at;
+    let cost = answered.duration_since(get_me[0].at);
+    assert!(
+        cost < Duration::from_secs(2),
+        "help: answered {cost:?} after the 502 on getMe\n{}",
+        bot.log()
+    );
+    println!("502 on the first getMe: first answer {cost:?} after it");
+}
+
+/// Issue 9: a token Telegram refuses (401) stops serve at start with exit status 2 and one line on
+/// stderr naming the setting, no panic and no retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_exits_2_with_one_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    let mut bot = serve(&api, tmp.path(), &[("TELOXIDE_TOKEN", "2:WRONG")]);
+    let (status, _) = bot.exit(Duration::from_secs(60)).await;
+    let stderr = bot.stderr();
+    assert_eq!(status.code(), Some(2), "{stderr}\n{}", bot.log());
+    assert!(!stderr.contains("panicked"), "help: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "help: one line: {stderr:?}");
+    assert!(
+        lines[0].contains("getMe") && lines[0].contains("TELOXIDE_TOKEN"),
+        "help: {}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("WRONG"), "help: the token is not shown");
+    println!("refused token: exit 2, stderr {:?}", lines[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -325,7 +325,7 @@ async fn settle(api: &FakeBotApi, chats: &[(i64, u64)]) -> Vec<Value> {
     }
     let is_marker = |m: &Value| text(m).contains(MARKER);
     api.wait_until(WAIT, |calls| {
-        let answered = calls.iter().filter(|c| c.ok && c.method == "sendmessage");
+        let answered = calls_of(calls, "sendmessage", Some(true), None);
         answered.filter(|c| is_marker(&c.body)).count() >= chats.len()
     })
     .await;
@@ -889,11 +889,7 @@ async fn burst_with_429s_answers_every_question_exactly_once() {
         users.len(),
         "help: every question answered once"
     );
-    let failed = api
-        .calls()
-        .iter()
-        .filter(|c| c.method == "sendmessage" && !c.ok)
-        .count();
+    let failed = calls_of(&api.calls(), "sendmessage", Some(false), None).count();
     assert_eq!(failed, 6, "help: the 429s were really served");
     for &u in &users {
         let to_user = answers.iter().filter(|m| m["chat_id"] == u).count();
@@ -901,11 +897,25 @@ async fn burst_with_429s_answers_every_question_exactly_once() {
     }
 }
 
+/// The calls of `method` (lowercased) among `calls`, in arrival order: only those that took
+/// effect (`Some(true)`) or did not (`Some(false)`), and only those to `chat`, when given.
+fn calls_of<'a>(
+    calls: &'a [fake::Call],
+    method: &'a str,
+    ok: Option<bool>,
+    chat: Option<i64>,
+) -> impl Iterator<Item = &'a fake::Call> + 'a {
+    calls.iter().filter(move |c| {
+        c.method == method
+            && ok.is_none_or(|ok| c.ok == ok)
+            && chat.is_none_or(|chat| c.body["chat_id"] == chat)
+    })
+}
+
 /// sendMessage calls to `chat` (failed or not), in arrival order.
 fn sends_to(api: &FakeBotApi, chat: i64) -> Vec<fake::Call> {
-    api.calls()
-        .into_iter()
-        .filter(|c| c.method == "sendmessage" && c.body["chat_id"] == chat)
+    calls_of(&api.calls(), "sendmessage", None, Some(chat))
+        .cloned()
         .collect()
 }
 
@@ -930,9 +940,9 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
     api.fail_next_sends(1, Failure::BadGatewayAfterDelivery);
     api.push(fake::private(101, "房租减免"));
     api.wait_until(WAIT, |calls| {
-        calls
-            .iter()
-            .any(|c| c.method == "sendmessage" && c.body["chat_id"] == 101)
+        calls_of(calls, "sendmessage", None, Some(101))
+            .next()
+            .is_some()
     })
     .await;
     // A resend would come within the retry backoff.
@@ -948,14 +958,6 @@ async fn a_5xx_costs_under_2_s_and_a_delivered_message_is_never_sent_twice() {
     eprintln!("503 on one send: answered {cost:?} after it; 502 after delivery: 1 copy, in doubt");
 }
 
-/// getUpdates calls the fake answered 502.
-fn failed_polls(calls: &[fake::Call]) -> Vec<&fake::Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "getupdates" && !c.ok)
-        .collect()
-}
-
 /// Issue 9: a getUpdates answered 502 (or failing in any other way) is fetched again after a
 /// short backoff (250 ms, doubling), not after teloxide's 10 s sleep; each run of failures is
 /// logged once when it starts and once when it ends.
@@ -966,12 +968,14 @@ async fn a_502_on_get_updates_costs_under_2_s_and_is_logged_once_per_run() {
     let api = &bot.api;
     let runs = [1, 2];
     for (run, failures) in runs.into_iter().enumerate() {
-        let before = failed_polls(&api.calls()).len();
-        api.fail_next_polls(failures);
+        let failed_polls =
+            |calls: &[fake::Call]| calls_of(calls, "getupdates", Some(false), None).count();
+        let before = failed_polls(&api.calls());
+        api.fail_next("getUpdates", failures);
         let calls = api
-            .wait_until(WAIT, |calls| failed_polls(calls).len() >= before + failures)
+            .wait_until(WAIT, |calls| failed_polls(calls) >= before + failures)
             .await;
-        let failed = failed_polls(&calls);
+        let failed: Vec<_> = calls_of(&calls, "getupdates", Some(false), None).collect();
         assert_eq!(
             failed.len(),
             before + failures,
@@ -981,9 +985,9 @@ async fn a_502_on_get_updates_costs_under_2_s_and_is_logged_once_per_run() {
         let user = 300 + run as u64;
         api.push(fake::private(user, "贷款贴息"));
         api.wait_until(WAIT, |calls| {
-            calls
-                .iter()
-                .any(|c| c.ok && c.method == "sendmessage" && c.body["chat_id"] == user)
+            calls_of(calls, "sendmessage", Some(true), Some(user as i64))
+                .next()
+                .is_some()
         })
         .await;
         let answer = sends_to(api, user as i64);
@@ -1016,17 +1020,17 @@ async fn a_429_for_one_chat_does_not_delay_another_chat() {
     api.limit_chat(100, 3, 1);
     api.push(fake::private(100, "贷款贴息"));
     api.wait_until(WAIT, |calls| {
-        calls
-            .iter()
-            .any(|c| c.method == "sendmessage" && c.body["chat_id"] == 100)
+        calls_of(calls, "sendmessage", None, Some(100))
+            .next()
+            .is_some()
     })
     .await;
     api.push(fake::private(200, "房租减免"));
     api.wait_until(Duration::from_secs(20), |calls| {
         [100, 200].iter().all(|&chat| {
-            calls
-                .iter()
-                .any(|c| c.ok && c.method == "sendmessage" && c.body["chat_id"] == chat)
+            calls_of(calls, "sendmessage", Some(true), Some(chat))
+                .next()
+                .is_some()
         })
     })
     .await;
@@ -1092,10 +1096,8 @@ async fn hundred_concurrent_users_each_answered_once() {
         .collect();
     let mut latencies = Vec::new();
     for (user, update) in ids {
-        let replies: Vec<_> = calls
-            .iter()
-            .filter(|c| c.ok && c.method == "sendmessage" && c.body["chat_id"] == user)
-            .collect();
+        let replies: Vec<_> =
+            calls_of(&calls, "sendmessage", Some(true), Some(user as i64)).collect();
         assert_eq!(
             replies.len(),
             1,
