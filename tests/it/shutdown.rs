@@ -239,30 +239,52 @@ async fn idle_long_polling_logs_no_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_idle_long_poll_cycles_log_nothing() {
     const CYCLES: usize = 8;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let api = FakeBotApi::start().await;
-    api.hold_long_polls(Duration::from_secs(25));
-    let bot = serve(&api, tmp.path(), &[("POLICYBOT_POLL_TIMEOUT", "1")]);
     let idle_polls = |calls: &[super::fake_bot_api::Call]| {
         calls
             .iter()
             .filter(|c| c.method == "getupdates" && c.ok && c.body["timeout"] == 1)
             .count()
+            >= CYCLES
     };
-    let calls = api
-        .wait_until(Duration::from_secs(60), |calls| idle_polls(calls) >= CYCLES)
-        .await;
-    assert!(
-        idle_polls(&calls) >= CYCLES,
-        "help: {CYCLES} long polls of 1 s answered\n{}",
-        bot.log()
-    );
+    idle_then_ask(
+        &[("POLICYBOT_POLL_TIMEOUT", "1")],
+        idle_polls,
+        Duration::from_secs(60),
+    )
+    .await;
+}
+
+/// Issue 9's bar as written: `serve` idle for 2 minutes with the default 25 s long poll logs no
+/// warning or error. Long, so not in CI: `cargo test --release --test it idle_serve -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a 2-minute run; the 1 s-cycle test above covers the same path in CI"]
+async fn idle_serve_for_two_minutes_logs_nothing() {
+    let started = std::time::Instant::now();
+    let two_minutes =
+        |_: &[super::fake_bot_api::Call]| started.elapsed() >= Duration::from_secs(120);
+    idle_then_ask(&[], two_minutes, Duration::from_secs(150)).await;
+}
+
+/// Starts serve with `env` against a fake API that holds long polls as Telegram does, waits until
+/// `idle_enough` holds of the calls made (at most `wait`), asserts that nothing was logged at WARN
+/// or ERROR, then that a question still gets its answer.
+async fn idle_then_ask(
+    env: &[(&str, &str)],
+    idle_enough: impl Fn(&[super::fake_bot_api::Call]) -> bool,
+    wait: Duration,
+) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let api = FakeBotApi::start().await;
+    api.hold_long_polls(Duration::from_secs(25));
+    let bot = serve(&api, tmp.path(), env);
+    let calls = api.wait_until(wait, |calls| idle_enough(calls)).await;
+    assert!(idle_enough(&calls), "help: idle long enough\n{}", bot.log());
     let log = bot.log();
     let noise: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("ERROR") || l.contains("WARN"))
         .collect();
-    assert!(noise.is_empty(), "{CYCLES} idle polls logged: {noise:?}");
+    assert!(noise.is_empty(), "idle polling logged: {noise:?}");
     api.push(private(7, "小店房租能减免吗"));
     let sent = api
         .wait_for("sendMessage", 1, Duration::from_secs(30))
