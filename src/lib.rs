@@ -4,9 +4,10 @@
 //! Reading order:
 //! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
 //! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
-//! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, synonyms and stop words.
+//! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, the lexicon (synonyms, stop
+//!   words, answer-type words), typo repair by sound, numbers as typed, the A-not-A form.
 //! - [`index`]: tantivy schema, build, open (with integrity checks and repair) and retrieval with
-//!   region awareness; the build lock.
+//!   region awareness (its tunable numbers in `rank`); the build lock.
 //! - [`intents`]: intent definitions as data and `classify()`.
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters.
