@@ -8,6 +8,9 @@ use crate::text::normalize::is_ideograph;
 /// character, `享不享受` → `享受`), and `AB不AB` → `AB`; `没` works like `不`.
 #[must_use]
 pub fn collapse_a_not_a(text: &str) -> String {
+    if !text.contains(['不', '没']) {
+        return text.to_string();
+    }
     let c: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

@@ -354,6 +354,13 @@ pub fn buttons(message: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Presses the button of `message` (message `msg_id` of private chat 100) whose callback data
+/// starts with `prefix`, and returns the one reply.
+async fn press(api: &FakeBotApi, msg_id: i64, message: &Value, prefix: &str) -> Value {
+    let update = fake::callback(100, 100, msg_id, &button(message, prefix));
+    exchange(api, update, 1).await.remove(0)
+}
+
 fn button(message: &Value, prefix: &str) -> String {
     buttons(message)
         .into_iter()
@@ -570,13 +577,7 @@ async fn every_button_kind_is_answered() {
     assert_eq!(acks.last().unwrap()["text"], texts::THANKS);
 
     // 更多结果 → the next page, with new buttons.
-    let more = exchange(
-        api,
-        fake::callback(100, 100, msg_id, &button(&first, "m:")),
-        1,
-    )
-    .await
-    .remove(0);
+    let more = press(api, msg_id, &first, "m:").await;
     assert!(
         text(&more).contains("<b>3. "),
         "help: next page starts at rank 3: {}",
@@ -584,13 +585,7 @@ async fn every_button_kind_is_answered() {
     );
 
     // 只看安阳 on the newest answer.
-    let region = exchange(
-        api,
-        fake::callback(100, 100, msg_id + 1, &button(&more, "r:")),
-        1,
-    )
-    .await
-    .remove(0);
+    let region = press(api, msg_id + 1, &more, "r:").await;
     assert!(
         text(&region).contains("（安阳）"),
         "help: {}",
@@ -598,13 +593,7 @@ async fn every_button_kind_is_answered() {
     );
 
     // A related question.
-    let ask = exchange(
-        api,
-        fake::callback(100, 100, msg_id + 2, &button(&region, "a:")),
-        1,
-    )
-    .await
-    .remove(0);
+    let ask = press(api, msg_id + 2, &region, "a:").await;
     assert!(
         text(&ask).contains("贷款贴息申请条件"),
         "help: {}",
@@ -1281,13 +1270,7 @@ async fn more_results_keeps_the_answers_other_buttons_valid() {
     let first = exchange(api, fake::private(100, "小微企业贷款有贴息吗"), 1)
         .await
         .remove(0);
-    let more = exchange(
-        api,
-        fake::callback(100, 100, 10_001, &button(&first, "m:")),
-        1,
-    )
-    .await
-    .remove(0);
+    let more = press(api, 10_001, &first, "m:").await;
     assert!(
         text(&more).contains("<b>4. "),
         "help: page 2: {}",
@@ -1412,13 +1395,7 @@ async fn further_pages_are_not_logged_as_unanswered_again() {
         "help: a related answer: {}",
         text(&first)
     );
-    let more = exchange(
-        api,
-        fake::callback(100, 100, 10_001, &button(&first, "m:")),
-        1,
-    )
-    .await
-    .remove(0);
+    let more = press(api, 10_001, &first, "m:").await;
     assert!(
         text(&more).contains("<b>4. "),
         "help: page 2: {}",
