@@ -10,7 +10,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::collect::{self, AllMatches};
-use super::facts::{Asks, sorted_intersection};
+use super::facts::{Asks, similar};
 use super::open::KnowledgeBase;
 use super::rank::{
     self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
@@ -423,11 +423,9 @@ impl KnowledgeBase {
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
-            let copy = (0..i).filter(|j| !copies.contains(j)).any(|j| {
-                let inter = sorted_intersection(grams[i], grams[j]) as f32;
-                let union = (grams[i].len() + grams[j].len()) as f32 - inter;
-                union > 0.0 && inter / union >= COPY_SIMILARITY
-            });
+            let copy = (0..i)
+                .filter(|j| !copies.contains(j))
+                .any(|j| similar(grams[i], grams[j], COPY_SIMILARITY));
             if copy {
                 copies.push(i);
             }
