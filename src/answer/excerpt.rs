@@ -56,7 +56,8 @@ impl Folded {
             }
             let mut i = 0;
             while i + n <= self.folded.len() {
-                if self.folded[i..i + n] == term[..] {
+                // The first character rules out almost every position without a slice compare.
+                if self.folded[i] == term[0] && self.folded[i..i + n] == term[..] {
                     let (from, to) = (self.origin[i], self.origin[i + n - 1]);
                     mask[from..=to].iter_mut().for_each(|m| *m = true);
                     i += n;
@@ -69,12 +70,20 @@ impl Folded {
     }
 }
 
-/// NFKC + lower case of one character, whitespace dropped.
+/// NFKC + lower case of one character, whitespace dropped. ASCII (digits, Latin letters,
+/// punctuation: NFKC leaves it as it is) takes a fast path.
 fn fold_char(c: char) -> impl Iterator<Item = char> {
-    std::iter::once(c)
-        .nfkc()
-        .flat_map(char::to_lowercase)
+    let ascii = c.is_ascii().then(|| c.to_ascii_lowercase());
+    let slow = (!c.is_ascii()).then(|| {
+        std::iter::once(c)
+            .nfkc()
+            .flat_map(char::to_lowercase)
+            .filter(|c| !c.is_whitespace())
+    });
+    ascii
         .filter(|c| !c.is_whitespace())
+        .into_iter()
+        .chain(slow.into_iter().flatten())
 }
 
 /// Folds a question term the same way as clause text.
@@ -183,7 +192,11 @@ fn best_sentence(
         let sentence = &folded.folded[from..to];
         let distinct = terms
             .iter()
-            .filter(|t| sentence.windows(t.len()).any(|w| w == &t[..]))
+            .filter(|t| {
+                sentence
+                    .windows(t.len())
+                    .any(|w| w[0] == t[0] && w == &t[..])
+            })
             .count();
         let lit = mask[*s..*e].iter().filter(|m| **m).count();
         if (distinct, lit) > best_score {
