@@ -1,8 +1,9 @@
 //! Which measures of a document are worth announcing, and each as one line: measures and
 //! articles over prose, amounts, rates and benefit words (what an enterprise gets), in document
-//! order; the heading's list number removed.
+//! order; the heading's list number removed. The benefit words are data ([`CorpusWords`],
+//! `corpus_words.tsv`).
 
-use crate::corpus::{Clause, ClauseKind, Corpus};
+use crate::corpus::{Clause, ClauseKind, Corpus, CorpusWords};
 use crate::text::chars::{BENEFIT_UNITS, has_amount, truncate};
 
 /// Key points shown by the 要点 button.
@@ -10,12 +11,6 @@ pub const MAX_KEY_POINTS: usize = 12;
 
 /// Longest measure line, in characters.
 pub(super) const MEASURE_CHARS: usize = 90;
-
-/// Words that make a measure worth announcing: what an enterprise gets.
-const BENEFIT_WORDS: [&str; 22] = [
-    "补贴", "奖励", "奖补", "补助", "减免", "免征", "减半", "贴息", "缓缴", "返还", "免收", "降低",
-    "延期", "给予", "支持", "贷款", "担保", "扶持", "退还", "退税", "资金", "额度",
-];
 
 /// The key points of document `doc`: one line per measure, in document order (the
 /// highest-scoring [`MAX_KEY_POINTS`] when there are more).
@@ -62,7 +57,7 @@ fn importance(c: &Clause) -> f32 {
     if has_amount(text, BENEFIT_UNITS) {
         score += 2.0;
     }
-    let benefits = BENEFIT_WORDS.iter().filter(|w| text.contains(*w)).count();
+    let benefits = CorpusWords::shipped().benefits(text);
     score += benefits.min(4) as f32 * 0.75;
     let chars = text.chars().count();
     if chars < 12 {
