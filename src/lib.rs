@@ -2,7 +2,8 @@
 //! support policies with cited clauses from a policy compendium.
 //!
 //! Reading order:
-//! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication).
+//! - [`corpus`]: compendium texts → documents and cited clauses (parsing, repair, de-duplication);
+//!   the documents' vocabulary beyond the parser's grammar (`corpus_words.tsv`).
 //! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
 //! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, the lexicon (synonyms, stop
 //!   words, answer-type words), typo repair by sound, numbers as typed, the A-not-A form.
@@ -10,14 +11,17 @@
 //!   region awareness (its tunable numbers in `rank`); the build lock.
 //! - [`intents`]: intent definitions as data and `classify()`.
 //! - [`answer`]: composes cited answers and follow-ups (pure).
-//! - [`render`]: plain, JSON and Telegram HTML presenters.
+//! - [`render`]: plain, JSON and Telegram HTML presenters (`render::telegram`: answers,
+//!   keyboards, inline results, announcements, full texts split into messages).
 //! - [`session`]: conversation state and its stores.
-//! - [`telegram`]: the bot: handler tree, commands, the callback-data protocol, long polling
+//! - [`telegram`]: the bot: handler tree (`handlers`: messages, commands, button presses, inline
+//!   queries, membership changes, the shared reply path), the callback-data protocol, long polling
 //!   (own getUpdates listener, short backoff), sending (per-chat pacing, retries, replies in
 //!   doubt), crash recovery of accepted updates (Redis inbox, also in webhook mode), `run`.
 //! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
-//! - [`broadcast`]: announcements of added policies, subscription filters, the Redis queue.
+//! - [`broadcast`]: announcements of added and revised policies, the measures they show,
+//!   subscription filters; `broadcast::store`: subscriptions, the Redis queue and deliveries.
 //! - [`review`]: the operator's review of the unanswered and 👎 questions in the logs.
 //! - [`metrics`]: the Prometheus metrics served at `/metrics`.
 //! - [`stages`]: the per-thread stage clock of the answer path, read by `policybot bench`.

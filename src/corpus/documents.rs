@@ -1,12 +1,14 @@
 //! Document boundaries: front matter and table of contents, TOC-anchored document starts (文号
-//! first, fuzzy title second), nested 转发 originals, and the generic level/region rules.
+//! first, fuzzy title second), nested 转发 originals, and the generic level/region rules. The
+//! issuers whose documents are national are data ([`CorpusWords`], `corpus_words.tsv`), beside
+//! the places of `places.tsv`.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Level;
 use super::lines::{Kind, Line, Marker, norm_docno, title_key};
+use super::{CorpusWords, Level};
 use crate::places::{NATIONAL, Places};
 
 static TOC_DOCNO: LazyLock<Regex> = LazyLock::new(|| {
@@ -285,17 +287,6 @@ pub(crate) fn nested_starts(lines: &[Line], start: usize, end: usize) -> Vec<usi
     out
 }
 
-/// Issuers whose documents apply to the whole country (besides places that map to 全国).
-const NATIONAL_ISSUERS: &[&str] = &[
-    "国务院",
-    "国家",
-    "部委",
-    "中国人民银行",
-    "银保监会",
-    "财政部",
-    "全国",
-];
-
 fn national() -> (Level, String) {
     (Level::National, NATIONAL.to_string())
 }
@@ -305,7 +296,7 @@ fn from_part(
     part: &str,
     home: Option<&(Level, String)>,
 ) -> Option<(Level, String)> {
-    if NATIONAL_ISSUERS.iter().any(|k| part.contains(k)) {
+    if CorpusWords::shipped().is_national(part) {
         return Some(national());
     }
     if let Some(p) = places.in_document_text(part) {
@@ -344,7 +335,7 @@ pub(crate) fn region(
     if let Some(p) = named.or_else(|| issuer.and_then(|i| places.in_document_text(i))) {
         return p;
     }
-    let is_national = |t: &str| NATIONAL_ISSUERS.iter().any(|k| t.contains(k));
+    let is_national = |t: &str| CorpusWords::shipped().is_national(t);
     if is_national(title) || issuer.is_some_and(is_national) {
         return national();
     }

@@ -1,5 +1,8 @@
 //! Line classification: splits a source text into raw lines (1-based numbers kept) and labels each
 //! one (heading marker, 文号, date, issuer, meta tag, table row, …). Pure, no document logic.
+//! Its word lists — the endings of issuers, the document-type words that end a title line
+//! (`DOC_WORDS`: the kinds of official documents) — are the grammar of the source format and
+//! stay in code; vocabulary an editor extends lives in `corpus_words.tsv` ([`super::CorpusWords`]).
 
 use std::sync::LazyLock;
 

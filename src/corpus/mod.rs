@@ -7,6 +7,7 @@ mod documents;
 mod lines;
 mod repair;
 mod tags;
+mod words;
 
 use std::path::Path;
 
@@ -14,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::places::Places;
+
+pub use words::CorpusWords;
 
 /// Administrative level of an issuing body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

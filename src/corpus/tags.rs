@@ -1,5 +1,7 @@
 //! Responsibility tags: `责任单位：…`, `（…牵头，…按职责分工负责）`, `时序进度：…` parsed into
-//! [`Department`]s and a deadline. The tag text itself stays in the clause text.
+//! [`Department`]s and a deadline. The tag text itself stays in the clause text. The tag labels
+//! (`ROLES`, `DEADLINES`) are markers of the compendium's format, part of this grammar like its
+//! brackets and separators, so they stay in code (vocabulary lives in `corpus_words.tsv`).
 
 use super::Department;
 

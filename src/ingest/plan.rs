@@ -1,12 +1,13 @@
 //! Ingest planning, pure: which documents of a parsed file are new, changed or already stored
 //! (identity by 文号, else normalised title; text compared by letters and digits), which data
-//! files it replaces, and the name it is stored under.
+//! files it replaces, and the name it is stored under. The words that make a title a policy's
+//! are data ([`CorpusWords`], `corpus_words.tsv`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::{DocReport, Outcome};
-use crate::corpus::{self, Corpus};
+use crate::corpus::{self, Corpus, CorpusWords};
 use crate::places::Places;
 
 /// A data file as the planner sees it: name and the documents it prints.
@@ -56,12 +57,6 @@ impl DocSig {
     }
 }
 
-/// Words one of which a policy title carries when it has no 文号.
-const TITLE_WORDS: &[&str] = &[
-    "关于", "通知", "意见", "办法", "措施", "方案", "规定", "细则", "政策", "决定", "公告", "通告",
-    "指引", "指南", "条例", "计划", "实施", "解读", "问答", "清单", "汇编", "纲要", "函",
-];
-
 /// Whether the parser found a policy in `c`: a document with a 文号, or with a policy-like title
 /// and body text besides its header (the parser makes a document of any text at all).
 fn recognisable(c: &Corpus) -> bool {
@@ -74,7 +69,7 @@ fn recognisable(c: &Corpus) -> bool {
         }
     }
     c.documents.iter().zip(has_body).any(|(d, body)| {
-        d.doc_number.is_some() || (body && TITLE_WORDS.iter().any(|w| d.title.contains(w)))
+        d.doc_number.is_some() || (body && CorpusWords::shipped().is_policy_title(&d.title))
     })
 }
 
