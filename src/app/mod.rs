@@ -22,7 +22,7 @@ mod region;
 mod turn;
 mod validate;
 
-pub use region::{CLEAR_REGION_WORDS, UnknownRegion};
+pub use region::UnknownRegion;
 pub use validate::{InvalidQuestion, MAX_QUESTION_CHARS, validate, visible};
 
 /// Per-question options.

@@ -7,9 +7,6 @@ use crate::text::chars::truncate;
 
 use super::{App, visible};
 
-/// Words that clear the sticky region (`/region 清除`).
-pub const CLEAR_REGION_WORDS: [&str; 4] = ["清除", "全部", "不限", "取消"];
-
 /// Longest region name echoed back in [`UnknownRegion`], in characters.
 const MAX_REGION_ECHO: usize = 20;
 
@@ -41,7 +38,7 @@ impl App {
     }
 
     /// `/region`: sets the session's sticky region to a known place, or clears it (an empty name
-    /// or one of [`CLEAR_REGION_WORDS`]). Returns the region path set (`None`: cleared).
+    /// or one of the intents' `clear_region` words, such as 清除). Returns the region path set (`None`: cleared).
     ///
     /// # Errors
     /// The name is not a known place (the session is unchanged).
@@ -51,7 +48,7 @@ impl App {
         name: &str,
     ) -> Result<Option<String>, UnknownRegion> {
         let name = name.trim();
-        if name.is_empty() || CLEAR_REGION_WORDS.contains(&name) {
+        if name.is_empty() || self.intents.words().clear_region.iter().any(|w| w == name) {
             session.region = None;
             return Ok(None);
         }

@@ -1,6 +1,7 @@
 //! How a typed message is read against the session: a follow-up of the last answer typed by its
 //! number or label, the next page, the last question for another region, the last question
-//! plus an aspect, or a question of its own ([`Turn`]).
+//! plus an aspect, or a question of its own ([`Turn`]). The words it goes by (更多, the aspects,
+//! the fillers around a place name) are the intents' `[words]` ([`crate::intents::Words`]).
 
 use crate::answer::Followup;
 use crate::index::KnowledgeBase;
@@ -8,86 +9,8 @@ use crate::session::Session;
 
 use super::{Action, App};
 
-/// Words that ask about an aspect of the previous question rather than a new topic
-/// ("申请条件呢", "找哪个部门"): a message made only of these continues the last question.
-const ASPECT_WORDS: &[&str] = &[
-    "申请条件",
-    "条件",
-    "申报条件",
-    "材料",
-    "申报材料",
-    "申请材料",
-    "流程",
-    "程序",
-    "怎么申请",
-    "如何申请",
-    "去哪申请",
-    "在哪申请",
-    "哪里申请",
-    "部门",
-    "哪个部门",
-    "找哪个部门",
-    "找谁",
-    "谁负责",
-    "责任单位",
-    "期限",
-    "有效期",
-    "截止",
-    "什么时候",
-    "到什么时候",
-    "多久",
-    "标准",
-    "多少",
-    "额度",
-    "金额",
-    "比例",
-    "要求",
-    "依据",
-    "文件",
-    "文号",
-    "联系方式",
-    "电话",
-];
-
 /// A message this short (in characters) that names no topic or place continues the last question.
 const SHORT_FOLLOW_UP_CHARS: usize = 8;
-
-/// Words around a place name that still only ask "and there?" ("安阳有没有", "济源这边呢").
-const REGION_FILLERS: &[&str] = &[
-    "有没有",
-    "有吗",
-    "有没",
-    "有啥",
-    "支持",
-    "政策",
-    "这边",
-    "那边",
-    "这里",
-    "当地",
-    "的",
-    "呢",
-    "吗",
-    "没",
-    "也",
-    "那",
-    "咋样",
-    "怎么样",
-    "执行了",
-    "落实",
-    "咋",
-    "怎么",
-];
-
-/// Messages asking for the next page.
-const MORE_WORDS: &[&str] = &[
-    "更多",
-    "更多结果",
-    "下一页",
-    "还有吗",
-    "还有呢",
-    "继续",
-    "more",
-];
 
 /// How a message relates to the conversation so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,11 +47,12 @@ impl App {
                 false => Err(n),
             });
         }
+        let more = &self.intents.words().more;
         let names = |f: &Followup| -> bool {
             let label: String = f.label().chars().filter(|c| !c.is_whitespace()).collect();
             label == t
                 || match f {
-                    Followup::More => MORE_WORDS.contains(&t.as_str()),
+                    Followup::More => more.contains(&t),
                     Followup::Ask { question, .. } => *question == t,
                     _ => false,
                 }
@@ -141,7 +65,8 @@ impl App {
         let Some(last) = session.last_question.clone() else {
             return Turn::Fresh(text.to_string());
         };
-        if MORE_WORDS.contains(&t) {
+        let words = self.intents.words();
+        if words.more.iter().any(|w| w == t) {
             return Turn::More;
         }
         let continues = t.starts_with('那') || t.ends_with('呢');
@@ -167,8 +92,8 @@ impl App {
             && let Some((alias, region)) = kb.places.detect(core)
         {
             let mut rest = core.replace(alias, "");
-            for w in REGION_FILLERS {
-                rest = rest.replace(w, "");
+            for w in &words.region_fillers {
+                rest = rest.replace(w.as_str(), "");
             }
             if rest.chars().filter(|c| !c.is_ascii_punctuation()).count() <= 1 {
                 return Turn::Narrow {
@@ -179,8 +104,8 @@ impl App {
         }
         let only_aspects = !core.is_empty() && {
             let mut rest = core.to_string();
-            for w in ASPECT_WORDS.iter().rev() {
-                rest = rest.replace(w, "");
+            for w in words.aspects.iter().rev() {
+                rest = rest.replace(w.as_str(), "");
             }
             rest.chars()
                 .filter(|c| !"吗呢的是有要和及或需怎么样么啥什".contains(*c))
