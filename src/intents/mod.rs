@@ -1,8 +1,10 @@
-//! Intent definitions loaded from `intents/*.toml` and a pure `classify()`.
+//! Intent definitions loaded from `intents/*.toml` and a pure `classify()`, and the words of the
+//! conversation ([`Words`], the `[words]` table of `conversation.toml`).
 //!
 //! Owns the intent file format, its validation (errors name file and line) and the matching
 //! rules. Knows nothing of retrieval: a topic match never stops a search, it only adds
-//! follow-up questions.
+//! follow-up questions. The conversation words live here rather than in `data/lexicon/` because
+//! only the session logic and `classify()` read them: the index does not depend on them.
 
 use std::path::{Path, PathBuf};
 
@@ -107,9 +109,8 @@ pub struct IntentSet {
 const MAX_CONVERSATIONAL_CHARS: usize = 24;
 
 /// The words of the conversation itself, from the `[words]` table of one intents file
-/// (`intents/conversation.toml`). They sit with the conversational intents rather than in
-/// `data/lexicon/` because they are read against the session and by [`IntentSet::classify`],
-/// never by retrieval: the index does not depend on them, and changing them rebuilds nothing.
+/// (`intents/conversation.toml`), in normal form: read by [`IntentSet::classify`] (fillers) and
+/// by the app against the session (the rest), never by retrieval.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Words {
     /// Words that may surround a conversational trigger without making the message a question,
