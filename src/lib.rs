@@ -6,10 +6,12 @@
 //!   the documents' vocabulary beyond the parser's grammar (`corpus_words.tsv`).
 //! - [`places`]: the one table of places (`places.tsv`): regions of questions and documents.
 //! - [`text`]: normalisation, jieba segmentation, tantivy analyzers, the lexicon (synonyms, stop
-//!   words, answer-type words), typo repair by sound, numbers as typed, the A-not-A form.
+//!   words, answer-type words, clause facts: time-limit words and amount units), typo repair by
+//!   sound, numbers as typed, the A-not-A form.
 //! - [`index`]: tantivy schema, build, open (with integrity checks and repair) and retrieval with
 //!   region awareness (its tunable numbers in `rank`); the build lock.
-//! - [`intents`]: intent definitions as data and `classify()`.
+//! - [`intents`]: intent definitions as data and `classify()`, and the conversation's words
+//!   (`[words]`: follow-up aspects, 更多, fillers, `/region` clear words).
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters (`render::telegram`: answers,
 //!   keyboards, inline results, announcements, full texts split into messages).
@@ -18,7 +20,8 @@
 //!   queries, membership changes, the shared reply path), the callback-data protocol, long polling
 //!   (own getUpdates listener, short backoff), sending (per-chat pacing, retries, replies in
 //!   doubt), crash recovery of accepted updates (Redis inbox, also in webhook mode), `run`.
-//! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot.
+//! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot (`app::turn`: how a
+//!   typed message is read against the session; `validate`, `region`, `documents`).
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.
 //! - [`broadcast`]: announcements of added and revised policies, the measures they show,
 //!   subscription filters; `broadcast::store`: subscriptions, the Redis queue and deliveries.

@@ -2,10 +2,11 @@
 //! ([`Facts`]: character bigrams for copy detection, whether it states a time limit or an
 //! amount), and per question, what kind of answer it asks for ([`Asks`]: a date, an amount, the
 //! responsible units), the boost of a clause that carries it, and the question without those
-//! words (for follow-ups).
+//! words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
+//! question, `clause_facts.tsv` for the clause.
 
-use crate::text::chars::{QUANTITY_UNITS, has_amount};
-use crate::text::lexicon::AnswerTypes;
+use crate::text::chars::has_amount;
+use crate::text::lexicon::{AnswerTypes, ClauseFacts};
 use crate::text::segment::Segmenter;
 
 /// What ranking needs to know about a clause, computed once when the index is opened.
@@ -19,17 +20,22 @@ pub struct Facts {
     amount: bool,
 }
 
-/// Facts of every clause; `haystacks` are the normalised texts with the clause-own offset.
+/// Facts of every clause; `haystacks` are the normalised texts with the clause-own offset, `words`
+/// the lexicon's time-limit words and quantity units.
 #[must_use]
-pub fn facts(corpus: &crate::corpus::Corpus, haystacks: &[(String, usize)]) -> Vec<Facts> {
+pub fn facts(
+    corpus: &crate::corpus::Corpus,
+    haystacks: &[(String, usize)],
+    words: &ClauseFacts,
+) -> Vec<Facts> {
     corpus
         .clauses
         .iter()
         .zip(haystacks)
         .map(|(c, (full, split))| Facts {
             grams: bigram_set(&full[*split..]),
-            time_limit: has_time_limit(&c.text),
-            amount: has_amount(&c.text, QUANTITY_UNITS),
+            time_limit: has_time_limit(&c.text, &words.time),
+            amount: has_amount(&c.text, &words.quantity),
         })
         .collect()
 }
@@ -74,27 +80,10 @@ impl Asks {
     }
 }
 
-/// A date, deadline or time limit: `6月30日前`, `年底前`, `起实施`, `5个工作日内`, `有效期`.
-fn has_time_limit(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "日前",
-        "之前",
-        "以前",
-        "年底",
-        "月底",
-        "截止",
-        "起实施",
-        "起施行",
-        "起执行",
-        "有效期",
-        "工作日",
-        "日内",
-        "天内",
-        "期限",
-        "延长至",
-        "延期至",
-    ];
-    if WORDS.iter().any(|w| text.contains(w)) {
+/// A date, deadline or time limit: one of `words` (`6月30日前`, `年底前`, `起实施`,
+/// `5个工作日内`, `有效期`), or a day followed closely by 前.
+fn has_time_limit(text: &str, words: &[String]) -> bool {
+    if words.iter().any(|w| text.contains(w.as_str())) {
         return true;
     }
     // A day followed closely by 前: `9 日下午 5:30 前`.
@@ -198,13 +187,22 @@ mod tests {
 
     #[test]
     fn answer_types_are_read_from_question_words() {
-        let types = lexicon().answer_types;
+        let Lexicon {
+            answer_types: types,
+            clause_facts,
+            ..
+        } = lexicon();
         let a = Asks::of("社保能缓缴到啥时候，找哪个部门", &types);
         assert!(a.when && a.who && !a.amount);
         assert!(Asks::of("最高能贷多少", &types).amount);
-        assert!(has_time_limit("于 2022 年 6 月 30 日前完成"));
-        assert!(has_time_limit("于 2022 年 6 月 9 日下午 5：30 前报送"));
-        assert!(!has_time_limit("加大信贷投放力度"));
+        let time = &clause_facts.time;
+        assert!(has_time_limit("于 2022 年 6 月 30 日前完成", time));
+        assert!(has_time_limit(
+            "于 2022 年 6 月 9 日下午 5：30 前报送",
+            time
+        ));
+        assert!(has_time_limit("自印发之日起施行", time));
+        assert!(!has_time_limit("加大信贷投放力度", time));
     }
 
     #[test]

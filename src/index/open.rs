@@ -168,7 +168,7 @@ impl KnowledgeBase {
                 let live = if force {
                     Live::Stale
                 } else {
-                    inspect(&paths.index_dir, Some(&fingerprint), &mut damaged)
+                    inspect(&paths.index_dir, Some(&fingerprint), &lexicon, &mut damaged)
                 };
                 match live {
                     Live::Ready(found) => {
@@ -218,7 +218,7 @@ impl KnowledgeBase {
                     None => {
                         if !force
                             && let Live::Ready(found) =
-                                inspect(&paths.index_dir, None, &mut damaged)
+                                inspect(&paths.index_dir, None, &lexicon, &mut damaged)
                         {
                             let (generation, manifest) = *found;
                             tracing::info!(
@@ -241,7 +241,7 @@ impl KnowledgeBase {
             let scratch = store::scratch(&paths.index_dir)?;
             let checked = build_into(&scratch, &corpus, &segmenter, &fingerprint, progress)
                 .and_then(|manifest| {
-                    let generation = Generation::read(&scratch, &manifest, Some(corpus))
+                    let generation = Generation::read(&scratch, &manifest, Some(corpus), &lexicon)
                         .and_then(|g| g.finish(segmenter, &lexicon, &places))
                         .map_err(|damage| {
                             Error::Index(format!("the new index failed its checks: {damage}"))
@@ -282,6 +282,7 @@ impl KnowledgeBase {
 fn inspect(
     index_dir: &Path,
     fingerprint: Option<&str>,
+    lexicon: &Lexicon,
     damaged: &mut Vec<(PathBuf, String)>,
 ) -> Live {
     let Some(dir) = store::current(index_dir) else {
@@ -310,7 +311,7 @@ fn inspect(
     if fingerprint.is_some_and(|f| f != manifest.fingerprint) {
         return Live::Stale;
     }
-    match Generation::read(&dir, &manifest, None) {
+    match Generation::read(&dir, &manifest, None, lexicon) {
         Ok(generation) => Live::Ready(Box::new((generation, manifest))),
         Err(damage) => {
             let damage = format!("{name}: {damage}");
@@ -359,11 +360,17 @@ struct Generation {
 
 impl Generation {
     /// Reads generation `dir` into memory and checks it against `manifest` (see
-    /// [`verify::load`]); `corpus` when the caller has just built it.
-    fn read(dir: &Path, manifest: &Manifest, corpus: Option<Corpus>) -> Result<Self, String> {
+    /// [`verify::load`]); `corpus` when the caller has just built it; the clause facts by the
+    /// words of `lexicon`.
+    fn read(
+        dir: &Path,
+        manifest: &Manifest,
+        corpus: Option<Corpus>,
+        lexicon: &Lexicon,
+    ) -> Result<Self, String> {
         let loaded = verify::load(dir, manifest, corpus)?;
         let haystacks = haystacks(&loaded.corpus);
-        let facts = super::facts::facts(&loaded.corpus, &haystacks);
+        let facts = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,

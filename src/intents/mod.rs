@@ -1,8 +1,10 @@
-//! Intent definitions loaded from `intents/*.toml` and a pure `classify()`.
+//! Intent definitions loaded from `intents/*.toml` and a pure `classify()`, and the words of the
+//! conversation ([`Words`], the `[words]` table of `conversation.toml`).
 //!
 //! Owns the intent file format, its validation (errors name file and line) and the matching
 //! rules. Knows nothing of retrieval: a topic match never stops a search, it only adds
-//! follow-up questions.
+//! follow-up questions. The conversation words live here rather than in `data/lexicon/` because
+//! only the session logic and `classify()` read them: the index does not depend on them.
 
 use std::path::{Path, PathBuf};
 
@@ -98,67 +100,49 @@ pub struct IntentMatch {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntentSet {
     intents: Vec<Intent>,
+    /// The `[words]` table, and the file that held it (`None` until one has).
+    words: Words,
+    words_from: Option<PathBuf>,
 }
 
 /// A conversational message longer than this (in characters, after normalisation) is a question.
 const MAX_CONVERSATIONAL_CHARS: usize = 24;
 
-/// Words that may surround a conversational trigger without making the message a question.
-const FILLER_WORDS: &[&str] = &[
-    "小助手",
-    "助手",
-    "机器人",
-    "老师",
-    "同志",
-    "大家",
-    "各位",
-    "你们",
-    "您们",
-    "请问",
-    "麻烦",
-    "一下",
-    "非常",
-    "十分",
-    "太",
-    "很",
-    "真",
-    "啊",
-    "呀",
-    "哦",
-    "噢",
-    "哈",
-    "嘛",
-    "呢",
-    "吧",
-    "啦",
-    "了",
-    "的",
-    "呗",
-    "嗯",
-    "喔",
-    "么",
-    "哟",
-    "哇",
-    "呐",
-    "你",
-    "您",
-    "我",
-    "要",
-    "请",
-    "帮我",
-    "给我",
-    "想",
-    "一个",
-    "个",
-    "下",
-    "ok",
-];
+/// The words of the conversation itself, from the `[words]` table of one intents file
+/// (`intents/conversation.toml`), in normal form: read by [`IntentSet::classify`] (fillers) and
+/// by the app against the session (the rest), never by retrieval.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Words {
+    /// Words that may surround a conversational trigger without making the message a question,
+    /// longest first (ties in file order).
+    pub fillers: Vec<String>,
+    /// Messages asking for the next page (更多, 下一页).
+    pub more: Vec<String>,
+    /// Aspects of the last question (申请条件, 哪个部门): a message made only of these continues
+    /// it. Removed from a message last word first.
+    pub aspects: Vec<String>,
+    /// Words around a place name that still only ask "and there?" (有没有, 这边), in removal order.
+    pub region_fillers: Vec<String>,
+    /// `/region` arguments that clear the sticky region (清除, 不限).
+    pub clear_region: Vec<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
     intent: Vec<RawIntent>,
+    words: Option<toml::Spanned<RawWords>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWords {
+    fillers: Vec<toml::Spanned<String>>,
+    more: Vec<toml::Spanned<String>>,
+    aspects: Vec<toml::Spanned<String>>,
+    region_fillers: Vec<toml::Spanned<String>>,
+    clear_region: Vec<toml::Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -181,8 +165,10 @@ impl IntentSet {
     /// # Errors
     /// [`Error::Io`] when the directory or a file cannot be read; [`Error::Config`] naming the
     /// file and 1-based line for malformed TOML, unknown keys, a duplicate intent name, a
-    /// conversational intent without reply, a topic without example or triggers; and
-    /// [`Error::Data`] when the directory holds no intent at all.
+    /// conversational intent without reply, a topic without example or triggers, a `[words]`
+    /// list missing, a word that is empty, holds whitespace or is not in normal form, or a
+    /// second `[words]` table; and [`Error::Data`] when the directory holds no intent at all or
+    /// no `[words]` table.
     pub fn load(dir: &Path) -> Result<IntentSet, Error> {
         let io = |source| Error::Io {
             path: dir.to_path_buf(),
@@ -209,10 +195,16 @@ impl IntentSet {
                 reason: "no intent defined (expected *.toml files with [[intent]] tables)".into(),
             });
         }
+        if set.words_from.is_none() {
+            return Err(Error::Data {
+                path: dir.to_path_buf(),
+                reason: "no [words] table (the conversation words, see conversation.toml)".into(),
+            });
+        }
         Ok(set)
     }
 
-    /// Parses one intent file's text and appends its intents.
+    /// Parses one intent file's text and appends its intents (and takes its `[words]` table).
     ///
     /// # Errors
     /// As [`IntentSet::load`], naming `path`.
@@ -226,6 +218,18 @@ impl IntentSet {
             let line = e.span().map_or(0, |span| line_of(text, span.start));
             config(line, e.message().to_string())
         })?;
+        if let Some(words) = raw.words {
+            let line = line_of(text, words.span().start);
+            if let Some(first) = &self.words_from {
+                let first = first.display();
+                return Err(config(
+                    line,
+                    format!("a second [words] table (first in {first})"),
+                ));
+            }
+            self.words = words_of(words.into_inner(), text, path)?;
+            self.words_from = Some(path.to_path_buf());
+        }
         for r in raw.intent {
             let line = line_of(text, r.name.span().start);
             let name = r.name.into_inner().trim().to_string();
@@ -267,6 +271,12 @@ impl IntentSet {
             });
         }
         Ok(())
+    }
+
+    /// The words of the conversation (`[words]`).
+    #[must_use]
+    pub fn words(&self) -> &Words {
+        &self.words
     }
 
     /// All intents in load order.
@@ -373,10 +383,8 @@ impl IntentSet {
         if hits.is_empty() {
             return None;
         }
-        let mut words: Vec<&str> = FILLER_WORDS.to_vec();
-        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-        for w in words {
-            rest = rest.replace(w, "");
+        for w in &self.words.fillers {
+            rest = rest.replace(w.as_str(), "");
         }
         if rest.chars().any(|c| c != '\u{0}') {
             return None;
@@ -398,6 +406,43 @@ impl IntentSet {
             matched,
         })
     }
+}
+
+/// The checked `[words]` table of `text` (file `path`); fillers sorted longest first.
+fn words_of(raw: RawWords, text: &str, path: &Path) -> Result<Words, Error> {
+    let list = |words: Vec<toml::Spanned<String>>| -> Result<Vec<String>, Error> {
+        words
+            .into_iter()
+            .map(|w| {
+                let line = line_of(text, w.span().start);
+                let word = w.into_inner();
+                let bad = |message: String| Error::Config {
+                    path: path.to_path_buf(),
+                    line,
+                    message,
+                };
+                if word.is_empty() || word.contains(char::is_whitespace) {
+                    return Err(bad(format!("`{word}`: one word, no spaces")));
+                }
+                let normal = normalize(&word);
+                if normal != word {
+                    return Err(bad(format!(
+                        "`{word}` is compared in normal form: write `{normal}`"
+                    )));
+                }
+                Ok(word)
+            })
+            .collect()
+    };
+    let mut fillers = list(raw.fillers)?;
+    fillers.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    Ok(Words {
+        fillers,
+        more: list(raw.more)?,
+        aspects: list(raw.aspects)?,
+        region_fillers: list(raw.region_fillers)?,
+        clear_region: list(raw.clear_region)?,
+    })
 }
 
 /// Punctuation, symbols, emoji and whitespace: ignored when deciding whether a message is only a
@@ -583,6 +628,54 @@ example = "?"
         );
         assert!(
             err.contains("bad.toml:2:") && err.contains("reply"),
+            "help: {err}"
+        );
+    }
+
+    #[test]
+    fn shipped_words_load_fillers_longest_first() {
+        let set = real();
+        let words = set.words();
+        assert!(words.more.iter().any(|w| w == "更多"));
+        assert!(words.aspects.iter().any(|w| w == "申请条件"));
+        assert!(words.region_fillers.iter().any(|w| w == "有没有"));
+        assert!(words.clear_region.iter().any(|w| w == "清除"));
+        let lengths: Vec<usize> = words.fillers.iter().map(|w| w.chars().count()).collect();
+        assert!(
+            lengths.windows(2).all(|p| p[0] >= p[1]),
+            "help: {lengths:?}"
+        );
+        assert_eq!(words.fillers.first().map(String::as_str), Some("小助手"));
+    }
+
+    const WORDS: &str = "[words]\nfillers = [\"啊\"]\nmore = [\"更多\"]\naspects = []\n\
+                         region_fillers = []\nclear_region = [\"清除\"]\n";
+    const HI: &str = "[[intent]]\nname = \"hi\"\nkind = \"greeting\"\nlabel = \"H\"\n\
+                      triggers = [\"hi\"]\nreply = \"hello\"\n";
+
+    #[test]
+    fn words_are_required_once_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), HI).unwrap();
+        let err = IntentSet::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("[words]"), "help: {err}");
+        std::fs::write(dir.path().join("b.toml"), WORDS).unwrap();
+        let set = IntentSet::load(dir.path()).expect("intents and words");
+        assert_eq!(set.words().more, ["更多"]);
+        std::fs::write(dir.path().join("c.toml"), WORDS).unwrap();
+        let err = IntentSet::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("c.toml:1:") && err.contains("second"),
+            "help: {err}"
+        );
+        let err = load_error(&WORDS.replace("[\"更多\"]", "[\n  \"ＭＯＲＥ\",\n]"));
+        assert!(
+            err.contains("bad.toml:4:") && err.contains("more"),
+            "help: {err}"
+        );
+        let err = load_error(&WORDS.replace("\"啊\"", "\"下 一页\""));
+        assert!(
+            err.contains("bad.toml:2:") && err.contains("spaces"),
             "help: {err}"
         );
     }

@@ -1,6 +1,6 @@
 //! Small character-level rules shared by every module that needs them, so that one name means
-//! one behaviour: what counts as a CJK character, whether a text states an amount, and how text
-//! is shortened to a number of characters.
+//! one behaviour: what counts as a CJK character, whether a text states an amount (the units are
+//! data: `data/lexicon/clause_facts.tsv`), and how text is shortened to a number of characters.
 
 /// Han ideographs (with 〇, extensions and compatibility forms), kana and Hangul syllables: the
 /// characters the bigram analyzer pairs, and that typo repair and retrieval treat as words of
@@ -19,14 +19,13 @@ pub fn is_cjk(c: char) -> bool {
     )
 }
 
-/// Units of any quantity a 多少 question may be after: money, rates, multiples, counts of firms,
-/// items, households and people, and periods (`3年`, `6个月`, `90天`).
-pub const QUANTITY_UNITS: &[&str] = &[
-    "万", "亿", "元", "%", "％", "个", "家", "倍", "分", "项", "户", "年", "月", "天", "人", "折",
-];
-
 /// Units of what an enterprise gets: money, rates and shares, multiples, and months of relief
 /// (a year such as `2022年` is a date, not a benefit).
+///
+/// The list's home is `data/lexicon/clause_facts.tsv` (`benefit`, loaded as
+/// [`ClauseFacts::benefit`](crate::text::lexicon::ClauseFacts::benefit)). This copy remains only
+/// until the announcement code (`broadcast`, outside this change) takes the units from the
+/// knowledge base's lexicon; a test keeps it equal to the file.
 pub const BENEFIT_UNITS: &[&str] = &[
     "万元",
     "亿元",
@@ -42,14 +41,14 @@ pub const BENEFIT_UNITS: &[&str] = &[
 /// Whether `text` states an amount: a number (ASCII or full-width digits, with spaces or a
 /// decimal point inside) directly followed by one of `units`.
 #[must_use]
-pub fn has_amount(text: &str, units: &[&str]) -> bool {
+pub fn has_amount<S: AsRef<str>>(text: &str, units: &[S]) -> bool {
     let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
     text.char_indices().any(|(i, c)| {
         is_digit(c) && {
             let rest = &text[i..];
             let after =
                 rest.trim_start_matches(|c: char| is_digit(c) || c == '.' || c.is_whitespace());
-            units.iter().any(|u| after.starts_with(u))
+            units.iter().any(|u| after.starts_with(u.as_ref()))
         }
     })
 }
@@ -70,6 +69,8 @@ pub fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::lexicon::Lexicon;
+    use crate::text::test_support::lexicon_dir;
 
     #[test]
     fn truncate_never_exceeds() {
@@ -81,14 +82,28 @@ mod tests {
 
     #[test]
     fn amounts_need_a_unit_right_after_the_number() {
-        assert!(has_amount("补贴标准为每人 1000 元", QUANTITY_UNITS));
-        assert!(has_amount("减免３—６个月租金", BENEFIT_UNITS));
-        assert!(has_amount("贴息比例 1.5 倍", BENEFIT_UNITS));
-        assert!(!has_amount("第一条 为了规范管理", QUANTITY_UNITS));
-        assert!(has_amount("2022年底前", QUANTITY_UNITS));
+        let units = Lexicon::load(&lexicon_dir()).expect("lexicon").clause_facts;
+        let (quantity, benefit) = (&units.quantity, &units.benefit);
+        assert!(has_amount("补贴标准为每人 1000 元", quantity));
+        assert!(has_amount("减免３—６个月租金", benefit));
+        assert!(has_amount("贴息比例 1.5 倍", benefit));
+        assert!(!has_amount("第一条 为了规范管理", quantity));
+        assert!(has_amount("2022年底前", quantity));
         assert!(
-            !has_amount("2022年底前", BENEFIT_UNITS),
+            !has_amount("2022年底前", benefit),
             "help: a year is a date, not a benefit"
+        );
+    }
+
+    #[test]
+    fn benefit_units_copy_matches_the_lexicon_file() {
+        let benefit = Lexicon::load(&lexicon_dir())
+            .expect("lexicon")
+            .clause_facts
+            .benefit;
+        assert_eq!(
+            benefit, BENEFIT_UNITS,
+            "help: change data/lexicon/clause_facts.tsv and BENEFIT_UNITS together"
         );
     }
 

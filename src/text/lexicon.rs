@@ -1,6 +1,7 @@
-//! Synonym table, stop list and answer-type words loaded from `data/lexicon/`: how owners phrase
-//! things mapped to the documents' wording, the question words a query should ignore, and the
-//! words that say what kind of answer a question wants. Pure data, no retrieval.
+//! Synonym table, stop list, answer-type words and clause facts loaded from `data/lexicon/`: how
+//! owners phrase things mapped to the documents' wording, the question words a query should
+//! ignore, the words that say what kind of answer a question wants, and the words and units by
+//! which a clause states a time limit or an amount. Pure data, no retrieval.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,10 @@ pub const SYNONYMS: &str = "synonyms.tsv";
 pub const STOPWORDS: &str = "stopwords.txt";
 /// File name of the answer-type words inside the lexicon directory.
 pub const ANSWER_TYPES: &str = "answer_types.tsv";
+/// File name of the clause facts (time-limit words, amount units) inside the lexicon directory.
+pub const CLAUSE_FACTS: &str = "clause_facts.tsv";
 
-/// Synonyms (term → weighted alternatives) and stop words.
+/// Synonyms (term → weighted alternatives), stop words, answer types and clause facts.
 #[derive(Clone, Debug, Default)]
 pub struct Lexicon {
     /// term → [(alternative, weight < 1)].
@@ -24,6 +27,8 @@ pub struct Lexicon {
     pub stopwords: HashSet<String>,
     /// Words by which a question says what kind of answer it wants.
     pub answer_types: AnswerTypes,
+    /// Words and units by which a clause states a time limit or an amount.
+    pub clause_facts: ClauseFacts,
 }
 
 /// Words by which a question asks for a kind of answer (`answer_types.tsv`).
@@ -35,6 +40,18 @@ pub struct AnswerTypes {
     pub amount: Vec<String>,
     /// The responsible units (谁, 哪个部门, 牵头 …).
     pub who: Vec<String>,
+}
+
+/// Words and units by which a clause states a kind of fact (`clause_facts.tsv`), as written:
+/// they are matched in the clause text as the compendium has it, not normalised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClauseFacts {
+    /// Words that state a date, deadline or time limit (日前, 起施行, 有效期 …).
+    pub time: Vec<String>,
+    /// Units that, right after a number, state an amount, rate, count or period (万, %, 个, 年 …).
+    pub quantity: Vec<String>,
+    /// Units that, right after a number, state what an enterprise gets (万元, %, 倍, 个月 …).
+    pub benefit: Vec<String>,
 }
 
 impl AnswerTypes {
@@ -49,7 +66,8 @@ impl AnswerTypes {
 }
 
 impl Lexicon {
-    /// Loads `synonyms.tsv`, `stopwords.txt` and `answer_types.tsv` from `dir`.
+    /// Loads `synonyms.tsv`, `stopwords.txt`, `answer_types.tsv` and `clause_facts.tsv` from
+    /// `dir`.
     ///
     /// # Errors
     /// Unreadable or malformed files, naming file and line.
@@ -57,10 +75,12 @@ impl Lexicon {
         let synonyms_path = dir.join(SYNONYMS);
         let stopwords_path = dir.join(STOPWORDS);
         let answer_types_path = dir.join(ANSWER_TYPES);
+        let clause_facts_path = dir.join(CLAUSE_FACTS);
         Ok(Lexicon {
             synonyms: parse_synonyms(&read(&synonyms_path)?, &synonyms_path)?,
             stopwords: parse_stopwords(&read(&stopwords_path)?, &stopwords_path)?,
             answer_types: parse_answer_types(&read(&answer_types_path)?, &answer_types_path)?,
+            clause_facts: parse_clause_facts(&read(&clause_facts_path)?, &clause_facts_path)?,
         })
     }
 
@@ -162,37 +182,63 @@ pub fn parse_stopwords(text: &str, path: &Path) -> Result<HashSet<String>, Error
     Ok(out)
 }
 
-/// Parses `type<TAB>word` lines, type `when`, `amount` or `who`.
+/// Parses `type<TAB>word` lines, type `when`, `amount` or `who`; words are normalised.
 ///
 /// # Errors
 /// A line without a tab, an unknown type or an empty word, naming the line.
 pub fn parse_answer_types(text: &str, path: &Path) -> Result<AnswerTypes, Error> {
-    let mut out = AnswerTypes::default();
+    let [when, amount, who] = parse_kinds(text, path, ["when", "amount", "who"], normalize)?;
+    Ok(AnswerTypes { when, amount, who })
+}
+
+/// Parses `kind<TAB>word` lines, kind `time`, `quantity` or `benefit`; words are kept as written.
+///
+/// # Errors
+/// A line without a tab, an unknown kind or an empty word, naming the line.
+pub fn parse_clause_facts(text: &str, path: &Path) -> Result<ClauseFacts, Error> {
+    let [time, quantity, benefit] =
+        parse_kinds(text, path, ["time", "quantity", "benefit"], str::to_string)?;
+    Ok(ClauseFacts {
+        time,
+        quantity,
+        benefit,
+    })
+}
+
+/// The words of `kind<TAB>word` lines, one list per kind of `kinds` in file order, each word
+/// trimmed and passed through `word`.
+fn parse_kinds<const N: usize>(
+    text: &str,
+    path: &Path,
+    kinds: [&str; N],
+    word: fn(&str) -> String,
+) -> Result<[Vec<String>; N], Error> {
+    let mut out: [Vec<String>; N] = std::array::from_fn(|_| Vec::new());
     for (line, content) in content_lines(text) {
-        let Some((kind, word)) = content.split_once('\t') else {
+        let Some((kind, w)) = content.split_once('\t') else {
             return Err(config_error(
                 path,
                 line,
                 format!("`{content}`: expected type<TAB>word"),
             ));
         };
-        let word = normalize(word.trim());
-        let list = match kind.trim() {
-            "when" => &mut out.when,
-            "amount" => &mut out.amount,
-            "who" => &mut out.who,
-            other => {
-                return Err(config_error(
-                    path,
-                    line,
-                    format!("`{other}`: the type is when, amount or who"),
-                ));
-            }
+        let Some(at) = kinds.iter().position(|k| *k == kind.trim()) else {
+            let (last, rest) = kinds.split_last().unwrap_or((&"", &[]));
+            return Err(config_error(
+                path,
+                line,
+                format!(
+                    "`{}`: the type is {} or {last}",
+                    kind.trim(),
+                    rest.join(", ")
+                ),
+            ));
         };
-        if word.is_empty() {
+        let w = word(w.trim());
+        if w.is_empty() {
             return Err(config_error(path, line, "empty word".to_string()));
         }
-        list.push(word);
+        out[at].push(w);
     }
     Ok(out)
 }
@@ -226,6 +272,27 @@ mod tests {
         );
         expect_line(parse_answer_types("# c\n多少", Path::new("t")), 2, "no tab");
         expect_line(parse_answer_types("who\t ", Path::new("t")), 1, "empty");
+    }
+
+    #[test]
+    fn clause_facts_load_as_written_and_bad_lines_are_named() {
+        let facts = Lexicon::load(&lexicon_dir())
+            .expect("shipped lexicon")
+            .clause_facts;
+        assert!(facts.time.iter().any(|w| w == "起施行"));
+        assert!(
+            facts.quantity.iter().any(|u| u == "％"),
+            "help: units are not normalised (full-width ％ stays)"
+        );
+        assert!(facts.benefit.iter().any(|u| u == "个百分点"));
+        let parsed = parse_clause_facts("# c\nquantity\t％\ntime\t日前\n", Path::new("t"));
+        assert_eq!(parsed.expect("valid").quantity, ["％"]);
+        expect_line(
+            parse_clause_facts("time\t日前\nwhen\t多久", Path::new("t")),
+            2,
+            "when",
+        );
+        expect_line(parse_clause_facts("benefit\t ", Path::new("t")), 1, "empty");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Text processing shared by indexing and questions: normalisation, jieba segmentation with the
-//! policy user dictionary, the tantivy analyzers, the synonym/stop-word lexicon, the A-not-A question form, and the small
-//! character rules (`chars`) every module shares. Pure.
+//! policy user dictionary, the tantivy analyzers, the lexicon (synonyms, stop words, answer-type
+//! words, clause facts), the A-not-A question form, and the small character rules (`chars`)
+//! every module shares. Pure.
 
 pub mod analyzer;
 pub mod chars;

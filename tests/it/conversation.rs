@@ -261,3 +261,20 @@ fn a_place_switch_puts_the_places_own_documents_first() {
         "no conversation put the place's own clauses higher"
     );
 }
+
+/// `/region`: a place sets the sticky region; an empty name or a clear word (`clear_region` in
+/// `intents/conversation.toml`) clears it; an unknown place leaves it alone.
+#[test]
+fn region_is_set_by_a_place_and_cleared_by_a_clear_word() {
+    let mut s = Session::default();
+    let anyang = Some("河南省/安阳市".to_string());
+    assert_eq!(app().set_region(&mut s, "安阳"), Ok(anyang.clone()));
+    assert_eq!(s.region, anyang);
+    assert!(app().set_region(&mut s, "火星").is_err());
+    assert_eq!(s.region, anyang, "help: an unknown place changes nothing");
+    for clear in ["清除", " 不限 ", "取消", ""] {
+        s.region.clone_from(&anyang);
+        assert_eq!(app().set_region(&mut s, clear), Ok(None), "help: {clear:?}");
+        assert_eq!(s.region, None, "help: {clear:?}");
+    }
+}
