@@ -32,7 +32,12 @@ impl App {
     pub fn announcement(&self, doc_id: &str) -> Option<Announcement> {
         let kb = self.kb();
         let doc = document_index(&kb, doc_id)?;
-        Announcement::of(&kb.corpus, doc, &self.intents)
+        Announcement::of(
+            &kb.corpus,
+            doc,
+            &self.intents,
+            &kb.lexicon.clause_facts.benefit,
+        )
     }
 
     /// The 修订 announcement of the document numbered `doc_number` (文号) as revised since `old`
@@ -48,7 +53,12 @@ impl App {
         };
         let (before, after) = (find(old)?, find(&kb.corpus)?);
         let revision = Revision::between(old, before, &kb.corpus, after)?;
-        let mut a = Announcement::of(&kb.corpus, after, &self.intents)?;
+        let mut a = Announcement::of(
+            &kb.corpus,
+            after,
+            &self.intents,
+            &kb.lexicon.clause_facts.benefit,
+        )?;
         a.revision = Some(revision);
         Some(a)
     }
@@ -58,7 +68,7 @@ impl App {
     pub fn document_points(&self, doc_id: &str) -> Option<FullText> {
         let kb = self.kb();
         let doc = document_index(&kb, doc_id)?;
-        let points = broadcast::key_points(&kb.corpus, doc);
+        let points = broadcast::key_points(&kb.corpus, doc, &kb.lexicon.clause_facts.benefit);
         let text = match points.is_empty() {
             true => "（这份文件没有分条列出的措施，请查看全文。）".to_string(),
             false => points

@@ -98,7 +98,12 @@ impl Revision {
 impl Announcement {
     /// The announcement of document `doc` of `corpus`; topics from `intents`.
     #[must_use]
-    pub fn of(corpus: &Corpus, doc: usize, intents: &IntentSet) -> Option<Announcement> {
+    pub fn of(
+        corpus: &Corpus,
+        doc: usize,
+        intents: &IntentSet,
+        benefit: &[String],
+    ) -> Option<Announcement> {
         let d = corpus.documents.get(doc)?;
         let clauses: Vec<&Clause> = corpus.clauses.iter().filter(|c| c.doc == doc).collect();
         let text: String = std::iter::once(d.title.as_str())
@@ -113,7 +118,7 @@ impl Announcement {
             date: d.date.clone(),
             region: d.region.clone(),
             topics: topics(&text, intents),
-            measures: top_measures(&clauses, ANNOUNCED_MEASURES),
+            measures: top_measures(&clauses, ANNOUNCED_MEASURES, benefit),
             revision: None,
         })
     }
@@ -234,13 +239,14 @@ mod tests {
             )],
             discards: Vec::new(),
         };
-        let a = Announcement::of(&corpus, 0, &IntentSet::default()).expect("document 0");
+        let benefit = crate::text::test_support::benefit_units();
+        let a = Announcement::of(&corpus, 0, &IntentSet::default(), &benefit).expect("document 0");
         assert_eq!(a.doc_id, "dabc");
         assert_eq!(
             a.measures,
             vec!["算力券：对购买算力服务的中小企业给予30%补贴。"]
         );
-        assert!(Announcement::of(&corpus, 1, &IntentSet::default()).is_none());
-        assert_eq!(key_points(&corpus, 0), a.measures);
+        assert!(Announcement::of(&corpus, 1, &IntentSet::default(), &benefit).is_none());
+        assert_eq!(key_points(&corpus, 0, &benefit), a.measures);
     }
 }

@@ -4,7 +4,7 @@
 //! `corpus_words.tsv`).
 
 use crate::corpus::{Clause, ClauseKind, Corpus, CorpusWords};
-use crate::text::chars::{BENEFIT_UNITS, has_amount, truncate};
+use crate::text::chars::{has_amount, truncate};
 
 /// Key points shown by the 要点 button.
 pub const MAX_KEY_POINTS: usize = 12;
@@ -13,22 +13,23 @@ pub const MAX_KEY_POINTS: usize = 12;
 pub(super) const MEASURE_CHARS: usize = 90;
 
 /// The key points of document `doc`: one line per measure, in document order (the
-/// highest-scoring [`MAX_KEY_POINTS`] when there are more).
+/// highest-scoring [`MAX_KEY_POINTS`] when there are more). `benefit`: the units that, after a
+/// number, state what an enterprise gets (the lexicon's `clause_facts.benefit`).
 #[must_use]
-pub fn key_points(corpus: &Corpus, doc: usize) -> Vec<String> {
+pub fn key_points(corpus: &Corpus, doc: usize, benefit: &[String]) -> Vec<String> {
     let clauses: Vec<&Clause> = corpus.clauses.iter().filter(|c| c.doc == doc).collect();
-    top_measures(&clauses, MAX_KEY_POINTS)
+    top_measures(&clauses, MAX_KEY_POINTS, benefit)
 }
 
 /// Up to `n` measures by importance, returned in document order as one line each.
-pub(super) fn top_measures(clauses: &[&Clause], n: usize) -> Vec<String> {
+pub(super) fn top_measures(clauses: &[&Clause], n: usize, benefit: &[String]) -> Vec<String> {
     let mut scored: Vec<(usize, f32, String)> = clauses
         .iter()
         .enumerate()
         .filter(|(_, c)| c.kind != ClauseKind::Header)
         .filter_map(|(i, c)| {
             let line = measure_line(c)?;
-            Some((i, importance(c), line))
+            Some((i, importance(c, benefit), line))
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -47,14 +48,14 @@ pub(super) fn top_measures(clauses: &[&Clause], n: usize) -> Vec<String> {
 
 /// How much a clause tells an enterprise what it gets: measures and articles over prose, amounts
 /// and rates, benefit words; very short or very long clauses count less.
-fn importance(c: &Clause) -> f32 {
+fn importance(c: &Clause, benefit: &[String]) -> f32 {
     let text = &c.text;
     let mut score = match c.kind {
         ClauseKind::Measure | ClauseKind::Article => 2.0,
         ClauseKind::Faq | ClauseKind::TableRow => 1.0,
         ClauseKind::Paragraph | ClauseKind::Header => 0.0,
     };
-    if has_amount(text, BENEFIT_UNITS) {
+    if has_amount(text, benefit) {
         score += 2.0;
     }
     let benefits = CorpusWords::shipped().benefits(text);
@@ -212,7 +213,7 @@ mod tests {
             ),
         ];
         let refs: Vec<&Clause> = clauses.iter().collect();
-        let top = top_measures(&refs, 3);
+        let top = top_measures(&refs, 3, &crate::text::test_support::benefit_units());
         assert_eq!(top.len(), 3, "{top:?}");
         assert!(top[0].starts_with("发放算力券："), "{top:?}");
         assert!(top[1].starts_with("贷款贴息："), "{top:?}");

@@ -19,25 +19,6 @@ pub fn is_cjk(c: char) -> bool {
     )
 }
 
-/// Units of what an enterprise gets: money, rates and shares, multiples, and months of relief
-/// (a year such as `2022年` is a date, not a benefit).
-///
-/// The list's home is `data/lexicon/clause_facts.tsv` (`benefit`, loaded as
-/// [`ClauseFacts::benefit`](crate::text::lexicon::ClauseFacts::benefit)). This copy remains only
-/// until the announcement code (`broadcast`, outside this change) takes the units from the
-/// knowledge base's lexicon; a test keeps it equal to the file.
-pub const BENEFIT_UNITS: &[&str] = &[
-    "万元",
-    "亿元",
-    "元",
-    "%",
-    "％",
-    "个百分点",
-    "倍",
-    "折",
-    "个月",
-];
-
 /// Whether `text` states an amount: a number (ASCII or full-width digits, with spaces or a
 /// decimal point inside) directly followed by one of `units`.
 #[must_use]
@@ -92,18 +73,6 @@ mod tests {
         assert!(
             !has_amount("2022年底前", benefit),
             "help: a year is a date, not a benefit"
-        );
-    }
-
-    #[test]
-    fn benefit_units_copy_matches_the_lexicon_file() {
-        let benefit = Lexicon::load(&lexicon_dir())
-            .expect("lexicon")
-            .clause_facts
-            .benefit;
-        assert_eq!(
-            benefit, BENEFIT_UNITS,
-            "help: change data/lexicon/clause_facts.tsv and BENEFIT_UNITS together"
         );
     }
 

@@ -26,6 +26,14 @@ pub(crate) mod test_support {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("data/lexicon")
     }
 
+    /// The benefit units of this checkout's `clause_facts.tsv`.
+    pub(crate) fn benefit_units() -> Vec<String> {
+        crate::text::lexicon::Lexicon::load(&lexicon_dir())
+            .expect("data/lexicon loads")
+            .clause_facts
+            .benefit
+    }
+
     /// All of `data/compendium/` concatenated in [`compact`] form (normalised, no whitespace),
     /// so a term broken across a line or letter-spaced still counts as occurring.
     pub(crate) fn corpus() -> &'static str {
