@@ -10,8 +10,9 @@
 //!   sound, numbers as typed, the A-not-A form.
 //! - [`index`]: tantivy schema, build, open (with integrity checks and repair) and retrieval with
 //!   region awareness (its tunable numbers in `rank`); the build lock.
-//! - [`intents`]: intent definitions as data and `classify()`, and the conversation's words
-//!   (`[words]`: follow-up aspects, 更多, fillers, `/region` clear words).
+//! - [`intents`]: intent definitions as data (`intents::load`) and `classify()`, and the
+//!   conversation's words (`intents::words`: follow-up aspects, 更多, fillers, `/region` clear
+//!   words).
 //! - [`answer`]: composes cited answers and follow-ups (pure).
 //! - [`render`]: plain, JSON and Telegram HTML presenters (`render::telegram`: answers,
 //!   keyboards, inline results, announcements, full texts split into messages).
@@ -19,7 +20,8 @@
 //! - [`telegram`]: the bot: handler tree (`handlers`: messages, commands, button presses, inline
 //!   queries, membership changes, the shared reply path), the callback-data protocol, long polling
 //!   (own getUpdates listener, short backoff), sending (per-chat pacing, retries, replies in
-//!   doubt), crash recovery of accepted updates (Redis inbox, also in webhook mode), `run`.
+//!   doubt), crash recovery of accepted updates (Redis inbox, also in webhook mode), `run` and
+//!   its settings (`telegram::config`).
 //! - [`app`]: `App::message`, `App::press`, `App::ask`, shared by CLI and bot (`app::turn`: how a
 //!   typed message is read against the session; `validate`, `region`, `documents`).
 //! - [`ingest`]: `policybot ingest`: new policy files into the data directory and the live index.

@@ -1,22 +1,22 @@
-//! `KnowledgeBase`: the parsed corpus plus its tantivy index, opened from the index directory or
-//! (re)built when the data, lexicon or schema changed. The only place that opens an index and
-//! registers the analyzers; the only writer.
+//! [`KnowledgeBase`]: the parsed corpus plus its tantivy index, and how it is opened: the live
+//! generation of the index directory when its fingerprint matches the data, lexicon and schema and
+//! it passes its checks, otherwise a new generation built beside it under the build lock and
+//! swapped in. The only entry to an index: reading and building a generation (and registering
+//! the analyzers) is `build`'s, which this module alone calls.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
+use tantivy::IndexReader;
 
+use super::build::{Generation, build_into};
 use super::lock::BuildLock;
-use super::schema::{self, Fields, SCHEMA_VERSION};
+use super::schema::{Fields, SCHEMA_VERSION};
 use super::store::{self, Manifest};
-use super::verify;
 use crate::corpus::{self, Corpus};
 use crate::error::Error;
 use crate::places::Places;
-use crate::text::analyzer;
 use crate::text::lexicon::Lexicon;
-use crate::text::normalize::normalize;
 use crate::text::segment::Segmenter;
 use crate::text::spelling::Speller;
 
@@ -65,7 +65,8 @@ pub struct KnowledgeBase {
     pub(super) speller: Speller,
     pub(super) reader: IndexReader,
     pub(super) fields: Fields,
-    generation: PathBuf,
+    /// Directory of the generation it was read from.
+    pub(super) generation: PathBuf,
 }
 
 /// The live generation, as [`inspect`] found it.
@@ -348,173 +349,4 @@ fn use_live(
             Err((dir, format!("{name}: {damage}")))
         }
     }
-}
-
-/// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter.
-struct Generation {
-    dir: PathBuf,
-    loaded: verify::Loaded,
-    haystacks: Vec<(String, usize)>,
-    facts: Vec<super::facts::Facts>,
-}
-
-impl Generation {
-    /// Reads generation `dir` into memory and checks it against `manifest` (see
-    /// [`verify::load`]); `corpus` when the caller has just built it; the clause facts by the
-    /// words of `lexicon`.
-    fn read(
-        dir: &Path,
-        manifest: &Manifest,
-        corpus: Option<Corpus>,
-        lexicon: &Lexicon,
-    ) -> Result<Self, String> {
-        let loaded = verify::load(dir, manifest, corpus)?;
-        let haystacks = haystacks(&loaded.corpus);
-        let facts = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
-        Ok(Generation {
-            dir: dir.to_path_buf(),
-            loaded,
-            haystacks,
-            facts,
-        })
-    }
-
-    /// Registers the analyzers on the index, checks the jieba field against the sampled clauses
-    /// and assembles the knowledge base.
-    fn finish(
-        self,
-        segmenter: Segmenter,
-        lexicon: &Lexicon,
-        places: &Places,
-    ) -> Result<KnowledgeBase, String> {
-        let verify::Loaded {
-            corpus,
-            index,
-            reader,
-            fields,
-        } = self.loaded;
-        analyzer::register(&index, &segmenter);
-        verify::check_words(&index, &reader, fields, &corpus)?;
-        let mut multi_char_stopwords: Vec<String> = lexicon
-            .stopwords
-            .iter()
-            .filter(|w| w.chars().count() >= 2)
-            .cloned()
-            .collect();
-        multi_char_stopwords
-            .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        let speller = Speller::new(vocabulary(&reader, fields.body));
-        Ok(KnowledgeBase {
-            multi_char_stopwords,
-            speller,
-            corpus,
-            segmenter,
-            lexicon: lexicon.clone(),
-            places: places.clone(),
-            haystacks: self.haystacks,
-            facts: self.facts,
-            reader,
-            fields,
-            generation: self.dir,
-        })
-    }
-}
-
-/// Every term of `field` with the number of clauses containing it (summed over segments).
-fn vocabulary(reader: &IndexReader, field: tantivy::schema::Field) -> Vec<(String, u32)> {
-    let mut words: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    for segment in reader.searcher().segment_readers() {
-        let Ok(inverted) = segment.inverted_index(field) else {
-            continue;
-        };
-        let Ok(mut terms) = inverted.terms().stream() else {
-            continue;
-        };
-        while terms.advance() {
-            if let Ok(word) = std::str::from_utf8(terms.key()) {
-                *words.entry(word.to_string()).or_default() += terms.value().doc_freq;
-            }
-        }
-    }
-    words.into_iter().collect()
-}
-
-/// Normalised `title 文号 path text` of each clause, with the offset of `path text`.
-fn haystacks(corpus: &Corpus) -> Vec<(String, usize)> {
-    corpus
-        .clauses
-        .iter()
-        .map(|c| {
-            let doc = &corpus.documents[c.doc];
-            let mut s = String::with_capacity(doc.title.len() + c.text.len() + 64);
-            s.push_str(&doc.title);
-            s.push(' ');
-            s.push_str(doc.doc_number.as_deref().unwrap_or(""));
-            let mut own = String::with_capacity(c.text.len() + 64);
-            for p in &c.path {
-                own.push_str(p);
-                own.push(' ');
-            }
-            own.push_str(&c.text);
-            let mut hay = normalize(&s);
-            hay.push(' ');
-            let split = hay.len();
-            hay.push_str(&normalize(&own));
-            (hay, split)
-        })
-        .collect()
-}
-
-fn build_into(
-    dir: &Path,
-    corpus: &Corpus,
-    segmenter: &Segmenter,
-    fingerprint: &str,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<Manifest, Error> {
-    let (schema, f) = schema::build();
-    let tantivy_dir = dir.join("tantivy");
-    std::fs::create_dir_all(&tantivy_dir).map_err(|source| Error::Io {
-        path: tantivy_dir.clone(),
-        source,
-    })?;
-    let index = Index::create_in_dir(&tantivy_dir, schema)?;
-    analyzer::register(&index, segmenter);
-    let mut writer: IndexWriter = index.writer_with_num_threads(1, 64_000_000)?;
-    let total = corpus.clauses.len();
-    for (ord, clause) in corpus.clauses.iter().enumerate() {
-        let doc = &corpus.documents[clause.doc];
-        let mut d = TantivyDocument::default();
-        d.add_u64(f.ord, ord as u64);
-        d.add_text(f.title, &doc.title);
-        if let Some(n) = &doc.doc_number {
-            d.add_text(f.title, n);
-        }
-        let path = clause.path.join(" ");
-        d.add_text(f.path, &path);
-        d.add_text(f.body, &clause.text);
-        d.add_text(f.bigram, &doc.title);
-        d.add_text(f.bigram, &path);
-        d.add_text(f.bigram, &clause.text);
-        writer.add_document(d)?;
-        if ord % 256 == 0 || ord + 1 == total {
-            progress(ord + 1, total);
-        }
-    }
-    writer.commit()?;
-    writer.wait_merging_threads()?;
-    let corpus_path = dir.join("corpus.json");
-    let json = serde_json::to_vec(corpus).map_err(|e| Error::Index(e.to_string()))?;
-    std::fs::write(&corpus_path, json).map_err(|source| Error::Io {
-        path: corpus_path,
-        source,
-    })?;
-    let manifest = Manifest {
-        fingerprint: fingerprint.to_string(),
-        documents: corpus.documents.len(),
-        clauses: corpus.clauses.len(),
-        files: store::file_sums(dir)?,
-    };
-    store::write_manifest(dir, &manifest)?;
-    Ok(manifest)
 }

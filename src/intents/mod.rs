@@ -1,17 +1,22 @@
-//! Intent definitions loaded from `intents/*.toml` and a pure `classify()`, and the words of the
-//! conversation ([`Words`], the `[words]` table of `conversation.toml`).
+//! Intent definitions and a pure `classify()`; loading them from `intents/*.toml` is `load`'s,
+//! the words of the conversation ([`Words`], the `[words]` table of `conversation.toml`) are
+//! `words`'s.
 //!
-//! Owns the intent file format, its validation (errors name file and line) and the matching
-//! rules. Knows nothing of retrieval: a topic match never stops a search, it only adds
-//! follow-up questions. The conversation words live here rather than in `data/lexicon/` because
-//! only the session logic and `classify()` read them: the index does not depend on them.
+//! Owns the intent types and the matching rules. Knows nothing of retrieval: a topic match never
+//! stops a search, it only adds follow-up questions. The conversation words live here rather
+//! than in `data/lexicon/` because only the session logic and `classify()` read them: the index
+//! does not depend on them.
 
-use std::path::{Path, PathBuf};
+mod load;
+mod words;
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
 use crate::text::normalize::normalize;
+
+pub use words::Words;
 
 /// What an intent does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,171 +113,7 @@ pub struct IntentSet {
 /// A conversational message longer than this (in characters, after normalisation) is a question.
 const MAX_CONVERSATIONAL_CHARS: usize = 24;
 
-/// The words of the conversation itself, from the `[words]` table of one intents file
-/// (`intents/conversation.toml`), in normal form: read by [`IntentSet::classify`] (fillers) and
-/// by the app against the session (the rest), never by retrieval.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Words {
-    /// Words that may surround a conversational trigger without making the message a question,
-    /// longest first (ties in file order).
-    pub fillers: Vec<String>,
-    /// Messages asking for the next page (更多, 下一页).
-    pub more: Vec<String>,
-    /// Aspects of the last question (申请条件, 哪个部门): a message made only of these continues
-    /// it. Removed from a message last word first.
-    pub aspects: Vec<String>,
-    /// Words around a place name that still only ask "and there?" (有没有, 这边), in removal order.
-    pub region_fillers: Vec<String>,
-    /// `/region` arguments that clear the sticky region (清除, 不限).
-    pub clear_region: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    intent: Vec<RawIntent>,
-    words: Option<toml::Spanned<RawWords>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWords {
-    fillers: Vec<toml::Spanned<String>>,
-    more: Vec<toml::Spanned<String>>,
-    aspects: Vec<toml::Spanned<String>>,
-    region_fillers: Vec<toml::Spanned<String>>,
-    clear_region: Vec<toml::Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIntent {
-    name: toml::Spanned<String>,
-    kind: IntentKind,
-    label: String,
-    #[serde(default)]
-    triggers: Vec<String>,
-    reply: Option<String>,
-    example: Option<String>,
-    #[serde(default)]
-    followups: Vec<TopicQuestion>,
-}
-
 impl IntentSet {
-    /// Loads every `*.toml` file in `dir`, sorted by file name.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the directory or a file cannot be read; [`Error::Config`] naming the
-    /// file and 1-based line for malformed TOML, unknown keys, a duplicate intent name, a
-    /// conversational intent without reply, a topic without example or triggers, a `[words]`
-    /// list missing, a word that is empty, holds whitespace or is not in normal form, or a
-    /// second `[words]` table; and [`Error::Data`] when the directory holds no intent at all or
-    /// no `[words]` table.
-    pub fn load(dir: &Path) -> Result<IntentSet, Error> {
-        let io = |source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-            .collect();
-        files.sort();
-        let mut set = IntentSet::default();
-        for path in &files {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            set.add_file(path, &text)?;
-        }
-        if set.intents.is_empty() {
-            return Err(Error::Data {
-                path: dir.to_path_buf(),
-                reason: "no intent defined (expected *.toml files with [[intent]] tables)".into(),
-            });
-        }
-        if set.words_from.is_none() {
-            return Err(Error::Data {
-                path: dir.to_path_buf(),
-                reason: "no [words] table (the conversation words, see conversation.toml)".into(),
-            });
-        }
-        Ok(set)
-    }
-
-    /// Parses one intent file's text and appends its intents (and takes its `[words]` table).
-    ///
-    /// # Errors
-    /// As [`IntentSet::load`], naming `path`.
-    pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        let config = |line: usize, message: String| Error::Config {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(0, |span| line_of(text, span.start));
-            config(line, e.message().to_string())
-        })?;
-        if let Some(words) = raw.words {
-            let line = line_of(text, words.span().start);
-            if let Some(first) = &self.words_from {
-                let first = first.display();
-                return Err(config(
-                    line,
-                    format!("a second [words] table (first in {first})"),
-                ));
-            }
-            self.words = words_of(words.into_inner(), text, path)?;
-            self.words_from = Some(path.to_path_buf());
-        }
-        for r in raw.intent {
-            let line = line_of(text, r.name.span().start);
-            let name = r.name.into_inner().trim().to_string();
-            if name.is_empty() {
-                return Err(config(line, "intent name is empty".into()));
-            }
-            if self.intents.iter().any(|i| i.name == name) {
-                return Err(config(line, format!("duplicate intent name `{name}`")));
-            }
-            let triggers: Vec<String> = r
-                .triggers
-                .iter()
-                .map(|t| normalize(t.trim()))
-                .filter(|t| !t.is_empty())
-                .collect();
-            if triggers.is_empty() {
-                return Err(config(line, format!("intent `{name}` has no triggers")));
-            }
-            match r.kind {
-                IntentKind::Topic if r.example.is_none() => {
-                    return Err(config(
-                        line,
-                        format!("topic `{name}` has no example question"),
-                    ));
-                }
-                k if k.is_conversational() && r.reply.is_none() => {
-                    return Err(config(line, format!("intent `{name}` has no reply")));
-                }
-                _ => {}
-            }
-            self.intents.push(Intent {
-                name,
-                kind: r.kind,
-                label: r.label,
-                triggers,
-                reply: r.reply,
-                example: r.example,
-                followups: r.followups,
-            });
-        }
-        Ok(())
-    }
-
     /// The words of the conversation (`[words]`).
     #[must_use]
     pub fn words(&self) -> &Words {
@@ -408,43 +249,6 @@ impl IntentSet {
     }
 }
 
-/// The checked `[words]` table of `text` (file `path`); fillers sorted longest first.
-fn words_of(raw: RawWords, text: &str, path: &Path) -> Result<Words, Error> {
-    let list = |words: Vec<toml::Spanned<String>>| -> Result<Vec<String>, Error> {
-        words
-            .into_iter()
-            .map(|w| {
-                let line = line_of(text, w.span().start);
-                let word = w.into_inner();
-                let bad = |message: String| Error::Config {
-                    path: path.to_path_buf(),
-                    line,
-                    message,
-                };
-                if word.is_empty() || word.contains(char::is_whitespace) {
-                    return Err(bad(format!("`{word}`: one word, no spaces")));
-                }
-                let normal = normalize(&word);
-                if normal != word {
-                    return Err(bad(format!(
-                        "`{word}` is compared in normal form: write `{normal}`"
-                    )));
-                }
-                Ok(word)
-            })
-            .collect()
-    };
-    let mut fillers = list(raw.fillers)?;
-    fillers.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-    Ok(Words {
-        fillers,
-        more: list(raw.more)?,
-        aspects: list(raw.aspects)?,
-        region_fillers: list(raw.region_fillers)?,
-        clear_region: list(raw.clear_region)?,
-    })
-}
-
 /// Punctuation, symbols, emoji and whitespace: ignored when deciding whether a message is only a
 /// greeting.
 fn is_noise(c: char) -> bool {
@@ -455,21 +259,13 @@ fn is_noise(c: char) -> bool {
         || matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}' | '\u{200D}')
 }
 
-/// 1-based line of byte offset `pos` in `text`.
-fn line_of(text: &str, pos: usize) -> usize {
-    let pos = pos.min(text.len());
-    text.as_bytes()[..pos]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
-    fn real() -> IntentSet {
+    pub(super) fn real() -> IntentSet {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
         IntentSet::load(&dir).expect("the shipped intents/ directory loads")
     }
@@ -584,106 +380,12 @@ example = "?"
         assert_eq!(set.classify("贷款").map(|m| m.name).as_deref(), Some("a"));
     }
 
-    fn load_error(text: &str) -> String {
+    pub(super) fn load_error(text: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bad.toml"), text).unwrap();
         match IntentSet::load(dir.path()) {
             Ok(_) => panic!("help: expected an error for {text}"),
             Err(e) => e.to_string(),
         }
-    }
-
-    #[test]
-    fn broken_toml_names_file_and_line() {
-        let err = load_error("[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\n");
-        assert!(err.contains("bad.toml:4:"), "help: {err}");
-    }
-
-    #[test]
-    fn unknown_key_is_rejected_with_line() {
-        let text = "[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\"\ntriggers = [\"a\"]\n\
-                    example = \"?\"\ncolour = \"red\"\n";
-        let err = load_error(text);
-        assert!(
-            err.contains("bad.toml:7:") && err.contains("colour"),
-            "help: {err}"
-        );
-    }
-
-    #[test]
-    fn duplicate_name_is_rejected_with_line() {
-        let one = "[[intent]]\nname = \"x\"\nkind = \"topic\"\nlabel = \"X\"\ntriggers = [\"a\"]\n\
-                   example = \"?\"\n";
-        let err = load_error(&format!("{one}\n{one}"));
-        assert!(
-            err.contains("bad.toml:9:") && err.contains("duplicate"),
-            "help: {err}"
-        );
-    }
-
-    #[test]
-    fn conversational_intent_needs_a_reply() {
-        let err = load_error(
-            "[[intent]]\nname = \"hi\"\nkind = \"greeting\"\nlabel = \"H\"\ntriggers = [\"hi\"]\n",
-        );
-        assert!(
-            err.contains("bad.toml:2:") && err.contains("reply"),
-            "help: {err}"
-        );
-    }
-
-    #[test]
-    fn shipped_words_load_fillers_longest_first() {
-        let set = real();
-        let words = set.words();
-        assert!(words.more.iter().any(|w| w == "更多"));
-        assert!(words.aspects.iter().any(|w| w == "申请条件"));
-        assert!(words.region_fillers.iter().any(|w| w == "有没有"));
-        assert!(words.clear_region.iter().any(|w| w == "清除"));
-        let lengths: Vec<usize> = words.fillers.iter().map(|w| w.chars().count()).collect();
-        assert!(
-            lengths.windows(2).all(|p| p[0] >= p[1]),
-            "help: {lengths:?}"
-        );
-        assert_eq!(words.fillers.first().map(String::as_str), Some("小助手"));
-    }
-
-    const WORDS: &str = "[words]\nfillers = [\"啊\"]\nmore = [\"更多\"]\naspects = []\n\
-                         region_fillers = []\nclear_region = [\"清除\"]\n";
-    const HI: &str = "[[intent]]\nname = \"hi\"\nkind = \"greeting\"\nlabel = \"H\"\n\
-                      triggers = [\"hi\"]\nreply = \"hello\"\n";
-
-    #[test]
-    fn words_are_required_once_and_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.toml"), HI).unwrap();
-        let err = IntentSet::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("[words]"), "help: {err}");
-        std::fs::write(dir.path().join("b.toml"), WORDS).unwrap();
-        let set = IntentSet::load(dir.path()).expect("intents and words");
-        assert_eq!(set.words().more, ["更多"]);
-        std::fs::write(dir.path().join("c.toml"), WORDS).unwrap();
-        let err = IntentSet::load(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("c.toml:1:") && err.contains("second"),
-            "help: {err}"
-        );
-        let err = load_error(&WORDS.replace("[\"更多\"]", "[\n  \"ＭＯＲＥ\",\n]"));
-        assert!(
-            err.contains("bad.toml:4:") && err.contains("more"),
-            "help: {err}"
-        );
-        let err = load_error(&WORDS.replace("\"啊\"", "\"下 一页\""));
-        assert!(
-            err.contains("bad.toml:2:") && err.contains("spaces"),
-            "help: {err}"
-        );
-    }
-
-    #[test]
-    fn empty_directory_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(IntentSet::load(dir.path()).is_err());
-        assert!(IntentSet::load(&dir.path().join("missing")).is_err());
     }
 }

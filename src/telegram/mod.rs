@@ -1,14 +1,16 @@
-//! The Telegram bot: configuration, the dptree handler tree ([`schema`]) with its dependencies
-//! injected, [`run`] (getMe and long polling through our own calls with a short backoff, or
-//! webhook; our own dispatch loop; command menu, announcement delivery, crash recovery of
-//! accepted updates) and the health
-//! endpoint ([`spawn_health`]). Endpoints only take ids and text → [`App`] → `render::telegram`
-//! → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no retrieval logic lives here.
+//! The Telegram bot: the dptree handler tree ([`schema`]) with its dependencies injected, the
+//! [`Ctx`] it is given, and [`run`] (getMe and long polling through our own calls with a short
+//! backoff, or webhook; our own dispatch loop; command menu, announcement delivery, crash recovery
+//! of accepted updates); the bot's settings are in `config` ([`BotConfig`]), the health endpoint
+//! in `health` ([`spawn_health`]). Endpoints only take ids and text → [`App`] →
+//! `render::telegram` → send ([`Sender`]: per-chat pacing, retries, in-doubt policy); no
+//! retrieval logic lives here.
 
 mod api;
 mod broadcast;
 pub mod callback;
 mod command;
+mod config;
 mod dispatch;
 mod handlers;
 mod health;
@@ -18,7 +20,6 @@ mod poll;
 mod send;
 pub mod texts;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,11 +35,11 @@ use crate::answer::{Answer, FullText};
 use crate::app::{Action, App, AskOptions, Reply, UnknownRegion};
 use crate::broadcast::store::BroadcastStore;
 use crate::broadcast::{FilterError, Filters};
-use crate::config::Config;
 use crate::session::{BotStore, Session};
 
 pub use crate::config::Secret;
 pub use command::{Command, Parsed, parse as parse_command};
+pub use config::{BotConfig, ConfigError, Recovery, Webhook};
 pub use health::{Readiness, spawn as spawn_health};
 pub use inbox::{Inbox, MAX_REPLAYS};
 pub use pace::Limits;
@@ -47,168 +48,9 @@ pub use send::{SendError, Sender, Target};
 /// Error of a handler: a Bot API call that failed after retries, or a panicked answer task.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Webhook mode: Telegram posts updates to `url`; the bot listens on `listen`.
-#[derive(Clone, Debug)]
-pub struct Webhook {
-    /// Public URL Telegram posts to (setWebhook).
-    pub url: Url,
-    /// Local address to listen on.
-    pub listen: SocketAddr,
-    /// `X-Telegram-Bot-Api-Secret-Token` expected on every post.
-    pub secret_token: Option<Secret>,
-}
-
-/// How the bot connects and behaves.
-#[derive(Clone, Debug)]
-pub struct BotConfig {
-    /// Bot token (`TELOXIDE_TOKEN`).
-    pub token: Secret,
-    /// Bot API server URL (`TELOXIDE_API_URL`); the public one when `None`.
-    pub api_url: Option<Url>,
-    /// Webhook mode; long polling when `None`.
-    pub webhook: Option<Webhook>,
-    /// Address of the `/healthz` endpoint ([`spawn_health`], started by the caller before the
-    /// knowledge base is opened); none when `None`.
-    pub health: Option<SocketAddr>,
-    /// Questions per user per minute before the polite flood reply.
-    pub flood_per_minute: u32,
-    /// Bot username for `/ask@name` in groups; taken from getMe when `None`.
-    pub username: Option<String>,
-    /// Pacing of messages per chat and overall ([`Pacer`]; 429s hold only their chat);
-    /// Telegram's published limits by default. `None` sends unpaced (a local Bot API server,
-    /// benchmarks).
-    pub limits: Option<Limits>,
-    /// Long-polling timeout (the HTTP client's timeout is set [`HTTP_MARGIN`] above it).
-    pub poll_timeout: Duration,
-    /// After SIGTERM/SIGINT: how long answers under way may take before the bot exits anyway.
-    pub shutdown_grace: Duration,
-    /// Where accepted updates are recorded until answered ([`Inbox`]); none without Redis.
-    pub recovery: Option<Recovery>,
-    /// Telegram user ids who may use `/review` in a private chat.
-    pub admins: Vec<u64>,
-}
-
-/// The Redis inbox of accepted updates (crash recovery).
-#[derive(Clone, Debug)]
-pub struct Recovery {
-    /// Redis URL (may hold a password, hence a secret).
-    pub redis_url: Secret,
-    /// Key prefix.
-    pub prefix: String,
-    /// This replica's name: each replica recovers only its own updates.
-    pub replica: String,
-}
-
 /// How much longer than the long-polling timeout the Bot API client waits for a response:
 /// teloxide's default client gives up after 17 s, before a 25 s long poll returns.
 pub const HTTP_MARGIN: Duration = Duration::from_secs(15);
-
-impl BotConfig {
-    /// Defaults for `token`: long polling, public Bot API, 20 questions a minute.
-    #[must_use]
-    pub fn new(token: Secret) -> Self {
-        BotConfig {
-            token,
-            api_url: None,
-            webhook: None,
-            health: None,
-            flood_per_minute: 20,
-            username: None,
-            limits: Some(Limits::default()),
-            poll_timeout: Duration::from_secs(25),
-            shutdown_grace: Duration::from_secs(10),
-            recovery: None,
-            admins: Vec::new(),
-        }
-    }
-
-    /// The bot settings of the application config (token, Bot API URL, webhook, health
-    /// endpoint, flood limit, long-polling timeout, pacing). Errors name the setting, never its
-    /// value.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let token = config
-            .telegram_token
-            .clone()
-            .filter(|t| !t.expose().trim().is_empty())
-            .ok_or(ConfigError::Missing("TELOXIDE_TOKEN"))?;
-        let mut bot = BotConfig::new(token);
-        bot.flood_per_minute = config.flood_limit;
-        bot.admins.clone_from(&config.admins);
-        bot.shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
-        bot.poll_timeout = match config.poll_timeout_secs {
-            0 => return Err(ConfigError::Invalid("POLICYBOT_POLL_TIMEOUT")),
-            secs => Duration::from_secs(secs),
-        };
-        let limits = config.pace_limits();
-        for (value, name) in [
-            (limits.private_per_sec, "POLICYBOT_PACE_PRIVATE_PER_SEC"),
-            (limits.private_burst, "POLICYBOT_PACE_PRIVATE_BURST"),
-            (limits.group_per_min, "POLICYBOT_PACE_GROUP_PER_MIN"),
-            (limits.overall_per_sec, "POLICYBOT_PACE_OVERALL_PER_SEC"),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::Invalid(name));
-            }
-        }
-        bot.limits = Some(limits);
-        bot.api_url = parse_url(config.telegram_api_url.as_deref(), "TELOXIDE_API_URL")?;
-        bot.recovery = config
-            .redis_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(|url| Recovery {
-                redis_url: Secret::new(url),
-                prefix: config.redis_prefix.clone(),
-                replica: config.replica.clone(),
-            });
-        if let Some(url) = parse_url(config.webhook_url.as_deref(), "POLICYBOT_WEBHOOK_URL")? {
-            let listen = config
-                .listen
-                .parse()
-                .map_err(|_| ConfigError::Invalid("POLICYBOT_LISTEN"))?;
-            let secret_token = config.webhook_secret.clone();
-            bot.webhook = Some(Webhook {
-                url,
-                listen,
-                secret_token,
-            });
-        }
-        bot.health = match config
-            .health_listen
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-        {
-            Some(addr) => Some(
-                addr.parse()
-                    .map_err(|_| ConfigError::Invalid("POLICYBOT_HEALTH_LISTEN"))?,
-            ),
-            None => None,
-        };
-        Ok(bot)
-    }
-}
-
-fn parse_url(value: Option<&str>, name: &'static str) -> Result<Option<Url>, ConfigError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => Url::parse(v)
-            .map(Some)
-            .map_err(|_| ConfigError::Invalid(name)),
-        None => Ok(None),
-    }
-}
-
-/// A bad bot configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A required setting is missing.
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    /// A setting does not parse.
-    #[error("{0} is not valid")]
-    Invalid(&'static str),
-}
 
 /// Why the bot stopped.
 #[derive(Debug, thiserror::Error)]
@@ -550,57 +392,4 @@ fn stop_on_signal(
             token.stop();
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_never_print() {
-        let cfg = BotConfig::new(Secret::new("123:SECRET"));
-        assert!(!format!("{cfg:?}").contains("SECRET"));
-    }
-
-    #[test]
-    fn reads_the_application_config() {
-        let mut config = Config {
-            telegram_token: Some(Secret::new("1:T")),
-            telegram_api_url: Some("http://127.0.0.1:8081".to_string()),
-            health_listen: Some("127.0.0.1:9000".to_string()),
-            flood_limit: 7,
-            ..Config::default()
-        };
-        let cfg = BotConfig::from_config(&config).unwrap();
-        assert_eq!(cfg.token.expose(), "1:T");
-        assert_eq!(cfg.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
-        assert_eq!((cfg.flood_per_minute, cfg.webhook.is_none()), (7, true));
-        assert_eq!(cfg.health, Some("127.0.0.1:9000".parse().unwrap()));
-        assert_eq!(cfg.poll_timeout, Duration::from_secs(25));
-        assert_eq!(cfg.limits, Some(Limits::default()));
-        config.poll_timeout_secs = 2;
-        config.pace_group_per_min = 10;
-        let cfg = BotConfig::from_config(&config).unwrap();
-        assert_eq!(cfg.poll_timeout, Duration::from_secs(2));
-        assert_eq!(cfg.limits.map(|l| l.group_per_min), Some(10));
-        config.pace_group_per_min = 0;
-        assert!(matches!(
-            BotConfig::from_config(&config),
-            Err(ConfigError::Invalid("POLICYBOT_PACE_GROUP_PER_MIN"))
-        ));
-        config.pace_group_per_min = 20;
-        config.webhook_url = Some("https://bot.example.org/hook".to_string());
-        let hook = BotConfig::from_config(&config).unwrap().webhook.unwrap();
-        assert_eq!(hook.listen, "0.0.0.0:8080".parse().unwrap());
-        config.telegram_api_url = Some("not a url".to_string());
-        assert!(matches!(
-            BotConfig::from_config(&config),
-            Err(ConfigError::Invalid("TELOXIDE_API_URL"))
-        ));
-        config.telegram_token = None;
-        assert!(matches!(
-            BotConfig::from_config(&config),
-            Err(ConfigError::Missing(_))
-        ));
-    }
 }
