@@ -134,7 +134,7 @@ impl KnowledgeBase {
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
         let asks = Asks::of(question, &self.lexicon.answer_types);
-        let mut scored: Vec<(usize, f32, f32, Vec<String>)> = Vec::with_capacity(top.len());
+        let mut scored: Vec<(usize, f32, f32, Vec<&str>)> = Vec::with_capacity(top.len());
         for (bm25, _, _, ord) in top {
             let Ok(ord) = usize::try_from(ord) else {
                 continue;
@@ -165,7 +165,7 @@ impl KnowledgeBase {
             .map(|(clause, score, matched)| Hit {
                 clause,
                 score,
-                matched,
+                matched: matched.into_iter().map(str::to_string).collect(),
             })
             .collect();
         out
@@ -364,12 +364,12 @@ impl KnowledgeBase {
 
     /// IDF-weighted share of the maximal terms found in clause `ord`, and the words matched
     /// (question terms or their synonyms, as they occur in the clause).
-    fn coverage(
+    fn coverage<'t>(
         &self,
         ord: usize,
-        terms: &[QTerm],
+        terms: &'t [QTerm],
         idf: &HashMap<String, f32>,
-    ) -> (f32, Vec<String>) {
+    ) -> (f32, Vec<&'t str>) {
         let (full, split) = &self.haystacks[ord];
         // Ranking rewards words in the clause itself; the document title counts for half.
         let own = &full[*split..];
@@ -381,12 +381,12 @@ impl KnowledgeBase {
         for t in terms {
             let find = |hay: &str| {
                 if hay.contains(&t.text) {
-                    Some(t.text.clone())
+                    Some(t.text.as_str())
                 } else {
                     t.alts
                         .iter()
                         .find(|(a, _)| hay.contains(a.as_str()))
-                        .map(|(a, _)| a.clone())
+                        .map(|(a, _)| a.as_str())
                 }
             };
             let hit = find(own);
@@ -415,7 +415,7 @@ impl KnowledgeBase {
     /// Moves near-identical copies of a clause already ranked higher (the same national measure
     /// restated by a province and two cities) below the distinct results of the first
     /// [`COPY_DEPTH`].
-    fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<String>)>) {
+    fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<&str>)>) {
         let depth = COPY_DEPTH.min(ranked.len());
         let grams: Vec<&[u64]> = ranked[..depth]
             .iter()
@@ -441,7 +441,7 @@ impl KnowledgeBase {
     /// two-part question answered by two clauses is not declined.
     fn union_coverage(
         &self,
-        scored: &[(usize, f32, f32, Vec<String>)],
+        scored: &[(usize, f32, f32, Vec<&str>)],
         terms: &[QTerm],
         idf: &HashMap<String, f32>,
     ) -> f32 {
@@ -475,7 +475,7 @@ impl KnowledgeBase {
     /// Evidence for the answered/related decision (see [`Signals`]).
     fn signals(
         &self,
-        scored: &[(usize, f32, f32, Vec<String>)],
+        scored: &[(usize, f32, f32, Vec<&str>)],
         terms: &[QTerm],
         idf: &HashMap<String, f32>,
         unknown_terms: &HashSet<String>,
@@ -577,12 +577,12 @@ fn sentences(question: &str) -> Vec<String> {
 
 /// Orders candidates so one document does not fill the list: each further hit from a document
 /// already placed is scaled by [`SAME_DOC_DECAY`] per earlier hit, then candidates are re-sorted.
-fn group(
-    scored: Vec<(usize, f32, f32, Vec<String>)>,
+fn group<'t>(
+    scored: Vec<(usize, f32, f32, Vec<&'t str>)>,
     doc_of: impl Fn(usize) -> usize,
-) -> Vec<(usize, f32, Vec<String>)> {
+) -> Vec<(usize, f32, Vec<&'t str>)> {
     let mut per_doc: HashMap<usize, i32> = HashMap::new();
-    let mut out: Vec<(usize, f32, Vec<String>)> = scored
+    let mut out: Vec<(usize, f32, Vec<&'t str>)> = scored
         .into_iter()
         .map(|(ord, score, _, matched)| {
             let n = per_doc.entry(doc_of(ord)).or_insert(0);
