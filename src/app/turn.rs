@@ -1,7 +1,7 @@
 //! How a typed message is read against the session: a follow-up of the last answer typed by its
 //! number or label, the next page, the last question for another region, the last question
 //! plus an aspect, or a question of its own ([`Turn`]). The words it goes by (更多, the aspects,
-//! the fillers around a place name) are the intents' `[words]` ([`crate::intents::Words`]).
+//! the fillers around a place name, the particles that mark a follow-up) are the intents' `[words]` ([`crate::intents::Words`]).
 
 use crate::answer::Followup;
 use crate::index::KnowledgeBase;
@@ -69,16 +69,19 @@ impl App {
         if words.more.iter().any(|w| w == t) {
             return Turn::More;
         }
-        let continues = t.starts_with('那') || t.ends_with('呢');
-        let core = t
-            .trim_start_matches("那么")
-            .trim_start_matches('那')
-            .trim_end_matches('呢')
-            .trim_end_matches("的")
-            .trim_end_matches("这边")
-            .trim_end_matches("那边")
-            .trim_start_matches('在')
-            .trim();
+        let continues = words.follow_lead.iter().any(|w| t.starts_with(w.as_str()))
+            || words.follow_tail.iter().any(|w| t.ends_with(w.as_str()));
+        let mut core = t;
+        for w in &words.follow_lead {
+            core = core.trim_start_matches(w.as_str());
+        }
+        for w in words.follow_tail.iter().chain(&words.place_tail) {
+            core = core.trim_end_matches(w.as_str());
+        }
+        for w in &words.place_lead {
+            core = core.trim_start_matches(w.as_str());
+        }
+        let core = core.trim();
         if core.chars().count() <= 8
             && let Some(region) = kb.places.resolve(core)
         {
@@ -108,7 +111,7 @@ impl App {
                 rest = rest.replace(w.as_str(), "");
             }
             rest.chars()
-                .filter(|c| !"吗呢的是有要和及或需怎么样么啥什".contains(*c))
+                .filter(|c| !words.aspect_particles.contains(*c))
                 .count()
                 <= 1
         };

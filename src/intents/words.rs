@@ -27,6 +27,17 @@ pub struct Words {
     pub region_fillers: Vec<String>,
     /// `/region` arguments that clear the sticky region (清除, 不限).
     pub clear_region: Vec<String>,
+    /// A message starting with one of these continues the last question (那, 那么); removed in
+    /// order before the rest is read.
+    pub follow_lead: Vec<String>,
+    /// A message ending with one of these continues the last question (呢); removed in order.
+    pub follow_tail: Vec<String>,
+    /// Trailing words around a place or aspect (的, 这边), removed in order after `follow_tail`.
+    pub place_tail: Vec<String>,
+    /// Leading words around a place or aspect (在), removed in order last.
+    pub place_lead: Vec<String>,
+    /// Characters that may remain around the aspects of a follow-up (吗, 的, 怎么 …).
+    pub aspect_particles: String,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +48,11 @@ pub(super) struct RawWords {
     aspects: Vec<toml::Spanned<String>>,
     region_fillers: Vec<toml::Spanned<String>>,
     clear_region: Vec<toml::Spanned<String>>,
+    follow_lead: Vec<toml::Spanned<String>>,
+    follow_tail: Vec<toml::Spanned<String>>,
+    place_tail: Vec<toml::Spanned<String>>,
+    place_lead: Vec<toml::Spanned<String>>,
+    aspect_particles: Vec<toml::Spanned<String>>,
 }
 
 /// The checked `[words]` table of `text` (file `path`); fillers sorted longest first.
@@ -73,6 +89,11 @@ pub(super) fn words_of(raw: RawWords, text: &str, path: &Path) -> Result<Words, 
         aspects: list(raw.aspects)?,
         region_fillers: list(raw.region_fillers)?,
         clear_region: list(raw.clear_region)?,
+        follow_lead: list(raw.follow_lead)?,
+        follow_tail: list(raw.follow_tail)?,
+        place_tail: list(raw.place_tail)?,
+        place_lead: list(raw.place_lead)?,
+        aspect_particles: list(raw.aspect_particles)?.concat(),
     })
 }
 
@@ -89,6 +110,8 @@ mod tests {
         assert!(words.aspects.iter().any(|w| w == "申请条件"));
         assert!(words.region_fillers.iter().any(|w| w == "有没有"));
         assert!(words.clear_region.iter().any(|w| w == "清除"));
+        assert_eq!(words.follow_lead, ["那么", "那"], "help: 那么 before 那");
+        assert!(words.aspect_particles.contains('吗'));
         let lengths: Vec<usize> = words.fillers.iter().map(|w| w.chars().count()).collect();
         assert!(
             lengths.windows(2).all(|p| p[0] >= p[1]),
@@ -98,7 +121,9 @@ mod tests {
     }
 
     const WORDS: &str = "[words]\nfillers = [\"啊\"]\nmore = [\"更多\"]\naspects = []\n\
-                         region_fillers = []\nclear_region = [\"清除\"]\n";
+                         region_fillers = []\nclear_region = [\"清除\"]\n\
+                         follow_lead = []\nfollow_tail = []\nplace_tail = []\nplace_lead = []\n\
+                         aspect_particles = []\n";
     const HI: &str = "[[intent]]\nname = \"hi\"\nkind = \"greeting\"\nlabel = \"H\"\n\
                       triggers = [\"hi\"]\nreply = \"hello\"\n";
 
