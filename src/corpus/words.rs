@@ -6,12 +6,17 @@
 //! source format (tag labels such as 责任单位, the document-type words that end a title line)
 //! stay with the grammar in [`super`]'s parser modules.
 
+use std::path::Path;
 use std::sync::LazyLock;
+
+use crate::error::Error;
+use crate::text::lexicon::parse_kinds;
 
 /// The shipped vocabulary, parsed once.
 static SHIPPED: LazyLock<CorpusWords> = LazyLock::new(|| {
-    CorpusWords::parse(include_str!("../../data/lexicon/corpus_words.tsv"))
-        .unwrap_or_else(|(line, message)| panic!("corpus_words.tsv line {line}: {message}"))
+    let path = Path::new("data/lexicon/corpus_words.tsv");
+    CorpusWords::parse(include_str!("../../data/lexicon/corpus_words.tsv"), path)
+        .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// The word lists of `corpus_words.tsv`, one per kind.
@@ -32,39 +37,19 @@ impl CorpusWords {
         &SHIPPED
     }
 
-    /// Parses `kind<TAB>word` lines (`#` comments, blank lines ignored).
+    /// Parses `kind<TAB>word` lines (`#` comments, blank lines ignored) of the file `path`, kind
+    /// `national`, `title` or `benefit`, with the lexicon's parser.
     ///
     /// # Errors
-    /// The 1-based line and what is wrong: no tab, an unknown kind, an empty or repeated word.
-    pub fn parse(text: &str) -> Result<CorpusWords, (usize, String)> {
-        let mut out = CorpusWords::default();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or_default().trim();
-            if line.is_empty() {
-                continue;
-            }
-            let Some((kind, word)) = line.split_once('\t') else {
-                return Err((i + 1, format!("`{line}`: expected kind<TAB>word")));
-            };
-            let list = match kind.trim() {
-                "national" => &mut out.national,
-                "title" => &mut out.title,
-                "benefit" => &mut out.benefit,
-                other => {
-                    let message = format!("`{other}`: the kind is national, title or benefit");
-                    return Err((i + 1, message));
-                }
-            };
-            let word = word.trim();
-            if word.is_empty() || word.contains(char::is_whitespace) {
-                return Err((i + 1, format!("`{word}`: one word per line")));
-            }
-            if list.iter().any(|w| w == word) {
-                return Err((i + 1, format!("`{word}` is listed twice")));
-            }
-            list.push(word.to_string());
-        }
-        Ok(out)
+    /// The line and what is wrong: no tab, an unknown kind, an empty or repeated word.
+    pub fn parse(text: &str, path: &Path) -> Result<CorpusWords, Error> {
+        let [national, title, benefit] =
+            parse_kinds(text, path, ["national", "title", "benefit"], str::to_string)?;
+        Ok(CorpusWords {
+            national,
+            title,
+            benefit,
+        })
     }
 
     /// Whether `text` names an issuer whose documents apply to the whole country.
@@ -104,17 +89,17 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert_eq!(
-            CorpusWords::parse("# c\ntitle\t通知\nnational 国务院").map_err(|e| e.0),
-            Err(3)
-        );
-        assert_eq!(CorpusWords::parse("place\t安阳").map_err(|e| e.0), Err(1));
-        assert_eq!(CorpusWords::parse("title\t \n").map_err(|e| e.0), Err(1));
-        assert_eq!(
-            CorpusWords::parse("title\t通知\ntitle\t通知").map_err(|e| e.0),
-            Err(2)
-        );
-        let words = CorpusWords::parse("benefit\t补贴 # comment\n\ntitle\t函").expect("valid");
+        let line = |text: &str| match CorpusWords::parse(text, Path::new("t")) {
+            Err(Error::Config { line, .. }) => Err(line),
+            Err(other) => panic!("help: {other}"),
+            Ok(_) => Ok(()),
+        };
+        assert_eq!(line("# c\ntitle\t通知\nnational 国务院"), Err(3));
+        assert_eq!(line("place\t安阳"), Err(1));
+        assert_eq!(line("title\t \n"), Err(1));
+        assert_eq!(line("title\t通知\ntitle\t通知"), Err(2));
+        let words = CorpusWords::parse("benefit\t补贴 # comment\n\ntitle\t函", Path::new("t"))
+            .expect("valid");
         assert_eq!(
             (words.benefit, words.title),
             (vec!["补贴".into()], vec!["函".into()])

@@ -206,8 +206,13 @@ pub fn parse_clause_facts(text: &str, path: &Path) -> Result<ClauseFacts, Error>
 }
 
 /// The words of `kind<TAB>word` lines, one list per kind of `kinds` in file order, each word
-/// trimmed and passed through `word`.
-fn parse_kinds<const N: usize>(
+/// trimmed and passed through `word`: one word per line, none listed twice under its kind. The
+/// one parser of the lexicon's kind-tagged word files (`answer_types.tsv`, `clause_facts.tsv`,
+/// `corpus_words.tsv`).
+///
+/// # Errors
+/// A line without a tab, an unknown kind, an empty, spaced or repeated word, naming the line.
+pub(crate) fn parse_kinds<const N: usize>(
     text: &str,
     path: &Path,
     kinds: [&str; N],
@@ -237,6 +242,16 @@ fn parse_kinds<const N: usize>(
         let w = word(w.trim());
         if w.is_empty() {
             return Err(config_error(path, line, "empty word".to_string()));
+        }
+        if w.contains(char::is_whitespace) {
+            return Err(config_error(
+                path,
+                line,
+                format!("`{w}`: one word per line"),
+            ));
+        }
+        if out[at].contains(&w) {
+            return Err(config_error(path, line, format!("`{w}` is listed twice")));
         }
         out[at].push(w);
     }
