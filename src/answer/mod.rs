@@ -197,6 +197,21 @@ impl Cited {
         excerpt::plain(&self.excerpt)
     }
 
+    /// 文号｜发文单位｜日期, the ones known (empty when none is).
+    #[must_use]
+    pub fn meta_line(&self) -> String {
+        [
+            self.doc_number.as_deref(),
+            self.issuer.as_deref(),
+            self.date.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("｜")
+    }
+
     /// Responsible units grouped by role, e.g. `责任单位：市财政局、市税务局；配合单位：市发展改革委`.
     #[must_use]
     pub fn departments_line(&self) -> Option<String> {

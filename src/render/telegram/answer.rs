@@ -50,18 +50,10 @@ fn assemble(
 
 fn cited_block(cited: &Cited, cap: Option<usize>) -> String {
     let mut out = format!("<b>{}. {}</b>", cited.rank, escape(&cited.doc_title));
-    let meta: Vec<&str> = [
-        cited.doc_number.as_deref(),
-        cited.issuer.as_deref(),
-        cited.date.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty())
-    .collect();
+    let meta = cited.meta_line();
     if !meta.is_empty() {
         out.push('\n');
-        out.push_str(&escape(&meta.join("｜")));
+        out.push_str(&escape(&meta));
     }
     if !cited.section.is_empty() {
         out.push('\n');

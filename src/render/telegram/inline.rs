@@ -110,18 +110,10 @@ pub fn inline_message(question: &str, c: &Cited, related: bool) -> String {
         "<b>《{}》</b>",
         escape(&truncate(&c.doc_title, 300))
     ));
-    let meta: Vec<&str> = [
-        c.doc_number.as_deref(),
-        c.issuer.as_deref(),
-        c.date.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty())
-    .collect();
+    let meta = c.meta_line();
     if !meta.is_empty() {
         head.push('\n');
-        head.push_str(&escape(&truncate(&meta.join("｜"), 300)));
+        head.push_str(&escape(&truncate(&meta, 300)));
     }
     if !c.section.is_empty() {
         head.push('\n');
