@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
 
+use super::collect::Matcher;
 use super::open::KnowledgeBase;
 use super::schema;
 use super::store::{self, Manifest};
@@ -75,6 +76,11 @@ impl Generation {
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
         let speller = Speller::new(vocabulary(&reader, fields.body));
+        let matcher = Matcher::new(
+            reader.searcher(),
+            &[fields.title, fields.path, fields.body, fields.bigram],
+        )
+        .map_err(|e| format!("index unreadable: {e}"))?;
         Ok(KnowledgeBase {
             multi_char_stopwords,
             speller,
@@ -84,7 +90,7 @@ impl Generation {
             places: places.clone(),
             haystacks: self.haystacks,
             facts: self.facts,
-            reader,
+            matcher,
             fields,
             generation: self.dir,
         })

@@ -1,71 +1,217 @@
-//! The candidate collector of retrieval: every clause matching the query with its BM25 score
-//! and corpus ordinal, read through the `ord` fast field opened once per segment. On a corpus
-//! of a few thousand clauses and a query of dozens of weighted terms, scoring every match is
-//! cheaper than tantivy's top-k pruning (block-max WAND re-sorts its term scorers at every
-//! pivot); the caller keeps the best [`top`] of them, in the order `TopDocs` gives.
+//! The candidate matcher of retrieval: every clause matching a weighted term query with its
+//! BM25 score and corpus ordinal, read straight from tantivy's term dictionaries, postings and
+//! field norms ([`Matcher`], prepared once per index generation). The scores are bit for bit
+//! those of a tantivy `BooleanQuery` of boosted `TermQuery`s (`Occur::Should`), summed in the
+//! same order (tested against it), without building that query's weights and scorers for
+//! every question: on a corpus of a few thousand clauses and a query of dozens of terms, their
+//! setup (a 256-entry norm table and an explanation per term, a boxed scorer per term and
+//! field, the buffered union) cost more than the scoring. The caller keeps the best [`top`].
 
-use tantivy::collector::{Collector, SegmentCollector};
+use std::sync::Arc;
+
 use tantivy::columnar::Column;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::InvertedIndexReader;
+use tantivy::postings::{Postings, TermInfo};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, TERMINATED, Term};
 
-/// Every match as `(score, segment, doc, ord)`.
-pub struct AllMatches;
+/// BM25's constants, as tantivy's `Bm25Weight` has them.
+const K1: Score = 1.2;
+const B: Score = 0.75;
 
-/// One segment's matches.
-pub struct SegmentMatches {
-    segment: SegmentOrdinal,
-    ords: Option<Column<u64>>,
-    found: Vec<(Score, SegmentOrdinal, DocId, u64)>,
+/// A match: `(score, segment, doc, ord)`.
+pub type Match = (Score, SegmentOrdinal, DocId, u64);
+
+/// A term of the query: field, word, boost.
+pub type Weighted<'q> = (Field, &'q str, Score);
+
+/// What scoring needs of an index generation, read once.
+pub struct Matcher {
+    /// Kept so that the segment files the readers point into stay open.
+    _searcher: Searcher,
+    /// Documents in all segments, deleted ones included (BM25's `N`, as tantivy counts it).
+    total_docs: u64,
+    /// Live documents.
+    num_docs: u64,
+    /// The scored fields with the length part of BM25's term-frequency denominator by field
+    /// norm id (tantivy's per-weight cache, computed once per field).
+    fields: Vec<(Field, Box<[Score; 256]>)>,
+    segments: Vec<Segment>,
 }
 
-impl Collector for AllMatches {
-    type Fruit = Vec<(Score, SegmentOrdinal, DocId, u64)>;
-    type Child = SegmentMatches;
+/// One segment: per document its corpus ordinal (`None`: deleted or without one), and by the
+/// position of their field in [`Matcher::fields`] the inverted index and each document's
+/// field norm id (read out of tantivy's columns once: a table lookup per match).
+struct Segment {
+    ords: Vec<Option<u64>>,
+    fields: Vec<(Arc<InvertedIndexReader>, Vec<u8>)>,
+}
 
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentMatches> {
-        Ok(SegmentMatches {
-            segment,
-            ords: reader.fast_fields().u64("ord").ok(),
-            found: Vec::new(),
+impl Matcher {
+    /// Prepares scoring of `fields` over the searcher's segments.
+    ///
+    /// # Errors
+    /// A field is not indexed, or a segment file is unreadable.
+    pub fn new(searcher: Searcher, fields: &[Field]) -> tantivy::Result<Matcher> {
+        let total_docs: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.max_doc()))
+            .sum();
+        let num_docs: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.num_docs()))
+            .sum();
+        let mut norms = Vec::with_capacity(fields.len());
+        for &field in fields {
+            let mut tokens = 0u64;
+            for segment in searcher.segment_readers() {
+                tokens += segment.inverted_index(field)?.total_num_tokens();
+            }
+            let average = tokens as Score / total_docs as Score;
+            let mut cache = Box::new([0.0; 256]);
+            for (id, norm) in cache.iter_mut().enumerate() {
+                let length = FieldNormReader::id_to_fieldnorm(id as u8);
+                *norm = K1 * (1.0 - B + B * length as Score / average);
+            }
+            norms.push((field, cache));
+        }
+        let mut segments = Vec::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            let docs = 0..reader.max_doc();
+            let mut readers = Vec::with_capacity(fields.len());
+            for &field in fields {
+                let norms = reader.get_fieldnorms_reader(field)?;
+                readers.push((
+                    reader.inverted_index(field)?,
+                    docs.clone().map(|d| norms.fieldnorm_id(d)).collect(),
+                ));
+            }
+            let column: Option<Column<u64>> = reader.fast_fields().u64("ord").ok();
+            let alive = reader.alive_bitset();
+            let ords = docs
+                .map(|d| {
+                    let live = alive.is_none_or(|a| a.is_alive(d));
+                    column.as_ref().and_then(|c| c.first(d)).filter(|_| live)
+                })
+                .collect();
+            segments.push(Segment {
+                ords,
+                fields: readers,
+            });
+        }
+        Ok(Matcher {
+            _searcher: searcher,
+            total_docs,
+            num_docs,
+            fields: norms,
+            segments,
         })
     }
 
-    fn requires_scoring(&self) -> bool {
-        true
+    /// Number of live documents.
+    #[must_use]
+    pub fn num_docs(&self) -> u64 {
+        self.num_docs
     }
 
-    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        Ok(fruits.into_iter().flatten().collect())
+    /// Number of documents containing `word` in `field` (0 for a field not prepared).
+    #[must_use]
+    pub fn doc_freq(&self, field: Field, word: &str) -> u64 {
+        let Some(f) = self.field(field) else {
+            return 0;
+        };
+        let term = Term::from_field_text(field, word);
+        self.segments
+            .iter()
+            .filter_map(|s| s.fields[f].0.get_term_info(&term).ok().flatten())
+            .map(|info| u64::from(info.doc_freq))
+            .sum()
+    }
+
+    /// Every live document matching one of the terms, with the sum of its terms' boosted BM25
+    /// scores (added in query order, as tantivy's union adds them), in segment and document
+    /// order. Terms of fields not prepared are ignored.
+    #[must_use]
+    pub fn matches(&self, query: &[Weighted<'_>]) -> Vec<Match> {
+        let mut sums: Vec<Vec<Score>> = self
+            .segments
+            .iter()
+            .map(|s| vec![0.0; s.ords.len()])
+            .collect();
+        let mut hit: Vec<Vec<bool>> = self
+            .segments
+            .iter()
+            .map(|s| vec![false; s.ords.len()])
+            .collect();
+        let mut infos: Vec<Option<TermInfo>> = Vec::with_capacity(self.segments.len());
+        for &(field, word, boost) in query {
+            let Some(f) = self.field(field) else {
+                continue;
+            };
+            let term = Term::from_field_text(field, word);
+            infos.clear();
+            infos.extend(
+                self.segments
+                    .iter()
+                    .map(|s| s.fields[f].0.get_term_info(&term).ok().flatten()),
+            );
+            let df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
+            if df == 0 {
+                continue;
+            }
+            let weight = idf(df, self.total_docs) * (1.0 + K1) * boost;
+            let norms = &self.fields[f].1;
+            for (s, info) in infos.iter().enumerate() {
+                let Some(info) = info else { continue };
+                let (inverted, fieldnorms) = &self.segments[s].fields[f];
+                let Ok(mut postings) =
+                    inverted.read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
+                else {
+                    continue;
+                };
+                let (sums, hit) = (&mut sums[s], &mut hit[s]);
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    let tf = postings.term_freq() as Score;
+                    let norm = norms[usize::from(fieldnorms[doc as usize])];
+                    sums[doc as usize] += weight * (tf / (tf + norm));
+                    hit[doc as usize] = true;
+                    doc = postings.advance();
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (s, segment) in self.segments.iter().enumerate() {
+            for (doc, ord) in segment.ords.iter().enumerate() {
+                if let Some(ord) = ord
+                    && hit[s][doc]
+                {
+                    out.push((sums[s][doc], s as SegmentOrdinal, doc as DocId, *ord));
+                }
+            }
+        }
+        out
+    }
+
+    fn field(&self, field: Field) -> Option<usize> {
+        self.fields.iter().position(|(f, _)| *f == field)
     }
 }
 
-impl SegmentCollector for SegmentMatches {
-    type Fruit = Vec<(Score, SegmentOrdinal, DocId, u64)>;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        if let Some(ord) = self.ords.as_ref().and_then(|c| c.first(doc)) {
-            self.found.push((score, self.segment, doc, ord));
-        }
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        self.found
-    }
+/// BM25's inverse document frequency, as tantivy computes it.
+fn idf(doc_freq: u64, doc_count: u64) -> Score {
+    let x = ((doc_count - doc_freq) as Score + 0.5) / (doc_freq as Score + 0.5);
+    (1.0 + x).ln()
 }
 
 /// The best `n` matches, best first; equal scores in document order (as `TopDocs` orders
 /// them).
 #[must_use]
-pub fn top(
-    mut all: Vec<(Score, SegmentOrdinal, DocId, u64)>,
-    n: usize,
-) -> Vec<(Score, SegmentOrdinal, DocId, u64)> {
-    let order = |a: &(Score, SegmentOrdinal, DocId, u64),
-                 b: &(Score, SegmentOrdinal, DocId, u64)| {
+pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
+    let order = |a: &Match, b: &Match| {
         b.0.total_cmp(&a.0)
             .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
     };
@@ -78,4 +224,98 @@ pub fn top(
     }
     all.sort_unstable_by(order);
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::collector::TopDocs;
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+    use tantivy::schema::{FAST, INDEXED, Schema, TEXT};
+    use tantivy::{Index, IndexWriter, TantivyDocument, doc};
+
+    use super::*;
+
+    /// An index of two segments (and a deleted document) with fields of unequal lengths.
+    fn index() -> (Index, Field, Field) {
+        let mut schema = Schema::builder();
+        let ord = schema.add_u64_field("ord", FAST | INDEXED);
+        let title = schema.add_text_field("title", TEXT);
+        let body = schema.add_text_field("body", TEXT);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter<TantivyDocument> = index.writer(15_000_000).expect("writer");
+        let texts = [
+            ("loan guarantee", "loan loan rate subsidy for small firms"),
+            ("rent relief", "rent relief for small firms in state property"),
+            ("tax", "tax relief tax deferral loan"),
+            ("loan", "guarantee fee subsidy"),
+            ("listing reward", "reward for listing on an exchange, loan interest subsidy"),
+            ("social insurance", "deferral of social insurance for firms in difficulty"),
+        ];
+        for (i, (t, b)) in texts.iter().enumerate() {
+            writer
+                .add_document(doc!(ord => i as u64, title => *t, body => *b))
+                .expect("add");
+            if i == 2 {
+                writer.commit().expect("commit");
+            }
+        }
+        writer.delete_term(Term::from_field_u64(ord, 4));
+        writer.commit().expect("commit");
+        (index, title, body)
+    }
+
+    #[test]
+    fn scores_equal_tantivys_boolean_query_bit_for_bit() {
+        let (index, title, body) = index();
+        let searcher = index.reader().expect("reader").searcher();
+        assert!(searcher.segment_readers().len() >= 2);
+        let query: Vec<Weighted<'_>> = vec![
+            (title, "loan", 1.4),
+            (body, "loan", 1.0),
+            (body, "subsidy", 0.7),
+            (title, "relief", 1.4 * 0.3),
+            (body, "relief", 0.3),
+            (body, "firms", 0.25),
+            (body, "absent", 1.0),
+            (body, "loan", 0.5),
+        ];
+        let boolean = BooleanQuery::new(
+            query
+                .iter()
+                .map(|&(field, word, boost)| {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, word),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    let boosted: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
+                    (Occur::Should, boosted)
+                })
+                .collect(),
+        );
+        let mut theirs: Vec<(u32, DocId, u32)> = searcher
+            .search(&boolean, &TopDocs::with_limit(100).order_by_score())
+            .expect("search")
+            .into_iter()
+            .map(|(score, at)| (at.segment_ord, at.doc_id, score.to_bits()))
+            .collect();
+        theirs.sort_unstable();
+        let matcher = Matcher::new(searcher.clone(), &[title, body]).expect("matcher");
+        let ours: Vec<(u32, DocId, u32)> = matcher
+            .matches(&query)
+            .into_iter()
+            .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
+            .collect();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), 5, "the deleted document is not a match");
+        assert_eq!(matcher.doc_freq(body, "loan"), 3);
+        assert_eq!(matcher.doc_freq(body, "absent"), 0);
+        assert_eq!(matcher.num_docs(), 5);
+    }
+
+    #[test]
+    fn top_orders_by_score_then_document() {
+        let all = vec![(1.0, 0, 3, 3), (2.0, 0, 1, 1), (1.0, 0, 2, 2), (0.5, 1, 0, 5)];
+        let best: Vec<u64> = top(all, 3).into_iter().map(|m| m.3).collect();
+        assert_eq!(best, vec![1, 2, 3]);
+    }
 }

@@ -12,7 +12,8 @@ use crate::text::segment::Segmenter;
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
-    /// Sorted packed character bigrams of the clause's own text (copy detection).
+    /// Sorted packed character bigrams of the clause's own text (copy detection, and a quick
+    /// "certainly not in it" for words before a substring scan: [`Facts::may_hold`]).
     pub(super) grams: Vec<u64>,
     /// Carries a date, deadline or time limit.
     time_limit: bool,
@@ -38,6 +39,26 @@ pub fn facts(
             amount: has_amount(&c.text, &words.quantity),
         })
         .collect()
+}
+
+impl Facts {
+    /// Whether the clause's own text may contain the word whose [`pairs`] are given: false
+    /// when one of them is not among its bigrams, so that the text certainly lacks the word;
+    /// true otherwise (always for a word without pairs), when only a scan of the text can tell.
+    pub(super) fn may_hold(&self, pairs: &[u64]) -> bool {
+        pairs.iter().all(|p| self.grams.binary_search(p).is_ok())
+    }
+}
+
+/// The adjacent character pairs of `word`, packed as a clause's bigrams are, for
+/// [`Facts::may_hold`]; none for a word of one character or with whitespace in it (the clause
+/// bigrams skip whitespace, so they cannot rule such a word out).
+pub(super) fn pairs(word: &str) -> Vec<u64> {
+    if word.chars().any(char::is_whitespace) {
+        return Vec::new();
+    }
+    let chars: Vec<char> = word.chars().collect();
+    chars.windows(2).map(|w| pack(w[0], w[1])).collect()
 }
 
 /// What kind of answer the question asks for, read from its question words (which are stop
@@ -97,13 +118,18 @@ fn bigram_set(text: &str) -> Vec<u64> {
     let mut out = Vec::with_capacity(text.len() / 3);
     for c in text.chars().filter(|c| !c.is_whitespace()) {
         if let Some(p) = prev {
-            out.push((u64::from(u32::from(p)) << 32) | u64::from(u32::from(c)));
+            out.push(pack(p, c));
         }
         prev = Some(c);
     }
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// A character pair packed in a `u64`, as [`bigram_set`] stores it.
+fn pack(first: char, second: char) -> u64 {
+    (u64::from(u32::from(first)) << 32) | u64::from(u32::from(second))
 }
 
 /// Whether the Jaccard similarity of two sorted, de-duplicated sets reaches `threshold`. Exact,
@@ -183,6 +209,26 @@ mod tests {
 
     fn lexicon() -> Lexicon {
         Lexicon::load(&crate::text::test_support::lexicon_dir()).expect("data/lexicon loads")
+    }
+
+    #[test]
+    fn may_hold_rules_out_only_words_the_text_lacks() {
+        let text = "小微企业 贷款贴息，担保费补贴";
+        let facts = Facts {
+            grams: bigram_set(text),
+            ..Facts::default()
+        };
+        for word in ["贷款", "小微企业", "担保费补贴", "贴息", "业贷"] {
+            assert!(facts.may_hold(&pairs(word)), "{word}");
+        }
+        // 业贷 is paired across the space (the bigrams skip whitespace): a present pair is no
+        // proof, only a missing one is, so the scan still decides.
+        assert!(!text.contains("业贷"));
+        for word in ["贷款利率", "社保", "息担"] {
+            assert_eq!(facts.may_hold(&pairs(word)), text.contains(word), "{word}");
+        }
+        assert!(pairs("贷").is_empty() && pairs("贷 款").is_empty());
+        assert!(facts.may_hold(&pairs("贷 款")), "a word with a space is never ruled out");
     }
 
     #[test]

@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tantivy::IndexReader;
-
 use super::build::{Generation, build_into};
 use super::lock::BuildLock;
 use super::schema::{Fields, SCHEMA_VERSION};
@@ -63,7 +61,8 @@ pub struct KnowledgeBase {
     pub(super) multi_char_stopwords: Vec<String>,
     /// Corpus words by sound, for typo repair.
     pub(super) speller: Speller,
-    pub(super) reader: IndexReader,
+    /// BM25 candidates straight from the index's postings.
+    pub(super) matcher: super::collect::Matcher,
     pub(super) fields: Fields,
     /// Directory of the generation it was read from.
     pub(super) generation: PathBuf,

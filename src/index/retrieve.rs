@@ -5,12 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Searcher, Term};
-
-use super::collect::{self, AllMatches};
-use super::facts::{Asks, similar};
+use super::collect::{self, Weighted};
+use super::facts::{Asks, pairs, similar};
 use super::open::KnowledgeBase;
 use super::rank::{
     self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
@@ -35,6 +31,17 @@ struct QTerm {
     maximal: bool,
     /// Search-mode parts of a maximal token (≥ 2 chars): covered when all occur.
     parts: Vec<String>,
+    /// Character pairs of the word, of each synonym and of each part (in their order), by
+    /// which a clause that cannot contain them is passed over without a scan.
+    pairs: Pairs,
+}
+
+/// See [`QTerm::pairs`].
+#[derive(Clone, Debug, PartialEq)]
+struct Pairs {
+    text: Vec<u64>,
+    alts: Vec<Vec<u64>>,
+    parts: Vec<Vec<u64>>,
 }
 
 /// Whether a word or one of its synonyms holds a space (and so might match across the space
@@ -101,9 +108,8 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let searcher = self.reader.searcher();
         let numbers = normalize_numbers(&self.strip_places(question));
-        let (repaired, corrections) = self.repair_typos(&searcher, numbers);
+        let (repaired, corrections) = self.repair_typos(numbers);
         let stripped = collapse_a_not_a(&self.strip_fillers(&repaired));
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
@@ -121,15 +127,14 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let query = self.query(&terms, &stripped);
+        let mut grams = bigrams(&stripped);
+        let mut unique = HashSet::new();
+        grams.retain(|g| unique.insert(g.clone()));
+        let query = self.query(&terms, &grams);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
-        let Ok(all) = searcher.search(&query, &AllMatches) else {
-            out.declined = true;
-            return out;
-        };
-        let top = collect::top(all, CANDIDATES);
-        let (idf, unknown) = self.idf(&searcher, &terms);
+        let top = collect::top(self.matcher.matches(&query), CANDIDATES);
+        let (idf, unknown) = self.idf(&terms);
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
@@ -218,14 +223,10 @@ impl KnowledgeBase {
     /// word boundaries around an odd word ([`Suspects::allows`]), is not a dictionary word, and
     /// holds a character pair the corpus never contains. A question all of whose pairs occur in
     /// the corpus (most of them) is returned as it is, without segmenting it again.
-    fn repair_typos(&self, searcher: &Searcher, text: String) -> (String, Vec<Correction>) {
+    fn repair_typos(&self, text: String) -> (String, Vec<Correction>) {
         let absent: HashSet<String> = bigrams(&text)
             .into_iter()
-            .filter(|g| {
-                searcher
-                    .doc_freq(&Term::from_field_text(self.fields.bigram, g))
-                    .is_ok_and(|n| n == 0)
-            })
+            .filter(|g| self.matcher.doc_freq(self.fields.bigram, g) == 0)
             .collect();
         if absent.is_empty() {
             return (text, Vec::new());
@@ -296,55 +297,47 @@ impl KnowledgeBase {
                 .get(&tok.text)
                 .cloned()
                 .unwrap_or_default();
+            let pairs = Pairs {
+                text: pairs(&tok.text),
+                alts: alts.iter().map(|(a, _)| pairs(a)).collect(),
+                parts: parts.iter().map(|p| pairs(p)).collect(),
+            };
             out.push(QTerm {
                 text: tok.text.clone(),
                 weight,
                 alts,
                 maximal,
                 parts,
+                pairs,
             });
         }
         out
     }
 
-    fn query(&self, terms: &[QTerm], text: &str) -> BooleanQuery {
+    /// The weighted term query: every term and synonym in the title, path and body fields, and
+    /// the question's distinct character bigrams in the bigram field.
+    fn query<'q>(&self, terms: &'q [QTerm], grams: &'q [String]) -> Vec<Weighted<'q>> {
         let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut push = |field: Field, word: &str, boost: f32| {
-            let q = TermQuery::new(
-                Term::from_field_text(field, word),
-                IndexRecordOption::WithFreqs,
-            );
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-        };
+        let mut query = Vec::new();
         for t in terms {
             for (word, w) in
                 std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
             {
                 let w = w * t.weight;
-                push(f.title, word, TITLE_BOOST * w);
-                push(f.path, word, PATH_BOOST * w);
-                push(f.body, word, BODY_BOOST * w);
+                query.push((f.title, word.as_str(), TITLE_BOOST * w));
+                query.push((f.path, word.as_str(), PATH_BOOST * w));
+                query.push((f.body, word.as_str(), BODY_BOOST * w));
             }
         }
-        let mut grams = HashSet::new();
-        for g in bigrams(text) {
-            if grams.insert(g.clone()) {
-                push(f.bigram, &g, BIGRAM_BOOST);
-            }
-        }
-        BooleanQuery::new(clauses)
+        query.extend(grams.iter().map(|g| (f.bigram, g.as_str(), BIGRAM_BOOST)));
+        query
     }
 
     /// Inverse document frequency of each maximal term (its best synonym counts too), and the
     /// terms that occur in no clause, synonyms included.
-    fn idf(&self, searcher: &Searcher, terms: &[QTerm]) -> (HashMap<String, f32>, HashSet<String>) {
-        let n = searcher.num_docs().max(1) as f32;
-        let df = |w: &str| {
-            searcher
-                .doc_freq(&Term::from_field_text(self.fields.body, w))
-                .unwrap_or(0) as f32
-        };
+    fn idf(&self, terms: &[QTerm]) -> (HashMap<String, f32>, HashSet<String>) {
+        let n = self.matcher.num_docs().max(1) as f32;
+        let df = |w: &str| self.matcher.doc_freq(self.fields.body, w) as f32;
         let (mut idf, mut unknown) = (HashMap::new(), HashSet::new());
         for t in terms.iter().filter(|t| t.maximal) {
             let d = t
@@ -376,6 +369,8 @@ impl KnowledgeBase {
         // The title part ends in a space, so a word without one found in the whole haystack
         // but not in the clause's own text is found in the title part alone.
         let title = &full[..*split];
+        let facts = &self.facts[ord];
+        let in_own = |w: &str, pairs: &[u64]| facts.may_hold(pairs) && own.contains(w);
         let mut matched = Vec::new();
         let (mut got, mut all) = (0.0, 0.0);
         for t in terms {
@@ -389,7 +384,15 @@ impl KnowledgeBase {
                         .map(|(a, _)| a.as_str())
                 }
             };
-            let hit = find(own);
+            let hit = if in_own(&t.text, &t.pairs.text) {
+                Some(t.text.as_str())
+            } else {
+                t.alts
+                    .iter()
+                    .zip(&t.pairs.alts)
+                    .find(|((a, _), p)| in_own(a, p))
+                    .map(|((a, _), _)| a.as_str())
+            };
             if t.maximal {
                 let w = idf.get(&t.text).copied().unwrap_or(0.0);
                 all += w;
@@ -397,8 +400,11 @@ impl KnowledgeBase {
                     got += w;
                 } else if find(title).is_some() || (spaced(t) && find(full).is_some()) {
                     got += TITLE_CREDIT * w;
-                } else {
-                    got += PART_CREDIT * w * part_share(&t.parts, own);
+                } else if !t.parts.is_empty() {
+                    let held = (t.parts.iter().zip(&t.pairs.parts))
+                        .filter(|(p, q)| in_own(p, q))
+                        .count();
+                    got += PART_CREDIT * w * (held as f32 / t.parts.len() as f32);
                 }
             }
             if let Some(h) = hit
