@@ -245,11 +245,20 @@ mod tests {
         let mut writer: IndexWriter<TantivyDocument> = index.writer(15_000_000).expect("writer");
         let texts = [
             ("loan guarantee", "loan loan rate subsidy for small firms"),
-            ("rent relief", "rent relief for small firms in state property"),
+            (
+                "rent relief",
+                "rent relief for small firms in state property",
+            ),
             ("tax", "tax relief tax deferral loan"),
             ("loan", "guarantee fee subsidy"),
-            ("listing reward", "reward for listing on an exchange, loan interest subsidy"),
-            ("social insurance", "deferral of social insurance for firms in difficulty"),
+            (
+                "listing reward",
+                "reward for listing on an exchange, loan interest subsidy",
+            ),
+            (
+                "social insurance",
+                "deferral of social insurance for firms in difficulty",
+            ),
         ];
         for (i, (t, b)) in texts.iter().enumerate() {
             writer
@@ -314,7 +323,12 @@ mod tests {
 
     #[test]
     fn top_orders_by_score_then_document() {
-        let all = vec![(1.0, 0, 3, 3), (2.0, 0, 1, 1), (1.0, 0, 2, 2), (0.5, 1, 0, 5)];
+        let all = vec![
+            (1.0, 0, 3, 3),
+            (2.0, 0, 1, 1),
+            (1.0, 0, 2, 2),
+            (0.5, 1, 0, 5),
+        ];
         let best: Vec<u64> = top(all, 3).into_iter().map(|m| m.3).collect();
         assert_eq!(best, vec![1, 2, 3]);
     }

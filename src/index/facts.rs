@@ -5,6 +5,9 @@
 //! words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
 //! question, `clause_facts.tsv` for the clause.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::text::chars::has_amount;
 use crate::text::lexicon::{AnswerTypes, ClauseFacts};
 use crate::text::segment::Segmenter;
@@ -15,6 +18,9 @@ pub struct Facts {
     /// Sorted packed character bigrams of the clause's own text (copy detection, and a quick
     /// "certainly not in it" for words before a substring scan: [`Facts::may_hold`]).
     pub(super) grams: Vec<u64>,
+    /// The same of its haystack's title part (the document's title and 文号), shared by the
+    /// clauses of a document.
+    title_grams: Arc<[u64]>,
     /// Carries a date, deadline or time limit.
     time_limit: bool,
     /// Carries an amount, rate or count.
@@ -29,12 +35,17 @@ pub fn facts(
     haystacks: &[(String, usize)],
     words: &ClauseFacts,
 ) -> Vec<Facts> {
+    let mut titles: HashMap<usize, Arc<[u64]>> = HashMap::new();
     corpus
         .clauses
         .iter()
         .zip(haystacks)
         .map(|(c, (full, split))| Facts {
             grams: bigram_set(&full[*split..]),
+            title_grams: titles
+                .entry(c.doc)
+                .or_insert_with(|| bigram_set(&full[..*split]).into())
+                .clone(),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
         })
@@ -47,6 +58,23 @@ impl Facts {
     /// true otherwise (always for a word without pairs), when only a scan of the text can tell.
     pub(super) fn may_hold(&self, pairs: &[u64]) -> bool {
         pairs.iter().all(|p| self.grams.binary_search(p).is_ok())
+    }
+
+    /// Facts of a haystack alone (its bigrams; no time limit or amount), for tests.
+    #[cfg(test)]
+    pub(super) fn of_haystack(full: &str, split: usize) -> Facts {
+        Facts {
+            grams: bigram_set(&full[split..]),
+            title_grams: bigram_set(&full[..split]).into(),
+            ..Facts::default()
+        }
+    }
+
+    /// The same for the title part of the clause's haystack.
+    pub(super) fn title_may_hold(&self, pairs: &[u64]) -> bool {
+        pairs
+            .iter()
+            .all(|p| self.title_grams.binary_search(p).is_ok())
     }
 }
 
@@ -228,7 +256,10 @@ mod tests {
             assert_eq!(facts.may_hold(&pairs(word)), text.contains(word), "{word}");
         }
         assert!(pairs("贷").is_empty() && pairs("贷 款").is_empty());
-        assert!(facts.may_hold(&pairs("贷 款")), "a word with a space is never ruled out");
+        assert!(
+            facts.may_hold(&pairs("贷 款")),
+            "a word with a space is never ruled out"
+        );
     }
 
     #[test]

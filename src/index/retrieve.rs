@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::collect::{self, Weighted};
-use super::facts::{Asks, pairs, similar};
+use super::facts::{Asks, Facts, pairs, similar};
 use super::open::KnowledgeBase;
 use super::rank::{
     self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
@@ -48,6 +48,64 @@ struct Pairs {
 /// between a haystack's title part and the clause's own text).
 fn spaced(t: &QTerm) -> bool {
     t.text.contains(' ') || t.alts.iter().any(|(a, _)| a.contains(' '))
+}
+
+/// A clause's normalised haystack, its parts, and the bigrams by which a word it cannot hold
+/// is passed over without a scan.
+struct Hay<'k> {
+    full: &'k str,
+    /// The document's title and 文号; ends in a space.
+    title: &'k str,
+    /// The clause's own heading path and text.
+    own: &'k str,
+    facts: &'k Facts,
+}
+
+impl Hay<'_> {
+    /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]).
+    fn own(&self, word: &str, pairs: &[u64]) -> bool {
+        self.facts.may_hold(pairs) && self.own.contains(word)
+    }
+
+    /// Whether the title part contains `word`.
+    fn title(&self, word: &str, pairs: &[u64]) -> bool {
+        self.facts.title_may_hold(pairs) && self.title.contains(word)
+    }
+
+    /// Whether the whole haystack contains `word`. The title part ends in a space, so a word
+    /// without whitespace is in the whole exactly when it is in one of the parts.
+    fn full(&self, word: &str, pairs: &[u64]) -> bool {
+        if word.contains(char::is_whitespace) {
+            self.full.contains(word)
+        } else {
+            self.title(word, pairs) || self.own(word, pairs)
+        }
+    }
+}
+
+/// Whether `hay` holds the word of `t` or one of its synonyms, in the part `holds` looks at;
+/// the one found.
+fn find<'t>(t: &'t QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> Option<&'t str> {
+    if holds(&t.text, &t.pairs.text) {
+        Some(t.text.as_str())
+    } else {
+        t.alts
+            .iter()
+            .zip(&t.pairs.alts)
+            .find(|((a, _), p)| holds(a, p))
+            .map(|((a, _), _)| a.as_str())
+    }
+}
+
+/// Share of the parts of `t` that `holds` finds (0 without parts).
+fn part_share(t: &QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> f32 {
+    if t.parts.is_empty() {
+        return 0.0;
+    }
+    let held = (t.parts.iter().zip(&t.pairs.parts))
+        .filter(|(p, q)| holds(p, q))
+        .count();
+    held as f32 / t.parts.len() as f32
 }
 
 impl KnowledgeBase {
@@ -335,11 +393,11 @@ impl KnowledgeBase {
 
     /// Inverse document frequency of each maximal term (its best synonym counts too), and the
     /// terms that occur in no clause, synonyms included.
-    fn idf(&self, terms: &[QTerm]) -> (HashMap<String, f32>, HashSet<String>) {
+    fn idf(&self, terms: &[QTerm]) -> (Vec<f32>, Vec<bool>) {
         let n = self.matcher.num_docs().max(1) as f32;
         let df = |w: &str| self.matcher.doc_freq(self.fields.body, w) as f32;
-        let (mut idf, mut unknown) = (HashMap::new(), HashSet::new());
-        for t in terms.iter().filter(|t| t.maximal) {
+        let (mut idf, mut unknown) = (vec![0.0; terms.len()], vec![false; terms.len()]);
+        for (i, t) in terms.iter().enumerate().filter(|(_, t)| t.maximal) {
             let d = t
                 .alts
                 .iter()
@@ -347,64 +405,44 @@ impl KnowledgeBase {
                 .fold(df(&t.text), f32::max);
             let mut w = (1.0 + n / (1.0 + d)).ln() * t.weight;
             if d == 0.0 {
-                unknown.insert(t.text.clone());
+                unknown[i] = true;
                 w *= ABSENT_SHARE;
             }
-            idf.insert(t.text.clone(), w);
+            idf[i] = w;
         }
         (idf, unknown)
     }
 
+    /// The haystack of clause `ord`.
+    fn hay(&self, ord: usize) -> Hay<'_> {
+        let (full, split) = &self.haystacks[ord];
+        Hay {
+            full,
+            title: &full[..*split],
+            own: &full[*split..],
+            facts: &self.facts[ord],
+        }
+    }
+
     /// IDF-weighted share of the maximal terms found in clause `ord`, and the words matched
     /// (question terms or their synonyms, as they occur in the clause).
-    fn coverage<'t>(
-        &self,
-        ord: usize,
-        terms: &'t [QTerm],
-        idf: &HashMap<String, f32>,
-    ) -> (f32, Vec<&'t str>) {
-        let (full, split) = &self.haystacks[ord];
+    fn coverage<'t>(&self, ord: usize, terms: &'t [QTerm], idf: &[f32]) -> (f32, Vec<&'t str>) {
         // Ranking rewards words in the clause itself; the document title counts for half.
-        let own = &full[*split..];
-        // The title part ends in a space, so a word without one found in the whole haystack
-        // but not in the clause's own text is found in the title part alone.
-        let title = &full[..*split];
-        let facts = &self.facts[ord];
-        let in_own = |w: &str, pairs: &[u64]| facts.may_hold(pairs) && own.contains(w);
+        let hay = self.hay(ord);
         let mut matched = Vec::new();
         let (mut got, mut all) = (0.0, 0.0);
-        for t in terms {
-            let find = |hay: &str| {
-                if hay.contains(&t.text) {
-                    Some(t.text.as_str())
-                } else {
-                    t.alts
-                        .iter()
-                        .find(|(a, _)| hay.contains(a.as_str()))
-                        .map(|(a, _)| a.as_str())
-                }
-            };
-            let hit = if in_own(&t.text, &t.pairs.text) {
-                Some(t.text.as_str())
-            } else {
-                t.alts
-                    .iter()
-                    .zip(&t.pairs.alts)
-                    .find(|((a, _), p)| in_own(a, p))
-                    .map(|((a, _), _)| a.as_str())
-            };
+        for (t, &w) in terms.iter().zip(idf) {
+            let hit = find(t, |w, p| hay.own(w, p));
             if t.maximal {
-                let w = idf.get(&t.text).copied().unwrap_or(0.0);
                 all += w;
                 if hit.is_some() {
                     got += w;
-                } else if find(title).is_some() || (spaced(t) && find(full).is_some()) {
+                } else if find(t, |w, p| hay.title(w, p)).is_some()
+                    || (spaced(t) && find(t, |w, p| hay.full(w, p)).is_some())
+                {
                     got += TITLE_CREDIT * w;
                 } else if !t.parts.is_empty() {
-                    let held = (t.parts.iter().zip(&t.pairs.parts))
-                        .filter(|(p, q)| in_own(p, q))
-                        .count();
-                    got += PART_CREDIT * w * (held as f32 / t.parts.len() as f32);
+                    got += PART_CREDIT * w * part_share(t, |w, p| hay.own(w, p));
                 }
             }
             if let Some(h) = hit
@@ -449,29 +487,24 @@ impl KnowledgeBase {
         &self,
         scored: &[(usize, f32, f32, Vec<&str>)],
         terms: &[QTerm],
-        idf: &HashMap<String, f32>,
+        idf: &[f32],
     ) -> f32 {
-        let top: Vec<&str> = scored
+        let top: Vec<Hay<'_>> = scored
             .iter()
             .take(COVERAGE_HITS)
-            .map(|s| self.haystacks[s.0].0.as_str())
+            .map(|s| self.hay(s.0))
             .collect();
         let (mut got, mut all) = (0.0, 0.0);
-        for t in terms.iter().filter(|t| t.maximal) {
-            let w = idf.get(&t.text).copied().unwrap_or(0.0);
+        for (t, &w) in terms.iter().zip(idf).filter(|(t, _)| t.maximal) {
             all += w;
-            let found = |hay: &str| {
-                hay.contains(t.text.as_str())
-                    || t.alts.iter().any(|(a, _)| hay.contains(a.as_str()))
-            };
-            if top.iter().any(|h| found(h)) {
+            if top.iter().any(|h| find(t, |w, p| h.full(w, p)).is_some()) {
                 got += w;
             } else {
                 got += PART_CREDIT
                     * w
                     * top
                         .iter()
-                        .map(|h| part_share(&t.parts, h))
+                        .map(|h| part_share(t, |w, p| h.full(w, p)))
                         .fold(0.0, f32::max);
             }
         }
@@ -483,28 +516,30 @@ impl KnowledgeBase {
         &self,
         scored: &[(usize, f32, f32, Vec<&str>)],
         terms: &[QTerm],
-        idf: &HashMap<String, f32>,
-        unknown_terms: &HashSet<String>,
+        idf: &[f32],
+        unknown_terms: &[bool],
         union_coverage: f32,
     ) -> Signals {
         let Some(best) = scored.first() else {
             return Signals::default();
         };
         let fifth = scored[scored.len().min(COVERAGE_HITS) - 1].1;
-        let best_text = &self.haystacks[best.0].0;
+        let hay = self.hay(best.0);
         let (mut all, mut unknown, mut rarest, mut missing) = (0.0f32, 0.0, 0.0f32, 0.0f32);
-        for t in terms.iter().filter(|t| t.maximal) {
-            let mut w = idf.get(&t.text).copied().unwrap_or(0.0);
-            if unknown_terms.contains(&t.text) {
+        for ((t, &w), &absent) in terms.iter().zip(idf).zip(unknown_terms) {
+            if !t.maximal {
+                continue;
+            }
+            let mut w = w;
+            if absent {
                 // The evidence counts an absent word at its full IDF.
                 w /= ABSENT_SHARE;
                 unknown += w;
             }
             all += w;
             rarest = rarest.max(w);
-            let found = best_text.contains(t.text.as_str())
-                || t.alts.iter().any(|(a, _)| best_text.contains(a.as_str()))
-                || part_share(&t.parts, best_text) >= 1.0;
+            let found = find(t, |w, p| hay.full(w, p)).is_some()
+                || part_share(t, |w, p| hay.full(w, p)) >= 1.0;
             if !found {
                 missing = missing.max(w);
             }
@@ -515,7 +550,7 @@ impl KnowledgeBase {
             unknown: if all > 0.0 { unknown / all } else { 0.0 },
             missing_head: if rarest > 0.0 { missing / rarest } else { 0.0 },
             margin: if fifth > 0.0 { best.1 / fifth } else { 1.0 },
-            best_text: best_text.clone(),
+            best_text: hay.full.to_string(),
         }
     }
 
@@ -601,22 +636,75 @@ fn group<'t>(
     out
 }
 
-/// Share of `parts` that occur in `hay` (0 when there are none).
-fn part_share(parts: &[String], hay: &str) -> f32 {
-    if parts.is_empty() {
-        return 0.0;
-    }
-    parts.iter().filter(|p| hay.contains(p.as_str())).count() as f32 / parts.len() as f32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn term(text: &str, alts: &[&str], parts: &[&str]) -> QTerm {
+        let alts: Vec<(String, f32)> = alts.iter().map(|a| (a.to_string(), 0.8)).collect();
+        let parts: Vec<String> = parts.iter().map(ToString::to_string).collect();
+        QTerm {
+            text: text.to_string(),
+            weight: 1.0,
+            pairs: Pairs {
+                text: pairs(text),
+                alts: alts.iter().map(|(a, _)| pairs(a)).collect(),
+                parts: parts.iter().map(|p| pairs(p)).collect(),
+            },
+            alts,
+            maximal: true,
+            parts,
+        }
+    }
+
     #[test]
     fn part_share_counts_parts() {
-        let parts = vec!["钢铁".to_string(), "行业".to_string()];
-        assert!((part_share(&parts, "钢铁产业") - 0.5).abs() < 1e-6);
-        assert_eq!(part_share(&[], "x"), 0.0);
+        let in_text = |w: &str, _: &[u64]| "钢铁产业".contains(w);
+        assert!(
+            (part_share(&term("钢铁行业", &[], &["钢铁", "行业"]), in_text) - 0.5).abs() < 1e-6
+        );
+        assert_eq!(part_share(&term("钢铁", &[], &[]), in_text), 0.0);
+    }
+
+    #[test]
+    fn find_returns_the_word_or_the_synonym_found() {
+        let in_text = |w: &str, _: &[u64]| "缓缴社会保险费".contains(w);
+        assert_eq!(
+            find(&term("社保", &["社会保险费"], &[]), in_text),
+            Some("社会保险费")
+        );
+        assert_eq!(find(&term("缓缴", &["延期"], &[]), in_text), Some("缓缴"));
+        assert_eq!(find(&term("贷款", &["信贷"], &[]), in_text), None);
+    }
+
+    #[test]
+    fn a_haystack_finds_words_in_either_part_but_not_across_them() {
+        let full = "稳经济若干措施 豫政〔2022〕1号 一、加大 贷款贴息";
+        let split = full.find("一、").expect("own part");
+        let facts = Facts::of_haystack(full, split);
+        let hay = Hay {
+            full,
+            title: &full[..split],
+            own: &full[split..],
+            facts: &facts,
+        };
+        for word in [
+            "稳经济",
+            "贷款贴息",
+            "1号",
+            "加大",
+            "若干",
+            "号 一",
+            "措施 豫政",
+        ] {
+            let p = pairs(word);
+            assert_eq!(hay.full(word, &p), full.contains(word), "{word}");
+        }
+        assert!(hay.title("若干", &pairs("若干")) && !hay.own("若干", &pairs("若干")));
+        assert!(hay.own("贴息", &pairs("贴息")) && !hay.title("贴息", &pairs("贴息")));
+        assert!(
+            !hay.full("号一", &pairs("号一")),
+            "not across the space between the parts"
+        );
     }
 }
