@@ -144,6 +144,7 @@ impl IntentSet {
                 followups: r.followups,
             });
         }
+        self.topics = super::find::TopicFinder::new(&self.intents);
         Ok(())
     }
 }

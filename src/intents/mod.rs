@@ -7,6 +7,7 @@
 //! than in `data/lexicon/` because only the session logic and `classify()` read them: the index
 //! does not depend on them.
 
+mod find;
 mod load;
 mod words;
 
@@ -108,6 +109,8 @@ pub struct IntentSet {
     /// The `[words]` table, and the file that held it (`None` until one has).
     words: Words,
     words_from: Option<PathBuf>,
+    /// The topic triggers as one automaton (rebuilt when intents are added).
+    topics: find::TopicFinder,
 }
 
 /// A conversational message longer than this (in characters, after normalisation) is a question.
@@ -169,16 +172,18 @@ impl IntentSet {
     #[must_use]
     pub fn best_topic(&self, text: &str) -> Option<IntentMatch> {
         let text = normalize(text);
+        let found = self.topics.occurring(&self.intents, &text);
         let mut best: Option<IntentMatch> = None;
-        for (index, intent) in self.intents.iter().enumerate() {
+        for (index, (intent, found)) in self.intents.iter().zip(&found).enumerate() {
             if intent.kind != IntentKind::Topic {
                 continue;
             }
             let matched: Vec<String> = intent
                 .triggers
                 .iter()
-                .filter(|t| text.contains(t.as_str()))
-                .cloned()
+                .zip(found)
+                .filter(|(_, f)| **f)
+                .map(|(t, _)| t.clone())
                 .collect();
             if matched.is_empty()
                 || best
@@ -356,6 +361,13 @@ mod tests {
             let got = set.classify(question).map(|m| m.name);
             assert_eq!(got.as_deref(), *want, "help: classify({question:?})");
         }
+    }
+
+    #[test]
+    fn every_trigger_counts_even_inside_another() {
+        let m = real().best_topic("创业担保贷款能贴息吗").expect("a topic");
+        assert_eq!(m.name, "创业担保贷款");
+        assert_eq!(m.matched, ["创业担保贷款", "创业担保", "担保贷款", "贴息"]);
     }
 
     #[test]
