@@ -85,7 +85,7 @@ impl Hay<'_> {
 
 /// Whether `hay` holds the word of `t` or one of its synonyms, in the part `holds` looks at;
 /// the one found.
-fn find<'t>(t: &'t QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> Option<&'t str> {
+fn find(t: &QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> Option<&str> {
     if holds(&t.text, &t.pairs.text) {
         Some(t.text.as_str())
     } else {
