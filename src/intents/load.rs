@@ -145,6 +145,7 @@ impl IntentSet {
             });
         }
         self.topics = super::find::TopicFinder::new(&self.intents);
+        self.spoken = super::spoken_triggers(&self.intents);
         Ok(())
     }
 }

@@ -111,6 +111,9 @@ pub struct IntentSet {
     words_from: Option<PathBuf>,
     /// The topic triggers as one automaton (rebuilt when intents are added).
     topics: find::TopicFinder,
+    /// The conversational intents' triggers without noise characters, longest first (ties in
+    /// load order), with their intent's index (rebuilt when intents are added).
+    spoken: Vec<(usize, String)>,
 }
 
 /// A conversational message longer than this (in characters, after normalisation) is a question.
@@ -209,21 +212,12 @@ impl IntentSet {
         }
         // Remove every conversational trigger (longest first) and the filler words; what is left
         // must be nothing for the message to be "just" a greeting, thanks, help or hand-off.
-        let mut triggers: Vec<(usize, &str)> = self
-            .intents
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.kind.is_conversational())
-            .flat_map(|(n, i)| i.triggers.iter().map(move |t| (n, t.as_str())))
-            .collect();
-        triggers.sort_by_key(|(_, t)| std::cmp::Reverse(t.chars().count()));
         let mut rest = core;
         let mut hits: Vec<(usize, String)> = Vec::new();
-        for (n, trigger) in triggers {
-            let trigger: String = trigger.chars().filter(|c| !is_noise(*c)).collect();
-            if !trigger.is_empty() && rest.contains(&trigger) {
-                rest = rest.replace(&trigger, "\u{0}");
-                hits.push((n, trigger));
+        for (n, trigger) in &self.spoken {
+            if rest.contains(trigger.as_str()) {
+                rest = rest.replace(trigger.as_str(), "\u{0}");
+                hits.push((*n, trigger.clone()));
             }
         }
         if hits.is_empty() {
@@ -252,6 +246,24 @@ impl IntentSet {
             matched,
         })
     }
+}
+
+/// The triggers of the conversational intents of `intents` for [`IntentSet::conversational`]:
+/// without noise characters (those left empty dropped), longest first (sorted by the trigger as
+/// written; ties in load order), each with its intent's index.
+fn spoken_triggers(intents: &[Intent]) -> Vec<(usize, String)> {
+    let mut triggers: Vec<(usize, &str)> = intents
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.kind.is_conversational())
+        .flat_map(|(n, i)| i.triggers.iter().map(move |t| (n, t.as_str())))
+        .collect();
+    triggers.sort_by_key(|(_, t)| std::cmp::Reverse(t.chars().count()));
+    triggers
+        .into_iter()
+        .map(|(n, t)| (n, t.chars().filter(|c| !is_noise(*c)).collect::<String>()))
+        .filter(|(_, t)| !t.is_empty())
+        .collect()
 }
 
 /// Punctuation, symbols, emoji and whitespace: ignored when deciding whether a message is only a
