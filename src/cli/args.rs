@@ -49,6 +49,10 @@ pub enum Command {
         /// exactly one line per input line, `"status": "invalid"` for a rejected one.
         #[arg(long)]
         json: bool,
+        /// Batch mode: threads answering lines at once (answers still print in input order);
+        /// default: the machine's cores.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Terminal conversation with numbered follow-ups (same session logic as the bot).
     Chat {

@@ -1,6 +1,11 @@
 //! `policybot ask`: one question, or every line of stdin, answered as plain text or JSON.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -14,14 +19,19 @@ use crate::session::Session;
 /// Most cited clauses `ask --k` gives.
 const MAX_K: u64 = 50;
 
-/// Answers `question`, or without one every line of stdin, favouring `region` with `k` clauses
-/// (clamped to 1–[`MAX_K`]); refused when the region is unknown or any question invalid.
+/// How often a batch worker waiting for a line checks whether the batch has stopped.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Answers `question`, or without one every line of stdin (on `jobs` threads), favouring
+/// `region` with `k` clauses (clamped to 1–[`MAX_K`]); refused when the region is unknown or
+/// any question invalid.
 pub(super) fn run(
     app: &App,
     question: Option<String>,
     region: Option<String>,
     k: u64,
     json: bool,
+    jobs: usize,
 ) -> anyhow::Result<Outcome> {
     let region = match region.as_deref().map(|r| app.region(r)).transpose() {
         Ok(region) => region,
@@ -37,51 +47,140 @@ pub(super) fn run(
         ..AskOptions::default()
     };
     let answered = match question {
-        Some(q) => ask_one(app, &q, &opts, json, None).map(Outcome::unless),
-        None => ask_batch(app, &opts, json),
+        Some(q) => reply(app, &q, &opts, json, None)
+            .print()
+            .map(Outcome::unless),
+        None => ask_batch(app, &opts, json, jobs.max(1)),
     };
     // A closed pipe (`ask … | head`) ends the command quietly (see `cli::run`).
     answered.context("写入标准输出失败")
 }
 
 /// Batch mode: one answer per stdin line, every line (blank ones included) answered or
-/// rejected on its own; invalid UTF-8 is decoded lossily per line. Exit 1 when any line was
-/// rejected.
-fn ask_batch(app: &App, opts: &AskOptions, json: bool) -> std::io::Result<Outcome> {
-    let mut failed = false;
-    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-        let bytes = line?;
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
-        let line = String::from_utf8_lossy(bytes);
-        failed |= !ask_one(app, &line, opts, json, Some(n + 1))?;
+/// rejected on its own, in input order; invalid UTF-8 is decoded lossily per line. Lines are
+/// read as they come and answered by `jobs` threads (each line's answer needs nothing of the
+/// others'), and printed in input order as soon as all before them are. Exit 1 when any line
+/// was rejected.
+fn ask_batch(app: &App, opts: &AskOptions, json: bool, jobs: usize) -> std::io::Result<Outcome> {
+    // The reader is not scoped: when stdout closes, the answers stop and the command ends
+    // without waiting for stdin to.
+    let (lines_tx, lines_rx) = mpsc::sync_channel::<Numbered<String>>(jobs * 4);
+    std::thread::spawn(move || {
+        for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+            let line = line.map(|bytes| {
+                let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
+                String::from_utf8_lossy(bytes).into_owned()
+            });
+            let failed = line.is_err();
+            if lines_tx.send((n + 1, line)).is_err() || failed {
+                break;
+            }
+        }
+    });
+    let lines_rx = Mutex::new(lines_rx);
+    let stop = AtomicBool::new(false);
+    let (replies_tx, replies_rx) = mpsc::channel::<Numbered<Reply>>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let replies_tx = replies_tx.clone();
+            let (lines_rx, stop) = (&lines_rx, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let next = lines_rx.lock().map(|rx| rx.recv_timeout(POLL));
+                    let (n, line) = match next {
+                        Ok(Ok(line)) => line,
+                        Ok(Err(RecvTimeoutError::Timeout)) => continue,
+                        _ => break,
+                    };
+                    let answered = line.map(|q| reply(app, &q, opts, json, Some(n)));
+                    if replies_tx.send((n, answered)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(replies_tx);
+        let printed = print_in_order(replies_rx.iter());
+        // Printing stopped early (a closed pipe): the workers stop waiting for lines.
+        stop.store(true, Ordering::Relaxed);
+        printed
+    })
+}
+
+/// An input line's number (from 1) and what came of it: the line, its reply, or the error
+/// reading it.
+type Numbered<T> = (usize, std::io::Result<T>);
+
+/// Prints replies numbered from 1 in that order, whatever order they come in; whether all
+/// were valid. Stops at the first error (reading a line, or writing), in line order.
+fn print_in_order(replies: impl Iterator<Item = Numbered<Reply>>) -> std::io::Result<Outcome> {
+    let mut waiting = BTreeMap::new();
+    let (mut next, mut failed) = (1, false);
+    for (n, reply) in replies {
+        waiting.insert(n, reply);
+        while let Some(reply) = waiting.remove(&next) {
+            failed |= !reply?.print()?;
+            next += 1;
+        }
     }
     Ok(Outcome::unless(!failed))
 }
 
-/// Answers `question` on stdout; false when it is invalid (status `Invalid`). Its one line goes
-/// to stderr, or with `--json` in batch mode (`line`, 1-based) to stdout as the `invalid` JSON.
-/// Errors when stdout cannot be written (a closed pipe among them).
-fn ask_one(
-    app: &App,
-    question: &str,
-    opts: &AskOptions,
-    json: bool,
-    line: Option<usize>,
-) -> std::io::Result<bool> {
+/// What answering one question prints.
+struct Reply {
+    /// The question was answered (not rejected as invalid).
+    valid: bool,
+    /// The answer, or for an invalid line in JSON batch mode the `invalid` object, on stdout.
+    stdout: Option<String>,
+    /// Why the question was rejected, on stderr.
+    stderr: Option<String>,
+}
+
+impl Reply {
+    /// Prints the reply; false when the question was rejected. Errors when stdout cannot be
+    /// written (a closed pipe among them).
+    fn print(&self) -> std::io::Result<bool> {
+        if let Some(text) = &self.stdout {
+            outln!("{text}")?;
+        }
+        if let Some(text) = &self.stderr {
+            eprintln!("{text}");
+        }
+        Ok(self.valid)
+    }
+}
+
+/// Answers `question`. An invalid one gives one line on stderr, or with `--json` in batch mode
+/// (`line`, 1-based) the `invalid` JSON on stdout.
+fn reply(app: &App, question: &str, opts: &AskOptions, json: bool, line: Option<usize>) -> Reply {
     let answer = app.ask(question, &mut Session::default(), opts);
     if answer.status == Status::Invalid {
-        match line {
-            Some(_) if json => outln!("{}", render::json::to_value(&answer, ""))?,
-            Some(n) => eprintln!("错误: 第 {n} 行: {}", answer.lead),
-            None => eprintln!("错误: {}", answer.lead),
-        }
-        return Ok(false);
+        return match line {
+            Some(_) if json => Reply {
+                valid: false,
+                stdout: Some(render::json::to_value(&answer, "").to_string()),
+                stderr: None,
+            },
+            Some(n) => Reply {
+                valid: false,
+                stdout: None,
+                stderr: Some(format!("错误: 第 {n} 行: {}", answer.lead)),
+            },
+            None => Reply {
+                valid: false,
+                stdout: None,
+                stderr: Some(format!("错误: {}", answer.lead)),
+            },
+        };
     }
     let reply = render::plain::render(&answer);
-    if json {
-        outln!("{}", render::json::to_value(&answer, &reply))?;
-    } else {
-        outln!("{reply}")?;
+    Reply {
+        valid: true,
+        stdout: Some(if json {
+            render::json::to_value(&answer, &reply).to_string()
+        } else {
+            reply
+        }),
+        stderr: None,
     }
-    Ok(true)
 }

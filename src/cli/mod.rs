@@ -131,7 +131,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             region,
             k,
             json,
-        } => ask::run(&load_app(&cfg, false)?, question, region, k, json),
+            jobs,
+        } => {
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            ask::run(&load_app(&cfg, false)?, question, region, k, json, jobs)
+        }
         Command::Chat { region } => chat::run(&load_app(&cfg, false)?, region),
         Command::Bench {
             file,

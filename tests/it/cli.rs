@@ -208,6 +208,95 @@ fn batch_mode_stops_quietly_when_the_reader_goes_away() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
+/// Issue 11: batch lines are answered on several threads (`--jobs`) and printed in input order:
+/// the output is the same, byte for byte, as one thread's.
+#[test]
+fn batch_mode_on_several_threads_prints_in_input_order() {
+    let questions = [
+        "社保费能缓缴吗",
+        "",
+        "安阳企业上市有什么奖励",
+        "美元汇率多少",
+        "小店房租能减免吗",
+        "😀😀",
+        "专精特新认定有什么奖励",
+        "创业担保贷款最高多少",
+    ];
+    let input = questions.repeat(6).join("\n") + "\n";
+    let one = policybot(
+        shared_index(),
+        &["ask", "--json", "--jobs", "1"],
+        Some(&input),
+    );
+    let four = policybot(
+        shared_index(),
+        &["ask", "--json", "--jobs", "4"],
+        Some(&input),
+    );
+    assert_eq!(
+        one.status.code(),
+        Some(1),
+        "blank and emoji-only lines are bad input"
+    );
+    assert_eq!(four.status.code(), Some(1));
+    assert_eq!(
+        text(&one.stdout).lines().count(),
+        48,
+        "one line per input line"
+    );
+    assert_eq!(text(&four.stdout), text(&one.stdout));
+}
+
+/// Issue 11: when the reader goes away, the batch ends although stdin is still open (the
+/// threads answering do not wait for more lines).
+#[test]
+fn batch_mode_stops_when_the_reader_goes_away_with_stdin_open() {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
+        .current_dir(root())
+        .env_remove("REDIS_URL")
+        .env("POLICYBOT_INDEX_DIR", shared_index())
+        .args(["ask", "--json", "--jobs", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // Questions enough that answers are still being written after the reader has gone, then
+    // stdin held open until the test ends.
+    let writer = std::thread::spawn(move || {
+        for _ in 0..200 {
+            if stdin.write_all("小店房租能减免吗\n".as_bytes()).is_err() {
+                break;
+            }
+        }
+        let _ = done_rx.recv();
+        drop(stdin);
+    });
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first answer");
+    assert!(first.contains("\"status\""), "{first}");
+    drop(stdout);
+    // A later answer meets the closed pipe; stdin (held by the writer) does not end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child state") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "help: the batch still runs 30 s after its reader left"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = done_tx.send(());
+    writer.join().expect("writer");
+    assert_eq!(status.code(), Some(0));
+}
+
 /// Issue 9: every subcommand writes its output through one writer, so a reader that is gone
 /// before the first line (stdout closed, as `policybot … | head -0` or a consumer that died) ends
 /// the command quietly: exit 0 and no panic text, where `println!` panicked (exit 101).
