@@ -28,6 +28,21 @@ fn policybot(index_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) ->
     child.wait_with_output().expect("binary finishes")
 }
 
+/// `policybot ask ARGS` on the shared index with stdin, stdout and stderr piped, running.
+fn spawn_ask(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_policybot"))
+        .current_dir(root())
+        .env_remove("REDIS_URL")
+        .env("POLICYBOT_INDEX_DIR", shared_index())
+        .arg("ask")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs")
+}
+
 /// An index directory built once (so later runs print nothing about building), in the test
 /// scratch space rather than a temp directory that would outlive the run.
 pub(crate) fn shared_index() -> &'static std::path::Path {
@@ -127,16 +142,7 @@ fn batch_mode_survives_invalid_lines() {
     let mut input: Vec<u8> = "社保费能缓缴吗\n".into();
     input.extend_from_slice(b"\xff\xfe\xe8\xb4\n");
     input.extend_from_slice("贷款\u{1b}[31m\n😀😀\n安阳企业上市有什么奖励\r\n".as_bytes());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
-        .current_dir(root())
-        .env_remove("REDIS_URL")
-        .env("POLICYBOT_INDEX_DIR", shared_index())
-        .args(["ask", "--json", "--k", "18446744073709551615"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
+    let mut child = spawn_ask(&["--json", "--k", "18446744073709551615"]);
     child
         .stdin
         .take()
@@ -177,16 +183,7 @@ fn batch_mode_survives_invalid_lines() {
 #[test]
 fn batch_mode_stops_quietly_when_the_reader_goes_away() {
     use std::io::BufRead as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
-        .current_dir(root())
-        .env_remove("REDIS_URL")
-        .env("POLICYBOT_INDEX_DIR", shared_index())
-        .args(["ask", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
+    let mut child = spawn_ask(&["--json"]);
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
         for _ in 0..2_000 {
@@ -252,16 +249,7 @@ fn batch_mode_on_several_threads_prints_in_input_order() {
 #[test]
 fn batch_mode_stops_when_the_reader_goes_away_with_stdin_open() {
     use std::io::BufRead as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policybot"))
-        .current_dir(root())
-        .env_remove("REDIS_URL")
-        .env("POLICYBOT_INDEX_DIR", shared_index())
-        .args(["ask", "--json", "--jobs", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary runs");
+    let mut child = spawn_ask(&["--json", "--jobs", "2"]);
     let mut stdin = child.stdin.take().expect("stdin");
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     // Questions enough that answers are still being written after the reader has gone, then
