@@ -144,8 +144,11 @@ impl App {
             data_dir: cfg.data_dir.clone(),
             index_dir: cfg.index_dir.clone(),
         };
+        // Read before the open, while jieba's dictionary still loads (the local time zone is
+        // looked up on first use).
+        let today = today();
         let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress, waiting)?;
-        let mut app = App::new(kb, intents, cfg.page_size, today());
+        let mut app = App::new(kb, intents, cfg.page_size, today);
         let model = cfg.data_dir.join(answerability::MODEL_FILE);
         if model.is_file() {
             app.model = Model::load(&model)?;
