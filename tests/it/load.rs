@@ -138,7 +138,9 @@ struct User<'a> {
     router: &'a Router,
     id: u64,
     replies: UnboundedReceiver<Call>,
-    /// Paced mode: the earliest time of the next update (then [`pace`] after each one sent).
+    /// Paced mode: the least time between two updates ([`pace`]), and the earliest time of the
+    /// next one.
+    pace: Option<Duration>,
     next_at: Option<Instant>,
     /// Messages sent to this chat, in order.
     messages: Vec<Value>,
@@ -187,7 +189,7 @@ impl User<'_> {
             tokio::time::sleep_until(at.into()).await;
         }
         let queued = Instant::now();
-        self.next_at = pace().map(|pace| queued + pace);
+        self.next_at = self.pace.map(|pace| queued + pace);
         let update = self.api.push(update);
         let mut exchange = Exchange {
             kind,
@@ -323,6 +325,7 @@ async fn hundred_users_through_the_fake_bot_api() {
             router: &router,
             id,
             replies,
+            pace,
             // Paced: the first updates spread evenly over one pace, as independent users'.
             next_at: pace.map(|pace| {
                 let offset = pace.mul_f64((id - FIRST_USER) as f64 / count as f64);
