@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::index::{KnowledgeBase, OpenReport, Paths, store};
 use crate::intents::IntentSet;
 use crate::session::ClauseRef;
+use crate::text::segment::Segmenter;
 
 mod ask;
 mod documents;
@@ -139,19 +140,29 @@ impl App {
         progress: &mut dyn FnMut(usize, usize),
         waiting: &mut dyn FnMut(),
     ) -> Result<(App, OpenReport), Error> {
-        let intents = IntentSet::load(&cfg.intents_dir)?;
-        let paths = Paths {
-            data_dir: cfg.data_dir.clone(),
-            index_dir: cfg.index_dir.clone(),
-        };
-        let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress, waiting)?;
-        let mut app = App::new(kb, intents, cfg.page_size, today());
-        let model = cfg.data_dir.join(answerability::MODEL_FILE);
-        if model.is_file() {
-            app.model = Model::load(&model)?;
-        }
-        app.paths = Some(paths);
-        Ok((app, report))
+        std::thread::scope(|scope| {
+            // jieba's dictionary, the slowest part of a start, begins loading now: the intents,
+            // the date and the index checks all happen meanwhile, and the open below takes the
+            // segmenter from `Segmenter::load`'s cache (waiting there while it loads). Its error,
+            // if any, is the open's own load's to report.
+            let lexicon_dir = cfg.data_dir.join("lexicon");
+            scope.spawn(move || Segmenter::load(&lexicon_dir).map(drop));
+            let intents = IntentSet::load(&cfg.intents_dir)?;
+            let paths = Paths {
+                data_dir: cfg.data_dir.clone(),
+                index_dir: cfg.index_dir.clone(),
+            };
+            // The local time zone is looked up on first use: before the open, while jieba loads.
+            let today = today();
+            let (kb, report) = KnowledgeBase::open(&paths, force_rebuild, progress, waiting)?;
+            let mut app = App::new(kb, intents, cfg.page_size, today);
+            let model = cfg.data_dir.join(answerability::MODEL_FILE);
+            if model.is_file() {
+                app.model = Model::load(&model)?;
+            }
+            app.paths = Some(paths);
+            Ok((app, report))
+        })
     }
 
     /// Assembles an app from its parts; `today` is `YYYY-MM-DD` (for validity notes).

@@ -63,6 +63,13 @@ fn load_app(cfg: &Config, force: bool) -> anyhow::Result<App> {
     Ok(app)
 }
 
+/// [`load_app`] for a command whose process ends when the command does: the app is never freed
+/// (the exit releases its memory at once; freeing the knowledge base piece by piece took longer
+/// than answering a question).
+fn load_app_for_the_process(cfg: &Config) -> anyhow::Result<&'static App> {
+    Ok(Box::leak(Box::new(load_app(cfg, false)?)))
+}
+
 /// Says on stderr, once per wait, that another process (an ingest or an index build) holds the
 /// build lock of `index_dir` and that this command waits for it.
 fn waiting_for_lock(index_dir: &std::path::Path) {
@@ -136,9 +143,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             let jobs = jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             });
-            ask::run(&load_app(&cfg, false)?, question, region, k, json, jobs)
+            ask::run(
+                load_app_for_the_process(&cfg)?,
+                question,
+                region,
+                k,
+                json,
+                jobs,
+            )
         }
-        Command::Chat { region } => chat::run(&load_app(&cfg, false)?, region),
+        Command::Chat { region } => chat::run(load_app_for_the_process(&cfg)?, region),
         Command::Bench {
             file,
             repeat,
@@ -175,7 +189,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
             min_recall3,
             half,
         } => eval::eval(
-            &load_app(&cfg, false)?,
+            load_app_for_the_process(&cfg)?,
             &file,
             k,
             json,

@@ -22,18 +22,21 @@ use crate::text::normalize::normalize;
 use crate::text::segment::Segmenter;
 use crate::text::spelling::Speller;
 
-/// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter.
+/// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter
+/// (so all of it is done while jieba's dictionary loads on another thread).
 pub(super) struct Generation {
     pub(super) dir: PathBuf,
     loaded: verify::Loaded,
     haystacks: Vec<(String, usize)>,
     facts: Vec<super::facts::Facts>,
+    multi_char_stopwords: Vec<String>,
+    speller: Speller,
 }
 
 impl Generation {
     /// Reads generation `dir` into memory and checks it against `manifest` (see
     /// [`verify::load`]); `corpus` when the caller has just built it; the clause facts by the
-    /// words of `lexicon`.
+    /// words of `lexicon`, its multi-character stop words and the spelling vocabulary.
     pub(super) fn read(
         dir: &Path,
         manifest: &Manifest,
@@ -43,11 +46,22 @@ impl Generation {
         let loaded = verify::load(dir, manifest, corpus)?;
         let haystacks = haystacks(&loaded.corpus);
         let facts = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
+        let mut multi_char_stopwords: Vec<String> = lexicon
+            .stopwords
+            .iter()
+            .filter(|w| w.chars().count() >= 2)
+            .cloned()
+            .collect();
+        multi_char_stopwords
+            .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        let speller = Speller::new(vocabulary(&loaded.reader, loaded.fields.body));
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,
             haystacks,
             facts,
+            multi_char_stopwords,
+            speller,
         })
     }
 
@@ -67,23 +81,14 @@ impl Generation {
         } = self.loaded;
         analyzer::register(&index, &segmenter);
         verify::check_words(&index, &reader, fields, &corpus)?;
-        let mut multi_char_stopwords: Vec<String> = lexicon
-            .stopwords
-            .iter()
-            .filter(|w| w.chars().count() >= 2)
-            .cloned()
-            .collect();
-        multi_char_stopwords
-            .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        let speller = Speller::new(vocabulary(&reader, fields.body));
         let matcher = Matcher::new(
             reader.searcher(),
             &[fields.title, fields.path, fields.body, fields.bigram],
         )
         .map_err(|e| format!("index unreadable: {e}"))?;
         Ok(KnowledgeBase {
-            multi_char_stopwords,
-            speller,
+            multi_char_stopwords: self.multi_char_stopwords,
+            speller: self.speller,
             corpus,
             segmenter,
             lexicon: lexicon.clone(),

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult};
+use redis::{
+    Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ScriptInvocation,
+};
 
 use super::{
     Feedback, FloodGate, LogPolicy, Logs, OperatorLog, Session, SessionKey, SessionStore,
@@ -74,6 +76,10 @@ pub struct RedisStore {
     salt: tokio::sync::OnceCell<String>,
     /// True while Redis is unreachable (so the outage and the recovery are logged once each).
     down: AtomicBool,
+    /// [`SAVE_IF`] and [`PUSH_LOG`], their digests computed once: run by digest (EVALSHA), the
+    /// script's text is sent only when Redis does not have it yet.
+    save_if: Script,
+    push_log: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -111,6 +117,8 @@ impl RedisStore {
             logs: LogPolicy::default(),
             salt: tokio::sync::OnceCell::new(),
             down: AtomicBool::new(false),
+            save_if: Script::new(SAVE_IF),
+            push_log: Script::new(PUSH_LOG),
         };
         if store.query::<String>(&redis::cmd("PING")).await.is_some() {
             tracing::info!(prefix = %store.prefix, "sessions stored in Redis");
@@ -158,6 +166,11 @@ impl RedisStore {
     async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Option<T> {
         let mut conn = self.conn.clone();
         self.outcome(tokio::time::timeout(OP_TIMEOUT, pipe.query_async(&mut conn)).await)
+    }
+
+    async fn query_script<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> Option<T> {
+        let mut conn = self.conn.clone();
+        self.outcome(tokio::time::timeout(OP_TIMEOUT, script.invoke_async(&mut conn)).await)
     }
 
     /// The reply, or `None` after logging: outages once (until recovery), data errors each time.
@@ -221,16 +234,13 @@ impl RedisStore {
         let expiry_ms = u64::try_from(self.logs.expiry.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let cmd = redis::cmd("EVAL")
-            .arg(PUSH_LOG)
-            .arg(1)
-            .arg(self.log_key(name))
+        let mut script = self.push_log.key(self.log_key(name));
+        script
             .arg(json)
             .arg(self.logs.cap.max(1))
             .arg(self.logs.cutoff(unix_now().as_secs()))
-            .arg(expiry_ms)
-            .take();
-        let _: Option<u8> = self.query(&cmd).await;
+            .arg(expiry_ms);
+        let _: Option<u8> = self.query_script(&script).await;
     }
 
     /// The pseudonym of `user` in the logs; `None` while the salt cannot be read from Redis.
@@ -321,17 +331,16 @@ impl SessionStore for RedisStore {
             return true;
         };
         // Compare and set in one step on the server (WATCH would need a connection of our own).
-        let cmd = redis::cmd("EVAL")
-            .arg(SAVE_IF)
-            .arg(1)
-            .arg(self.session_key(key))
+        let mut script = self.save_if.key(self.session_key(key));
+        script
             .arg(old_json)
             .arg(new_json)
             .arg(u8::from(*old == Session::default()))
-            .arg(self.ttl_ms())
-            .take();
+            .arg(self.ttl_ms());
         // Unreachable: nothing stored to lose.
-        self.query::<u8>(&cmd).await.is_none_or(|set| set == 1)
+        self.query_script::<u8>(&script)
+            .await
+            .is_none_or(|set| set == 1)
     }
 
     async fn reset(&self, key: SessionKey) {

@@ -155,6 +155,34 @@ pub struct Ctx<A, S> {
     pub inbox: Option<Arc<Inbox>>,
     /// Telegram user ids who may use `/review` in a private chat.
     pub admins: Vec<u64>,
+    /// Answers computed at once (searches off the async workers): two per core, the others
+    /// wait their turn in order, see [`Ctx::answer`].
+    pub answering: tokio::sync::Semaphore,
+}
+
+impl<A: Knowledge, S> Ctx<A, S> {
+    /// Runs `work` (a search: CPU only) on the blocking pool once one of the [`Ctx::answering`]
+    /// permits is free. Without the bound a burst of updates ran as many searches as threads at
+    /// once, and the async workers (fetching updates, Redis, sending replies) got only their
+    /// share of the cores among all of them: every reply waited for every search under way.
+    ///
+    /// # Errors
+    /// `work` panicked.
+    pub async fn answer<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&A) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        // Never closed: a permit always comes.
+        let _permit = self.answering.acquire().await;
+        let app = Arc::clone(&self.app);
+        tokio::task::spawn_blocking(move || work(&app)).await
+    }
+}
+
+/// Permits of [`Ctx::answering`]: two per core this process may use, so that a core finishing
+/// a search finds the next one already handed to a thread.
+fn answering_permits() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The handler tree: messages (private questions, forwards, commands, group `/ask` and replies,
@@ -298,6 +326,7 @@ pub async fn run<A: Knowledge, S: BotStore>(
         broadcasts,
         inbox: inbox.clone(),
         admins: cfg.admins.clone(),
+        answering: tokio::sync::Semaphore::new(answering_permits()),
     });
     let replay = match &inbox {
         Some(inbox) => inbox.unfinished().await,

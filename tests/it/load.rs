@@ -1,9 +1,17 @@
 //! Issues 11 and 12 (#11, #12), a load run not in CI (`#[ignore]`): 100 private-chat users at
 //! once through the fake Bot API against the real bot (bundled knowledge base, Redis sessions and
 //! logs, Telegram limits off), asking real questions, follow-ups and out-of-scope ones and
-//! pressing 更多结果 / 👍 / 全文 1; every update answered exactly once. Prints update-to-reply
-//! latency percentiles and throughput, then the `/metrics` scrape and `policybot review --since
-//! all` over the same Redis:
+//! pressing 更多结果 / 👍 / 全文 1; every update answered exactly once. Two modes:
+//! - saturated (the default): each user in a closed loop with zero think time, sending its next
+//!   update as soon as the previous one is answered, so the run measures the stack at
+//!   saturation (mean latency ≈ users / throughput);
+//! - paced (`LOAD_PACE_MS=1000`): each user sends its next update no earlier than PACE ms after
+//!   the previous one was sent (and still only once it is answered), the users' first updates
+//!   spread over one PACE, modelling real users (Telegram lets a bot send about one message per
+//!   second to a private chat): 100 users at 1,000 ms offer 100 updates/s.
+//!
+//! Prints update-to-reply latency percentiles against the issue 11 bar and throughput, then the
+//! `/metrics` scrape and `policybot review --since all` over the same Redis:
 //! `cargo test --release --test it load -- --ignored --nocapture`.
 
 use std::collections::HashMap;
@@ -29,6 +37,15 @@ fn user_count() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100)
+}
+/// Least time between two updates of one user: `LOAD_PACE_MS` milliseconds; `None` (unset or 0)
+/// for the closed loop with zero think time.
+fn pace() -> Option<Duration> {
+    std::env::var("LOAD_PACE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
 }
 /// The first user id; far from any number a question holds, so the review can be searched for it.
 const FIRST_USER: u64 = 7_310_000;
@@ -121,6 +138,10 @@ struct User<'a> {
     router: &'a Router,
     id: u64,
     replies: UnboundedReceiver<Call>,
+    /// Paced mode: the least time between two updates ([`pace`]), and the earliest time of the
+    /// next one.
+    pace: Option<Duration>,
+    next_at: Option<Instant>,
     /// Messages sent to this chat, in order.
     messages: Vec<Value>,
     /// Presses answered with the 「已过期」 toast.
@@ -164,7 +185,11 @@ impl User<'_> {
     }
 
     async fn send(&mut self, kind: Kind, update: Value, mut messages: usize) {
+        if let Some(at) = self.next_at {
+            tokio::time::sleep_until(at.into()).await;
+        }
         let queued = Instant::now();
+        self.next_at = self.pace.map(|pace| queued + pace);
         let update = self.api.push(update);
         let mut exchange = Exchange {
             kind,
@@ -253,6 +278,7 @@ async fn hundred_users_through_the_fake_bot_api() {
         return;
     };
     let count = user_count();
+    let pace = pace();
     let prefix = unique_prefix("load");
     let store = RedisStore::connect(redis.url(), &prefix, Duration::from_secs(600))
         .await
@@ -291,6 +317,7 @@ async fn hundred_users_through_the_fake_bot_api() {
         users: senders,
         presses: Mutex::new(HashMap::new()),
     };
+    let started = Instant::now();
     let mut users: Vec<User> = inboxes
         .into_iter()
         .map(|(id, replies)| User {
@@ -298,12 +325,17 @@ async fn hundred_users_through_the_fake_bot_api() {
             router: &router,
             id,
             replies,
+            pace,
+            // Paced: the first updates spread evenly over one pace, as independent users'.
+            next_at: pace.map(|pace| {
+                let offset = pace.mul_f64((id - FIRST_USER) as f64 / count as f64);
+                started + offset
+            }),
             messages: Vec::new(),
             stale: 0,
             log: Vec::new(),
         })
         .collect();
-    let started = Instant::now();
     tokio::select! {
         () = router.run(api) => unreachable!("the router runs until dropped"),
         _ = join_all(users.iter_mut().map(|u| converse(u, &questions))) => {}
@@ -349,6 +381,17 @@ async fn hundred_users_through_the_fake_bot_api() {
         .count();
 
     println!("\n==== load run: {count} users through the fake Bot API, Telegram limits off ====");
+    match pace {
+        None => {
+            println!("saturated: closed loop, each user's next update as soon as it is answered")
+        }
+        Some(pace) => println!(
+            "paced: each user's next update {} ms after the last one was sent (once answered), \
+             offered {:.0} updates/s",
+            pace.as_millis(),
+            count as f64 / pace.as_secs_f64(),
+        ),
+    }
     println!(
         "updates {updates} ({} questions, {presses} presses), messages sent {}, wall {:.2} s, \
          {:.0} updates/s",

@@ -42,20 +42,20 @@ pub async fn on_inline_query<A: Knowledge, S: BotStore>(
         user: q.from.id.0,
     };
     let region = ctx.sessions.load(key).await.region;
-    let app = Arc::clone(&ctx.app);
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut scratch = Session {
-            region,
-            ..Session::default()
-        };
-        let opts = AskOptions {
-            region: None,
-            k: Some(INLINE_RESULTS),
-            ..AskOptions::default()
-        };
-        app.ask(&question, &mut scratch, &opts)
-    })
-    .await?;
+    let answer = ctx
+        .answer(move |app| {
+            let mut scratch = Session {
+                region,
+                ..Session::default()
+            };
+            let opts = AskOptions {
+                region: None,
+                k: Some(INLINE_RESULTS),
+                ..AskOptions::default()
+            };
+            app.ask(&question, &mut scratch, &opts)
+        })
+        .await?;
     let results = render::inline_results(&answer);
     ctx.sender
         .answer_inline(&q.id, results, None, INLINE_CACHE_SECS)

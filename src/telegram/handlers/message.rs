@@ -92,7 +92,6 @@ pub async fn on_message<A: Knowledge, S: BotStore>(
                 .sender
                 .text(target, texts::NOT_TEXT, None)
                 .await
-                .map(drop)
                 .map_err(Into::into),
             false => Ok(()),
         };

@@ -78,14 +78,15 @@ where
 {
     let change = Arc::new(change);
     let (session, out) = session::update(&ctx.sessions, key, |mut session| {
-        let (app, change) = (Arc::clone(&ctx.app), Arc::clone(&change));
+        let change = Arc::clone(&change);
         let before = session.clone();
         async move {
-            let joined = tokio::task::spawn_blocking(move || {
-                let out = change(&app, &mut session);
-                (session, out)
-            })
-            .await;
+            let joined = ctx
+                .answer(move |app| {
+                    let out = change(app, &mut session);
+                    (session, out)
+                })
+                .await;
             match joined {
                 Ok((session, out)) => (session, Ok(out)),
                 Err(error) => (before, Err(error)),
