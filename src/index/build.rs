@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
 
-use super::collect::Matcher;
+use super::matcher::Matcher;
 use super::open::KnowledgeBase;
 use super::schema;
 use super::store::{self, Manifest};

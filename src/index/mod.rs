@@ -1,12 +1,12 @@
 //! The tantivy index of the corpus: schema, open (the only entry: the live generation or a
 //! rebuild), build (the only writer, and the only place that registers analyzers), integrity
-//! checks, retrieve with its candidate collector, the ranking's constants and prior (`rank`), and
+//! checks, retrieve with its candidate matcher, the ranking's constants and prior (`rank`), and
 //! the per-clause and per-question facts ranking uses. No Telegram, no Redis.
 
 mod build;
-mod collect;
 pub mod facts;
 pub mod lock;
+mod matcher;
 pub mod open;
 mod rank;
 pub mod retrieve;

@@ -62,7 +62,7 @@ pub struct KnowledgeBase {
     /// Corpus words by sound, for typo repair.
     pub(super) speller: Speller,
     /// BM25 candidates straight from the index's postings.
-    pub(super) matcher: super::collect::Matcher,
+    pub(super) matcher: super::matcher::Matcher,
     pub(super) fields: Fields,
     /// Directory of the generation it was read from.
     pub(super) generation: PathBuf,

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use super::collect::{self, Weighted};
 use super::facts::{Asks, Facts, pairs, similar};
+use super::matcher::{self, Weighted};
 use super::open::KnowledgeBase;
 use super::rank::{
     self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
@@ -191,7 +191,7 @@ impl KnowledgeBase {
         let query = self.query(&terms, &grams);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
-        let top = collect::top(self.matcher.matches(&query), CANDIDATES);
+        let top = matcher::top(self.matcher.matches(&query), CANDIDATES);
         let (idf, unknown) = self.idf(&terms);
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
