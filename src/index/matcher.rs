@@ -124,11 +124,21 @@ impl Matcher {
             return 0;
         };
         let term = Term::from_field_text(field, word);
-        self.segments
-            .iter()
-            .filter_map(|s| s.fields[f].0.get_term_info(&term).ok().flatten())
+        self.term_infos(f, &term)
+            .flatten()
             .map(|info| u64::from(info.doc_freq))
             .sum()
+    }
+
+    /// Per segment, where the postings of `term` (of the field at position `f`) are, if any.
+    fn term_infos<'m>(
+        &'m self,
+        f: usize,
+        term: &'m Term,
+    ) -> impl Iterator<Item = Option<TermInfo>> + 'm {
+        self.segments
+            .iter()
+            .map(move |s| s.fields[f].0.get_term_info(term).ok().flatten())
     }
 
     /// Every live document matching one of the terms, with the sum of its terms' boosted BM25
@@ -153,11 +163,7 @@ impl Matcher {
             };
             let term = Term::from_field_text(field, word);
             infos.clear();
-            infos.extend(
-                self.segments
-                    .iter()
-                    .map(|s| s.fields[f].0.get_term_info(&term).ok().flatten()),
-            );
+            infos.extend(self.term_infos(f, &term));
             let df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
             if df == 0 {
                 continue;

@@ -44,12 +44,6 @@ struct Pairs {
     parts: Vec<Vec<u64>>,
 }
 
-/// Whether a word or one of its synonyms holds a space (and so might match across the space
-/// between a haystack's title part and the clause's own text).
-fn spaced(t: &QTerm) -> bool {
-    t.text.contains(' ') || t.alts.iter().any(|(a, _)| a.contains(' '))
-}
-
 /// A clause's normalised haystack, its parts, and the bigrams by which a word it cannot hold
 /// is passed over without a scan.
 struct Hay<'k> {
@@ -437,9 +431,9 @@ impl KnowledgeBase {
                 all += w;
                 if hit.is_some() {
                     got += w;
-                } else if find(t, |w, p| hay.title(w, p)).is_some()
-                    || (spaced(t) && find(t, |w, p| hay.full(w, p)).is_some())
-                {
+                } else if find(t, |w, p| hay.full(w, p)).is_some() {
+                    // Not in the clause's own text: in the title part (or across the parts,
+                    // for a word with a space).
                     got += TITLE_CREDIT * w;
                 } else if !t.parts.is_empty() {
                     got += PART_CREDIT * w * part_share(t, |w, p| hay.own(w, p));
