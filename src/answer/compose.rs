@@ -1,11 +1,14 @@
 //! `compose()`: turns a retrieval result (or a conversational intent) into an [`Answer`] with
 //! cited clauses, a one-line lead and a short list of follow-ups. Pure and sync.
 
+use std::borrow::Cow;
+
 use crate::corpus::Corpus;
 use crate::index::{Hit, Retrieval};
 use crate::intents::{Intent, IntentMatch, IntentSet};
 use crate::text::normalize::normalize;
 
+use super::memo::{ClauseMemo, Prepared};
 use super::{Answer, Cited, Followup, Status, excerpt, validity};
 
 /// Most follow-ups offered by one answer.
@@ -32,6 +35,8 @@ pub struct ComposeInput<'a> {
     pub retrieval: &'a Retrieval,
     /// The knowledge base the hits point into.
     pub corpus: &'a Corpus,
+    /// What citing its clauses needs, kept from earlier answers.
+    pub memo: &'a ClauseMemo,
     /// All intents (reply texts, topic follow-ups, no-match suggestions).
     pub intents: &'a IntentSet,
     /// `IntentSet::classify(question)`, if anything matched.
@@ -133,20 +138,38 @@ pub fn short_region(region: &str) -> &str {
 }
 
 fn cite(input: &ComposeInput<'_>, hit: &Hit) -> Option<Cited> {
-    let mut cited = cite_clause(input.corpus, hit.clause, 0, input.today)?;
+    let (mut cited, prepared) = cited(input.corpus, input.memo, hit.clause, input.today)?;
     cited.score = hit.score;
-    cited.excerpt = excerpt::excerpt(&cited.text, &hit.matched);
+    cited.excerpt = excerpt::excerpt(&prepared.folded, &hit.matched);
     Some(cited)
 }
 
 /// Clause number `clause` of `corpus` cited as rank `rank`, without a score or excerpt (no
 /// question matched it): for showing again a clause an answer cited. `None` outside the corpus.
 #[must_use]
-pub fn cite_clause(corpus: &Corpus, clause: usize, rank: usize, today: &str) -> Option<Cited> {
-    let clause = corpus.clauses.get(clause)?;
+pub fn cite_clause(
+    corpus: &Corpus,
+    memo: &ClauseMemo,
+    clause: usize,
+    rank: usize,
+    today: &str,
+) -> Option<Cited> {
+    let (cited, _) = cited(corpus, memo, clause, today)?;
+    Some(Cited { rank, ..cited })
+}
+
+/// Clause number `clause` cited (rank 0, no score or excerpt), with its prepared part.
+fn cited<'m>(
+    corpus: &Corpus,
+    memo: &'m ClauseMemo,
+    index: usize,
+    today: &str,
+) -> Option<(Cited, Cow<'m, Prepared>)> {
+    let clause = corpus.clauses.get(index)?;
     let doc = corpus.documents.get(clause.doc)?;
-    Some(Cited {
-        rank,
+    let prepared = memo.get(index, clause);
+    let cited = Cited {
+        rank: 0,
         score: 0.0,
         clause_id: clause.id.clone(),
         doc_title: doc.title.clone(),
@@ -160,8 +183,9 @@ pub fn cite_clause(corpus: &Corpus, clause: usize, rank: usize, today: &str) -> 
         excerpt: Vec::new(),
         departments: clause.departments.clone(),
         sources: clause.sources.clone(),
-        validity: validity::note(corpus, doc, clause, today),
-    })
+        validity: validity::note(corpus, doc, clause, &prepared.dates, today),
+    };
+    Some((cited, prepared))
 }
 
 fn lead(input: &ComposeInput<'_>, n: usize) -> String {
@@ -426,6 +450,9 @@ mod tests {
         }
     }
 
+    /// The test corpora are small: their clauses are prepared anew each time.
+    static NO_MEMO: ClauseMemo = ClauseMemo::EMPTY;
+
     fn intents() -> IntentSet {
         IntentSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")).unwrap()
     }
@@ -449,6 +476,7 @@ mod tests {
             question,
             retrieval,
             corpus,
+            memo: &NO_MEMO,
             intents,
             intent,
             offset: 0,

@@ -13,36 +13,35 @@ pub const MAX_EXCERPT_CHARS: usize = 150;
 /// Ellipsis shown where the clause text was cut.
 const CUT: &str = "…";
 
-/// A clause's characters with their folded (NFKC, lower case, whitespace dropped) form and the
-/// map from folded positions back to original ones, so terms match across stray spaces and
-/// full-width forms yet highlights land on the original text.
-struct Folded {
+/// A clause's characters with their folded (NFKC, lower case, whitespace dropped) form, the
+/// map from folded positions back to original ones and the sentence ranges, so terms match
+/// across stray spaces and full-width forms yet highlights land on the original text. Depends
+/// on the clause alone: built once per clause ([`super::memo`]).
+#[derive(Clone, Debug)]
+pub struct Folded {
     chars: Vec<char>,
     folded: Vec<char>,
     origin: Vec<usize>,
+    sentences: Vec<(usize, usize)>,
 }
 
 impl Folded {
-    fn new(text: &str) -> Folded {
+    /// Folds `text`.
+    #[must_use]
+    pub fn new(text: &str) -> Folded {
         let chars: Vec<char> = text.chars().collect();
         let mut folded = Vec::with_capacity(chars.len());
         let mut origin = Vec::with_capacity(chars.len());
         for (i, c) in chars.iter().enumerate() {
-            // Fast path: an ideograph folds to itself (most of a clause).
-            if is_ideograph(*c) {
-                folded.push(*c);
-                origin.push(i);
-                continue;
-            }
-            for f in fold_char(*c) {
-                folded.push(f);
-                origin.push(i);
-            }
+            push_folded(*c, &mut folded);
+            origin.resize(folded.len(), i);
         }
+        let sentences = sentences(&chars);
         Folded {
             chars,
             folded,
             origin,
+            sentences,
         }
     }
 
@@ -70,25 +69,32 @@ impl Folded {
     }
 }
 
-/// NFKC + lower case of one character, whitespace dropped. ASCII (digits, Latin letters,
-/// punctuation: NFKC leaves it as it is) takes a fast path.
-fn fold_char(c: char) -> impl Iterator<Item = char> {
-    let ascii = c.is_ascii().then(|| c.to_ascii_lowercase());
-    let slow = (!c.is_ascii()).then(|| {
-        std::iter::once(c)
-            .nfkc()
-            .flat_map(char::to_lowercase)
-            .filter(|c| !c.is_whitespace())
-    });
-    ascii
-        .filter(|c| !c.is_whitespace())
-        .into_iter()
-        .chain(slow.into_iter().flatten())
+/// Appends the NFKC + lower case form of `c` to `out`, whitespace dropped. Ideographs and ASCII
+/// (digits, Latin letters, punctuation), which NFKC leaves as they are, skip its tables.
+fn push_folded(c: char, out: &mut Vec<char>) {
+    if is_ideograph(c) {
+        out.push(c);
+    } else if c.is_ascii() {
+        if !c.is_whitespace() {
+            out.push(c.to_ascii_lowercase());
+        }
+    } else {
+        out.extend(
+            std::iter::once(c)
+                .nfkc()
+                .flat_map(char::to_lowercase)
+                .filter(|c| !c.is_whitespace()),
+        );
+    }
 }
 
 /// Folds a question term the same way as clause text.
 fn fold(term: &str) -> Vec<char> {
-    term.chars().flat_map(fold_char).collect()
+    let mut out = Vec::with_capacity(term.len());
+    for c in term.chars() {
+        push_folded(c, &mut out);
+    }
+    out
 }
 
 /// The terms used for highlighting: folded, de-duplicated, longest first. Single characters are
@@ -124,22 +130,21 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Builds the excerpt of `text` for the matched question `terms`.
+/// Builds the excerpt of a clause's `folded` text for the matched question `terms`.
 ///
 /// The best sentence (most distinct terms, then most highlighted characters, then earliest) is
 /// always included, cut around its first match when it alone is too long; neighbours are added
 /// (following first) while the total stays within [`MAX_EXCERPT_CHARS`].
 #[must_use]
-pub fn excerpt(text: &str, terms: &[String]) -> Vec<Span> {
-    let folded = Folded::new(text);
+pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
     let terms = usable_terms(terms);
     let mask = folded.hit_mask(&terms);
     let chars = &folded.chars;
-    let sents = sentences(chars);
+    let sents = &folded.sentences;
     if sents.is_empty() {
         return Vec::new();
     }
-    let best = best_sentence(&folded, &terms, &mask, &sents);
+    let best = best_sentence(folded, &terms, &mask, sents);
     let (s, e) = sents[best];
     let budget = |from: usize, to: usize| {
         let cuts = usize::from(from > 0) + usize::from(to < chars.len());
@@ -225,15 +230,19 @@ fn spans(chars: &[char], mask: &[bool], mut from: usize, mut to: usize) -> Vec<S
             hit: false,
         });
     }
-    for i in from..to {
-        let c = if chars[i] == '\n' { ' ' } else { chars[i] };
-        match out.last_mut() {
-            Some(last) if last.hit == mask[i] && last.text != CUT => last.text.push(c),
-            _ => out.push(Span {
-                text: c.to_string(),
-                hit: mask[i],
-            }),
-        }
+    // One span per run of characters that are all highlighted or all not.
+    let mut start = from;
+    while start < to {
+        let hit = mask[start];
+        let end = (start..to).find(|i| mask[*i] != hit).unwrap_or(to);
+        out.push(Span {
+            text: chars[start..end]
+                .iter()
+                .map(|c| if *c == '\n' { ' ' } else { *c })
+                .collect(),
+            hit,
+        });
+        start = end;
     }
     if cut_after {
         out.push(Span {
@@ -256,6 +265,10 @@ mod tests {
 
     fn terms(t: &[&str]) -> Vec<String> {
         t.iter().map(ToString::to_string).collect()
+    }
+
+    fn excerpt(text: &str, terms: &[String]) -> Vec<Span> {
+        super::excerpt(&Folded::new(text), terms)
     }
 
     #[test]

@@ -4,12 +4,14 @@
 pub mod answerability;
 mod compose;
 pub mod excerpt;
+mod memo;
 pub mod validity;
 
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Department, Level, SourceRef};
 
+pub use memo::ClauseMemo;
 pub use compose::{ComposeInput, MAX_FOLLOWUPS, cite_clause, compose, short_region};
 
 /// How the question was handled.

@@ -34,10 +34,47 @@ fn parse_date(s: &str) -> Option<Ymd> {
     (1900..=9999).contains(&year).then_some((year, month, day))
 }
 
-/// The validity note for `clause` of `doc`, or `None` when there is nothing to warn about.
-/// `today` is `YYYY-MM-DD`; when it cannot be parsed no expiry warning is given.
+/// What a clause itself says about its validity: the latest year it (or its 时间节点) mentions
+/// and its first deadline phrase. Depends on the clause alone: found once per clause
+/// ([`super::memo`]).
+#[derive(Clone, Debug, Default)]
+pub struct ClauseDates {
+    latest_year: Option<u32>,
+    first_deadline: Option<String>,
+}
+
+impl ClauseDates {
+    /// Reads `clause`.
+    #[must_use]
+    pub fn new(clause: &Clause) -> ClauseDates {
+        ClauseDates {
+            latest_year: [clause.deadline.as_deref(), Some(clause.text.as_str())]
+                .into_iter()
+                .flatten()
+                .flat_map(years)
+                .max(),
+            first_deadline: first_deadline(&clause.text),
+        }
+    }
+}
+
+/// The years printed in `text`.
+fn years(text: &str) -> impl Iterator<Item = u32> + '_ {
+    YEAR.captures_iter(text)
+        .filter_map(|c| c[1].parse::<u32>().ok())
+}
+
+/// The validity note for `clause` of `doc` (`dates` read from it), or `None` when there is
+/// nothing to warn about. `today` is `YYYY-MM-DD`; when it cannot be parsed no expiry warning
+/// is given.
 #[must_use]
-pub fn note(corpus: &Corpus, doc: &Document, clause: &Clause, today: &str) -> Option<String> {
+pub fn note(
+    corpus: &Corpus,
+    doc: &Document,
+    clause: &Clause,
+    dates: &ClauseDates,
+    today: &str,
+) -> Option<String> {
     let mut notes: Vec<String> = Vec::new();
     let parent = doc
         .parent
@@ -47,7 +84,7 @@ pub fn note(corpus: &Corpus, doc: &Document, clause: &Clause, today: &str) -> Op
         notes.push("征求意见稿，非正式生效文件".to_string());
     }
     if let Some(today) = parse_date(today) {
-        notes.extend(expiry_note(doc, clause, today));
+        notes.extend(expiry_note(doc, clause, dates, today));
     }
     if doc.abridged {
         notes.push("本文有删减".to_string());
@@ -55,22 +92,14 @@ pub fn note(corpus: &Corpus, doc: &Document, clause: &Clause, today: &str) -> Op
     (!notes.is_empty()).then(|| notes.join("；"))
 }
 
-fn expiry_note(doc: &Document, clause: &Clause, today: Ymd) -> Option<String> {
+fn expiry_note(doc: &Document, clause: &Clause, dates: &ClauseDates, today: Ymd) -> Option<String> {
     let issued = doc.date.as_deref().and_then(parse_date);
-    let texts = [
-        clause.deadline.as_deref(),
-        doc.validity.as_deref(),
-        Some(clause.text.as_str()),
-    ];
     // The measure is treated as running to the end of the latest year it mentions (or of the year
     // it was issued); after that the note warns it may have expired.
-    let latest_year = texts
-        .iter()
-        .flatten()
-        .flat_map(|t| {
-            YEAR.captures_iter(t)
-                .filter_map(|c| c[1].parse::<u32>().ok())
-        })
+    let latest_year = dates
+        .latest_year
+        .into_iter()
+        .chain(doc.validity.as_deref().into_iter().flat_map(years))
         .chain(issued.map(|d| d.0))
         .max()?;
     if today.0 <= latest_year {
@@ -82,7 +111,7 @@ fn expiry_note(doc: &Document, clause: &Clause, today: Ymd) -> Option<String> {
         .filter(|d| d.chars().count() <= MAX_PHRASE_CHARS)
         .map(str::trim)
         .map(ToString::to_string)
-        .or_else(|| first_deadline(&clause.text))
+        .or_else(|| dates.first_deadline.clone())
         .or_else(|| doc.validity.as_deref().and_then(first_deadline));
     let when = match issued {
         Some((y, m, _)) if m > 0 => format!("该政策发布于{y}年{m}月"),

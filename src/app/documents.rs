@@ -20,7 +20,7 @@ impl App {
             .filter_map(|f| match f {
                 Followup::FullText { rank, clause_id } => {
                     let at = corpus.clauses.iter().position(|c| c.id == *clause_id)?;
-                    answer::cite_clause(corpus, at, *rank, &self.today)
+                    answer::cite_clause(corpus, &kb.cites, at, *rank, &self.today)
                 }
                 _ => None,
             })

@@ -13,6 +13,7 @@ use super::open::KnowledgeBase;
 use super::schema;
 use super::store::{self, Manifest};
 use super::verify;
+use crate::answer::ClauseMemo;
 use crate::corpus::Corpus;
 use crate::error::Error;
 use crate::places::Places;
@@ -87,6 +88,7 @@ impl Generation {
         )
         .map_err(|e| format!("index unreadable: {e}"))?;
         Ok(KnowledgeBase {
+            cites: ClauseMemo::new(corpus.clauses.len()),
             multi_char_stopwords: self.multi_char_stopwords,
             speller: self.speller,
             corpus,

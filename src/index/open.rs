@@ -46,6 +46,10 @@ pub struct OpenReport {
 pub struct KnowledgeBase {
     /// Parsed corpus; `Hit::clause` indexes `corpus.clauses`.
     pub corpus: Corpus,
+    /// What citing a clause needs beyond the question, worked out on its first citation (one
+    /// slot per clause of `corpus`; answer composition's memo, kept here so it lives and is
+    /// replaced with the generation it belongs to).
+    pub cites: crate::answer::ClauseMemo,
     /// Shared jieba segmenter (same one the analyzer uses).
     pub segmenter: Segmenter,
     /// Synonyms and stop words.
