@@ -23,8 +23,6 @@ const MAX_SUGGESTIONS: usize = 6;
 const MAX_QUOTED_CHARS: usize = 40;
 /// The human hand-off of a no-match answer.
 const HAND_OFF: &str = "如需人工帮助，可拨打 12345 政务服务便民热线，或咨询相关主管部门。";
-/// Characters of each cited clause used to infer a topic when the question matched none.
-const TOPIC_SAMPLE_CHARS: usize = 300;
 
 /// Everything `compose()` needs; borrowed, nothing is copied until the answer is built.
 #[derive(Clone, Copy, Debug)]
@@ -299,7 +297,7 @@ fn followups(input: &ComposeInput<'_>, intent: Option<&Intent>, hits: &[Cited]) 
     }
     let topic = intent
         .filter(|i| !i.kind.is_conversational())
-        .or_else(|| inferred_topic(input, hits));
+        .or_else(|| inferred_topic(input, &input.retrieval.hits));
     let asks = topic
         .map(|t| asks(t, input.question, MAX_ASKS))
         .unwrap_or_default();
@@ -319,17 +317,18 @@ fn followups(input: &ComposeInput<'_>, intent: Option<&Intent>, hits: &[Cited]) 
     out
 }
 
-/// The topic suggested by the cited clauses' own words, when the question named none.
-fn inferred_topic<'a>(input: &ComposeInput<'a>, hits: &[Cited]) -> Option<&'a Intent> {
-    let sample: String = hits
-        .iter()
-        .flat_map(|c| {
-            c.doc_title
-                .chars()
-                .chain(c.text.chars().take(TOPIC_SAMPLE_CHARS))
-        })
-        .collect();
-    let m = input.intents.best_topic(&sample)?;
+/// The topic suggested by the cited clauses' own words (their documents' titles and openings),
+/// when the question named none.
+fn inferred_topic<'a>(input: &ComposeInput<'a>, hits: &[Hit]) -> Option<&'a Intent> {
+    let mut sample = String::new();
+    for h in hits {
+        if let Some(clause) = input.corpus.clauses.get(h.clause)
+            && let Some(doc) = input.corpus.documents.get(clause.doc)
+        {
+            sample.push_str(input.memo.get(h.clause, clause).topic_sample(clause, doc));
+        }
+    }
+    let m = input.intents.best_topic_normalized(&sample)?;
     input.intents.intents().get(m.index)
 }
 

@@ -3,7 +3,7 @@
 //! costs one pass over the text however many triggers there are (the topic of an answer is
 //! inferred from several clauses' text, hundreds of characters against every trigger).
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use super::{Intent, IntentKind};
 
@@ -32,27 +32,42 @@ impl TopicFinder {
         TopicFinder {
             // Building fails only past limits a few hundred short words never reach; without an
             // automaton no topic is found.
-            automaton: AhoCorasick::new(&patterns).ok(),
+            automaton: AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&patterns)
+                .ok(),
             owners,
         }
     }
 
-    /// Per intent (by index), which of its triggers occur in `text`: `found[i][t]`.
-    pub(super) fn occurring(&self, intents: &[Intent], text: &str) -> Vec<Vec<bool>> {
-        let mut found: Vec<Vec<bool>> = intents
-            .iter()
-            .map(|i| vec![false; i.triggers.len()])
-            .collect();
-        if let Some(automaton) = &self.automaton {
-            for m in automaton.find_overlapping_iter(text) {
-                if let Some(&(i, t)) = self.owners.get(m.pattern().as_usize())
-                    && let Some(slot) = found.get_mut(i).and_then(|f| f.get_mut(t))
-                {
-                    *slot = true;
-                }
+    /// The topic intent (by index) with the most distinct triggers occurring in `text` (ties:
+    /// the first), with those triggers' indices.
+    pub(super) fn best(&self, text: &str) -> Option<(usize, Vec<usize>)> {
+        let automaton = self.automaton.as_ref()?;
+        let mut found = vec![false; self.owners.len()];
+        for m in automaton.find_overlapping_iter(text) {
+            if let Some(slot) = found.get_mut(m.pattern().as_usize()) {
+                *slot = true;
             }
         }
-        found
+        // Patterns are grouped by intent, in intent order.
+        let (mut best, mut from): (Option<(usize, usize)>, usize) = (None, 0);
+        for group in self.owners.chunk_by(|a, b| a.0 == b.0) {
+            let count = found[from..from + group.len()].iter().filter(|f| **f).count();
+            if count > 0 && best.is_none_or(|(_, most)| count > most) {
+                best = Some((group[0].0, count));
+            }
+            from += group.len();
+        }
+        let (intent, _) = best?;
+        let triggers = self
+            .owners
+            .iter()
+            .zip(&found)
+            .filter(|((i, _), f)| *i == intent && **f)
+            .map(|((_, t), _)| *t)
+            .collect();
+        Some((intent, triggers))
     }
 }
 

@@ -174,35 +174,23 @@ impl IntentSet {
     /// questions and for inferring a topic from retrieved clause text.
     #[must_use]
     pub fn best_topic(&self, text: &str) -> Option<IntentMatch> {
-        let text = normalize(text);
-        let found = self.topics.occurring(&self.intents, &text);
-        let mut best: Option<IntentMatch> = None;
-        for (index, (intent, found)) in self.intents.iter().zip(&found).enumerate() {
-            if intent.kind != IntentKind::Topic {
-                continue;
-            }
-            let matched: Vec<String> = intent
-                .triggers
-                .iter()
-                .zip(found)
-                .filter(|(_, f)| **f)
-                .map(|(t, _)| t.clone())
-                .collect();
-            if matched.is_empty()
-                || best
-                    .as_ref()
-                    .is_some_and(|b| b.matched.len() >= matched.len())
-            {
-                continue;
-            }
-            best = Some(IntentMatch {
-                index,
-                name: intent.name.clone(),
-                kind: intent.kind,
-                matched,
-            });
-        }
-        best
+        self.best_topic_normalized(&normalize(text))
+    }
+
+    /// [`IntentSet::best_topic`] of a text already normalised (`text::normalize`).
+    #[must_use]
+    pub fn best_topic_normalized(&self, text: &str) -> Option<IntentMatch> {
+        let (index, triggers) = self.topics.best(text)?;
+        let intent = self.intents.get(index)?;
+        Some(IntentMatch {
+            index,
+            name: intent.name.clone(),
+            kind: intent.kind,
+            matched: triggers
+                .into_iter()
+                .filter_map(|t| intent.triggers.get(t).cloned())
+                .collect(),
+        })
     }
 
     fn conversational(&self, text: &str) -> Option<IntentMatch> {
