@@ -137,7 +137,8 @@ pub enum Command {
     },
     /// Speed report: full index build, process start to first answer, warm per-question time
     /// split by stage (segment, search, rerank, compose, render), answers per second through the
-    /// bot's handler path with 1 and 2 workers (sessions in Redis when REDIS_URL is set), peak RSS.
+    /// bot's handler path on two threads with 1, 2 and 16 workers (sessions in Redis when
+    /// REDIS_URL is set), peak RSS.
     Bench {
         /// Questions: an eval JSONL file (its `question` fields) or one question per line.
         file: PathBuf,
