@@ -23,6 +23,8 @@ pub struct Folded {
     folded: Vec<char>,
     origin: Vec<usize>,
     sentences: Vec<(usize, usize)>,
+    /// The sentence (index into `sentences`) each folded character comes from.
+    sentence_of: Vec<usize>,
 }
 
 impl Folded {
@@ -37,35 +39,61 @@ impl Folded {
             origin.resize(folded.len(), i);
         }
         let sentences = sentences(&chars);
+        // Characters fold one by one, so a sentence's folded form is the run of the clause's
+        // folded characters that come from it. Only whitespace is outside every sentence, and
+        // whitespace folds to nothing.
+        let mut sentence_of = vec![usize::MAX; folded.len()];
+        for (k, (s, e)) in sentences.iter().enumerate() {
+            let from = origin.partition_point(|o| o < s);
+            let to = origin.partition_point(|o| o < e);
+            sentence_of[from..to].fill(k);
+        }
         Folded {
             chars,
             folded,
             origin,
             sentences,
+            sentence_of,
         }
     }
 
-    /// Marks every original character covered by an occurrence of one of `terms`.
-    fn hit_mask(&self, terms: &[Vec<char>]) -> Vec<bool> {
+    /// Every folded position where `term` (folded, not empty) occurs, overlapping ones
+    /// included, in ascending order.
+    fn occurrences<'a>(&'a self, term: &'a [char]) -> impl Iterator<Item = usize> + 'a {
+        // The first character rules out almost every position without a slice compare.
+        self.folded
+            .windows(term.len())
+            .enumerate()
+            .filter(move |(_, w)| w[0] == term[0] && *w == term)
+            .map(|(p, _)| p)
+    }
+
+    /// The original characters covered by occurrences of `terms` (each term's occurrences taken
+    /// left to right without overlap), and per sentence how many of the terms occur in it.
+    fn matches(&self, terms: &[Vec<char>]) -> (Vec<bool>, Vec<usize>) {
         let mut mask = vec![false; self.chars.len()];
-        for term in terms {
+        let mut distinct = vec![0; self.sentences.len()];
+        // The last term (index + 1) counted for each sentence.
+        let mut counted = vec![0; self.sentences.len()];
+        for (t, term) in terms.iter().enumerate().filter(|(_, t)| !t.is_empty()) {
             let n = term.len();
-            if n == 0 || n > self.folded.len() {
-                continue;
-            }
-            let mut i = 0;
-            while i + n <= self.folded.len() {
-                // The first character rules out almost every position without a slice compare.
-                if self.folded[i] == term[0] && self.folded[i..i + n] == term[..] {
-                    let (from, to) = (self.origin[i], self.origin[i + n - 1]);
-                    mask[from..=to].iter_mut().for_each(|m| *m = true);
-                    i += n;
-                } else {
-                    i += 1;
+            let mut free = 0;
+            for p in self.occurrences(term) {
+                if p >= free {
+                    mask[self.origin[p]..=self.origin[p + n - 1]].fill(true);
+                    free = p + n;
+                }
+                let k = self.sentence_of[p];
+                if k == self.sentence_of[p + n - 1]
+                    && let Some(seen) = counted.get_mut(k)
+                    && *seen != t + 1
+                {
+                    *seen = t + 1;
+                    distinct[k] += 1;
                 }
             }
         }
-        mask
+        (mask, distinct)
     }
 }
 
@@ -138,13 +166,13 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
 #[must_use]
 pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
     let terms = usable_terms(terms);
-    let mask = folded.hit_mask(&terms);
+    let (mask, distinct) = folded.matches(&terms);
     let chars = &folded.chars;
     let sents = &folded.sentences;
     if sents.is_empty() {
         return Vec::new();
     }
-    let best = best_sentence(folded, &terms, &mask, sents);
+    let best = best_sentence(&distinct, &mask, sents);
     let (s, e) = sents[best];
     let budget = |from: usize, to: usize| {
         let cuts = usize::from(from > 0) + usize::from(to < chars.len());
@@ -181,31 +209,15 @@ pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
     spans(chars, &mask, from, to)
 }
 
-fn best_sentence(
-    folded: &Folded,
-    terms: &[Vec<char>],
-    mask: &[bool],
-    sents: &[(usize, usize)],
-) -> usize {
+/// The sentence with the most distinct terms, then the most highlighted characters, then the
+/// earliest.
+fn best_sentence(distinct: &[usize], mask: &[bool], sents: &[(usize, usize)]) -> usize {
     let mut best = 0;
     let mut best_score = (0, 0);
-    for (n, (s, e)) in sents.iter().enumerate() {
-        // Characters fold one by one, so a sentence's folded form is the run of the clause's
-        // folded characters that come from it.
-        let from = folded.origin.partition_point(|o| o < s);
-        let to = folded.origin.partition_point(|o| o < e);
-        let sentence = &folded.folded[from..to];
-        let distinct = terms
-            .iter()
-            .filter(|t| {
-                sentence
-                    .windows(t.len())
-                    .any(|w| w[0] == t[0] && w == &t[..])
-            })
-            .count();
+    for (n, ((s, e), distinct)) in sents.iter().zip(distinct).enumerate() {
         let lit = mask[*s..*e].iter().filter(|m| **m).count();
-        if (distinct, lit) > best_score {
-            best_score = (distinct, lit);
+        if (*distinct, lit) > best_score {
+            best_score = (*distinct, lit);
             best = n;
         }
     }
@@ -348,6 +360,24 @@ mod tests {
         assert!(out.starts_with("第一句") && out.ends_with('…'));
         assert!(out.chars().count() <= MAX_EXCERPT_CHARS);
         assert!(excerpt("", &terms(&["x"])).is_empty());
+    }
+
+    #[test]
+    fn occurrences_are_marked_left_to_right_and_counted_per_sentence() {
+        // "补贴补贴补" holds 补贴补 at 0 and (overlapping) at 2: only the first is marked.
+        let folded = Folded::new("补贴补贴补。无关。补贴补。");
+        let (mask, distinct) = folded.matches(&[fold("补贴补"), fold("无关")]);
+        let lit: String = folded
+            .chars
+            .iter()
+            .zip(&mask)
+            .map(|(c, m)| if *m { *c } else { '_' })
+            .collect();
+        assert_eq!(lit, "补贴补___无关_补贴补_");
+        assert_eq!(distinct, [1, 1, 1]);
+        // A term across a sentence end counts for neither sentence.
+        let (_, distinct) = Folded::new("申请补。贴息").matches(&[fold("补。贴")]);
+        assert_eq!(distinct, [0, 0]);
     }
 
     #[test]
