@@ -2,7 +2,7 @@
 //! with hits in `<b>`, responsible units and validity note; excerpts, citations and lead are
 //! shortened in that order until the text fits one message.
 
-use super::{MAX_MESSAGE, escape, tg_len};
+use super::{MAX_MESSAGE, escape, push_escaped, tg_len};
 use crate::answer::{Answer, Cited};
 use crate::text::chars::truncate;
 
@@ -39,68 +39,81 @@ fn assemble(
     hits: usize,
     lead_cap: usize,
 ) -> String {
-    let mut text = header.to_string();
-    text.push_str(&escape(&truncate(answer.lead.trim(), lead_cap)));
+    let mut text = String::with_capacity(header.len() + 1024 * hits.max(1));
+    text.push_str(header);
+    push_escaped(&mut text, &truncate(answer.lead.trim(), lead_cap));
     for cited in answer.hits.iter().take(hits) {
         text.push_str("\n\n");
-        text.push_str(&cited_block(cited, cap));
+        push_cited_block(&mut text, cited, cap);
     }
     text
 }
 
-fn cited_block(cited: &Cited, cap: Option<usize>) -> String {
-    let mut out = format!("<b>{}. {}</b>", cited.rank, escape(&cited.doc_title));
+fn push_cited_block(out: &mut String, cited: &Cited, cap: Option<usize>) {
+    out.push_str(&format!("<b>{}. ", cited.rank));
+    push_escaped(out, &cited.doc_title);
+    out.push_str("</b>");
     let meta = cited.meta_line();
     if !meta.is_empty() {
         out.push('\n');
-        out.push_str(&escape(&meta));
+        push_escaped(out, &meta);
     }
     if !cited.section.is_empty() {
         out.push('\n');
-        out.push_str(&escape(&cited.section));
+        push_escaped(out, &cited.section);
     }
-    if let Some(cap) = cap {
-        let excerpt = excerpt_html(cited, cap);
-        if !excerpt.is_empty() {
-            out.push('\n');
-            out.push_str(&excerpt);
-        }
+    if let Some(cap) = cap
+        && cap > 0
+        && cited.excerpt.iter().any(|s| !s.text.is_empty())
+    {
+        out.push('\n');
+        push_excerpt_html(out, cited, cap);
     }
     if !cited.departments.is_empty() {
-        let names: Vec<&str> = cited.departments.iter().map(|d| d.name.as_str()).collect();
         out.push('\n');
-        out.push_str(&escape(&format!("责任单位：{}", names.join("、"))));
+        push_escaped(out, "责任单位：");
+        for (i, d) in cited.departments.iter().enumerate() {
+            if i > 0 {
+                out.push('、');
+            }
+            push_escaped(out, &d.name);
+        }
     }
     if let Some(validity) = cited.validity.as_deref().filter(|v| !v.is_empty()) {
-        out.push_str(&format!("\n<i>{}</i>", escape(validity)));
+        out.push_str("\n<i>");
+        push_escaped(out, validity);
+        out.push_str("</i>");
     }
-    out
 }
 
 /// Excerpt with hit spans in `<b>`, cut after `cap` characters (never inside a tag or entity:
 /// text is cut before escaping).
-fn excerpt_html(cited: &Cited, cap: usize) -> String {
-    let mut out = String::new();
+fn push_excerpt_html(out: &mut String, cited: &Cited, cap: usize) {
     let mut left = cap;
     let total = excerpt_chars(cited);
     for span in &cited.excerpt {
         if left == 0 {
             break;
         }
-        let piece: String = span.text.chars().take(left).collect();
-        left -= piece.chars().count();
+        let (piece, chars) = match span.text.char_indices().nth(left) {
+            Some((cut, _)) => (&span.text[..cut], left),
+            None => (span.text.as_str(), span.text.chars().count()),
+        };
+        left -= chars;
         if piece.is_empty() {
             continue;
         }
-        match span.hit {
-            true => out.push_str(&format!("<b>{}</b>", escape(&piece))),
-            false => out.push_str(&escape(&piece)),
+        if span.hit {
+            out.push_str("<b>");
+            push_escaped(out, piece);
+            out.push_str("</b>");
+        } else {
+            push_escaped(out, piece);
         }
     }
     if cap < total {
         out.push('…');
     }
-    out
 }
 
 fn excerpt_chars(cited: &Cited) -> usize {

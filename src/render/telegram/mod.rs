@@ -37,7 +37,28 @@ const MAX_LABEL: usize = 24;
 
 /// Escapes text for Telegram's HTML parse mode (`&`, `<`, `>`; our texts put nothing in an
 /// attribute, so quotes need none).
-pub use teloxide::utils::html::escape;
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out` escaped as [`escape`] does, without a string of its own: runs
+/// without `&`, `<` or `>` (most of the text) are copied whole.
+pub fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            _ => "&gt;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
 
 /// Length as Telegram counts it (UTF-16 code units). Measured on the HTML source, which is never
 /// shorter than the text after entity parsing, so a source within the limit is always accepted.
@@ -148,5 +169,12 @@ mod tests {
             escape(r#"<a href="x">&amp;</a>"#),
             r#"&lt;a href="x"&gt;&amp;amp;&lt;/a&gt;"#
         );
+        // The same as teloxide's own escaping, edges and multi-byte text included.
+        for text in ["", "&", "<>", "无需转义的正文", "《通知》<第1条>&附件&", "a&&b<<c>>", "尾&"] {
+            assert_eq!(escape(text), teloxide::utils::html::escape(text), "{text}");
+        }
+        let mut out = String::from("前缀");
+        push_escaped(&mut out, "x<y");
+        assert_eq!(out, "前缀x&lt;y");
     }
 }
