@@ -160,9 +160,9 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let numbers = normalize_numbers(&self.strip_places(question));
+        let numbers = normalize_numbers(&self.places.blank_out(question));
         let (repaired, corrections) = self.repair_typos(numbers);
-        let stripped = collapse_a_not_a(&self.strip_fillers(&repaired));
+        let stripped = collapse_a_not_a(&self.multi_char_stopwords.blank_out(&repaired));
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
             .iter()
@@ -228,17 +228,6 @@ impl KnowledgeBase {
         out
     }
 
-    /// Replaces place names with spaces so they do not count as content words.
-    fn strip_places(&self, question: &str) -> String {
-        let mut s = question.to_string();
-        for alias in self.places.aliases() {
-            if s.contains(alias) {
-                s = s.replace(alias, " ");
-            }
-        }
-        s
-    }
-
     /// Where typos may be in `text`: its default-mode words, marking the ones jieba made up or
     /// left as a single character (what a mistyped word becomes) and the function words.
     fn suspects(&self, text: &str) -> Suspects {
@@ -289,18 +278,6 @@ impl KnowledgeBase {
                 && !self.segmenter.knows(span)
                 && bigrams(span).iter().any(|g| absent.contains(g))
         })
-    }
-
-    /// Removes multi-character stop words from the raw text before segmentation, so that
-    /// "能不能自己" is not cut into the made-up word 不能自己.
-    fn strip_fillers(&self, text: &str) -> String {
-        let mut s = text.to_string();
-        for w in &self.multi_char_stopwords {
-            if s.contains(w.as_str()) {
-                s = s.replace(w.as_str(), " ");
-            }
-        }
-        s
     }
 
     fn terms(&self, text: &str) -> Vec<QTerm> {
