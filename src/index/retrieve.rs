@@ -32,7 +32,8 @@ struct QTerm {
     /// Search-mode parts of a maximal token (≥ 2 chars): covered when all occur.
     parts: Vec<String>,
     /// Character pairs of the word, of each synonym and of each part (in their order), by
-    /// which a clause that cannot contain them is passed over without a scan.
+    /// which a clause that cannot contain them is passed over, and whether it contains a word
+    /// of two characters is told, without a scan.
     pairs: Pairs,
 }
 
@@ -45,7 +46,7 @@ struct Pairs {
 }
 
 /// A clause's normalised haystack, its parts, and the bigrams by which a word it cannot hold
-/// is passed over without a scan.
+/// is passed over, and a word of two characters is found, without a scan.
 struct Hay<'k> {
     full: &'k str,
     /// The document's title and 文号; ends in a space.
@@ -58,18 +59,19 @@ struct Hay<'k> {
 impl Hay<'_> {
     /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]).
     fn own(&self, word: &str, pairs: &[u64]) -> bool {
-        self.facts.may_hold(pairs) && self.own.contains(word)
+        (self.facts.holds(pairs)).unwrap_or_else(|| self.own.contains(word))
     }
 
     /// Whether the title part contains `word`.
     fn title(&self, word: &str, pairs: &[u64]) -> bool {
-        self.facts.title_may_hold(pairs) && self.title.contains(word)
+        (self.facts.title_holds(pairs)).unwrap_or_else(|| self.title.contains(word))
     }
 
     /// Whether the whole haystack contains `word`. The title part ends in a space, so a word
-    /// without whitespace is in the whole exactly when it is in one of the parts.
+    /// without whitespace is in the whole exactly when it is in one of the parts (a word with
+    /// pairs has none).
     fn full(&self, word: &str, pairs: &[u64]) -> bool {
-        if word.contains(char::is_whitespace) {
+        if pairs.is_empty() && word.contains(char::is_whitespace) {
             self.full.contains(word)
         } else {
             self.title(word, pairs) || self.own(word, pairs)
@@ -434,7 +436,7 @@ impl KnowledgeBase {
         let depth = COPY_DEPTH.min(ranked.len());
         let grams: Vec<&[u64]> = ranked[..depth]
             .iter()
-            .map(|(ord, _, _)| self.facts[*ord].grams.as_slice())
+            .map(|(ord, _, _)| self.facts[*ord].grams.all.as_slice())
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
