@@ -2,7 +2,7 @@
 //! never tantivy's `QueryParser`) → BM25 candidates → rerank by term coverage, region and
 //! document grouping → `Retrieval`, or an honest decline when the question is not covered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use super::facts::{Asks, Facts, pairs, similar};
@@ -181,9 +181,11 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let mut grams = bigrams(&stripped);
-        let mut unique = HashSet::new();
-        grams.retain(|g| unique.insert(g.clone()));
+        let all_grams = bigrams(&stripped);
+        let mut unique = HashSet::with_capacity(all_grams.len());
+        let grams: Vec<&str> = (all_grams.iter().map(String::as_str))
+            .filter(|g| unique.insert(*g))
+            .collect();
         let query = self.query(&terms, &grams);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
@@ -287,7 +289,7 @@ impl KnowledgeBase {
         let mut seen = HashSet::new();
         let mut out: Vec<QTerm> = Vec::new();
         for (i, tok) in tokens.iter().enumerate() {
-            if self.lexicon.stopwords.contains(&tok.text) || !seen.insert(tok.text.clone()) {
+            if self.lexicon.stopwords.contains(&tok.text) || !seen.insert(tok.text.as_str()) {
                 continue;
             }
             let chars = tok.text.chars().count();
@@ -347,7 +349,7 @@ impl KnowledgeBase {
 
     /// The weighted term query: every term and synonym in the title, path and body fields, and
     /// the question's distinct character bigrams in the bigram field.
-    fn query<'q>(&self, terms: &'q [QTerm], grams: &'q [String]) -> Vec<Weighted<'q>> {
+    fn query<'q>(&self, terms: &'q [QTerm], grams: &[&'q str]) -> Vec<Weighted<'q>> {
         let f = self.fields;
         let mut query = Vec::new();
         for t in terms {
@@ -360,7 +362,7 @@ impl KnowledgeBase {
                 query.push((f.body, word.as_str(), BODY_BOOST * w));
             }
         }
-        query.extend(grams.iter().map(|g| (f.bigram, g.as_str(), BIGRAM_BOOST)));
+        query.extend(grams.iter().map(|g| (f.bigram, *g, BIGRAM_BOOST)));
         query
     }
 
@@ -595,11 +597,17 @@ fn group<'t>(
     scored: Vec<(usize, f32, f32, Vec<&'t str>)>,
     doc_of: impl Fn(usize) -> usize,
 ) -> Vec<(usize, f32, Vec<&'t str>)> {
-    let mut per_doc: HashMap<usize, i32> = HashMap::new();
+    // Hits so far per document: a few dozen candidates, so a list beats hashing.
+    let mut per_doc: Vec<(usize, i32)> = Vec::with_capacity(scored.len());
     let mut out: Vec<(usize, f32, Vec<&'t str>)> = scored
         .into_iter()
         .map(|(ord, score, _, matched)| {
-            let n = per_doc.entry(doc_of(ord)).or_insert(0);
+            let doc = doc_of(ord);
+            let at = (per_doc.iter().position(|(d, _)| *d == doc)).unwrap_or_else(|| {
+                per_doc.push((doc, 0));
+                per_doc.len() - 1
+            });
+            let n = &mut per_doc[at].1;
             let s = score * SAME_DOC_DECAY.powi(*n);
             *n += 1;
             (ord, s, matched)
