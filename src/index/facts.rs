@@ -1,9 +1,8 @@
 //! What ranking knows beyond the words: per clause, computed once when the index is opened
-//! ([`Facts`]: character bigrams for copy detection and for telling whether a word occurs without
-//! a scan, whether it states a time limit or an
-//! amount), and per question, what kind of answer it asks for ([`Asks`]: a date, an amount, the
-//! responsible units), the boost of a clause that carries it, and the question without those
-//! words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
+//! ([`Facts`]: character bigrams for copy detection, characters and bigrams for telling whether a
+//! word occurs without a scan, whether it states a time limit or an amount), and per question,
+//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units), the boost
+//! of a clause that carries it, and the question without those words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
 //! question, `clause_facts.tsv` for the clause.
 
 use std::collections::HashMap;
@@ -16,12 +15,12 @@ use crate::text::segment::Segmenter;
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
-    /// Character bigrams of the clause's own text (copy detection, and whether a word occurs
-    /// in it without a scan, or before one: [`Facts::holds`]).
-    pub(super) grams: Bigrams,
+    /// Characters and character bigrams of the clause's own text (copy detection, and whether a
+    /// word occurs in it without a scan, or before one: [`Facts::holds`]).
+    pub(super) grams: Grams,
     /// The same of its haystack's title part (the document's title and 文号), shared by the
     /// clauses of a document.
-    title_grams: Arc<Bigrams>,
+    title_grams: Arc<Grams>,
     /// Carries a date, deadline or time limit.
     time_limit: bool,
     /// Carries an amount, rate or count.
@@ -36,16 +35,16 @@ pub fn facts(
     haystacks: &[(String, usize)],
     words: &ClauseFacts,
 ) -> Vec<Facts> {
-    let mut titles: HashMap<usize, Arc<Bigrams>> = HashMap::new();
+    let mut titles: HashMap<usize, Arc<Grams>> = HashMap::new();
     corpus
         .clauses
         .iter()
         .zip(haystacks)
         .map(|(c, (full, split))| Facts {
-            grams: Bigrams::of(&full[*split..]),
+            grams: Grams::of(&full[*split..]),
             title_grams: titles
                 .entry(c.doc)
-                .or_insert_with(|| Bigrams::of(&full[..*split]).into())
+                .or_insert_with(|| Grams::of(&full[..*split]).into())
                 .clone(),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
@@ -54,31 +53,34 @@ pub fn facts(
 }
 
 impl Facts {
-    /// Whether the clause's own text contains the word whose [`pairs`] are given, as far as its
-    /// bigrams tell (see [`Bigrams::holds`]); `None` when only a scan of the text can tell.
-    pub(super) fn holds(&self, pairs: &[u64]) -> Option<bool> {
-        self.grams.holds(pairs)
+    /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]), as far as its
+    /// characters and bigrams tell (see [`Grams::holds`]); `None` when only a scan can tell.
+    pub(super) fn holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        self.grams.holds(word, pairs)
     }
 
-    /// Facts of a haystack alone (its bigrams; no time limit or amount), for tests.
+    /// Facts of a haystack alone (its characters and bigrams; no time limit or amount), for
+    /// tests.
     #[cfg(test)]
     pub(super) fn of_haystack(full: &str, split: usize) -> Facts {
         Facts {
-            grams: Bigrams::of(&full[split..]),
-            title_grams: Bigrams::of(&full[..split]).into(),
+            grams: Grams::of(&full[split..]),
+            title_grams: Grams::of(&full[..split]).into(),
             ..Facts::default()
         }
     }
 
     /// The same for the title part of the clause's haystack.
-    pub(super) fn title_holds(&self, pairs: &[u64]) -> Option<bool> {
-        self.title_grams.holds(pairs)
+    pub(super) fn title_holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        self.title_grams.holds(word, pairs)
     }
 }
 
-/// The character bigrams of a text, packed in `u64`s ([`pack`]).
+/// The characters and character bigrams of a text, bigrams packed in `u64`s ([`pack`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Bigrams {
+pub(super) struct Grams {
+    /// Sorted, de-duplicated characters (whitespace included).
+    chars: Vec<char>,
     /// Sorted, de-duplicated pairs of successive characters, whitespace skipped (`贷 款` pairs
     /// 贷 with 款).
     pub(super) all: Vec<u64>,
@@ -86,9 +88,12 @@ pub(super) struct Bigrams {
     across_only: Vec<u64>,
 }
 
-impl Bigrams {
-    /// The bigrams of `text`.
-    fn of(text: &str) -> Bigrams {
+impl Grams {
+    /// The characters and bigrams of `text`.
+    fn of(text: &str) -> Grams {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
         // Each pair shifted left by one, with the low bit set when whitespace lies between its
         // characters (a packed pair fits in 53 bits), so that sorting puts a pair's
         // side-by-side occurrences before those across whitespace.
@@ -121,15 +126,27 @@ impl Bigrams {
                 across_only.push(pair);
             }
         }
-        Bigrams { all, across_only }
+        Grams {
+            chars,
+            all,
+            across_only,
+        }
     }
 
-    /// Whether the text contains the word whose [`pairs`] are given: `Some(false)` when one of
-    /// them is not among its bigrams, so that the text certainly lacks the word; for a word of
-    /// two characters (one pair, no whitespace) the answer, `Some(true)` exactly when the pair
-    /// occurs side by side somewhere; `None` otherwise (always for a word without pairs), when
-    /// only a scan of the text can tell.
-    fn holds(&self, pairs: &[u64]) -> Option<bool> {
+    /// Whether the text contains `word` (`pairs`: its [`pairs`]): for a word of one character
+    /// the answer, from the characters; `Some(false)` when one of the pairs is not among its
+    /// bigrams, so that the text certainly lacks the word; for a word of two characters (one
+    /// pair, no whitespace) the answer, `Some(true)` exactly when the pair occurs side by side
+    /// somewhere; `None` otherwise (a longer word, or one with whitespace), when only a scan of
+    /// the text can tell.
+    fn holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        if pairs.is_empty() {
+            let mut chars = word.chars();
+            return match (chars.next(), chars.next()) {
+                (Some(c), None) => Some(self.chars.binary_search(&c).is_ok()),
+                _ => None,
+            };
+        }
         if !pairs.iter().all(|p| self.all.binary_search(p).is_ok()) {
             return Some(false);
         }
@@ -202,7 +219,7 @@ fn has_time_limit(text: &str, words: &[String]) -> bool {
         .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
 }
 
-/// A character pair packed in a `u64` (in 53 bits), as [`Bigrams`] stores it.
+/// A character pair packed in a `u64` (in 53 bits), as [`Grams`] stores it.
 fn pack(first: char, second: char) -> u64 {
     (u64::from(u32::from(first)) << 32) | u64::from(u32::from(second))
 }
@@ -287,42 +304,52 @@ mod tests {
     }
 
     #[test]
-    fn bigrams_tell_two_character_words_and_rule_out_others() {
+    fn grams_tell_short_words_and_rule_out_others() {
         let text = "小微企业 贷款贴息，担保费补贴 业 贷";
         let facts = Facts {
-            grams: Bigrams::of(text),
+            grams: Grams::of(text),
             ..Facts::default()
         };
         // Two characters: decided by the pairs (业贷 is paired only across spaces).
         for word in ["贷款", "贴息", "业贷", "社保", "息担", "，担"] {
             assert_eq!(
-                facts.holds(&pairs(word)),
+                facts.holds(word, &pairs(word)),
                 Some(text.contains(word)),
                 "{word}"
             );
         }
         // Longer words: ruled out by a missing pair, otherwise left to the scan.
         for word in ["小微企业", "担保费补贴", "企业贷"] {
-            assert_eq!(facts.holds(&pairs(word)), None, "{word}");
+            assert_eq!(facts.holds(word, &pairs(word)), None, "{word}");
         }
         for word in ["贷款利率", "社保费"] {
-            assert_eq!(facts.holds(&pairs(word)), Some(false), "{word}");
+            assert_eq!(facts.holds(word, &pairs(word)), Some(false), "{word}");
         }
         assert!(pairs("贷").is_empty() && pairs("贷 款").is_empty());
+        // One character: decided by the characters, whitespace included.
+        for word in ["贷", "险", "，", " ", "\t"] {
+            assert_eq!(
+                facts.holds(word, &pairs(word)),
+                Some(text.contains(word)),
+                "{word:?}"
+            );
+        }
+        assert_eq!(facts.holds("", &[]), None);
         assert_eq!(
-            facts.holds(&pairs("贷 款")),
+            facts.holds("贷 款", &pairs("贷 款")),
             None,
             "a word with a space is never decided"
         );
         // A pair side by side somewhere and across a space elsewhere.
-        let both = Bigrams::of("企业 贷款 企业贷款");
-        assert_eq!(both.holds(&pairs("业贷")), Some(true));
+        let both = Grams::of("企业 贷款 企业贷款");
+        assert_eq!(both.holds("业贷", &pairs("业贷")), Some(true));
         assert_eq!(both.across_only, vec![pack('款', '企')]);
     }
 
     #[test]
-    fn two_character_words_are_decided_as_a_scan_decides() {
-        // Every pair of characters of a text over a small alphabet with spaces and a tab.
+    fn short_words_are_decided_as_a_scan_decides() {
+        // Every word of one, two and three characters over a small alphabet with a space and a
+        // tab, in random texts over it.
         let alphabet: Vec<char> = "贷款 息\t贷".chars().collect();
         let mut seed = 5u64;
         let mut next = || {
@@ -335,15 +362,29 @@ mod tests {
             let text: String = (0..next() % 12)
                 .map(|_| alphabet[next() % alphabet.len()])
                 .collect();
-            let grams = Bigrams::of(&text);
+            let grams = Grams::of(&text);
+            for c in ['贷', '款', '息', ' ', '\t'] {
+                let word = c.to_string();
+                assert_eq!(
+                    grams.holds(&word, &pairs(&word)),
+                    Some(text.contains(c)),
+                    "{text:?} {word:?}"
+                );
+            }
             for a in ['贷', '款', '息'] {
                 for b in ['贷', '款', '息'] {
                     let word: String = [a, b].iter().collect();
                     assert_eq!(
-                        grams.holds(&pairs(&word)),
+                        grams.holds(&word, &pairs(&word)),
                         Some(text.contains(&word)),
                         "{text:?} {word}"
                     );
+                    for c in ['贷', '款', '息'] {
+                        let longer = format!("{word}{c}");
+                        if grams.holds(&longer, &pairs(&longer)) == Some(false) {
+                            assert!(!text.contains(&longer), "{text:?} {longer}");
+                        }
+                    }
                 }
             }
         }
@@ -390,8 +431,8 @@ mod tests {
 
     #[test]
     fn bigram_similarity_counts_shared_pairs() {
-        let a = Bigrams::of("普惠 小微贷款").all;
-        let b = Bigrams::of("普惠小微企业").all;
+        let a = Grams::of("普惠 小微贷款").all;
+        let b = Grams::of("普惠小微企业").all;
         assert_eq!(a.len(), 5);
         // 普惠 惠小 小微 shared of 7: Jaccard 3/7.
         assert!(similar(&a, &b, 0.42));

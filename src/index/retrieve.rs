@@ -59,12 +59,12 @@ struct Hay<'k> {
 impl Hay<'_> {
     /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]).
     fn own(&self, word: &str, pairs: &[u64]) -> bool {
-        (self.facts.holds(pairs)).unwrap_or_else(|| self.own.contains(word))
+        (self.facts.holds(word, pairs)).unwrap_or_else(|| self.own.contains(word))
     }
 
     /// Whether the title part contains `word`.
     fn title(&self, word: &str, pairs: &[u64]) -> bool {
-        (self.facts.title_holds(pairs)).unwrap_or_else(|| self.title.contains(word))
+        (self.facts.title_holds(word, pairs)).unwrap_or_else(|| self.title.contains(word))
     }
 
     /// Whether the whole haystack contains `word`. The title part ends in a space, so a word
