@@ -238,34 +238,18 @@ fn idf(doc_freq: u64, doc_count: u64) -> Score {
 }
 
 /// The best `n` matches, best first; equal scores in document order (as `TopDocs` orders
-/// them). The order is total (no two matches share segment and document), so this is the first
-/// `n` of a full sort. Found in one pass: a match not better than the `n`-th best of those
-/// seen so far cannot be among the best `n`, so it is dropped after one comparison; the others
-/// gather in a buffer that is cut back to its best `n` whenever it holds `2n`.
+/// them).
 #[must_use]
-pub fn top(all: Vec<Match>, n: usize) -> Vec<Match> {
+pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
     if n == 0 {
         return Vec::new();
     }
-    let mut kept: Vec<Match> = Vec::with_capacity(2 * n);
-    let mut floor: Option<Match> = None;
-    for m in all {
-        if floor.is_some_and(|f| order(&m, &f) != Ordering::Less) {
-            continue;
-        }
-        kept.push(m);
-        if kept.len() == 2 * n {
-            kept.select_nth_unstable_by(n - 1, order);
-            kept.truncate(n);
-            floor = Some(kept[n - 1]);
-        }
+    if all.len() > n {
+        all.select_nth_unstable_by(n - 1, order);
+        all.truncate(n);
     }
-    if kept.len() > n {
-        kept.select_nth_unstable_by(n - 1, order);
-        kept.truncate(n);
-    }
-    kept.sort_unstable_by(order);
-    kept
+    all.sort_unstable_by(order);
+    all
 }
 
 /// Better first: higher score, then lower segment and document.
