@@ -77,6 +77,16 @@ impl Hay<'_> {
             self.title(word, pairs) || self.own(word, pairs)
         }
     }
+
+    /// [`Hay::full`] for a word the clause's own text lacks: whether it is in the title part,
+    /// or, a word with whitespace, across the parts.
+    fn beyond_own(&self, word: &str, pairs: &[u64]) -> bool {
+        if pairs.is_empty() && word.contains(char::is_whitespace) {
+            self.full.contains(word)
+        } else {
+            self.title(word, pairs)
+        }
+    }
 }
 
 /// Whether `hay` holds the word of `t` or one of its synonyms, in the part `holds` looks at;
@@ -412,7 +422,7 @@ impl KnowledgeBase {
                 all += w;
                 if hit.is_some() {
                     got += w;
-                } else if find(t, |w, p| hay.full(w, p)).is_some() {
+                } else if find(t, |w, p| hay.beyond_own(w, p)).is_some() {
                     // Not in the clause's own text: in the title part (or across the parts,
                     // for a word with a space).
                     got += TITLE_CREDIT * w;
@@ -677,9 +687,17 @@ mod tests {
             "若干",
             "号 一",
             "措施 豫政",
+            "大 贷",
+            "稳",
+            "贴",
+            "、",
+            " ",
         ] {
             let p = pairs(word);
             assert_eq!(hay.full(word, &p), full.contains(word), "{word}");
+            if !hay.own(word, &p) {
+                assert_eq!(hay.beyond_own(word, &p), full.contains(word), "{word}");
+            }
         }
         assert!(hay.title("若干", &pairs("若干")) && !hay.own("若干", &pairs("若干")));
         assert!(hay.own("贴息", &pairs("贴息")) && !hay.title("贴息", &pairs("贴息")));
