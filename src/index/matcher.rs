@@ -145,13 +145,15 @@ impl Matcher {
 
     /// Every live document matching one of the terms, with the sum of its terms' boosted BM25
     /// scores (added in query order, as tantivy's union adds them), in segment and document
-    /// order. Terms of fields not prepared are ignored.
+    /// order; and each term's document frequency (as [`Matcher::doc_freq`] counts it), so that
+    /// the caller need not look a term up again. Terms of fields not prepared are ignored (and
+    /// counted 0).
     ///
     /// Postings are read block by block (the documents and term frequencies tantivy's
     /// `SegmentPostings` steps through one at a time), into one reader per segment and field
     /// that is reset for each further term instead of being opened anew.
     #[must_use]
-    pub fn matches(&self, query: &[Weighted<'_>]) -> Vec<Match> {
+    pub fn matches(&self, query: &[Weighted<'_>]) -> (Vec<Match>, Vec<u64>) {
         let mut sums: Vec<Vec<Score>> = self
             .segments
             .iter()
@@ -169,13 +171,15 @@ impl Matcher {
             .collect();
         let mut infos: Vec<Option<TermInfo>> = Vec::with_capacity(self.segments.len());
         let mut count = 0usize;
-        for &(field, word, boost) in query {
+        let mut doc_freqs = vec![0; query.len()];
+        for (&(field, word, boost), doc_freq) in query.iter().zip(&mut doc_freqs) {
             let Some(f) = self.field(field) else {
                 continue;
             };
             infos.clear();
             infos.extend(self.term_infos(f, word));
             let df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
+            *doc_freq = df;
             if df == 0 {
                 continue;
             }
@@ -223,7 +227,7 @@ impl Matcher {
                 }
             }
         }
-        out
+        (out, doc_freqs)
     }
 
     fn field(&self, field: Field) -> Option<usize> {
@@ -341,13 +345,17 @@ mod tests {
             .collect();
         theirs.sort_unstable();
         let matcher = Matcher::new(searcher.clone(), &[title, body]).expect("matcher");
-        let ours: Vec<(u32, DocId, u32)> = matcher
-            .matches(&query)
+        let (matches, doc_freqs) = matcher.matches(&query);
+        let ours: Vec<(u32, DocId, u32)> = matches
             .into_iter()
             .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
             .collect();
         assert_eq!(ours, theirs);
         assert_eq!(ours.len(), 5, "the deleted document is not a match");
+        let each: Vec<u64> = (query.iter())
+            .map(|&(field, word, _)| matcher.doc_freq(field, word))
+            .collect();
+        assert_eq!(doc_freqs, each);
         assert_eq!(matcher.doc_freq(body, "loan"), 3);
         assert_eq!(matcher.doc_freq(body, "absent"), 0);
         assert_eq!(matcher.num_docs(), 5);
@@ -441,12 +449,13 @@ mod tests {
             .collect();
         theirs.sort_unstable();
         let matcher = Matcher::new(searcher.clone(), &[body]).expect("matcher");
-        let ours: Vec<(u32, DocId, u32)> = matcher
-            .matches(&query)
+        let (matches, doc_freqs) = matcher.matches(&query);
+        let ours: Vec<(u32, DocId, u32)> = matches
             .into_iter()
             .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
             .collect();
         assert_eq!(ours.len(), 279);
+        assert_eq!(doc_freqs, vec![256, 150, 4]);
         assert_eq!(ours, theirs);
         assert_eq!(matcher.doc_freq(body, "often"), 256);
     }

@@ -3,6 +3,7 @@
 //! document grouping → `Retrieval`, or an honest decline when the question is not covered.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::time::Instant;
 
 use super::facts::{Asks, Facts, pairs, similar};
@@ -196,11 +197,12 @@ impl KnowledgeBase {
         let grams: Vec<&str> = (all_grams.iter().map(String::as_str))
             .filter(|g| unique.insert(*g))
             .collect();
-        let query = self.query(&terms, &grams);
+        let (query, spans) = self.query(&terms, &grams);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
-        let top = matcher::top(self.matcher.matches(&query), CANDIDATES);
-        let (idf, unknown) = self.idf(&terms);
+        let (matches, doc_freqs) = self.matcher.matches(&query);
+        let top = matcher::top(matches, CANDIDATES);
+        let (idf, unknown) = self.idf(&terms, &query, &spans, &doc_freqs);
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
@@ -358,11 +360,18 @@ impl KnowledgeBase {
     }
 
     /// The weighted term query: every term and synonym in the title, path and body fields, and
-    /// the question's distinct character bigrams in the bigram field.
-    fn query<'q>(&self, terms: &'q [QTerm], grams: &[&'q str]) -> Vec<Weighted<'q>> {
+    /// the question's distinct character bigrams in the bigram field; and where in it the words
+    /// of each term are.
+    fn query<'q>(
+        &self,
+        terms: &'q [QTerm],
+        grams: &[&'q str],
+    ) -> (Vec<Weighted<'q>>, Vec<Range<usize>>) {
         let f = self.fields;
         let mut query = Vec::new();
+        let mut spans = Vec::with_capacity(terms.len());
         for t in terms {
+            let from = query.len();
             for (word, w) in
                 std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
             {
@@ -371,23 +380,30 @@ impl KnowledgeBase {
                 query.push((f.path, word.as_str(), PATH_BOOST * w));
                 query.push((f.body, word.as_str(), BODY_BOOST * w));
             }
+            spans.push(from..query.len());
         }
         query.extend(grams.iter().map(|g| (f.bigram, *g, BIGRAM_BOOST)));
-        query
+        (query, spans)
     }
 
     /// Inverse document frequency of each maximal term (its best synonym counts too), and the
-    /// terms that occur in no clause, synonyms included.
-    fn idf(&self, terms: &[QTerm]) -> (Vec<f32>, Vec<bool>) {
+    /// terms that occur in no clause, synonyms included. The body-field document frequencies
+    /// are those matching found for `query` (`spans`: each term's part of it).
+    fn idf(
+        &self,
+        terms: &[QTerm],
+        query: &[Weighted<'_>],
+        spans: &[Range<usize>],
+        doc_freqs: &[u64],
+    ) -> (Vec<f32>, Vec<bool>) {
         let n = self.matcher.num_docs().max(1) as f32;
-        let df = |w: &str| self.matcher.doc_freq(self.fields.body, w) as f32;
         let (mut idf, mut unknown) = (vec![0.0; terms.len()], vec![false; terms.len()]);
         for (i, t) in terms.iter().enumerate().filter(|(_, t)| t.maximal) {
-            let d = t
-                .alts
-                .iter()
-                .map(|(a, _)| df(a))
-                .fold(df(&t.text), f32::max);
+            // The word's and each synonym's, in the body field.
+            let d = (spans[i].clone())
+                .filter(|&k| query[k].0 == self.fields.body)
+                .map(|k| doc_freqs[k] as f32)
+                .fold(0.0, f32::max);
             let mut w = (1.0 + n / (1.0 + d)).ln() * t.weight;
             if d == 0.0 {
                 unknown[i] = true;
