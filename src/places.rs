@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::corpus::Level;
 use crate::error::Error;
+use crate::text::occur::WordList;
 
 /// How a document's region relates to the region of the question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub struct Places {
     docno_prefixes: Vec<(String, String)>,
     /// Region paths in the order the table first names them, with that first alias.
     order: Vec<(String, String)>,
+    /// The aliases (in the order of `aliases`), found in a question in one pass.
+    names: WordList,
 }
 
 impl Places {
@@ -90,14 +93,17 @@ impl Places {
         places
             .docno_prefixes
             .sort_by_key(|a| std::cmp::Reverse(a.0.chars().count()));
+        places.names = WordList::new(places.aliases.iter().map(|a| a.0.clone()).collect());
         Ok(places)
     }
 
     /// The region path of the first (longest) place alias found in `text`, with the alias.
     #[must_use]
     pub fn detect(&self, text: &str) -> Option<(&str, &str)> {
-        self.aliases
-            .iter()
+        self.names
+            .occurring(text)
+            .into_iter()
+            .map(|i| &self.aliases[i])
             .filter_map(|(alias, path)| text.find(alias.as_str()).map(|at| (at, alias, path)))
             .min_by_key(|(at, alias, _)| (*at, std::cmp::Reverse(alias.len())))
             .map(|(_, alias, path)| (alias.as_str(), path.as_str()))
@@ -116,9 +122,11 @@ impl Places {
             .map(|(_, path)| path.as_str())
     }
 
-    /// Every alias, for removing place names from query terms.
-    pub fn aliases(&self) -> impl Iterator<Item = &str> {
-        self.aliases.iter().map(|(alias, _)| alias.as_str())
+    /// `text` with the place names replaced by spaces (longest alias first), so that they do
+    /// not count as query terms.
+    #[must_use]
+    pub fn blank_out(&self, text: &str) -> String {
+        self.names.blank_out(text)
     }
 
     /// One name per known region, in table order (`全国、河南、郑州、安阳…`): the alias on the

@@ -20,6 +20,7 @@ use crate::places::Places;
 use crate::text::analyzer;
 use crate::text::lexicon::Lexicon;
 use crate::text::normalize::normalize;
+use crate::text::occur::WordList;
 use crate::text::segment::Segmenter;
 use crate::text::spelling::Speller;
 
@@ -30,7 +31,7 @@ pub(super) struct Generation {
     loaded: verify::Loaded,
     haystacks: Vec<(String, usize)>,
     facts: Vec<super::facts::Facts>,
-    multi_char_stopwords: Vec<String>,
+    multi_char_stopwords: WordList,
     speller: Speller,
 }
 
@@ -55,6 +56,7 @@ impl Generation {
             .collect();
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        let multi_char_stopwords = WordList::new(multi_char_stopwords);
         let speller = Speller::new(vocabulary(&loaded.reader, loaded.fields.body));
         Ok(Generation {
             dir: dir.to_path_buf(),

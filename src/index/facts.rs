@@ -1,8 +1,8 @@
 //! What ranking knows beyond the words: per clause, computed once when the index is opened
-//! ([`Facts`]: character bigrams for copy detection, whether it states a time limit or an
-//! amount), and per question, what kind of answer it asks for ([`Asks`]: a date, an amount, the
-//! responsible units), the boost of a clause that carries it, and the question without those
-//! words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
+//! ([`Facts`]: character bigrams for copy detection, characters and bigrams for telling whether a
+//! word occurs without a scan, whether it states a time limit or an amount), and per question,
+//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units), the boost
+//! of a clause that carries it, and the question without those words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
 //! question, `clause_facts.tsv` for the clause.
 
 use std::collections::HashMap;
@@ -15,12 +15,12 @@ use crate::text::segment::Segmenter;
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
-    /// Sorted packed character bigrams of the clause's own text (copy detection, and a quick
-    /// "certainly not in it" for words before a substring scan: [`Facts::may_hold`]).
-    pub(super) grams: Vec<u64>,
+    /// Characters and character bigrams of the clause's own text (copy detection, and whether a
+    /// word occurs in it without a scan, or before one: [`Facts::holds`]).
+    pub(super) grams: Grams,
     /// The same of its haystack's title part (the document's title and 文号), shared by the
     /// clauses of a document.
-    title_grams: Arc<[u64]>,
+    title_grams: Arc<Grams>,
     /// Carries a date, deadline or time limit.
     time_limit: bool,
     /// Carries an amount, rate or count.
@@ -35,16 +35,16 @@ pub fn facts(
     haystacks: &[(String, usize)],
     words: &ClauseFacts,
 ) -> Vec<Facts> {
-    let mut titles: HashMap<usize, Arc<[u64]>> = HashMap::new();
+    let mut titles: HashMap<usize, Arc<Grams>> = HashMap::new();
     corpus
         .clauses
         .iter()
         .zip(haystacks)
         .map(|(c, (full, split))| Facts {
-            grams: bigram_set(&full[*split..]),
+            grams: Grams::of(&full[*split..]),
             title_grams: titles
                 .entry(c.doc)
-                .or_insert_with(|| bigram_set(&full[..*split]).into())
+                .or_insert_with(|| Grams::of(&full[..*split]).into())
                 .clone(),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
@@ -53,33 +53,112 @@ pub fn facts(
 }
 
 impl Facts {
-    /// Whether the clause's own text may contain the word whose [`pairs`] are given: false
-    /// when one of them is not among its bigrams, so that the text certainly lacks the word;
-    /// true otherwise (always for a word without pairs), when only a scan of the text can tell.
-    pub(super) fn may_hold(&self, pairs: &[u64]) -> bool {
-        pairs.iter().all(|p| self.grams.binary_search(p).is_ok())
+    /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]), as far as its
+    /// characters and bigrams tell (see [`Grams::holds`]); `None` when only a scan can tell.
+    pub(super) fn holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        self.grams.holds(word, pairs)
     }
 
-    /// Facts of a haystack alone (its bigrams; no time limit or amount), for tests.
+    /// Facts of a haystack alone (its characters and bigrams; no time limit or amount), for
+    /// tests.
     #[cfg(test)]
     pub(super) fn of_haystack(full: &str, split: usize) -> Facts {
         Facts {
-            grams: bigram_set(&full[split..]),
-            title_grams: bigram_set(&full[..split]).into(),
+            grams: Grams::of(&full[split..]),
+            title_grams: Grams::of(&full[..split]).into(),
             ..Facts::default()
         }
     }
 
     /// The same for the title part of the clause's haystack.
-    pub(super) fn title_may_hold(&self, pairs: &[u64]) -> bool {
-        pairs
-            .iter()
-            .all(|p| self.title_grams.binary_search(p).is_ok())
+    pub(super) fn title_holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        self.title_grams.holds(word, pairs)
+    }
+}
+
+/// The characters and character bigrams of a text, bigrams packed in `u64`s ([`pack`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Grams {
+    /// Sorted, de-duplicated characters (whitespace included).
+    chars: Vec<char>,
+    /// Sorted, de-duplicated pairs of successive characters, whitespace skipped (`贷 款` pairs
+    /// 贷 with 款).
+    pub(super) all: Vec<u64>,
+    /// Those of `all` that occur only across whitespace, never side by side (sorted).
+    across_only: Vec<u64>,
+}
+
+impl Grams {
+    /// The characters and bigrams of `text`.
+    fn of(text: &str) -> Grams {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        // Each pair shifted left by one, with the low bit set when whitespace lies between its
+        // characters (a packed pair fits in 53 bits), so that sorting puts a pair's
+        // side-by-side occurrences before those across whitespace.
+        let mut prev: Option<char> = None;
+        let mut across = false;
+        let mut marked = Vec::with_capacity(text.len() / 3);
+        for c in text.chars() {
+            if c.is_whitespace() {
+                across = true;
+                continue;
+            }
+            if let Some(p) = prev {
+                marked.push((pack(p, c) << 1) | u64::from(across));
+            }
+            prev = Some(c);
+            across = false;
+        }
+        marked.sort_unstable();
+        let mut all: Vec<u64> = Vec::with_capacity(marked.len());
+        let mut across_only = Vec::new();
+        for m in marked {
+            let pair = m >> 1;
+            if all.last() == Some(&pair) {
+                continue;
+            }
+            all.push(pair);
+            // The first occurrence of a pair in sorted order is across whitespace only when all
+            // of them are.
+            if m & 1 == 1 {
+                across_only.push(pair);
+            }
+        }
+        Grams {
+            chars,
+            all,
+            across_only,
+        }
+    }
+
+    /// Whether the text contains `word` (`pairs`: its [`pairs`]): for a word of one character
+    /// the answer, from the characters; `Some(false)` when one of the pairs is not among its
+    /// bigrams, so that the text certainly lacks the word; for a word of two characters (one
+    /// pair, no whitespace) the answer, `Some(true)` exactly when the pair occurs side by side
+    /// somewhere; `None` otherwise (a longer word, or one with whitespace), when only a scan of
+    /// the text can tell.
+    fn holds(&self, word: &str, pairs: &[u64]) -> Option<bool> {
+        if pairs.is_empty() {
+            let mut chars = word.chars();
+            return match (chars.next(), chars.next()) {
+                (Some(c), None) => Some(self.chars.binary_search(&c).is_ok()),
+                _ => None,
+            };
+        }
+        if !pairs.iter().all(|p| self.all.binary_search(p).is_ok()) {
+            return Some(false);
+        }
+        match pairs {
+            [pair] => Some(self.across_only.binary_search(pair).is_err()),
+            _ => None,
+        }
     }
 }
 
 /// The adjacent character pairs of `word`, packed as a clause's bigrams are, for
-/// [`Facts::may_hold`]; none for a word of one character or with whitespace in it (the clause
+/// [`Facts::holds`]; none for a word of one character or with whitespace in it (the clause
 /// bigrams skip whitespace, so they cannot rule such a word out).
 pub(super) fn pairs(word: &str) -> Vec<u64> {
     if word.chars().any(char::is_whitespace) {
@@ -140,22 +219,7 @@ fn has_time_limit(text: &str, words: &[String]) -> bool {
         .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
 }
 
-/// Sorted, de-duplicated character bigrams of `text` (whitespace ignored), packed in `u64`s.
-fn bigram_set(text: &str) -> Vec<u64> {
-    let mut prev: Option<char> = None;
-    let mut out = Vec::with_capacity(text.len() / 3);
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        if let Some(p) = prev {
-            out.push(pack(p, c));
-        }
-        prev = Some(c);
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// A character pair packed in a `u64`, as [`bigram_set`] stores it.
+/// A character pair packed in a `u64` (in 53 bits), as [`Grams`] stores it.
 fn pack(first: char, second: char) -> u64 {
     (u64::from(u32::from(first)) << 32) | u64::from(u32::from(second))
 }
@@ -240,26 +304,90 @@ mod tests {
     }
 
     #[test]
-    fn may_hold_rules_out_only_words_the_text_lacks() {
-        let text = "小微企业 贷款贴息，担保费补贴";
+    fn grams_tell_short_words_and_rule_out_others() {
+        let text = "小微企业 贷款贴息，担保费补贴 业 贷";
         let facts = Facts {
-            grams: bigram_set(text),
+            grams: Grams::of(text),
             ..Facts::default()
         };
-        for word in ["贷款", "小微企业", "担保费补贴", "贴息", "业贷"] {
-            assert!(facts.may_hold(&pairs(word)), "{word}");
+        // Two characters: decided by the pairs (业贷 is paired only across spaces).
+        for word in ["贷款", "贴息", "业贷", "社保", "息担", "，担"] {
+            assert_eq!(
+                facts.holds(word, &pairs(word)),
+                Some(text.contains(word)),
+                "{word}"
+            );
         }
-        // 业贷 is paired across the space (the bigrams skip whitespace): a present pair is no
-        // proof, only a missing one is, so the scan still decides.
-        assert!(!text.contains("业贷"));
-        for word in ["贷款利率", "社保", "息担"] {
-            assert_eq!(facts.may_hold(&pairs(word)), text.contains(word), "{word}");
+        // Longer words: ruled out by a missing pair, otherwise left to the scan.
+        for word in ["小微企业", "担保费补贴", "企业贷"] {
+            assert_eq!(facts.holds(word, &pairs(word)), None, "{word}");
+        }
+        for word in ["贷款利率", "社保费"] {
+            assert_eq!(facts.holds(word, &pairs(word)), Some(false), "{word}");
         }
         assert!(pairs("贷").is_empty() && pairs("贷 款").is_empty());
-        assert!(
-            facts.may_hold(&pairs("贷 款")),
-            "a word with a space is never ruled out"
+        // One character: decided by the characters, whitespace included.
+        for word in ["贷", "险", "，", " ", "\t"] {
+            assert_eq!(
+                facts.holds(word, &pairs(word)),
+                Some(text.contains(word)),
+                "{word:?}"
+            );
+        }
+        assert_eq!(facts.holds("", &[]), None);
+        assert_eq!(
+            facts.holds("贷 款", &pairs("贷 款")),
+            None,
+            "a word with a space is never decided"
         );
+        // A pair side by side somewhere and across a space elsewhere.
+        let both = Grams::of("企业 贷款 企业贷款");
+        assert_eq!(both.holds("业贷", &pairs("业贷")), Some(true));
+        assert_eq!(both.across_only, vec![pack('款', '企')]);
+    }
+
+    #[test]
+    fn short_words_are_decided_as_a_scan_decides() {
+        // Every word of one, two and three characters over a small alphabet with a space and a
+        // tab, in random texts over it.
+        let alphabet: Vec<char> = "贷款 息\t贷".chars().collect();
+        let mut seed = 5u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..300 {
+            let text: String = (0..next() % 12)
+                .map(|_| alphabet[next() % alphabet.len()])
+                .collect();
+            let grams = Grams::of(&text);
+            for c in ['贷', '款', '息', ' ', '\t'] {
+                let word = c.to_string();
+                assert_eq!(
+                    grams.holds(&word, &pairs(&word)),
+                    Some(text.contains(c)),
+                    "{text:?} {word:?}"
+                );
+            }
+            for a in ['贷', '款', '息'] {
+                for b in ['贷', '款', '息'] {
+                    let word: String = [a, b].iter().collect();
+                    assert_eq!(
+                        grams.holds(&word, &pairs(&word)),
+                        Some(text.contains(&word)),
+                        "{text:?} {word}"
+                    );
+                    for c in ['贷', '款', '息'] {
+                        let longer = format!("{word}{c}");
+                        if grams.holds(&longer, &pairs(&longer)) == Some(false) {
+                            assert!(!text.contains(&longer), "{text:?} {longer}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -303,8 +431,8 @@ mod tests {
 
     #[test]
     fn bigram_similarity_counts_shared_pairs() {
-        let a = bigram_set("普惠 小微贷款");
-        let b = bigram_set("普惠小微企业");
+        let a = Grams::of("普惠 小微贷款").all;
+        let b = Grams::of("普惠小微企业").all;
         assert_eq!(a.len(), 5);
         // 普惠 惠小 小微 shared of 7: Jaccard 3/7.
         assert!(similar(&a, &b, 0.42));

@@ -7,14 +7,15 @@
 //! setup (a 256-entry norm table and an explanation per term, a boxed scorer per term and
 //! field, the buffered union) cost more than the scoring. The caller keeps the best [`top`].
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use tantivy::columnar::Column;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
-use tantivy::postings::{Postings, TermInfo};
+use tantivy::postings::{BlockSegmentPostings, TermInfo};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, TERMINATED, Term};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal};
 
 /// BM25's constants, as tantivy's `Bm25Weight` has them.
 const K1: Score = 1.2;
@@ -123,29 +124,36 @@ impl Matcher {
         let Some(f) = self.field(field) else {
             return 0;
         };
-        let term = Term::from_field_text(field, word);
-        self.term_infos(f, &term)
+        self.term_infos(f, word)
             .flatten()
             .map(|info| u64::from(info.doc_freq))
             .sum()
     }
 
-    /// Per segment, where the postings of `term` (of the field at position `f`) are, if any.
+    /// Per segment, where the postings of `word` (in the field at position `f`) are, if any.
+    /// The term dictionary is keyed by the term's value bytes, for a text field the word's
+    /// UTF-8 (what `InvertedIndexReader::get_term_info` looks up, without building a `Term`).
     fn term_infos<'m>(
         &'m self,
         f: usize,
-        term: &'m Term,
+        word: &'m str,
     ) -> impl Iterator<Item = Option<TermInfo>> + 'm {
         self.segments
             .iter()
-            .map(move |s| s.fields[f].0.get_term_info(term).ok().flatten())
+            .map(move |s| s.fields[f].0.terms().get(word.as_bytes()).ok().flatten())
     }
 
     /// Every live document matching one of the terms, with the sum of its terms' boosted BM25
     /// scores (added in query order, as tantivy's union adds them), in segment and document
-    /// order. Terms of fields not prepared are ignored.
+    /// order; and each term's document frequency (as [`Matcher::doc_freq`] counts it), so that
+    /// the caller need not look a term up again. Terms of fields not prepared are ignored (and
+    /// counted 0).
+    ///
+    /// Postings are read block by block (the documents and term frequencies tantivy's
+    /// `SegmentPostings` steps through one at a time), into one reader per segment and field
+    /// that is reset for each further term instead of being opened anew.
     #[must_use]
-    pub fn matches(&self, query: &[Weighted<'_>]) -> Vec<Match> {
+    pub fn matches(&self, query: &[Weighted<'_>]) -> (Vec<Match>, Vec<u64>) {
         let mut sums: Vec<Vec<Score>> = self
             .segments
             .iter()
@@ -156,15 +164,22 @@ impl Matcher {
             .iter()
             .map(|s| vec![false; s.ords.len()])
             .collect();
+        let mut readers: Vec<Vec<Option<BlockSegmentPostings>>> = self
+            .segments
+            .iter()
+            .map(|_| (0..self.fields.len()).map(|_| None).collect())
+            .collect();
         let mut infos: Vec<Option<TermInfo>> = Vec::with_capacity(self.segments.len());
-        for &(field, word, boost) in query {
+        let mut count = 0usize;
+        let mut doc_freqs = vec![0; query.len()];
+        for (&(field, word, boost), doc_freq) in query.iter().zip(&mut doc_freqs) {
             let Some(f) = self.field(field) else {
                 continue;
             };
-            let term = Term::from_field_text(field, word);
             infos.clear();
-            infos.extend(self.term_infos(f, &term));
+            infos.extend(self.term_infos(f, word));
             let df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
+            *doc_freq = df;
             if df == 0 {
                 continue;
             }
@@ -173,23 +188,36 @@ impl Matcher {
             for (s, info) in infos.iter().enumerate() {
                 let Some(info) = info else { continue };
                 let (inverted, fieldnorms) = &self.segments[s].fields[f];
-                let Ok(mut postings) =
-                    inverted.read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
-                else {
-                    continue;
+                let postings = match &mut readers[s][f] {
+                    Some(p) => match inverted.reset_block_postings_from_terminfo(info, p) {
+                        Ok(()) => p,
+                        Err(_) => continue,
+                    },
+                    slot @ None => {
+                        match inverted
+                            .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
+                        {
+                            Ok(p) => slot.insert(p),
+                            Err(_) => continue,
+                        }
+                    }
                 };
                 let (sums, hit) = (&mut sums[s], &mut hit[s]);
-                let mut doc = postings.doc();
-                while doc != TERMINATED {
-                    let tf = postings.term_freq() as Score;
-                    let norm = norms[usize::from(fieldnorms[doc as usize])];
-                    sums[doc as usize] += weight * (tf / (tf + norm));
-                    hit[doc as usize] = true;
-                    doc = postings.advance();
+                let mut left = info.doc_freq as usize;
+                while left > 0 && postings.block_len() > 0 {
+                    for (i, &doc) in postings.docs().iter().enumerate() {
+                        let tf = postings.freq(i) as Score;
+                        let norm = norms[usize::from(fieldnorms[doc as usize])];
+                        sums[doc as usize] += weight * (tf / (tf + norm));
+                        count += usize::from(!hit[doc as usize]);
+                        hit[doc as usize] = true;
+                    }
+                    left = left.saturating_sub(postings.block_len());
+                    postings.advance();
                 }
             }
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(count);
         for (s, segment) in self.segments.iter().enumerate() {
             for (doc, ord) in segment.ords.iter().enumerate() {
                 if let Some(ord) = ord
@@ -199,7 +227,7 @@ impl Matcher {
                 }
             }
         }
-        out
+        (out, doc_freqs)
     }
 
     fn field(&self, field: Field) -> Option<usize> {
@@ -217,10 +245,6 @@ fn idf(doc_freq: u64, doc_count: u64) -> Score {
 /// them).
 #[must_use]
 pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
-    let order = |a: &Match, b: &Match| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
-    };
     if n == 0 {
         return Vec::new();
     }
@@ -232,12 +256,18 @@ pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
     all
 }
 
+/// Better first: higher score, then lower segment and document.
+fn order(a: &Match, b: &Match) -> Ordering {
+    b.0.total_cmp(&a.0)
+        .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
+}
+
 #[cfg(test)]
 mod tests {
     use tantivy::collector::TopDocs;
     use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
     use tantivy::schema::{FAST, INDEXED, Schema, TEXT};
-    use tantivy::{Index, IndexWriter, TantivyDocument, doc};
+    use tantivy::{Index, IndexWriter, TantivyDocument, Term, doc};
 
     use super::*;
 
@@ -315,13 +345,17 @@ mod tests {
             .collect();
         theirs.sort_unstable();
         let matcher = Matcher::new(searcher.clone(), &[title, body]).expect("matcher");
-        let ours: Vec<(u32, DocId, u32)> = matcher
-            .matches(&query)
+        let (matches, doc_freqs) = matcher.matches(&query);
+        let ours: Vec<(u32, DocId, u32)> = matches
             .into_iter()
             .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
             .collect();
         assert_eq!(ours, theirs);
         assert_eq!(ours.len(), 5, "the deleted document is not a match");
+        let each: Vec<u64> = (query.iter())
+            .map(|&(field, word, _)| matcher.doc_freq(field, word))
+            .collect();
+        assert_eq!(doc_freqs, each);
         assert_eq!(matcher.doc_freq(body, "loan"), 3);
         assert_eq!(matcher.doc_freq(body, "absent"), 0);
         assert_eq!(matcher.num_docs(), 5);
@@ -337,5 +371,92 @@ mod tests {
         ];
         let best: Vec<u64> = top(all, 3).into_iter().map(|m| m.3).collect();
         assert_eq!(best, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn top_keeps_the_first_n_of_a_full_sort() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..200 {
+            let len = next() % 120;
+            // Few distinct scores, so that many ties are broken by segment and document.
+            let all: Vec<Match> = (0..len)
+                .map(|i| ((next() % 7) as Score * 0.5, (i % 3) as u32, i as u32, i))
+                .collect();
+            let mut sorted = all.clone();
+            sorted.sort_by(order);
+            for n in [0, 1, 5, 60, 200] {
+                let expected: Vec<Match> = sorted.iter().copied().take(n).collect();
+                assert_eq!(top(all.clone(), n), expected, "{len} {n}");
+            }
+        }
+    }
+
+    /// Posting lists of several blocks (128 documents each; one list ends on a block boundary)
+    /// score as tantivy scores them.
+    #[test]
+    fn long_posting_lists_score_as_tantivy_scores_them() {
+        let mut schema = Schema::builder();
+        let ord = schema.add_u64_field("ord", FAST | INDEXED);
+        let body = schema.add_text_field("body", TEXT);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter<TantivyDocument> = index.writer(15_000_000).expect("writer");
+        for i in 0..300u64 {
+            let mut text = String::from("filler");
+            if i < 256 {
+                text.push_str(" often");
+            }
+            if i % 2 == 0 {
+                text.push_str(" even even");
+            }
+            if i % 97 == 0 {
+                text.push_str(" rare");
+            }
+            writer
+                .add_document(doc!(ord => i, body => text))
+                .expect("add");
+        }
+        writer.commit().expect("commit");
+        let searcher = index.reader().expect("reader").searcher();
+        let query: Vec<Weighted<'_>> = vec![
+            (body, "often", 1.0),
+            (body, "even", 0.7),
+            (body, "rare", 2.0),
+        ];
+        let boolean = BooleanQuery::new(
+            query
+                .iter()
+                .map(|&(field, word, boost)| {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, word),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    let boosted: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
+                    (Occur::Should, boosted)
+                })
+                .collect(),
+        );
+        let mut theirs: Vec<(u32, DocId, u32)> = searcher
+            .search(&boolean, &TopDocs::with_limit(1000).order_by_score())
+            .expect("search")
+            .into_iter()
+            .map(|(score, at)| (at.segment_ord, at.doc_id, score.to_bits()))
+            .collect();
+        theirs.sort_unstable();
+        let matcher = Matcher::new(searcher.clone(), &[body]).expect("matcher");
+        let (matches, doc_freqs) = matcher.matches(&query);
+        let ours: Vec<(u32, DocId, u32)> = matches
+            .into_iter()
+            .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
+            .collect();
+        assert_eq!(ours.len(), 279);
+        assert_eq!(doc_freqs, vec![256, 150, 4]);
+        assert_eq!(ours, theirs);
+        assert_eq!(matcher.doc_freq(body, "often"), 256);
     }
 }

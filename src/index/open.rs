@@ -15,6 +15,7 @@ use crate::corpus::{self, Corpus};
 use crate::error::Error;
 use crate::places::Places;
 use crate::text::lexicon::Lexicon;
+use crate::text::occur::WordList;
 use crate::text::segment::Segmenter;
 use crate::text::spelling::Speller;
 
@@ -61,8 +62,9 @@ pub struct KnowledgeBase {
     pub(super) haystacks: Vec<(String, usize)>,
     /// Per-clause facts precomputed for ranking (copy bigrams, dates, amounts).
     pub(super) facts: Vec<super::facts::Facts>,
-    /// Stop words of two or more characters, longest first (removed before segmentation).
-    pub(super) multi_char_stopwords: Vec<String>,
+    /// Stop words of two or more characters, longest first, replaced by spaces before
+    /// segmentation, so that "能不能自己" is not cut into the made-up word 不能自己.
+    pub(super) multi_char_stopwords: WordList,
     /// Corpus words by sound, for typo repair.
     pub(super) speller: Speller,
     /// BM25 candidates straight from the index's postings.

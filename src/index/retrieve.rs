@@ -2,7 +2,8 @@
 //! never tantivy's `QueryParser`) → BM25 candidates → rerank by term coverage, region and
 //! document grouping → `Retrieval`, or an honest decline when the question is not covered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::ops::Range;
 use std::time::Instant;
 
 use super::facts::{Asks, Facts, pairs, similar};
@@ -32,7 +33,8 @@ struct QTerm {
     /// Search-mode parts of a maximal token (≥ 2 chars): covered when all occur.
     parts: Vec<String>,
     /// Character pairs of the word, of each synonym and of each part (in their order), by
-    /// which a clause that cannot contain them is passed over without a scan.
+    /// which a clause that cannot contain them is passed over, and whether it contains a word
+    /// of two characters is told, without a scan.
     pairs: Pairs,
 }
 
@@ -45,7 +47,7 @@ struct Pairs {
 }
 
 /// A clause's normalised haystack, its parts, and the bigrams by which a word it cannot hold
-/// is passed over without a scan.
+/// is passed over, and a word of two characters is found, without a scan.
 struct Hay<'k> {
     full: &'k str,
     /// The document's title and 文号; ends in a space.
@@ -58,21 +60,32 @@ struct Hay<'k> {
 impl Hay<'_> {
     /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]).
     fn own(&self, word: &str, pairs: &[u64]) -> bool {
-        self.facts.may_hold(pairs) && self.own.contains(word)
+        (self.facts.holds(word, pairs)).unwrap_or_else(|| self.own.contains(word))
     }
 
     /// Whether the title part contains `word`.
     fn title(&self, word: &str, pairs: &[u64]) -> bool {
-        self.facts.title_may_hold(pairs) && self.title.contains(word)
+        (self.facts.title_holds(word, pairs)).unwrap_or_else(|| self.title.contains(word))
     }
 
     /// Whether the whole haystack contains `word`. The title part ends in a space, so a word
-    /// without whitespace is in the whole exactly when it is in one of the parts.
+    /// without whitespace is in the whole exactly when it is in one of the parts (a word with
+    /// pairs has none).
     fn full(&self, word: &str, pairs: &[u64]) -> bool {
-        if word.contains(char::is_whitespace) {
+        if pairs.is_empty() && word.contains(char::is_whitespace) {
             self.full.contains(word)
         } else {
             self.title(word, pairs) || self.own(word, pairs)
+        }
+    }
+
+    /// [`Hay::full`] for a word the clause's own text lacks: whether it is in the title part,
+    /// or, a word with whitespace, across the parts.
+    fn beyond_own(&self, word: &str, pairs: &[u64]) -> bool {
+        if pairs.is_empty() && word.contains(char::is_whitespace) {
+            self.full.contains(word)
+        } else {
+            self.title(word, pairs)
         }
     }
 }
@@ -160,9 +173,9 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let numbers = normalize_numbers(&self.strip_places(question));
+        let numbers = normalize_numbers(&self.places.blank_out(question));
         let (repaired, corrections) = self.repair_typos(numbers);
-        let stripped = collapse_a_not_a(&self.strip_fillers(&repaired));
+        let stripped = collapse_a_not_a(&self.multi_char_stopwords.blank_out(&repaired));
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
             .iter()
@@ -179,14 +192,17 @@ impl KnowledgeBase {
             out.declined = true;
             return out;
         }
-        let mut grams = bigrams(&stripped);
-        let mut unique = HashSet::new();
-        grams.retain(|g| unique.insert(g.clone()));
-        let query = self.query(&terms, &grams);
+        let all_grams = bigrams(&stripped);
+        let mut unique = HashSet::with_capacity(all_grams.len());
+        let grams: Vec<&str> = (all_grams.iter().map(String::as_str))
+            .filter(|g| unique.insert(*g))
+            .collect();
+        let (query, spans) = self.query(&terms, &grams);
         let analysed = Instant::now();
         stages::add(Stage::Segment, analysed - started);
-        let top = matcher::top(self.matcher.matches(&query), CANDIDATES);
-        let (idf, unknown) = self.idf(&terms);
+        let (matches, doc_freqs) = self.matcher.matches(&query);
+        let top = matcher::top(matches, CANDIDATES);
+        let (idf, unknown) = self.idf(&terms, &query, &spans, &doc_freqs);
         let searched = Instant::now();
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
@@ -226,17 +242,6 @@ impl KnowledgeBase {
             })
             .collect();
         out
-    }
-
-    /// Replaces place names with spaces so they do not count as content words.
-    fn strip_places(&self, question: &str) -> String {
-        let mut s = question.to_string();
-        for alias in self.places.aliases() {
-            if s.contains(alias) {
-                s = s.replace(alias, " ");
-            }
-        }
-        s
     }
 
     /// Where typos may be in `text`: its default-mode words, marking the ones jieba made up or
@@ -291,24 +296,12 @@ impl KnowledgeBase {
         })
     }
 
-    /// Removes multi-character stop words from the raw text before segmentation, so that
-    /// "能不能自己" is not cut into the made-up word 不能自己.
-    fn strip_fillers(&self, text: &str) -> String {
-        let mut s = text.to_string();
-        for w in &self.multi_char_stopwords {
-            if s.contains(w.as_str()) {
-                s = s.replace(w.as_str(), " ");
-            }
-        }
-        s
-    }
-
     fn terms(&self, text: &str) -> Vec<QTerm> {
         let tokens = self.segmenter.tokens(text);
         let mut seen = HashSet::new();
         let mut out: Vec<QTerm> = Vec::new();
         for (i, tok) in tokens.iter().enumerate() {
-            if self.lexicon.stopwords.contains(&tok.text) || !seen.insert(tok.text.clone()) {
+            if self.lexicon.stopwords.contains(&tok.text) || !seen.insert(tok.text.as_str()) {
                 continue;
             }
             let chars = tok.text.chars().count();
@@ -367,11 +360,18 @@ impl KnowledgeBase {
     }
 
     /// The weighted term query: every term and synonym in the title, path and body fields, and
-    /// the question's distinct character bigrams in the bigram field.
-    fn query<'q>(&self, terms: &'q [QTerm], grams: &'q [String]) -> Vec<Weighted<'q>> {
+    /// the question's distinct character bigrams in the bigram field; and where in it the words
+    /// of each term are.
+    fn query<'q>(
+        &self,
+        terms: &'q [QTerm],
+        grams: &[&'q str],
+    ) -> (Vec<Weighted<'q>>, Vec<Range<usize>>) {
         let f = self.fields;
         let mut query = Vec::new();
+        let mut spans = Vec::with_capacity(terms.len());
         for t in terms {
+            let from = query.len();
             for (word, w) in
                 std::iter::once((&t.text, 1.0)).chain(t.alts.iter().map(|(a, w)| (a, *w)))
             {
@@ -380,23 +380,30 @@ impl KnowledgeBase {
                 query.push((f.path, word.as_str(), PATH_BOOST * w));
                 query.push((f.body, word.as_str(), BODY_BOOST * w));
             }
+            spans.push(from..query.len());
         }
-        query.extend(grams.iter().map(|g| (f.bigram, g.as_str(), BIGRAM_BOOST)));
-        query
+        query.extend(grams.iter().map(|g| (f.bigram, *g, BIGRAM_BOOST)));
+        (query, spans)
     }
 
     /// Inverse document frequency of each maximal term (its best synonym counts too), and the
-    /// terms that occur in no clause, synonyms included.
-    fn idf(&self, terms: &[QTerm]) -> (Vec<f32>, Vec<bool>) {
+    /// terms that occur in no clause, synonyms included. The body-field document frequencies
+    /// are those matching found for `query` (`spans`: each term's part of it).
+    fn idf(
+        &self,
+        terms: &[QTerm],
+        query: &[Weighted<'_>],
+        spans: &[Range<usize>],
+        doc_freqs: &[u64],
+    ) -> (Vec<f32>, Vec<bool>) {
         let n = self.matcher.num_docs().max(1) as f32;
-        let df = |w: &str| self.matcher.doc_freq(self.fields.body, w) as f32;
         let (mut idf, mut unknown) = (vec![0.0; terms.len()], vec![false; terms.len()]);
         for (i, t) in terms.iter().enumerate().filter(|(_, t)| t.maximal) {
-            let d = t
-                .alts
-                .iter()
-                .map(|(a, _)| df(a))
-                .fold(df(&t.text), f32::max);
+            // The word's and each synonym's, in the body field.
+            let d = (spans[i].clone())
+                .filter(|&k| query[k].0 == self.fields.body)
+                .map(|k| doc_freqs[k] as f32)
+                .fold(0.0, f32::max);
             let mut w = (1.0 + n / (1.0 + d)).ln() * t.weight;
             if d == 0.0 {
                 unknown[i] = true;
@@ -431,7 +438,7 @@ impl KnowledgeBase {
                 all += w;
                 if hit.is_some() {
                     got += w;
-                } else if find(t, |w, p| hay.full(w, p)).is_some() {
+                } else if find(t, |w, p| hay.beyond_own(w, p)).is_some() {
                     // Not in the clause's own text: in the title part (or across the parts,
                     // for a word with a space).
                     got += TITLE_CREDIT * w;
@@ -457,7 +464,7 @@ impl KnowledgeBase {
         let depth = COPY_DEPTH.min(ranked.len());
         let grams: Vec<&[u64]> = ranked[..depth]
             .iter()
-            .map(|(ord, _, _)| self.facts[*ord].grams.as_slice())
+            .map(|(ord, _, _)| self.facts[*ord].grams.all.as_slice())
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
@@ -616,11 +623,17 @@ fn group<'t>(
     scored: Vec<(usize, f32, f32, Vec<&'t str>)>,
     doc_of: impl Fn(usize) -> usize,
 ) -> Vec<(usize, f32, Vec<&'t str>)> {
-    let mut per_doc: HashMap<usize, i32> = HashMap::new();
+    // Hits so far per document: a few dozen candidates, so a list beats hashing.
+    let mut per_doc: Vec<(usize, i32)> = Vec::with_capacity(scored.len());
     let mut out: Vec<(usize, f32, Vec<&'t str>)> = scored
         .into_iter()
         .map(|(ord, score, _, matched)| {
-            let n = per_doc.entry(doc_of(ord)).or_insert(0);
+            let doc = doc_of(ord);
+            let at = (per_doc.iter().position(|(d, _)| *d == doc)).unwrap_or_else(|| {
+                per_doc.push((doc, 0));
+                per_doc.len() - 1
+            });
+            let n = &mut per_doc[at].1;
             let s = score * SAME_DOC_DECAY.powi(*n);
             *n += 1;
             (ord, s, matched)
@@ -690,9 +703,17 @@ mod tests {
             "若干",
             "号 一",
             "措施 豫政",
+            "大 贷",
+            "稳",
+            "贴",
+            "、",
+            " ",
         ] {
             let p = pairs(word);
             assert_eq!(hay.full(word, &p), full.contains(word), "{word}");
+            if !hay.own(word, &p) {
+                assert_eq!(hay.beyond_own(word, &p), full.contains(word), "{word}");
+            }
         }
         assert!(hay.title("若干", &pairs("若干")) && !hay.own("若干", &pairs("若干")));
         assert!(hay.own("贴息", &pairs("贴息")) && !hay.title("贴息", &pairs("贴息")));

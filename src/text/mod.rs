@@ -1,13 +1,14 @@
 //! Text processing shared by indexing and questions: normalisation, jieba segmentation with the
 //! policy user dictionary, the tantivy analyzers, the lexicon (synonyms, stop words, answer-type
-//! words, clause facts), the A-not-A question form, and the small character rules (`chars`)
-//! every module shares. Pure.
+//! words, clause facts), the A-not-A question form, finding a fixed list of words in one pass
+//! (`occur`), and the small character rules (`chars`) every module shares. Pure.
 
 pub mod analyzer;
 pub mod chars;
 pub mod lexicon;
 pub mod normalize;
 pub mod numbers;
+pub mod occur;
 pub mod segment;
 pub mod spelling;
 pub mod yesno;
