@@ -158,7 +158,7 @@ fn reply(app: &App, question: &str, opts: &AskOptions, json: bool, line: Option<
         return match line {
             Some(_) if json => Reply {
                 valid: false,
-                stdout: Some(render::json::to_value(&answer, "").to_string()),
+                stdout: Some(render::json::to_json(&answer, "")),
                 stderr: None,
             },
             Some(n) => Reply {
@@ -177,7 +177,7 @@ fn reply(app: &App, question: &str, opts: &AskOptions, json: bool, line: Option<
     Reply {
         valid: true,
         stdout: Some(if json {
-            render::json::to_value(&answer, &reply).to_string()
+            render::json::to_json(&answer, &reply)
         } else {
             reply
         }),

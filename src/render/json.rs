@@ -29,80 +29,81 @@
 //! "reason": string}` instead.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::answer::{Answer, Cited, Followup, Status};
 use crate::corpus::Level;
 
-/// The answer as a JSON value with the schema above; `reply` is the text rendering shown to the
-/// user (usually `render::plain::render(answer)`). Object keys come out sorted (a
-/// [`serde_json::Map`] keeps them so), whatever the order of the view fields.
+/// The answer as one line of JSON with the schema above; `reply` is the text rendering shown to
+/// the user (usually `render::plain::render(answer)`). Object keys come out sorted: the views
+/// declare their fields in that order and are written straight out, without a value tree.
 #[must_use]
-pub fn to_value(answer: &Answer, reply: &str) -> Value {
+pub fn to_json(answer: &Answer, reply: &str) -> String {
     let status = match answer.status {
         Status::Answered => "answered",
         Status::Related => "related",
         Status::NoMatch => "no_match",
         Status::Intent => "intent",
         Status::Invalid => {
-            return view(&InvalidView {
+            return write(&InvalidView {
                 question: &answer.question,
-                status: "invalid",
                 reason: &answer.lead,
+                status: "invalid",
             });
         }
     };
-    view(&AnswerView {
-        question: &answer.question,
-        status,
-        intent: answer.intent.as_deref(),
-        hits: answer.hits.iter().map(HitView::of).collect(),
-        reply,
+    write(&AnswerView {
         followups: answer.followups.iter().map(FollowupView::of).collect(),
+        hits: answer.hits.iter().map(HitView::of).collect(),
+        intent: answer.intent.as_deref(),
+        question: &answer.question,
+        reply,
+        status,
     })
 }
 
-/// A view as a JSON value (the views hold only strings, numbers and lists: never an error).
-fn view(v: &impl Serialize) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+/// A view as JSON (the views hold only strings, numbers and lists: never an error).
+fn write(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
 }
+
+// Every view declares its fields in sorted order (the order in which they are written).
 
 /// An answer.
 #[derive(Serialize)]
 struct AnswerView<'a> {
-    question: &'a str,
-    status: &'static str,
-    intent: Option<&'a str>,
-    hits: Vec<HitView<'a>>,
-    reply: &'a str,
     followups: Vec<FollowupView<'a>>,
+    hits: Vec<HitView<'a>>,
+    intent: Option<&'a str>,
+    question: &'a str,
+    reply: &'a str,
+    status: &'static str,
 }
 
 /// An invalid question.
 #[derive(Serialize)]
 struct InvalidView<'a> {
     question: &'a str,
-    status: &'static str,
     reason: &'a str,
+    status: &'static str,
 }
 
 /// A cited clause.
 #[derive(Serialize)]
 struct HitView<'a> {
-    rank: usize,
-    score: Option<f64>,
     clause_id: &'a str,
-    doc_title: &'a str,
-    doc_number: Option<&'a str>,
-    issuer: Option<&'a str>,
     date: Option<&'a str>,
-    level: Level,
-    region: &'a str,
-    section: &'a str,
-    text: &'a str,
-    excerpt: String,
     departments: Vec<DepartmentView<'a>>,
+    doc_number: Option<&'a str>,
+    doc_title: &'a str,
+    excerpt: String,
+    issuer: Option<&'a str>,
+    level: Level,
+    rank: usize,
+    region: &'a str,
+    score: Option<f64>,
+    section: &'a str,
     sources: Vec<SourceView<'a>>,
+    text: &'a str,
     validity: Option<&'a str>,
 }
 
@@ -111,26 +112,25 @@ impl<'a> HitView<'a> {
         // f32 → f64 widening shows float noise (2.3 → 2.299999952); four decimals are plenty.
         let score = (f64::from(c.score) * 10_000.0).round() / 10_000.0;
         HitView {
-            rank: c.rank,
-            score: score.is_finite().then_some(score),
             clause_id: &c.clause_id,
-            doc_title: &c.doc_title,
-            doc_number: c.doc_number.as_deref(),
-            issuer: c.issuer.as_deref(),
             date: c.date.as_deref(),
-            level: c.level,
-            region: &c.region,
-            section: &c.section,
-            text: &c.text,
-            excerpt: c.excerpt_text(),
             departments: c
                 .departments
                 .iter()
                 .map(|d| DepartmentView {
-                    role: &d.role,
                     name: &d.name,
+                    role: &d.role,
                 })
                 .collect(),
+            doc_number: c.doc_number.as_deref(),
+            doc_title: &c.doc_title,
+            excerpt: c.excerpt_text(),
+            issuer: c.issuer.as_deref(),
+            level: c.level,
+            rank: c.rank,
+            region: &c.region,
+            score: score.is_finite().then_some(score),
+            section: &c.section,
             sources: c
                 .sources
                 .iter()
@@ -139,6 +139,7 @@ impl<'a> HitView<'a> {
                     line: s.line,
                 })
                 .collect(),
+            text: &c.text,
             validity: c.validity.as_deref(),
         }
     }
@@ -147,8 +148,8 @@ impl<'a> HitView<'a> {
 /// A responsible unit of a clause.
 #[derive(Serialize)]
 struct DepartmentView<'a> {
-    role: &'a str,
     name: &'a str,
+    role: &'a str,
 }
 
 /// Where a clause is printed.
@@ -158,41 +159,49 @@ struct SourceView<'a> {
     line: usize,
 }
 
-/// A follow-up: its kind, the label shown, and what it acts on.
+/// A follow-up: its kind, the label shown, and what it acts on (the fields of other kinds are
+/// left out).
 #[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum FollowupView<'a> {
-    More {
-        label: String,
-    },
-    FullText {
-        label: String,
-        rank: usize,
-        clause_id: &'a str,
-    },
-    Region {
-        label: String,
-        region: &'a str,
-    },
-    Ask {
-        label: String,
-        question: &'a str,
-    },
+struct FollowupView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clause_id: Option<&'a str>,
+    kind: &'static str,
+    label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    question: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
 }
 
 impl<'a> FollowupView<'a> {
     fn of(f: &'a Followup) -> Self {
-        let label = f.label();
+        let mut view = FollowupView {
+            clause_id: None,
+            kind: "more",
+            label: f.label(),
+            question: None,
+            rank: None,
+            region: None,
+        };
         match f {
-            Followup::More => FollowupView::More { label },
-            Followup::FullText { rank, clause_id } => FollowupView::FullText {
-                label,
-                rank: *rank,
-                clause_id,
-            },
-            Followup::Region { region } => FollowupView::Region { label, region },
-            Followup::Ask { question, .. } => FollowupView::Ask { label, question },
+            Followup::More => {}
+            Followup::FullText { rank, clause_id } => {
+                view.kind = "full_text";
+                view.rank = Some(*rank);
+                view.clause_id = Some(clause_id);
+            }
+            Followup::Region { region } => {
+                view.kind = "region";
+                view.region = Some(region);
+            }
+            Followup::Ask { question, .. } => {
+                view.kind = "ask";
+                view.question = Some(question);
+            }
         }
+        view
     }
 }
 
@@ -200,7 +209,15 @@ impl<'a> FollowupView<'a> {
 mod tests {
     use super::*;
     use crate::render::plain;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// The answer's JSON, checked to be exactly what a value tree (sorted keys) writes.
+    fn to_value(a: &Answer, reply: &str) -> Value {
+        let text = to_json(a, reply);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value.to_string(), text, "help: keys out of order");
+        value
+    }
 
     fn keys(v: &Value) -> Vec<&str> {
         let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
