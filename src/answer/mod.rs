@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Department, Level, SourceRef};
 
-pub use memo::ClauseMemo;
 pub use compose::{ComposeInput, MAX_FOLLOWUPS, cite_clause, compose, short_region};
+pub use memo::ClauseMemo;
 
 /// How the question was handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,7 +53,10 @@ impl TopicFinder {
         // Patterns are grouped by intent, in intent order.
         let (mut best, mut from): (Option<(usize, usize)>, usize) = (None, 0);
         for group in self.owners.chunk_by(|a, b| a.0 == b.0) {
-            let count = found[from..from + group.len()].iter().filter(|f| **f).count();
+            let count = found[from..from + group.len()]
+                .iter()
+                .filter(|f| **f)
+                .count();
             if count > 0 && best.is_none_or(|(_, most)| count > most) {
                 best = Some((group[0].0, count));
             }

@@ -170,7 +170,15 @@ mod tests {
             r#"&lt;a href="x"&gt;&amp;amp;&lt;/a&gt;"#
         );
         // The same as teloxide's own escaping, edges and multi-byte text included.
-        for text in ["", "&", "<>", "无需转义的正文", "《通知》<第1条>&附件&", "a&&b<<c>>", "尾&"] {
+        for text in [
+            "",
+            "&",
+            "<>",
+            "无需转义的正文",
+            "《通知》<第1条>&附件&",
+            "a&&b<<c>>",
+            "尾&",
+        ] {
             assert_eq!(escape(text), teloxide::utils::html::escape(text), "{text}");
         }
         let mut out = String::from("前缀");
