@@ -309,6 +309,40 @@ mod tests {
         (index, title, body)
     }
 
+    /// Every match of `query` as tantivy's own `BooleanQuery` of boosted term queries scores
+    /// it: (segment, document, score bits), sorted.
+    fn tantivy_scores(searcher: &Searcher, query: &[Weighted<'_>]) -> Vec<(u32, DocId, u32)> {
+        let boolean = BooleanQuery::new(
+            query
+                .iter()
+                .map(|&(field, word, boost)| {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, word),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    let boosted: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
+                    (Occur::Should, boosted)
+                })
+                .collect(),
+        );
+        let mut theirs: Vec<(u32, DocId, u32)> = searcher
+            .search(&boolean, &TopDocs::with_limit(10_000).order_by_score())
+            .expect("search")
+            .into_iter()
+            .map(|(score, at)| (at.segment_ord, at.doc_id, score.to_bits()))
+            .collect();
+        theirs.sort_unstable();
+        theirs
+    }
+
+    /// Our matches in the same form.
+    fn by_document(matches: Vec<Match>) -> Vec<(u32, DocId, u32)> {
+        matches
+            .into_iter()
+            .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
+            .collect()
+    }
+
     #[test]
     fn scores_equal_tantivys_boolean_query_bit_for_bit() {
         let (index, title, body) = index();
@@ -324,32 +358,10 @@ mod tests {
             (body, "absent", 1.0),
             (body, "loan", 0.5),
         ];
-        let boolean = BooleanQuery::new(
-            query
-                .iter()
-                .map(|&(field, word, boost)| {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, word),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    let boosted: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
-                    (Occur::Should, boosted)
-                })
-                .collect(),
-        );
-        let mut theirs: Vec<(u32, DocId, u32)> = searcher
-            .search(&boolean, &TopDocs::with_limit(100).order_by_score())
-            .expect("search")
-            .into_iter()
-            .map(|(score, at)| (at.segment_ord, at.doc_id, score.to_bits()))
-            .collect();
-        theirs.sort_unstable();
+        let theirs = tantivy_scores(&searcher, &query);
         let matcher = Matcher::new(searcher.clone(), &[title, body]).expect("matcher");
         let (matches, doc_freqs) = matcher.matches(&query);
-        let ours: Vec<(u32, DocId, u32)> = matches
-            .into_iter()
-            .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
-            .collect();
+        let ours = by_document(matches);
         assert_eq!(ours, theirs);
         assert_eq!(ours.len(), 5, "the deleted document is not a match");
         let each: Vec<u64> = (query.iter())
@@ -428,32 +440,10 @@ mod tests {
             (body, "even", 0.7),
             (body, "rare", 2.0),
         ];
-        let boolean = BooleanQuery::new(
-            query
-                .iter()
-                .map(|&(field, word, boost)| {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, word),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    let boosted: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
-                    (Occur::Should, boosted)
-                })
-                .collect(),
-        );
-        let mut theirs: Vec<(u32, DocId, u32)> = searcher
-            .search(&boolean, &TopDocs::with_limit(1000).order_by_score())
-            .expect("search")
-            .into_iter()
-            .map(|(score, at)| (at.segment_ord, at.doc_id, score.to_bits()))
-            .collect();
-        theirs.sort_unstable();
+        let theirs = tantivy_scores(&searcher, &query);
         let matcher = Matcher::new(searcher.clone(), &[body]).expect("matcher");
         let (matches, doc_freqs) = matcher.matches(&query);
-        let ours: Vec<(u32, DocId, u32)> = matches
-            .into_iter()
-            .map(|(score, segment, doc, _)| (segment, doc, score.to_bits()))
-            .collect();
+        let ours = by_document(matches);
         assert_eq!(ours.len(), 279);
         assert_eq!(doc_freqs, vec![256, 150, 4]);
         assert_eq!(ours, theirs);
