@@ -1,9 +1,10 @@
 //! What ranking knows beyond the words: per clause, computed once when the index is opened
 //! ([`Facts`]: character bigrams for copy detection, characters and bigrams for telling whether a
 //! word occurs without a scan, whether it states a time limit or an amount), and per question,
-//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units), the boost
-//! of a clause that carries it, and the question without those words (for follow-ups). The words on both sides are the lexicon's: `answer_types.tsv` for the
-//! question, `clause_facts.tsv` for the clause.
+//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units), the
+//! boost of a clause that carries it, and the question without those words (for follow-ups).
+//! The words on both sides are the lexicon's: `answer_types.tsv` for the question,
+//! `clause_facts.tsv` for the clause.
 
 use std::collections::HashMap;
 use std::sync::Arc;
