@@ -72,11 +72,7 @@ impl Hay<'_> {
     /// without whitespace is in the whole exactly when it is in one of the parts (a word with
     /// pairs has none).
     fn full(&self, word: &str, pairs: &[u64]) -> bool {
-        if pairs.is_empty() && word.contains(char::is_whitespace) {
-            self.full.contains(word)
-        } else {
-            self.title(word, pairs) || self.own(word, pairs)
-        }
+        self.beyond_own(word, pairs) || self.own(word, pairs)
     }
 
     /// [`Hay::full`] for a word the clause's own text lacks: whether it is in the title part,

@@ -1,17 +1,17 @@
-//! One scan of a text for every topic trigger: an Aho–Corasick automaton over the triggers of
-//! all topic intents, rebuilt whenever intents are added. Finding which triggers occur this way
+//! One scan of a text for every topic trigger: the triggers of all topic intents as one
+//! [`WordList`], rebuilt whenever intents are added. Finding which triggers occur this way
 //! costs one pass over the text however many triggers there are (the topic of an answer is
 //! inferred from several clauses' text, hundreds of characters against every trigger).
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use crate::text::occur::WordList;
 
 use super::{Intent, IntentKind};
 
-/// The automaton and, per pattern, the intent and trigger it stands for.
+/// The triggers and, per trigger in the list, the intent and trigger index it stands for.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TopicFinder {
-    automaton: Option<AhoCorasick>,
-    /// `(intent index, trigger index)` of each pattern, in pattern order.
+    triggers: WordList,
+    /// `(intent index, trigger index)` of each word of `triggers`, in list order.
     owners: Vec<(usize, usize)>,
 }
 
@@ -19,23 +19,18 @@ impl TopicFinder {
     /// The finder of the topic triggers of `intents`.
     pub(super) fn new(intents: &[Intent]) -> TopicFinder {
         let mut owners = Vec::new();
-        let mut patterns = Vec::new();
+        let mut words = Vec::new();
         for (i, intent) in intents.iter().enumerate() {
             if intent.kind != IntentKind::Topic {
                 continue;
             }
             for (t, trigger) in intent.triggers.iter().enumerate() {
                 owners.push((i, t));
-                patterns.push(trigger.as_str());
+                words.push(trigger.clone());
             }
         }
         TopicFinder {
-            // Building fails only past limits a few hundred short words never reach; without an
-            // automaton no topic is found.
-            automaton: AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .ok(),
+            triggers: WordList::new(words),
             owners,
         }
     }
@@ -43,12 +38,9 @@ impl TopicFinder {
     /// The topic intent (by index) with the most distinct triggers occurring in `text` (ties:
     /// the first), with those triggers' indices.
     pub(super) fn best(&self, text: &str) -> Option<(usize, Vec<usize>)> {
-        let automaton = self.automaton.as_ref()?;
         let mut found = vec![false; self.owners.len()];
-        for m in automaton.find_overlapping_iter(text) {
-            if let Some(slot) = found.get_mut(m.pattern().as_usize()) {
-                *slot = true;
-            }
+        for i in self.triggers.occurring(text) {
+            found[i] = true;
         }
         // Patterns are grouped by intent, in intent order.
         let (mut best, mut from): (Option<(usize, usize)>, usize) = (None, 0);

@@ -3,7 +3,7 @@
 //! substring search per word; and blanking them out of a text one word after another, checking
 //! only the words that occur.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 /// Words in a fixed order, with the automaton that finds them.
 #[derive(Clone, Debug, Default)]
@@ -22,7 +22,11 @@ impl WordList {
     #[must_use]
     pub fn new(words: Vec<String>) -> WordList {
         WordList {
-            automaton: AhoCorasick::new(&words).ok(),
+            // A DFA: the fastest scan, and small for lists of a few hundred short words.
+            automaton: AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&words)
+                .ok(),
             spaced: (words.iter().enumerate())
                 .filter(|(_, w)| w.contains(' '))
                 .map(|(i, _)| i)
