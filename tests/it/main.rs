@@ -1,5 +1,10 @@
 //! Integration tests: one binary, one module per area.
 
+/// The allocator of the `policybot` binary (see `src/main.rs`), so that what runs the bot here
+/// (the load run above all) allocates as the deployed binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod broadcast;
 mod cli;
 mod conversation;
