@@ -82,7 +82,15 @@ impl App {
                 };
                 self.search_and_compose(kb, &question, 0, session, &opts)
             }
-            Turn::Combine(question) => self.search_and_compose(kb, &question, 0, session, opts),
+            Turn::Combine { question, fallback } => {
+                let answer = self.search_and_compose(kb, &question, 0, session, opts);
+                match (answer.status, fallback) {
+                    (Status::NoMatch, Some(fallback)) => {
+                        self.search_and_compose(kb, &fallback, 0, session, opts)
+                    }
+                    _ => answer,
+                }
+            }
             Turn::Fresh(question) => {
                 if let Some(m) = self.intents.classify(&question)
                     && m.kind != IntentKind::Topic

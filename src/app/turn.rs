@@ -19,8 +19,15 @@ pub(super) enum Turn {
     Fresh(String),
     /// The last question again, for another region ("那安阳呢").
     Narrow { question: String, region: String },
-    /// The last question plus an aspect ("申请条件呢").
-    Combine(String),
+    /// The last question plus an aspect ("申请条件呢"): `question`; and, for when that finds
+    /// nothing (the aspect's words can dilute an answerable question below the coverage
+    /// floor), `fallback`: the last question with only the aspect's question words
+    /// ("降到啥时候" → 啥时候), which say what kind of answer it wants; `None` when it has
+    /// none (the last question alone would only repeat the last answer).
+    Combine {
+        question: String,
+        fallback: Option<String>,
+    },
     /// Next page.
     More,
 }
@@ -121,14 +128,13 @@ impl App {
             && self.intents.best_topic(core).is_none()
             && kb.places.detect(core).is_none();
         if (continues && t.chars().count() <= 12) || only_aspects || short_aspect {
-            return Turn::Combine(format!(
-                "{} {core}",
-                crate::index::facts::without_question_words(
-                    &last,
-                    &kb.segmenter,
-                    &kb.lexicon.answer_types,
-                )
-            ));
+            let types = &kb.lexicon.answer_types;
+            let last = crate::index::facts::without_question_words(&last, &kb.segmenter, types);
+            let asks: Vec<&str> = types.words().filter(|w| core.contains(w)).collect();
+            return Turn::Combine {
+                question: format!("{last} {core}"),
+                fallback: (!asks.is_empty()).then(|| format!("{last} {}", asks.join(" "))),
+            };
         }
         Turn::Fresh(text.to_string())
     }

@@ -170,6 +170,33 @@ fn a_short_aspect_or_place_follow_up_keeps_the_last_topic() {
     assert!(b.question.contains("创业担保贷款"), "{}", b.question);
 }
 
+/// Issue 8 (#8): the words of a follow-up can dilute an answerable question below the coverage
+/// floor ("降到" is in none of the clauses about the rate cut); rather than "no match", the last
+/// question is asked again with the follow-up's question words, which still ask for a date.
+#[test]
+fn a_follow_up_that_finds_nothing_asks_the_last_question_for_its_kind_of_answer() {
+    let mut s = Session::default();
+    let first = app().ask(
+        "河南工伤保险费率今年还降不降",
+        &mut s,
+        &AskOptions::default(),
+    );
+    assert_eq!(first.status, Status::Answered);
+    let a = app().ask("降到啥时候", &mut s, &AskOptions::default());
+    assert_eq!(a.status, Status::Answered, "{}", a.lead);
+    assert!(
+        a.question.contains("工伤保险费率") && a.question.contains("啥时候"),
+        "{}",
+        a.question
+    );
+    assert!(!a.question.contains("降到"), "{}", a.question);
+    assert!(
+        a.hits.iter().any(|h| h.text.contains("2023 年 4 月 30 日")),
+        "the end date of the cut is cited: {:?}",
+        a.hits.iter().map(|h| &h.text).collect::<Vec<_>>()
+    );
+}
+
 /// Issue 12 (#12): the 📋 工单格式 press (`App::press`) gives the last answer's question and its
 /// cited clauses in full, as cited (rank, text, departments, validity, sources); the ticket text
 /// names every source. A press for an older answer is refused.
