@@ -87,6 +87,10 @@ pub(super) struct Grams {
     pub(super) all: Vec<u64>,
     /// Those of `all` that occur only across whitespace, never side by side (sorted).
     across_only: Vec<u64>,
+    /// A blocked Bloom filter of `all` ([`Grams::may_hold`]): most words asked of a clause
+    /// are not in it, and the filter tells most of those apart in one load, before the
+    /// binary search that answers exactly.
+    filter: Vec<u64>,
 }
 
 impl Grams {
@@ -127,11 +131,26 @@ impl Grams {
                 across_only.push(pair);
             }
         }
+        let mut filter = vec![0u64; (all.len() / FILTER_PAIRS_PER_WORD + 1).next_power_of_two()];
+        for &pair in &all {
+            let (word, bits) = filter_slot(pair, filter.len());
+            filter[word] |= bits;
+        }
         Grams {
             chars,
             all,
             across_only,
+            filter,
         }
+    }
+
+    /// Whether `pair` may be among [`Grams::all`]: `false` only when it certainly is not.
+    fn may_hold(&self, pair: u64) -> bool {
+        if self.filter.is_empty() {
+            return false;
+        }
+        let (word, bits) = filter_slot(pair, self.filter.len());
+        self.filter[word] & bits == bits
     }
 
     /// Whether the text contains `word` (`pairs`: its [`pairs`]): for a word of one character
@@ -148,7 +167,9 @@ impl Grams {
                 _ => None,
             };
         }
-        if !pairs.iter().all(|p| self.all.binary_search(p).is_ok()) {
+        if !pairs.iter().all(|p| self.may_hold(*p))
+            || !pairs.iter().all(|p| self.all.binary_search(p).is_ok())
+        {
             return Some(false);
         }
         match pairs {
@@ -218,6 +239,17 @@ fn has_time_limit(text: &str, words: &[String]) -> bool {
     // A day followed closely by 前: `9 日下午 5:30 前`.
     text.match_indices('日')
         .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
+}
+
+/// Pairs per 64-bit word of a [`Grams`] filter (at least; the word count is rounded up to a
+/// power of two): two bits each, so that about one pair in twenty not in the set passes.
+const FILTER_PAIRS_PER_WORD: usize = 8;
+
+/// The word of a filter of `words` words (a power of two) that `pair` sets, and its two bits.
+fn filter_slot(pair: u64, words: usize) -> (usize, u64) {
+    let h = pair.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let word = (h >> 40) as usize & (words - 1);
+    (word, (1 << (h & 63)) | (1 << ((h >> 6) & 63)))
 }
 
 /// A character pair packed in a `u64` (in 53 bits), as [`Grams`] stores it.
@@ -389,6 +421,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_filter_never_rules_out_a_pair_the_text_holds() {
+        // Texts of up to 2,000 characters over 60 ideographs: filters of up to 256 words.
+        let alphabet: Vec<char> = ('一'..='龥').step_by(347).take(60).collect();
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let (mut absent, mut passed) = (0, 0);
+        for _ in 0..40 {
+            let text: String = (0..next() % 2000)
+                .map(|_| alphabet[next() % alphabet.len()])
+                .collect();
+            let grams = Grams::of(&text);
+            assert!(grams.all.iter().all(|&p| grams.may_hold(p)), "{text}");
+            for a in &alphabet {
+                for b in &alphabet {
+                    let p = pack(*a, *b);
+                    if grams.all.binary_search(&p).is_err() {
+                        absent += 1;
+                        passed += usize::from(grams.may_hold(p));
+                    }
+                }
+            }
+        }
+        // Two bits in a word per pair, at most eight pairs a word: about one in ten passes.
+        assert!(
+            passed * 5 < absent,
+            "{passed} of {absent} absent pairs passed"
+        );
     }
 
     #[test]
