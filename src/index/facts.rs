@@ -332,6 +332,16 @@ mod tests {
     use super::*;
     use crate::text::lexicon::Lexicon;
 
+    /// A fixed pseudo-random walk (a linear congruential generator) from `seed`.
+    fn walk(mut seed: u64) -> impl FnMut() -> usize {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        }
+    }
+
     fn lexicon() -> Lexicon {
         Lexicon::load(&crate::text::test_support::lexicon_dir()).expect("data/lexicon loads")
     }
@@ -384,13 +394,7 @@ mod tests {
         // Every word of one, two and three characters over a small alphabet with a space and a
         // tab, in random texts over it.
         let alphabet: Vec<char> = "贷款 息\t贷".chars().collect();
-        let mut seed = 5u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
+        let mut next = walk(5);
         for _ in 0..300 {
             let text: String = (0..next() % 12)
                 .map(|_| alphabet[next() % alphabet.len()])
@@ -427,13 +431,7 @@ mod tests {
     fn the_filter_never_rules_out_a_pair_the_text_holds() {
         // Texts of up to 2,000 characters over 60 ideographs: filters of up to 256 words.
         let alphabet: Vec<char> = ('一'..='龥').step_by(347).take(60).collect();
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
+        let mut next = walk(11);
         let (mut absent, mut passed) = (0, 0);
         for _ in 0..40 {
             let text: String = (0..next() % 2000)
@@ -511,13 +509,8 @@ mod tests {
     #[test]
     fn similarity_shortcuts_agree_with_the_plain_ratio() {
         // Sets of varied sizes and overlaps from a fixed pseudo-random walk.
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut walk = walk(7);
+        let mut next = || walk() as u64;
         for _ in 0..400 {
             let (n, m, range) = (next() % 300, next() % 300, 50 + next() % 400);
             let mut a: Vec<u64> = (0..n).map(|_| next() % range).collect();
