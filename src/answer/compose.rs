@@ -138,7 +138,8 @@ pub fn short_region(region: &str) -> &str {
 fn cite(input: &ComposeInput<'_>, hit: &Hit) -> Option<Cited> {
     let (mut cited, prepared) = cited(input.corpus, input.memo, hit.clause, input.today)?;
     cited.score = hit.score;
-    cited.excerpt = excerpt::excerpt(&prepared.folded, &hit.matched);
+    let figure = input.retrieval.wants_figure;
+    cited.excerpt = excerpt::excerpt(&prepared.folded, &hit.matched, figure);
     Some(cited)
 }
 

@@ -158,13 +158,15 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Builds the excerpt of a clause's `folded` text for the matched question `terms`.
+/// Builds the excerpt of a clause's `folded` text for the matched question `terms`; `figure`:
+/// the question asks for a date or an amount.
 ///
-/// The best sentence (most distinct terms, then most highlighted characters, then earliest) is
+/// The best sentence (most distinct terms, half a term more for one that states a number when
+/// the question asks for a `figure`, then most highlighted characters, then earliest) is
 /// always included, cut around its first match when it alone is too long; neighbours are added
 /// (following first) while the total stays within [`MAX_EXCERPT_CHARS`].
 #[must_use]
-pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
+pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
     let terms = usable_terms(terms);
     let (mask, distinct) = folded.matches(&terms);
     let chars = &folded.chars;
@@ -172,7 +174,14 @@ pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
     if sents.is_empty() {
         return Vec::new();
     }
-    let best = best_sentence(&distinct, &mask, sents);
+    // In halves of a term: a matching sentence that states a number gains half a term.
+    let score: Vec<usize> = (distinct.iter().zip(sents))
+        .map(|(&d, &(s, e))| {
+            let number = figure && d > 0 && chars[s..e].iter().any(|c| c.is_ascii_digit());
+            2 * d + usize::from(number)
+        })
+        .collect();
+    let best = best_sentence(&score, &mask, sents);
     let (s, e) = sents[best];
     let budget = |from: usize, to: usize| {
         let cuts = usize::from(from > 0) + usize::from(to < chars.len());
@@ -209,15 +218,15 @@ pub fn excerpt(folded: &Folded, terms: &[String]) -> Vec<Span> {
     spans(chars, &mask, from, to)
 }
 
-/// The sentence with the most distinct terms, then the most highlighted characters, then the
+/// The sentence with the highest `score`, then the most highlighted characters, then the
 /// earliest.
-fn best_sentence(distinct: &[usize], mask: &[bool], sents: &[(usize, usize)]) -> usize {
+fn best_sentence(score: &[usize], mask: &[bool], sents: &[(usize, usize)]) -> usize {
     let mut best = 0;
     let mut best_score = (0, 0);
-    for (n, ((s, e), distinct)) in sents.iter().zip(distinct).enumerate() {
+    for (n, ((s, e), score)) in sents.iter().zip(score).enumerate() {
         let lit = mask[*s..*e].iter().filter(|m| **m).count();
-        if (*distinct, lit) > best_score {
-            best_score = (*distinct, lit);
+        if (*score, lit) > best_score {
+            best_score = (*score, lit);
             best = n;
         }
     }
@@ -280,7 +289,30 @@ mod tests {
     }
 
     fn excerpt(text: &str, terms: &[String]) -> Vec<Span> {
-        super::excerpt(&Folded::new(text), terms)
+        super::excerpt(&Folded::new(text), terms, false)
+    }
+
+    #[test]
+    fn a_question_for_a_figure_prefers_the_sentence_that_states_one() {
+        // Each sentence holds one term; only the second states a number.
+        let text = format!(
+            "{}贴息由财政安排。{}贴息比例为50%。",
+            "甲".repeat(70),
+            "乙".repeat(70)
+        );
+        let folded = Folded::new(&text);
+        let terms = terms(&["贴息"]);
+        let plain_of = |figure| plain(&super::excerpt(&folded, &terms, figure));
+        assert!(plain_of(false).contains("财政安排"), "{}", plain_of(false));
+        assert!(!plain_of(false).contains("50%"), "{}", plain_of(false));
+        assert!(plain_of(true).contains("50%"), "{}", plain_of(true));
+        // A number in a sentence without the terms does not count.
+        let other = Folded::new(&format!(
+            "{}贴息由财政安排。{}比例为50%。",
+            "甲".repeat(70),
+            "乙".repeat(70)
+        ));
+        assert!(!plain(&super::excerpt(&other, &terms, true)).contains("50%"));
     }
 
     #[test]

@@ -215,6 +215,11 @@ impl Asks {
         }
     }
 
+    /// Whether the question asks for a date, deadline, amount, rate or count.
+    pub(super) fn figure(self) -> bool {
+        self.when || self.amount
+    }
+
     pub(super) fn boost(self, facts: &Facts, clause: &crate::corpus::Clause) -> f32 {
         let mut b = 1.0;
         if self.when && facts.time_limit {

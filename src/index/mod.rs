@@ -49,6 +49,10 @@ pub struct Retrieval {
     pub corrections: Vec<Correction>,
     /// How well the best clauses answer the question (for the answered/related decision).
     pub signals: Signals,
+    /// The question asks for a date, deadline, amount, rate or count (its answer-type words):
+    /// an excerpt prefers, among sentences that match as well, one that states a number.
+    #[serde(default)]
+    pub wants_figure: bool,
 }
 
 /// Evidence that the ranked clauses answer the question, read off the search.

@@ -203,6 +203,7 @@ impl KnowledgeBase {
         stages::add(Stage::Search, searched - analysed);
         let _rerank = Lap::since(Stage::Rerank, searched);
         let asks = Asks::of(question, &self.lexicon.answer_types);
+        out.wants_figure = asks.figure();
         let mut scored: Vec<(usize, f32, f32, Vec<&str>)> = Vec::with_capacity(top.len());
         for (bm25, _, _, ord) in top {
             let Ok(ord) = usize::try_from(ord) else {
