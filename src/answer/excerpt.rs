@@ -175,9 +175,9 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
         return Vec::new();
     }
     // In halves of a term: a matching sentence that states a number gains half a term.
+    let digit = |c: &char| c.is_ascii_digit() || ('０'..='９').contains(c);
     let score: Vec<usize> = (distinct.iter().zip(sents))
         .map(|(&d, &(s, e))| {
-            let digit = |c: &char| c.is_ascii_digit() || ('０'..='９').contains(c);
             let number = figure && d > 0 && chars[s..e].iter().any(digit);
             2 * d + usize::from(number)
         })

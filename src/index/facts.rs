@@ -167,6 +167,7 @@ impl Grams {
                 _ => None,
             };
         }
+        // Every pair through the filter first: one pair it rules out spares all the searches.
         if !pairs.iter().all(|p| self.may_hold(*p))
             || !pairs.iter().all(|p| self.all.binary_search(p).is_ok())
         {
@@ -336,16 +337,7 @@ pub fn without_question_words(
 mod tests {
     use super::*;
     use crate::text::lexicon::Lexicon;
-
-    /// A fixed pseudo-random walk (a linear congruential generator) from `seed`.
-    fn walk(mut seed: u64) -> impl FnMut() -> usize {
-        move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        }
-    }
+    use crate::text::test_support::walk;
 
     fn lexicon() -> Lexicon {
         Lexicon::load(&crate::text::test_support::lexicon_dir()).expect("data/lexicon loads")

@@ -387,13 +387,8 @@ mod tests {
 
     #[test]
     fn top_keeps_the_first_n_of_a_full_sort() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut walk = crate::text::test_support::walk(11);
+        let mut next = || walk() as u64;
         for _ in 0..200 {
             let len = next() % 120;
             // Few distinct scores, so that many ties are broken by segment and document.

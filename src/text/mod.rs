@@ -22,6 +22,17 @@ pub(crate) mod test_support {
 
     use crate::text::normalize::compact;
 
+    /// A fixed pseudo-random walk (a linear congruential generator) from `seed`, for tests
+    /// that check a fast path against the plain one on many generated inputs.
+    pub(crate) fn walk(mut seed: u64) -> impl FnMut() -> usize {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        }
+    }
+
     /// `data/lexicon/` of this checkout.
     pub(crate) fn lexicon_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("data/lexicon")

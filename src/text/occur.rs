@@ -67,11 +67,7 @@ impl WordList {
     /// after it lies within one piece, and so occurred in `text` already.
     #[must_use]
     pub fn blank_out(&self, text: &str) -> String {
-        let mut candidates = if self.automaton.is_some() {
-            self.occurring(text)
-        } else {
-            (0..self.words.len()).collect()
-        };
+        let mut candidates = self.occurring(text);
         if !self.spaced.is_empty() {
             candidates.extend(&self.spaced);
             candidates.sort_unstable();
