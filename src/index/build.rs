@@ -31,6 +31,7 @@ pub(super) struct Generation {
     loaded: verify::Loaded,
     haystacks: Vec<(String, usize)>,
     facts: Vec<super::facts::Facts>,
+    grams: super::grams::GramIndex,
     multi_char_stopwords: WordList,
     speller: Speller,
 }
@@ -47,7 +48,7 @@ impl Generation {
     ) -> Result<Self, String> {
         let loaded = verify::load(dir, manifest, corpus)?;
         let haystacks = haystacks(&loaded.corpus);
-        let facts = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
+        let (facts, grams) = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
         let mut multi_char_stopwords: Vec<String> = lexicon
             .stopwords
             .iter()
@@ -63,6 +64,7 @@ impl Generation {
             loaded,
             haystacks,
             facts,
+            grams,
             multi_char_stopwords,
             speller,
         })
@@ -99,6 +101,7 @@ impl Generation {
             places: places.clone(),
             haystacks: self.haystacks,
             facts: self.facts,
+            grams: self.grams,
             matcher,
             fields,
             generation: self.dir,

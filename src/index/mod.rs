@@ -5,6 +5,7 @@
 
 mod build;
 pub mod facts;
+mod grams;
 pub mod lock;
 mod matcher;
 pub mod open;

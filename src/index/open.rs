@@ -62,6 +62,8 @@ pub struct KnowledgeBase {
     pub(super) haystacks: Vec<(String, usize)>,
     /// Per-clause facts precomputed for ranking (copy bigrams, dates, amounts).
     pub(super) facts: Vec<super::facts::Facts>,
+    /// Which clauses' own texts and which documents' titles hold each character and pair.
+    pub(super) grams: super::grams::GramIndex,
     /// Stop words of two or more characters, longest first, replaced by spaces before
     /// segmentation, so that "能不能自己" is not cut into the made-up word 不能自己.
     pub(super) multi_char_stopwords: WordList,

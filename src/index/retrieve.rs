@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Instant;
 
-use super::facts::{Asks, Facts, pairs, similar};
+use super::facts::{Asks, similar};
+use super::grams::Verdicts;
 use super::matcher::{self, Weighted};
 use super::open::KnowledgeBase;
 use super::rank::{
@@ -32,81 +33,82 @@ struct QTerm {
     maximal: bool,
     /// Search-mode parts of a maximal token (≥ 2 chars): covered when all occur.
     parts: Vec<String>,
-    /// Character pairs of the word, of each synonym and of each part (in their order), by
-    /// which a clause that cannot contain them is passed over, and whether it contains a word
-    /// of two characters is told, without a scan.
-    pairs: Pairs,
+    /// What the corpus's grams tell of the word, of each synonym and of each part (in their
+    /// order): which clauses hold it, or may (then a scan tells).
+    verdicts: TermVerdicts,
 }
 
-/// See [`QTerm::pairs`].
+/// See [`QTerm::verdicts`].
 #[derive(Clone, Debug, PartialEq)]
-struct Pairs {
-    text: Vec<u64>,
-    alts: Vec<Vec<u64>>,
-    parts: Vec<Vec<u64>>,
+struct TermVerdicts {
+    text: Verdicts,
+    alts: Vec<Verdicts>,
+    parts: Vec<Verdicts>,
 }
 
-/// A clause's normalised haystack, its parts, and the bigrams by which a word it cannot hold
-/// is passed over, and a word of two characters is found, without a scan.
+/// A clause's normalised haystack and its parts, where a word is looked for by its
+/// [`Verdicts`] first, and scanned for only when they cannot tell.
 struct Hay<'k> {
     full: &'k str,
     /// The document's title and 文号; ends in a space.
     title: &'k str,
     /// The clause's own heading path and text.
     own: &'k str,
-    facts: &'k Facts,
+    /// The clause's corpus ordinal.
+    ord: usize,
+    /// Its document's.
+    doc: usize,
 }
 
 impl Hay<'_> {
-    /// Whether the clause's own text contains `word` (`pairs`: its [`pairs`]).
-    fn own(&self, word: &str, pairs: &[u64]) -> bool {
-        (self.facts.holds(word, pairs)).unwrap_or_else(|| self.own.contains(word))
+    /// Whether the clause's own text contains `word` (`v`: its verdicts).
+    fn own(&self, word: &str, v: &Verdicts) -> bool {
+        v.own.holds(self.ord, || self.own.contains(word))
     }
 
     /// Whether the title part contains `word`.
-    fn title(&self, word: &str, pairs: &[u64]) -> bool {
-        (self.facts.title_holds(word, pairs)).unwrap_or_else(|| self.title.contains(word))
+    fn title(&self, word: &str, v: &Verdicts) -> bool {
+        v.title.holds(self.doc, || self.title.contains(word))
     }
 
     /// Whether the whole haystack contains `word`. The title part ends in a space, so a word
-    /// without whitespace is in the whole exactly when it is in one of the parts (a word with
-    /// pairs has none).
-    fn full(&self, word: &str, pairs: &[u64]) -> bool {
-        self.beyond_own(word, pairs) || self.own(word, pairs)
+    /// without whitespace is in the whole exactly when it is in one of the parts.
+    fn full(&self, word: &str, v: &Verdicts) -> bool {
+        self.beyond_own(word, v) || self.own(word, v)
     }
 
     /// [`Hay::full`] for a word the clause's own text lacks: whether it is in the title part,
     /// or, a word with whitespace, across the parts.
-    fn beyond_own(&self, word: &str, pairs: &[u64]) -> bool {
-        if pairs.is_empty() && word.contains(char::is_whitespace) {
+    fn beyond_own(&self, word: &str, v: &Verdicts) -> bool {
+        if v.spaced {
             self.full.contains(word)
         } else {
-            self.title(word, pairs)
+            self.title(word, v)
         }
     }
 }
 
 /// Whether `hay` holds the word of `t` or one of its synonyms, in the part `holds` looks at;
 /// the one found.
-fn find(t: &QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> Option<&str> {
-    if holds(&t.text, &t.pairs.text) {
+fn find(t: &QTerm, holds: impl Fn(&str, &Verdicts) -> bool) -> Option<&str> {
+    if holds(&t.text, &t.verdicts.text) {
         Some(t.text.as_str())
     } else {
         t.alts
             .iter()
-            .zip(&t.pairs.alts)
-            .find(|((a, _), p)| holds(a, p))
+            .zip(&t.verdicts.alts)
+            .find(|((a, _), v)| holds(a, v))
             .map(|((a, _), _)| a.as_str())
     }
 }
 
 /// Share of the parts of `t` that `holds` finds (0 without parts).
-fn part_share(t: &QTerm, holds: impl Fn(&str, &[u64]) -> bool) -> f32 {
+fn part_share(t: &QTerm, holds: impl Fn(&str, &Verdicts) -> bool) -> f32 {
     if t.parts.is_empty() {
         return 0.0;
     }
-    let held = (t.parts.iter().zip(&t.pairs.parts))
-        .filter(|(p, q)| holds(p, q))
+    let held = (t.parts.iter().zip(&t.verdicts.parts))
+        .filter(|(p, v)| holds(p, v))
         .count();
     held as f32 / t.parts.len() as f32
 }
@@ -339,10 +341,10 @@ impl KnowledgeBase {
                 .get(&tok.text)
                 .cloned()
                 .unwrap_or_default();
-            let pairs = Pairs {
-                text: pairs(&tok.text),
-                alts: alts.iter().map(|(a, _)| pairs(a)).collect(),
-                parts: parts.iter().map(|p| pairs(p)).collect(),
+            let verdicts = TermVerdicts {
+                text: self.grams.verdicts(&tok.text),
+                alts: alts.iter().map(|(a, _)| self.grams.verdicts(a)).collect(),
+                parts: parts.iter().map(|p| self.grams.verdicts(p)).collect(),
             };
             out.push(QTerm {
                 text: tok.text.clone(),
@@ -350,7 +352,7 @@ impl KnowledgeBase {
                 alts,
                 maximal,
                 parts,
-                pairs,
+                verdicts,
             });
         }
         out
@@ -418,7 +420,8 @@ impl KnowledgeBase {
             full,
             title: &full[..*split],
             own: &full[*split..],
-            facts: &self.facts[ord],
+            ord,
+            doc: self.corpus.clauses[ord].doc,
         }
     }
 
@@ -461,7 +464,7 @@ impl KnowledgeBase {
         let depth = COPY_DEPTH.min(ranked.len());
         let grams: Vec<&[u64]> = ranked[..depth]
             .iter()
-            .map(|(ord, _, _)| self.facts[*ord].grams.all.as_slice())
+            .map(|(ord, _, _)| self.facts[*ord].pairs.as_slice())
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
@@ -643,6 +646,7 @@ fn group<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::grams::{GramIndex, TextGrams, Verdict};
 
     fn term(text: &str, alts: &[&str], parts: &[&str]) -> QTerm {
         let alts: Vec<(String, f32)> = alts.iter().map(|a| (a.to_string(), 0.8)).collect();
@@ -650,10 +654,10 @@ mod tests {
         QTerm {
             text: text.to_string(),
             weight: 1.0,
-            pairs: Pairs {
-                text: pairs(text),
-                alts: alts.iter().map(|(a, _)| pairs(a)).collect(),
-                parts: parts.iter().map(|p| pairs(p)).collect(),
+            verdicts: TermVerdicts {
+                text: scan(),
+                alts: alts.iter().map(|_| scan()).collect(),
+                parts: parts.iter().map(|_| scan()).collect(),
             },
             alts,
             maximal: true,
@@ -661,9 +665,18 @@ mod tests {
         }
     }
 
+    /// Verdicts that leave every word to the scan.
+    fn scan() -> Verdicts {
+        Verdicts {
+            own: Verdict::Scan,
+            title: Verdict::Scan,
+            spaced: false,
+        }
+    }
+
     #[test]
     fn part_share_counts_parts() {
-        let in_text = |w: &str, _: &[u64]| "钢铁产业".contains(w);
+        let in_text = |w: &str, _: &Verdicts| "钢铁产业".contains(w);
         assert!(
             (part_share(&term("钢铁行业", &[], &["钢铁", "行业"]), in_text) - 0.5).abs() < 1e-6
         );
@@ -672,7 +685,7 @@ mod tests {
 
     #[test]
     fn find_returns_the_word_or_the_synonym_found() {
-        let in_text = |w: &str, _: &[u64]| "缓缴社会保险费".contains(w);
+        let in_text = |w: &str, _: &Verdicts| "缓缴社会保险费".contains(w);
         assert_eq!(
             find(&term("社保", &["社会保险费"], &[]), in_text),
             Some("社会保险费")
@@ -685,12 +698,16 @@ mod tests {
     fn a_haystack_finds_words_in_either_part_but_not_across_them() {
         let full = "稳经济若干措施 豫政〔2022〕1号 一、加大 贷款贴息";
         let split = full.find("一、").expect("own part");
-        let facts = Facts::of_haystack(full, split);
+        let index = GramIndex::new(
+            &[TextGrams::of(&full[split..])],
+            &[TextGrams::of(&full[..split])],
+        );
         let hay = Hay {
             full,
             title: &full[..split],
             own: &full[split..],
-            facts: &facts,
+            ord: 0,
+            doc: 0,
         };
         for word in [
             "稳经济",
@@ -706,16 +723,17 @@ mod tests {
             "、",
             " ",
         ] {
-            let p = pairs(word);
-            assert_eq!(hay.full(word, &p), full.contains(word), "{word}");
-            if !hay.own(word, &p) {
-                assert_eq!(hay.beyond_own(word, &p), full.contains(word), "{word}");
+            let v = index.verdicts(word);
+            assert_eq!(hay.full(word, &v), full.contains(word), "{word}");
+            if !hay.own(word, &v) {
+                assert_eq!(hay.beyond_own(word, &v), full.contains(word), "{word}");
             }
         }
-        assert!(hay.title("若干", &pairs("若干")) && !hay.own("若干", &pairs("若干")));
-        assert!(hay.own("贴息", &pairs("贴息")) && !hay.title("贴息", &pairs("贴息")));
+        let v = |word: &str| index.verdicts(word);
+        assert!(hay.title("若干", &v("若干")) && !hay.own("若干", &v("若干")));
+        assert!(hay.own("贴息", &v("贴息")) && !hay.title("贴息", &v("贴息")));
         assert!(
-            !hay.full("号一", &pairs("号一")),
+            !hay.full("号一", &v("号一")),
             "not across the space between the parts"
         );
     }
