@@ -159,7 +159,9 @@ const ACROSS_KEY: u64 = 1 << 61;
 #[derive(Debug, Default)]
 struct Postings {
     len: usize,
-    grams: FxHashMap<u64, Members>,
+    /// Each gram's position in `members`.
+    grams: FxHashMap<u64, u32>,
+    members: Vec<Members>,
     /// Sorted member lists, one after another.
     lists: Vec<u32>,
     /// Bitsets of `len.div_ceil(64)` words, one after another.
@@ -215,33 +217,34 @@ impl Postings {
                 }
             }
         }
-        // Lists of the rare grams stay lists; the common ones become bitsets.
+        // Lists of the rare grams stay lists, moved down in place over those of the common
+        // ones, which become bitsets.
         let words = len.div_ceil(64);
-        let (mut lists, mut bits) = (Vec::with_capacity(total), Vec::new());
+        let mut bits = Vec::new();
         let mut members = Vec::with_capacity(counts.len());
+        let mut kept = 0usize;
         for (&start, &n) in starts.iter().zip(&counts) {
-            let list = &all[start as usize..(start + n) as usize];
-            if list.len() * 32 <= len {
-                let from = lists.len() as u32;
-                lists.extend_from_slice(list);
-                members.push(Members::List(from, lists.len() as u32));
+            let (start, n) = (start as usize, n as usize);
+            if n * 32 <= len {
+                all.copy_within(start..start + n, kept);
+                members.push(Members::List(kept as u32, (kept + n) as u32));
+                kept += n;
             } else {
                 let from = bits.len();
                 bits.resize(from + words, 0u64);
-                for &m in list {
+                for &m in &all[start..start + n] {
                     bits[from + m as usize / 64] |= 1 << (m % 64);
                 }
                 members.push(Members::Bits(from as u32));
             }
         }
-        lists.shrink_to_fit();
+        all.truncate(kept);
+        all.shrink_to_fit();
         Postings {
             len,
-            grams: ids
-                .into_iter()
-                .map(|(k, id)| (k, members[id as usize]))
-                .collect(),
-            lists,
+            grams: ids,
+            members,
+            lists: all,
             bits,
         }
     }
@@ -275,20 +278,20 @@ impl Postings {
     /// The members holding gram `with`, without those holding gram `without`.
     fn set(&self, with: u64, without: Option<u64>) -> Set {
         let mut bits = vec![0u64; self.len.div_ceil(64)];
-        match self.grams.get(&with) {
-            Some(&Members::Bits(from)) => bits.copy_from_slice(self.bitset(from)),
-            Some(&Members::List(from, to)) => {
+        match self.members(with) {
+            Some(Members::Bits(from)) => bits.copy_from_slice(self.bitset(from)),
+            Some(Members::List(from, to)) => {
                 for &m in &self.lists[from as usize..to as usize] {
                     bits[m as usize / 64] |= 1 << (m % 64);
                 }
             }
             None => return Set(bits),
         }
-        match without.and_then(|k| self.grams.get(&k)) {
-            Some(&Members::Bits(from)) => {
+        match without.and_then(|k| self.members(k)) {
+            Some(Members::Bits(from)) => {
                 (bits.iter_mut().zip(self.bitset(from))).for_each(|(s, o)| *s &= !o);
             }
-            Some(&Members::List(from, to)) => {
+            Some(Members::List(from, to)) => {
                 for &m in &self.lists[from as usize..to as usize] {
                     bits[m as usize / 64] &= !(1 << (m % 64));
                 }
@@ -300,11 +303,11 @@ impl Postings {
 
     /// `set` ∩ the members holding gram `key`.
     fn keep(&self, key: u64, set: &mut [u64]) {
-        match self.grams.get(&key) {
-            Some(&Members::Bits(from)) => {
+        match self.members(key) {
+            Some(Members::Bits(from)) => {
                 (set.iter_mut().zip(self.bitset(from))).for_each(|(s, o)| *s &= o);
             }
-            Some(&Members::List(from, to)) => {
+            Some(Members::List(from, to)) => {
                 let mut kept = vec![0u64; set.len()];
                 for &m in &self.lists[from as usize..to as usize] {
                     let (w, bit) = (m as usize / 64, 1u64 << (m % 64));
@@ -314,6 +317,11 @@ impl Postings {
             }
             None => set.fill(0),
         }
+    }
+
+    /// Where the members holding gram `key` are, if any.
+    fn members(&self, key: u64) -> Option<Members> {
+        (self.grams.get(&key)).and_then(|&id| self.members.get(id as usize).copied())
     }
 
     /// The bitset at word offset `from` of [`Postings::bits`].
@@ -387,12 +395,9 @@ mod tests {
         let postings = Postings::new(&grams);
         assert!(
             matches!(
-                postings.grams.get(&(CHAR_KEY | u64::from('贷'))),
+                postings.members(CHAR_KEY | u64::from('贷')),
                 Some(Members::Bits(_))
-            ) && postings
-                .grams
-                .values()
-                .any(|m| matches!(m, Members::List(..))),
+            ) && (postings.members.iter()).any(|m| matches!(m, Members::List(..))),
             "both kinds of member sets are exercised"
         );
         let letters = ['贷', '款', '息', '担', ' ', '\t'];

@@ -5,15 +5,20 @@
 //! same order (tested against it), without building that query's weights and scorers for
 //! every question: on a corpus of a few thousand clauses and a query of dozens of terms, their
 //! setup (a 256-entry norm table and an explanation per term, a boxed scorer per term and
-//! field, the buffered union) cost more than the scoring. The caller keeps the best [`top`].
+//! field, the buffered union) cost more than the scoring. A word's postings are decoded the
+//! first time a question asks for it and kept with the generation, each document with its
+//! term-frequency part of BM25 (the vocabulary bounds what is kept). The caller keeps the best
+//! [`top`].
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use rustc_hash::FxHashMap;
 
 use tantivy::columnar::Column;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
-use tantivy::postings::{BlockSegmentPostings, TermInfo};
+use tantivy::postings::TermInfo;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, Searcher, SegmentOrdinal};
 
@@ -39,7 +44,21 @@ pub struct Matcher {
     /// norm id (tantivy's per-weight cache, computed once per field).
     fields: Vec<(Field, Box<[Score; 256]>)>,
     segments: Vec<Segment>,
+    /// The postings of every word a question has asked for, by the position of their field in
+    /// `fields`.
+    kept: Vec<RwLock<FxHashMap<Box<str>, Arc<Postings>>>>,
 }
+
+/// A word's postings in one field, read once: its document frequency over all segments and,
+/// per segment, each document holding it with its term-frequency part of BM25,
+/// `tf / (tf + norm)` (the score is that times the term's weight).
+struct Postings {
+    doc_freq: u64,
+    segments: Box<[Docs]>,
+}
+
+/// Documents of one segment holding a word, each with its term-frequency part of BM25.
+type Docs = Box<[(DocId, Score)]>;
 
 /// One segment: per document its corpus ordinal (`None`: deleted or without one), and by the
 /// position of their field in [`Matcher::fields`] the inverted index and each document's
@@ -104,6 +123,7 @@ impl Matcher {
             });
         }
         Ok(Matcher {
+            kept: fields.iter().map(|_| RwLock::default()).collect(),
             _searcher: searcher,
             total_docs,
             num_docs,
@@ -124,6 +144,11 @@ impl Matcher {
         let Some(f) = self.field(field) else {
             return 0;
         };
+        let kept = self.kept[f].read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = kept.get(word) {
+            return p.doc_freq;
+        }
+        drop(kept);
         self.term_infos(f, word)
             .flatten()
             .map(|info| u64::from(info.doc_freq))
@@ -148,10 +173,6 @@ impl Matcher {
     /// order; and each term's document frequency (as [`Matcher::doc_freq`] counts it), so that
     /// the caller need not look a term up again. Terms of fields not prepared are ignored (and
     /// counted 0).
-    ///
-    /// Postings are read block by block (the documents and term frequencies tantivy's
-    /// `SegmentPostings` steps through one at a time), into one reader per segment and field
-    /// that is reset for each further term instead of being opened anew.
     #[must_use]
     pub fn matches(&self, query: &[Weighted<'_>]) -> (Vec<Match>, Vec<u64>) {
         let mut sums: Vec<Vec<Score>> = self
@@ -164,56 +185,22 @@ impl Matcher {
             .iter()
             .map(|s| vec![false; s.ords.len()])
             .collect();
-        let mut readers: Vec<Vec<Option<BlockSegmentPostings>>> = self
-            .segments
-            .iter()
-            .map(|_| (0..self.fields.len()).map(|_| None).collect())
-            .collect();
-        let mut infos: Vec<Option<TermInfo>> = Vec::with_capacity(self.segments.len());
         let mut count = 0usize;
         let mut doc_freqs = vec![0; query.len()];
         for (&(field, word, boost), doc_freq) in query.iter().zip(&mut doc_freqs) {
             let Some(f) = self.field(field) else {
                 continue;
             };
-            infos.clear();
-            infos.extend(self.term_infos(f, word));
-            let df: u64 = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
-            *doc_freq = df;
-            if df == 0 {
+            let Some(postings) = self.postings(f, word) else {
                 continue;
-            }
-            let weight = idf(df, self.total_docs) * (1.0 + K1) * boost;
-            let norms = &self.fields[f].1;
-            for (s, info) in infos.iter().enumerate() {
-                let Some(info) = info else { continue };
-                let (inverted, fieldnorms) = &self.segments[s].fields[f];
-                let postings = match &mut readers[s][f] {
-                    Some(p) => match inverted.reset_block_postings_from_terminfo(info, p) {
-                        Ok(()) => p,
-                        Err(_) => continue,
-                    },
-                    slot @ None => {
-                        match inverted
-                            .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
-                        {
-                            Ok(p) => slot.insert(p),
-                            Err(_) => continue,
-                        }
-                    }
-                };
-                let (sums, hit) = (&mut sums[s], &mut hit[s]);
-                let mut left = info.doc_freq as usize;
-                while left > 0 && postings.block_len() > 0 {
-                    for (i, &doc) in postings.docs().iter().enumerate() {
-                        let tf = postings.freq(i) as Score;
-                        let norm = norms[usize::from(fieldnorms[doc as usize])];
-                        sums[doc as usize] += weight * (tf / (tf + norm));
-                        count += usize::from(!hit[doc as usize]);
-                        hit[doc as usize] = true;
-                    }
-                    left = left.saturating_sub(postings.block_len());
-                    postings.advance();
+            };
+            *doc_freq = postings.doc_freq;
+            let weight = idf(postings.doc_freq, self.total_docs) * (1.0 + K1) * boost;
+            for ((segment, sums), hit) in postings.segments.iter().zip(&mut sums).zip(&mut hit) {
+                for &(doc, part) in segment.iter() {
+                    sums[doc as usize] += weight * part;
+                    count += usize::from(!hit[doc as usize]);
+                    hit[doc as usize] = true;
                 }
             }
         }
@@ -228,6 +215,56 @@ impl Matcher {
             }
         }
         (out, doc_freqs)
+    }
+
+    /// The postings of `word` in the field at position `f`: kept from an earlier question, or
+    /// read now (and kept); `None` when no document contains it (never kept: the words a
+    /// corpus lacks are countless, the ones it has are its vocabulary).
+    fn postings(&self, f: usize, word: &str) -> Option<Arc<Postings>> {
+        let kept = self.kept[f].read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = kept.get(word) {
+            return Some(Arc::clone(p));
+        }
+        drop(kept);
+        let postings = Arc::new(self.read_postings(f, word)?);
+        let mut kept = self.kept[f].write().unwrap_or_else(PoisonError::into_inner);
+        Some(Arc::clone(kept.entry(word.into()).or_insert(postings)))
+    }
+
+    /// Reads the postings of `word` in the field at position `f` from every segment, block by
+    /// block (the documents and term frequencies tantivy's `SegmentPostings` steps through one
+    /// at a time), with each document's term-frequency part of BM25.
+    fn read_postings(&self, f: usize, word: &str) -> Option<Postings> {
+        let norms = &self.fields[f].1;
+        let mut doc_freq = 0u64;
+        let mut segments = Vec::with_capacity(self.segments.len());
+        for (segment, info) in self.segments.iter().zip(self.term_infos(f, word)) {
+            let mut docs = Vec::new();
+            if let Some(info) = info {
+                doc_freq += u64::from(info.doc_freq);
+                let (inverted, fieldnorms) = &segment.fields[f];
+                if let Ok(mut postings) =
+                    inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)
+                {
+                    docs.reserve(info.doc_freq as usize);
+                    let mut left = info.doc_freq as usize;
+                    while left > 0 && postings.block_len() > 0 {
+                        for (i, &doc) in postings.docs().iter().enumerate() {
+                            let tf = postings.freq(i) as Score;
+                            let norm = norms[usize::from(fieldnorms[doc as usize])];
+                            docs.push((doc, tf / (tf + norm)));
+                        }
+                        left = left.saturating_sub(postings.block_len());
+                        postings.advance();
+                    }
+                }
+            }
+            segments.push(docs.into_boxed_slice());
+        }
+        (doc_freq > 0).then(|| Postings {
+            doc_freq,
+            segments: segments.into_boxed_slice(),
+        })
     }
 
     fn field(&self, field: Field) -> Option<usize> {
@@ -363,6 +400,12 @@ mod tests {
         let (matches, doc_freqs) = matcher.matches(&query);
         let ours = by_document(matches);
         assert_eq!(ours, theirs);
+        // Again, with every word's postings kept from the first time.
+        let (again, again_freqs) = matcher.matches(&query);
+        assert_eq!(
+            (by_document(again), again_freqs),
+            (ours.clone(), doc_freqs.clone())
+        );
         assert_eq!(ours.len(), 5, "the deleted document is not a match");
         let each: Vec<u64> = (query.iter())
             .map(|&(field, word, _)| matcher.doc_freq(field, word))
