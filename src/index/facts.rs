@@ -14,8 +14,8 @@ use crate::text::segment::Segmenter;
 /// What ranking needs to know about a clause, computed once when the index is opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
-    /// Sorted character pairs of the clause's own text, for copy detection ([`similar`]).
-    pub(super) pairs: Vec<u64>,
+    /// Character pairs of the clause's own text, for copy detection ([`similar`]).
+    pub(super) pairs: Pairs,
     /// Carries a date, deadline or time limit.
     time_limit: bool,
     /// Carries an amount, rate or count.
@@ -45,7 +45,7 @@ pub(super) fn facts(
     let index = GramIndex::new(&own, &titles);
     let facts = (corpus.clauses.iter().zip(own))
         .map(|(c, grams)| Facts {
-            pairs: grams.pairs,
+            pairs: Pairs::new(grams.pairs),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
         })
@@ -109,18 +109,77 @@ fn has_time_limit(text: &str, words: &[String]) -> bool {
         .any(|(at, _)| text[at..].chars().take(12).any(|c| c == '前'))
 }
 
-/// Whether the Jaccard similarity of two sorted, de-duplicated sets reaches `threshold`. Exact,
-/// but cheap for the common dissimilar pair: sets whose sizes differ too much cannot reach it
-/// (|a∩b| / |a∪b| ≤ min / max), and the merge stops once the rest cannot make up the shortfall.
-pub(super) fn similar(a: &[u64], b: &[u64], threshold: f32) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+/// A clause's character pairs as copy detection compares them: the sorted, de-duplicated set,
+/// and how many of them fall in each bucket of a hash ([`SKETCH_BUCKETS`]; empty when a bucket
+/// would overflow a byte). Two sets share at most the sum over buckets of the smaller count,
+/// which rules most dissimilar clauses out without merging their pairs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Pairs {
+    pub(super) set: Vec<u64>,
+    sketch: Vec<u8>,
+}
+
+/// Buckets of a [`Pairs`] sketch.
+const SKETCH_BUCKETS: usize = 256;
+
+impl Pairs {
+    /// The pairs of a sorted, de-duplicated `set`.
+    pub(super) fn new(set: Vec<u64>) -> Pairs {
+        let mut sketch = vec![0u8; SKETCH_BUCKETS];
+        for &p in &set {
+            let bucket = &mut sketch[(p.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
+            match bucket.checked_add(1) {
+                Some(n) => *bucket = n,
+                None => {
+                    sketch = Vec::new();
+                    break;
+                }
+            }
+        }
+        Pairs { set, sketch }
+    }
+
+    /// At least as many pairs as `self` and `other` share.
+    fn shared_at_most(&self, other: &Pairs) -> usize {
+        if self.sketch.is_empty() || other.sketch.is_empty() {
+            return self.set.len().min(other.set.len());
+        }
+        // In chunks whose sum fits 16 bits, so that the minimums are taken and added many
+        // lanes at a time.
+        (self
+            .sketch
+            .chunks_exact(32)
+            .zip(other.sketch.chunks_exact(32)))
+        .map(|(a, b)| {
+            let chunk: u16 = (a.iter().zip(b)).map(|(x, y)| u16::from(*x.min(y))).sum();
+            usize::from(chunk)
+        })
+        .sum()
+    }
+}
+
+/// Whether the Jaccard similarity of two pair sets reaches `threshold`. Exact, but cheap for the
+/// common dissimilar pair: sets whose sizes differ too much cannot reach it (|a∩b| / |a∪b| ≤
+/// min / max), nor sets whose sketches bound what they share below the need, and the merge
+/// stops once the rest cannot make up the shortfall.
+pub(super) fn similar(a: &Pairs, b: &Pairs, threshold: f32) -> bool {
+    let (a_set, b_set) = (&a.set, &b.set);
+    let (short, long) = if a_set.len() <= b_set.len() {
+        (a_set, b_set)
+    } else {
+        (b_set, a_set)
+    };
     // A small margin keeps the shortcuts on the safe side of float rounding.
     const SAFE: f32 = 0.999;
     if (short.len() as f32) < threshold * long.len() as f32 * SAFE {
         return false;
     }
     // inter / (|a| + |b| − inter) ≥ t  ⇔  inter ≥ t (|a| + |b|) / (1 + t).
-    let need = threshold * (a.len() + b.len()) as f32 / (1.0 + threshold) * SAFE;
+    let need = threshold * (a_set.len() + b_set.len()) as f32 / (1.0 + threshold) * SAFE;
+    if (a.shared_at_most(b) as f32) < need {
+        return false;
+    }
+    let (a, b) = (a_set, b_set);
     let (mut i, mut j, mut inter) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -230,13 +289,25 @@ mod tests {
 
     #[test]
     fn bigram_similarity_counts_shared_pairs() {
-        let a = TextGrams::of("普惠 小微贷款").pairs;
-        let b = TextGrams::of("普惠小微企业").pairs;
-        assert_eq!(a.len(), 5);
+        let a = Pairs::new(TextGrams::of("普惠 小微贷款").pairs);
+        let b = Pairs::new(TextGrams::of("普惠小微企业").pairs);
+        assert_eq!(a.set.len(), 5);
         // 普惠 惠小 小微 shared of 7: Jaccard 3/7.
         assert!(similar(&a, &b, 0.42));
         assert!(!similar(&a, &b, 0.44));
-        assert!(!similar(&[], &[], 0.1));
+        assert!(!similar(
+            &Pairs::new(Vec::new()),
+            &Pairs::new(Vec::new()),
+            0.1
+        ));
+    }
+
+    #[test]
+    fn a_set_too_large_for_its_sketch_is_still_compared() {
+        let big: Vec<u64> = (0..70_000).collect();
+        let (a, b) = (Pairs::new(big.clone()), Pairs::new(big[..60_000].to_vec()));
+        assert!(a.sketch.is_empty() && !b.sketch.is_empty());
+        assert!(similar(&a, &b, 0.8) && !similar(&a, &b, 0.9));
     }
 
     #[test]
@@ -257,7 +328,7 @@ mod tests {
             for t in [0.3, 0.6, 0.8] {
                 let plain = union > 0.0 && inter / union >= t;
                 assert_eq!(
-                    similar(&a, &b, t),
+                    similar(&Pairs::new(a.clone()), &Pairs::new(b.clone()), t),
                     plain,
                     "{} {} {inter} {t}",
                     a.len(),

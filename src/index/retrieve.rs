@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Instant;
 
-use super::facts::{Asks, similar};
+use super::facts::{Asks, Pairs, similar};
 use super::grams::Verdicts;
 use super::matcher::{self, Weighted};
 use super::open::KnowledgeBase;
@@ -462,9 +462,9 @@ impl KnowledgeBase {
     /// [`COPY_DEPTH`].
     fn demote_copies(&self, ranked: &mut Vec<(usize, f32, Vec<&str>)>) {
         let depth = COPY_DEPTH.min(ranked.len());
-        let grams: Vec<&[u64]> = ranked[..depth]
+        let grams: Vec<&Pairs> = ranked[..depth]
             .iter()
-            .map(|(ord, _, _)| self.facts[*ord].pairs.as_slice())
+            .map(|(ord, _, _)| &self.facts[*ord].pairs)
             .collect();
         let mut copies = Vec::new();
         for i in 1..depth {
