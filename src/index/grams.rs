@@ -176,8 +176,8 @@ fn keys(t: &TextGrams) -> impl Iterator<Item = u64> + '_ {
 }
 
 impl Postings {
-    /// Counted first, then filled into one flat array: one hash lookup per gram of a text, and
-    /// no list per gram grown one member at a time.
+    /// Counted first, then filled into lists and bitsets of the right sizes: one hash lookup
+    /// per gram of a text, and no list per gram grown one member at a time.
     fn new(texts: &[TextGrams]) -> Postings {
         let len = texts.len();
         let total: usize = texts
@@ -200,51 +200,48 @@ impl Postings {
                 seq.push(id);
             }
         }
-        let mut starts = Vec::with_capacity(counts.len());
-        let mut at = 0u32;
-        for &n in &counts {
-            starts.push(at);
+        // Rare grams get a list, common ones a bitset; then each gram's members are filled in
+        // text order, so every list comes out sorted.
+        let words = len.div_ceil(64);
+        let (mut listed, mut set_words) = (0u32, 0u32);
+        let members: Vec<Members> = (counts.iter())
+            .map(|&n| {
+                if n as usize * 32 <= len {
+                    listed += n;
+                    Members::List(listed - n, listed)
+                } else {
+                    set_words += words as u32;
+                    Members::Bits(set_words - words as u32)
+                }
+            })
+            .collect();
+        let mut lists = vec![0u32; listed as usize];
+        let mut bits = vec![0u64; set_words as usize];
+        let mut fill: Vec<u32> = (members.iter())
+            .map(|m| match m {
+                Members::List(from, _) => *from,
+                Members::Bits(_) => 0,
+            })
+            .collect();
+        let mut at = 0;
+        for (i, t) in texts.iter().enumerate() {
+            let n = t.chars.len() + t.pairs.len() + t.across_only.len();
+            for &id in &seq[at..at + n] {
+                match members[id as usize] {
+                    Members::List(..) => {
+                        lists[fill[id as usize] as usize] = i as u32;
+                        fill[id as usize] += 1;
+                    }
+                    Members::Bits(from) => bits[from as usize + i / 64] |= 1 << (i % 64),
+                }
+            }
             at += n;
         }
-        let mut fill = starts.clone();
-        let mut all = vec![0u32; total];
-        let mut next_id = seq.iter();
-        for (i, t) in texts.iter().enumerate() {
-            for _ in keys(t) {
-                if let Some(&id) = next_id.next() {
-                    all[fill[id as usize] as usize] = i as u32;
-                    fill[id as usize] += 1;
-                }
-            }
-        }
-        // Lists of the rare grams stay lists, moved down in place over those of the common
-        // ones, which become bitsets.
-        let words = len.div_ceil(64);
-        let mut bits = Vec::new();
-        let mut members = Vec::with_capacity(counts.len());
-        let mut kept = 0usize;
-        for (&start, &n) in starts.iter().zip(&counts) {
-            let (start, n) = (start as usize, n as usize);
-            if n * 32 <= len {
-                all.copy_within(start..start + n, kept);
-                members.push(Members::List(kept as u32, (kept + n) as u32));
-                kept += n;
-            } else {
-                let from = bits.len();
-                bits.resize(from + words, 0u64);
-                for &m in &all[start..start + n] {
-                    bits[from + m as usize / 64] |= 1 << (m % 64);
-                }
-                members.push(Members::Bits(from as u32));
-            }
-        }
-        all.truncate(kept);
-        all.shrink_to_fit();
         Postings {
             len,
             grams: ids,
             members,
-            lists: all,
+            lists,
             bits,
         }
     }
