@@ -400,6 +400,14 @@ mod tests {
         let (matches, doc_freqs) = matcher.matches(&query);
         let ours = by_document(matches);
         assert_eq!(ours, theirs);
+        // Words no document holds are not kept (they are countless); the others are.
+        let kept = |f: usize, word: &str| {
+            (matcher.kept[f]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner))
+            .contains_key(word)
+        };
+        assert!(kept(1, "loan") && kept(1, "subsidy") && !kept(1, "absent"));
         // Again, with every word's postings kept from the first time.
         let (again, again_freqs) = matcher.matches(&query);
         assert_eq!(
