@@ -7,8 +7,8 @@
 //! setup (a 256-entry norm table and an explanation per term, a boxed scorer per term and
 //! field, the buffered union) cost more than the scoring. A word's postings are decoded the
 //! first time a question asks for it and kept with the generation, each document with its
-//! term-frequency part of BM25 (the vocabulary bounds what is kept). The caller keeps the best
-//! [`top`].
+//! term-frequency part of BM25 (the vocabulary bounds what is kept; a bounded number of words
+//! no document holds are kept as such). The caller keeps the best [`top`].
 
 use std::cmp::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -46,8 +46,21 @@ pub struct Matcher {
     segments: Vec<Segment>,
     /// The postings of every word a question has asked for, by the position of their field in
     /// `fields`.
-    kept: Vec<RwLock<FxHashMap<Box<str>, Arc<Postings>>>>,
+    kept: Vec<RwLock<Kept>>,
 }
+
+/// The words of one field asked for so far: their postings, or `None` for a word no document
+/// holds (up to [`MAX_ABSENT`] of those: the words a corpus lacks are countless, the ones it
+/// has are its vocabulary).
+#[derive(Default)]
+struct Kept {
+    words: FxHashMap<Box<str>, Option<Arc<Postings>>>,
+    absent: usize,
+}
+
+/// Most words no document holds that are kept per field (beyond it, they are looked up in the
+/// term dictionary every time, as before any was kept).
+const MAX_ABSENT: usize = 10_000;
 
 /// A word's postings in one field, read once: its document frequency over all segments and,
 /// per segment, each document holding it with its term-frequency part of BM25,
@@ -144,15 +157,7 @@ impl Matcher {
         let Some(f) = self.field(field) else {
             return 0;
         };
-        let kept = self.kept[f].read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = kept.get(word) {
-            return p.doc_freq;
-        }
-        drop(kept);
-        self.term_infos(f, word)
-            .flatten()
-            .map(|info| u64::from(info.doc_freq))
-            .sum()
+        self.postings(f, word).map_or(0, |p| p.doc_freq)
     }
 
     /// Per segment, where the postings of `word` (in the field at position `f`) are, if any.
@@ -217,18 +222,23 @@ impl Matcher {
         (out, doc_freqs)
     }
 
-    /// The postings of `word` in the field at position `f`: kept from an earlier question, or
-    /// read now (and kept); `None` when no document contains it (never kept: the words a
-    /// corpus lacks are countless, the ones it has are its vocabulary).
+    /// The postings of `word` in the field at position `f` (`None` when no document holds it):
+    /// kept from an earlier question, or read now and kept (see [`Kept`]).
     fn postings(&self, f: usize, word: &str) -> Option<Arc<Postings>> {
         let kept = self.kept[f].read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = kept.get(word) {
-            return Some(Arc::clone(p));
+        if let Some(p) = kept.words.get(word) {
+            return p.clone();
         }
         drop(kept);
-        let postings = Arc::new(self.read_postings(f, word)?);
+        let postings = self.read_postings(f, word).map(Arc::new);
         let mut kept = self.kept[f].write().unwrap_or_else(PoisonError::into_inner);
-        Some(Arc::clone(kept.entry(word.into()).or_insert(postings)))
+        if postings.is_none() && !kept.words.contains_key(word) {
+            if kept.absent >= MAX_ABSENT {
+                return None;
+            }
+            kept.absent += 1;
+        }
+        kept.words.entry(word.into()).or_insert(postings).clone()
     }
 
     /// Reads the postings of `word` in the field at position `f` from every segment, block by
@@ -400,14 +410,17 @@ mod tests {
         let (matches, doc_freqs) = matcher.matches(&query);
         let ours = by_document(matches);
         assert_eq!(ours, theirs);
-        // Words no document holds are not kept (they are countless); the others are.
+        // Words no document holds are kept as such; the others with their postings.
         let kept = |f: usize, word: &str| {
-            (matcher.kept[f]
+            let kept = matcher.kept[f]
                 .read()
-                .unwrap_or_else(PoisonError::into_inner))
-            .contains_key(word)
+                .unwrap_or_else(PoisonError::into_inner);
+            kept.words.get(word).map(Option::is_some)
         };
-        assert!(kept(1, "loan") && kept(1, "subsidy") && !kept(1, "absent"));
+        assert_eq!(
+            (kept(1, "loan"), kept(1, "subsidy"), kept(1, "absent")),
+            (Some(true), Some(true), Some(false))
+        );
         // Again, with every word's postings kept from the first time.
         let (again, again_freqs) = matcher.matches(&query);
         assert_eq!(
@@ -422,6 +435,27 @@ mod tests {
         assert_eq!(matcher.doc_freq(body, "loan"), 3);
         assert_eq!(matcher.doc_freq(body, "absent"), 0);
         assert_eq!(matcher.num_docs(), 5);
+    }
+
+    #[test]
+    fn absent_words_are_kept_up_to_a_bound() {
+        let (index, _, body) = index();
+        let searcher = index.reader().expect("reader").searcher();
+        let matcher = Matcher::new(searcher, &[body]).expect("matcher");
+        for i in 0..MAX_ABSENT + 10 {
+            assert_eq!(matcher.doc_freq(body, &format!("absent{i}")), 0);
+        }
+        assert_eq!(matcher.doc_freq(body, "absent0"), 0, "kept as absent");
+        assert_eq!(
+            matcher.doc_freq(body, "loan"),
+            3,
+            "a present word is still kept"
+        );
+        let kept = matcher.kept[0]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(kept.absent, MAX_ABSENT);
+        assert_eq!(kept.words.len(), MAX_ABSENT + 1);
     }
 
     #[test]
