@@ -65,7 +65,7 @@ impl TextGrams {
 }
 
 /// A character pair packed in a `u64` (in 53 bits).
-pub(super) fn pack(first: char, second: char) -> u64 {
+fn pack(first: char, second: char) -> u64 {
     (u64::from(u32::from(first)) << 32) | u64::from(u32::from(second))
 }
 
