@@ -64,6 +64,13 @@ impl TextGrams {
     }
 }
 
+impl TextGrams {
+    /// Number of grams: characters, pairs and pairs only across whitespace ([`keys`]).
+    fn len(&self) -> usize {
+        self.chars.len() + self.pairs.len() + self.across_only.len()
+    }
+}
+
 /// A character pair packed in a `u64` (in 53 bits).
 fn pack(first: char, second: char) -> u64 {
     (u64::from(u32::from(first)) << 32) | u64::from(u32::from(second))
@@ -180,10 +187,7 @@ impl Postings {
     /// per gram of a text, and no list per gram grown one member at a time.
     fn new(texts: &[TextGrams]) -> Postings {
         let len = texts.len();
-        let total: usize = texts
-            .iter()
-            .map(|t| t.chars.len() + t.pairs.len() + t.across_only.len())
-            .sum();
+        let total: usize = texts.iter().map(TextGrams::len).sum();
         // Each distinct gram gets an id; `seq` holds the id of every gram of every text.
         let mut ids: FxHashMap<u64, u32> = FxHashMap::default();
         ids.reserve(total / 8);
@@ -225,7 +229,7 @@ impl Postings {
             .collect();
         let mut at = 0;
         for (i, t) in texts.iter().enumerate() {
-            let n = t.chars.len() + t.pairs.len() + t.across_only.len();
+            let n = t.len();
             for &id in &seq[at..at + n] {
                 match members[id as usize] {
                     Members::List(..) => {
