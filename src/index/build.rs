@@ -103,6 +103,7 @@ impl Generation {
             facts: self.facts,
             grams: self.grams,
             matcher,
+            pages: super::pages::Pages::default(),
             fields,
             generation: self.dir,
         })

@@ -9,6 +9,7 @@ mod grams;
 pub mod lock;
 mod matcher;
 pub mod open;
+mod pages;
 mod rank;
 pub mod retrieve;
 pub mod schema;

@@ -71,6 +71,8 @@ pub struct KnowledgeBase {
     pub(super) speller: Speller,
     /// BM25 candidates straight from the index's postings.
     pub(super) matcher: super::matcher::Matcher,
+    /// Recent rankings, for the pages after the first.
+    pub(super) pages: super::pages::Pages,
     pub(super) fields: Fields,
     /// Directory of the generation it was read from.
     pub(super) generation: PathBuf,

@@ -10,6 +10,7 @@ use super::facts::{Asks, Pairs, similar};
 use super::grams::Verdicts;
 use super::matcher::{self, Weighted};
 use super::open::KnowledgeBase;
+use super::pages::{PageKey, Ranking};
 use super::rank::{
     self, ABSENT_SHARE, ALPHA, ASCII_WEIGHT, BETA, BIGRAM_BOOST, BODY_BOOST, CANDIDATES,
     CHAR_WEIGHT, COPY_DEPTH, COPY_SIMILARITY, COVERAGE_HITS, FLOOR, MIN_COVERAGE, PART_CREDIT,
@@ -121,9 +122,11 @@ impl KnowledgeBase {
     /// sentence, and the best clause of each sentence is interleaved with those of the whole
     /// question, so that each part finds its own clause.
     pub fn search(&self, question: &str, opts: &SearchOptions) -> Retrieval {
+        // A later page (更多结果) is read off the first page's ranking when it is still kept.
+        let paging = opts.offset > 0;
         let parts = sentences(question);
         if parts.len() < 2 {
-            return self.search_one(question, opts);
+            return self.search_one(question, opts, paging);
         }
         let wide = SearchOptions {
             k: opts.offset + opts.k,
@@ -131,7 +134,7 @@ impl KnowledgeBase {
             region: opts.region.clone(),
             own_region: opts.own_region,
         };
-        let mut whole = self.search_one(question, &wide);
+        let mut whole = self.search_one(question, &wide, paging);
         if whole.declined {
             return whole;
         }
@@ -143,7 +146,7 @@ impl KnowledgeBase {
         lists.extend(
             parts
                 .iter()
-                .map(|p| self.search_one(p, &part_opts))
+                .map(|p| self.search_one(p, &part_opts, paging))
                 .filter(|r| !r.declined)
                 .map(|r| r.hits),
         );
@@ -162,8 +165,9 @@ impl KnowledgeBase {
         whole
     }
 
-    /// Searches for `question` as one query.
-    fn search_one(&self, question: &str, opts: &SearchOptions) -> Retrieval {
+    /// Searches for `question` as one query; with `paging`, reads the page off a kept ranking
+    /// of the same search when there is one. A ranking with a page after this one is kept.
+    fn search_one(&self, question: &str, opts: &SearchOptions, paging: bool) -> Retrieval {
         let started = Instant::now();
         let region = opts
             .region
@@ -171,6 +175,15 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
+        let key = PageKey::new(question, region.as_deref(), opts.own_region);
+        if paging
+            && let Some(page) = self
+                .pages
+                .get(&key)
+                .and_then(|r| r.page(opts.offset, opts.k))
+        {
+            return page;
+        }
         let numbers = normalize_numbers(&self.places.blank_out(question));
         let (repaired, corrections) = self.repair_typos(numbers);
         let stripped = collapse_a_not_a(&self.multi_char_stopwords.blank_out(&repaired));
@@ -230,6 +243,9 @@ impl KnowledgeBase {
         }
         let mut ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
         self.demote_copies(&mut ranked);
+        if ranked.len() >= opts.offset + opts.k {
+            self.pages.put(key, Ranking::new(&out, &ranked));
+        }
         out.hits = ranked
             .into_iter()
             .skip(opts.offset)

@@ -140,6 +140,46 @@ fn pages_do_not_repeat_clauses() {
     assert!(second.hits.iter().all(|h| !a.contains(&h.clause)));
 }
 
+/// Issue 11: a later page (更多结果) is read off the ranking its first page kept; it must be the
+/// page a search of its own gives. A second app over the same index has kept nothing yet, so
+/// its first search of each page is a search of its own.
+#[test]
+fn a_page_read_off_the_kept_ranking_is_the_page_a_search_gives() {
+    let (fresh, _) = policybot::app::App::load(
+        &super::kb::config(super::kb::scratch("kb-index")),
+        false,
+        &mut |_, _| {},
+        &mut || {},
+    )
+    .expect("bundled data loads");
+    let kb = fresh.kb();
+    let questions = eval::load(&root().join("tests/data/gold.jsonl")).expect("gold set loads");
+    let mut asked: Vec<(String, Option<&str>)> = (questions.iter().take(40))
+        .map(|q| (q.question.clone(), None))
+        .collect();
+    asked.push(("创业担保贷款贴息".to_string(), Some("新乡")));
+    asked.push(("社保费能缓缴吗？缓缴期间还能提取公积金吗".to_string(), None));
+    let mut read_off = 0;
+    for (q, region) in &asked {
+        let opts = |offset| SearchOptions {
+            k: 6,
+            offset,
+            region: region.map(str::to_string),
+            ..SearchOptions::default()
+        };
+        let searched = kb.search(q, &opts(6));
+        let first = kb.search(q, &opts(0));
+        assert!(first.hits.iter().all(|h| !searched.hits.contains(h)), "{q}");
+        let kept = kb.search(q, &opts(6));
+        assert_eq!(kept, searched, "{q}");
+        read_off += usize::from(!kept.hits.is_empty());
+    }
+    assert!(
+        read_off >= 30,
+        "only {read_off} questions had a second page"
+    );
+}
+
 /// The issue's quality bars: recall@3 ≥ 0.90 and MRR ≥ 0.80.
 fn assert_quality_floors(r: &eval::Report) {
     assert!(
