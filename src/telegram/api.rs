@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use teloxide::prelude::*;
 use teloxide::types::ResponseParameters;
 use teloxide::{ApiError, RequestError};
@@ -38,6 +38,9 @@ pub enum CallError {
 pub struct Api {
     bot: Bot,
 }
+
+/// How Telegram's success answers start.
+const SUCCESS: &[u8] = br#"{"ok":true,"#;
 
 /// A Bot API answer (`ok`, then `result` or `description` with `parameters`).
 #[derive(Deserialize)]
@@ -72,6 +75,29 @@ impl Api {
         method: &str,
         payload: &impl Serialize,
     ) -> Result<T, CallError> {
+        let (status, bytes) = self.post(method, payload).await?;
+        classify(status, bytes.as_ref())
+    }
+
+    /// Calls `method` with the JSON `payload` when its result is not read (a sent message,
+    /// which Telegram echoes whole). An answer that starts as Telegram's success answers do,
+    /// `{"ok":true,`, is a success without reading the rest; any other is read as by
+    /// [`Api::call`].
+    pub async fn call_unread(
+        &self,
+        method: &str,
+        payload: &impl Serialize,
+    ) -> Result<(), CallError> {
+        let (status, bytes) = self.post(method, payload).await?;
+        unread(status, bytes.as_ref())
+    }
+
+    /// Posts `payload` to `method`: the answer's HTTP status and body.
+    async fn post(
+        &self,
+        method: &str,
+        payload: &impl Serialize,
+    ) -> Result<(u16, impl AsRef<[u8]>), CallError> {
         let body = serde_json::to_vec(payload)
             .map_err(|e| CallError::Refused(RequestError::Api(ApiError::Unknown(e.to_string()))))?;
         let mut url = self.bot.api_url();
@@ -98,8 +124,16 @@ impl Api {
             Ok(bytes) => bytes,
             Err(e) => return Err(CallError::Unknown(without_url(&e))),
         };
-        classify(status, &bytes)
+        Ok((status, bytes))
     }
+}
+
+/// The outcome of an answer whose result is not read ([`Api::call_unread`]).
+fn unread(status: u16, body: &[u8]) -> Result<(), CallError> {
+    if (200..=299).contains(&status) && body.starts_with(SUCCESS) {
+        return Ok(());
+    }
+    classify::<IgnoredAny>(status, body).map(drop)
 }
 
 /// The outcome of an answer with HTTP `status` and `body`.
@@ -162,6 +196,27 @@ mod tests {
 
     fn outcome(status: u16, body: &str) -> Result<bool, CallError> {
         classify::<bool>(status, body.as_bytes())
+    }
+
+    #[test]
+    fn an_unread_result_is_a_success_by_its_start_and_anything_else_is_classified() {
+        let sent = r#"{"ok":true,"result":{"message_id":7,"text":"贷款"}}"#;
+        assert!(unread(200, sent.as_bytes()).is_ok());
+        assert!(unread(200, br#"{"result":{},"ok":true}"#).is_ok());
+        assert!(matches!(unread(200, b"<html>"), Err(CallError::Unknown(_))));
+        assert!(matches!(
+            unread(200, br#"{"ok":false,"description":"x"}"#),
+            Err(CallError::Unknown(_))
+        ));
+        let retry = br#"{"ok":false,"error_code":429,"parameters":{"retry_after":3}}"#;
+        assert!(matches!(
+            unread(429, retry),
+            Err(CallError::RetryAfter(d)) if d == Duration::from_secs(3)
+        ));
+        assert!(
+            matches!(unread(502, sent.as_bytes()), Err(CallError::Unknown(_))),
+            "a success body under a failure status is not a success"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use teloxide::payloads::{
     AnswerCallbackQuery, AnswerCallbackQuerySetters, AnswerInlineQuery, AnswerInlineQuerySetters,
     DeleteWebhook, GetChatMember, GetWebhookInfo, SendMessage, SendMessageSetters, SetMyCommands,
@@ -281,10 +281,7 @@ impl Sender {
             }
             // The sent message Telegram returns is not read (nothing uses it): parsing it into
             // a teloxide `Message` cost more than the rest of the send.
-            self.api
-                .call::<IgnoredAny>("sendMessage", &payload)
-                .await
-                .map(drop)
+            self.api.call_unread("sendMessage", &payload).await
         };
         let held = |after| {
             if let Some(pacer) = pacer {
