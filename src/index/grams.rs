@@ -183,16 +183,16 @@ fn keys(t: &TextGrams) -> impl Iterator<Item = u64> + '_ {
 }
 
 impl Postings {
-    /// Counted first, then filled into lists and bitsets of the right sizes: one hash lookup
-    /// per gram of a text, and no list per gram grown one member at a time.
+    /// Counted first, then filled into lists and bitsets of the right sizes: two hash lookups
+    /// per gram of a text (one to count, one to fill), and no list per gram grown one member at
+    /// a time.
     fn new(texts: &[TextGrams]) -> Postings {
         let len = texts.len();
         let total: usize = texts.iter().map(TextGrams::len).sum();
-        // Each distinct gram gets an id; `seq` holds the id of every gram of every text.
+        // Each distinct gram gets an id, in order of first occurrence.
         let mut ids: FxHashMap<u64, u32> = FxHashMap::default();
         ids.reserve(total / 8);
         let mut counts: Vec<u32> = Vec::new();
-        let mut seq: Vec<u32> = Vec::with_capacity(total);
         for t in texts {
             for key in keys(t) {
                 let next = counts.len() as u32;
@@ -201,7 +201,6 @@ impl Postings {
                     counts.push(0);
                 }
                 counts[id as usize] += 1;
-                seq.push(id);
             }
         }
         // Rare grams get a list, common ones a bitset; then each gram's members are filled in
@@ -219,6 +218,7 @@ impl Postings {
                 }
             })
             .collect();
+        drop(counts);
         let mut lists = vec![0u32; listed as usize];
         let mut bits = vec![0u64; set_words as usize];
         let mut fill: Vec<u32> = (members.iter())
@@ -227,19 +227,17 @@ impl Postings {
                 Members::Bits(_) => 0,
             })
             .collect();
-        let mut at = 0;
         for (i, t) in texts.iter().enumerate() {
-            let n = t.len();
-            for &id in &seq[at..at + n] {
-                match members[id as usize] {
+            for key in keys(t) {
+                let id = ids[&key] as usize;
+                match members[id] {
                     Members::List(..) => {
-                        lists[fill[id as usize] as usize] = i as u32;
-                        fill[id as usize] += 1;
+                        lists[fill[id] as usize] = i as u32;
+                        fill[id] += 1;
                     }
                     Members::Bits(from) => bits[from as usize + i / 64] |= 1 << (i % 64),
                 }
             }
-            at += n;
         }
         Postings {
             len,
