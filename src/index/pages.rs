@@ -134,14 +134,16 @@ impl Pages {
         kept.rankings.get(key).cloned()
     }
 
-    /// Keeps `ranking` for `key`, dropping the oldest beyond [`KEPT`].
-    pub(super) fn put(&self, key: PageKey, ranking: Ranking) {
+    /// Keeps the ranking `make` gives for `key`, unless one is kept already (the same question
+    /// asked again has the same ranking: it is not worked out twice), dropping the oldest
+    /// beyond [`KEPT`].
+    pub(super) fn keep(&self, key: PageKey, make: impl FnOnce() -> Ranking) {
+        if self.get(&key).is_some() {
+            return;
+        }
+        let ranking = Arc::new(make());
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        if kept
-            .rankings
-            .insert(key.clone(), Arc::new(ranking))
-            .is_none()
-        {
+        if kept.rankings.insert(key.clone(), ranking).is_none() {
             kept.order.push_back(key);
         }
         while kept.order.len() > KEPT {
@@ -208,9 +210,12 @@ mod tests {
         let pages = Pages::default();
         let empty = || Ranking::new(&Retrieval::default(), &[]);
         for i in 0..KEPT + 3 {
-            pages.put(PageKey::new(&format!("问题{i}"), None, false), empty());
+            pages.keep(PageKey::new(&format!("问题{i}"), None, false), empty);
         }
         assert_eq!(pages.len(), KEPT);
+        pages.keep(PageKey::new("问题3", None, false), || {
+            panic!("a ranking kept is not worked out again")
+        });
         assert!(pages.get(&PageKey::new("问题0", None, false)).is_none());
         assert!(pages.get(&PageKey::new("问题3", None, false)).is_some());
         assert!(

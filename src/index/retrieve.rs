@@ -244,7 +244,7 @@ impl KnowledgeBase {
         let mut ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
         self.demote_copies(&mut ranked);
         if ranked.len() >= opts.offset + opts.k {
-            self.pages.put(key, Ranking::new(&out, &ranked));
+            self.pages.keep(key, || Ranking::new(&out, &ranked));
         }
         out.hits = ranked
             .into_iter()
