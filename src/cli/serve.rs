@@ -20,7 +20,7 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let bot = crate::telegram::BotConfig::from_config(cfg)?;
+    let mut bot = crate::telegram::BotConfig::from_config(cfg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -34,8 +34,14 @@ pub(super) fn run(cfg: &Config) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("health endpoint {addr}"))?;
             tracing::info!(%bound, "health endpoint at /healthz (503 until the index is ready)");
         }
+        // The HTTP client (TLS roots) is built while the index opens.
+        let connecting = {
+            let bot = bot.clone();
+            tokio::task::spawn_blocking(move || crate::telegram::client(&bot))
+        };
         let loading = cfg.clone();
         let app = tokio::task::spawn_blocking(move || load_app(&loading, false)).await??;
+        bot.client = Some(connecting.await??);
         let app = Arc::new(app);
         index_metrics(&app);
         ready.set_ready();

@@ -49,6 +49,9 @@ pub struct BotConfig {
     pub recovery: Option<Recovery>,
     /// Telegram user ids who may use `/review` in a private chat.
     pub admins: Vec<u64>,
+    /// The bot's HTTP client, built ahead ([`client`](super::client)); [`run`](super::run) builds
+    /// it when `None`.
+    pub client: Option<super::Client>,
 }
 
 /// The Redis inbox of accepted updates (crash recovery).
@@ -78,6 +81,7 @@ impl BotConfig {
             shutdown_grace: Duration::from_secs(10),
             recovery: None,
             admins: Vec::new(),
+            client: None,
         }
     }
 
@@ -175,7 +179,10 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let cfg = BotConfig::new(Secret::new("123:SECRET"));
+        let mut cfg = BotConfig::new(Secret::new("123:SECRET"));
+        assert!(!format!("{cfg:?}").contains("SECRET"));
+        // A client built ahead holds the token too.
+        cfg.client = Some(super::super::client(&cfg).expect("client"));
         assert!(!format!("{cfg:?}").contains("SECRET"));
     }
 

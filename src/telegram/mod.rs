@@ -239,6 +239,34 @@ const ALLOWED: [AllowedUpdate; 4] = [
     AllowedUpdate::MyChatMember,
 ];
 
+/// The bot's HTTP client with its token and Bot API URL ([`client`]); shown without them.
+#[derive(Clone)]
+pub struct Client(Bot);
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Client(..)")
+    }
+}
+
+/// The bot's HTTP client for `cfg` (its token, Bot API URL and a timeout above the long poll's).
+/// Building it loads the system's root certificates for TLS, tens of milliseconds of CPU:
+/// `serve` builds it while the index opens and hands it to [`run`] in [`BotConfig::client`].
+///
+/// # Errors
+/// The HTTP client could not be set up.
+pub fn client(cfg: &BotConfig) -> Result<Client, RunError> {
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(cfg.poll_timeout + HTTP_MARGIN)
+        .build()
+        .map_err(|e| RunError::Client(e.to_string()))?;
+    let bot = Bot::with_client(cfg.token.expose(), client);
+    Ok(Client(match cfg.api_url.clone() {
+        Some(url) => bot.set_api_url(url),
+        None => bot,
+    }))
+}
+
 /// Runs the bot until SIGTERM or SIGINT: getMe (asked until Telegram answers, see
 /// [`poll::get_me`]), setMyCommands, announcement delivery (when `broadcasts` is given), then
 /// long polling (or the webhook listener) feeding [`schema`]. On the signal it stops fetching
@@ -264,14 +292,10 @@ pub async fn run<A: Knowledge, S: BotStore>(
         }
         let _ = stopping.send(Some(tokio::time::Instant::now()));
     });
-    let client = teloxide::net::default_reqwest_settings()
-        .timeout(cfg.poll_timeout + HTTP_MARGIN)
-        .build()
-        .map_err(|e| RunError::Client(e.to_string()))?;
-    let mut bot = Bot::with_client(cfg.token.expose(), client);
-    if let Some(url) = cfg.api_url.clone() {
-        bot = bot.set_api_url(url);
-    }
+    let Client(bot) = match cfg.client.clone() {
+        Some(built) => built,
+        None => client(&cfg)?,
+    };
     // Updates come in through our own long poll (or teloxide's webhook listener); every other
     // call goes out through our own calls and pacing.
     let pacer = cfg.limits.map(|limits| Arc::new(Pacer::new(limits)));
