@@ -62,9 +62,7 @@ impl TextGrams {
             across_only,
         }
     }
-}
 
-impl TextGrams {
     /// Number of grams: characters, pairs and pairs only across whitespace ([`keys`]).
     fn len(&self) -> usize {
         self.chars.len() + self.pairs.len() + self.across_only.len()

@@ -175,11 +175,11 @@ impl KnowledgeBase {
             .and_then(|r| self.places.resolve(r))
             .or_else(|| self.places.detect(question).map(|(_, path)| path))
             .map(str::to_string);
-        let key = PageKey::new(question, region.as_deref(), opts.own_region);
+        let key = || PageKey::new(question, region.as_deref(), opts.own_region);
         if paging
             && let Some(page) = self
                 .pages
-                .get(&key)
+                .get(&key())
                 .and_then(|r| r.page(opts.offset, opts.k))
         {
             return page;
@@ -244,7 +244,7 @@ impl KnowledgeBase {
         let mut ranked = group(scored, |ord| self.corpus.clauses[ord].doc);
         self.demote_copies(&mut ranked);
         if ranked.len() >= opts.offset + opts.k {
-            self.pages.keep(key, || Ranking::new(&out, &ranked));
+            self.pages.keep(key(), || Ranking::new(&out, &ranked));
         }
         out.hits = ranked
             .into_iter()

@@ -40,14 +40,18 @@ pub fn scratch(name: &str) -> PathBuf {
 /// The shared app (built on first use).
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
-        let (app, _) = App::load(
-            &config(scratch("kb-index")),
-            false,
-            &mut |_, _| {},
-            &mut || {},
-        )
-        .expect("bundled data loads");
-        app
-    })
+    APP.get_or_init(fresh_app)
+}
+
+/// An app of its own over the shared index: nothing it keeps between questions is shared with
+/// [`app`].
+pub fn fresh_app() -> App {
+    let (app, _) = App::load(
+        &config(scratch("kb-index")),
+        false,
+        &mut |_, _| {},
+        &mut || {},
+    )
+    .expect("bundled data loads");
+    app
 }

@@ -145,13 +145,7 @@ fn pages_do_not_repeat_clauses() {
 /// its first search of each page is a search of its own.
 #[test]
 fn a_page_read_off_the_kept_ranking_is_the_page_a_search_gives() {
-    let (fresh, _) = policybot::app::App::load(
-        &super::kb::config(super::kb::scratch("kb-index")),
-        false,
-        &mut |_, _| {},
-        &mut || {},
-    )
-    .expect("bundled data loads");
+    let fresh = super::kb::fresh_app();
     let kb = fresh.kb();
     let questions = eval::load(&root().join("tests/data/gold.jsonl")).expect("gold set loads");
     let mut asked: Vec<(String, Option<&str>)> = (questions.iter().take(40))
