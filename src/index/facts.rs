@@ -1,13 +1,14 @@
 //! What ranking knows beyond the words: per clause, computed once when the index is opened
 //! ([`Facts`]: character bigrams for copy detection, whether it states a time limit or an
 //! amount; built with the [`GramIndex`] of all clauses' grams), and per question,
-//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units), the
-//! boost of a clause that carries it, and the question without those words (for follow-ups).
-//! The words on both sides are the lexicon's: `answer_types.tsv` for the question,
-//! `clause_facts.tsv` for the clause.
+//! what kind of answer it asks for ([`Asks`]: a date, an amount, the responsible units, the
+//! measure word of a count), the boost of a clause that carries it, and the question without
+//! those words (for follow-ups). The words on both sides are the lexicon's (`answer_types.tsv`
+//! for the question, `clause_facts.tsv` for the clause), except the measure word, which is read
+//! off the question itself.
 
 use super::grams::{GramIndex, TextGrams};
-use crate::text::chars::has_amount;
+use crate::text::chars::{has_amount, is_cjk};
 use crate::text::lexicon::{AnswerTypes, ClauseFacts};
 use crate::text::segment::Segmenter;
 
@@ -63,6 +64,8 @@ pub(super) struct Asks {
     amount: bool,
     /// 谁负责 / 哪个部门 …: the responsible units.
     who: bool,
+    /// The measure word a count is asked in (家 in 多少家, 月 in 几个月).
+    unit: Option<char>,
 }
 
 /// Boost of a clause that carries what the question asks for.
@@ -75,6 +78,7 @@ impl Asks {
             when: has(&types.when),
             amount: has(&types.amount),
             who: has(&types.who),
+            unit: measure(question),
         }
     }
 
@@ -94,8 +98,55 @@ impl Asks {
         if self.who && !clause.departments.is_empty() {
             b *= ASKS_BOOST;
         }
+        if self.unit.is_some_and(|u| counts_in(&clause.text, u)) {
+            b *= UNIT_BOOST;
+        }
         b
     }
+}
+
+/// Boost of a clause that states a number in the measure word the question asks a count in.
+const UNIT_BOOST: f32 = 1.4;
+
+/// The measure word after the question's 多少 or 几 (a 个 between them skipped): the unit the
+/// answer is counted in. Mandarin puts the classifier right after the interrogative numeral.
+fn measure(question: &str) -> Option<char> {
+    let mut chars = question.chars().peekable();
+    while let Some(c) = chars.next() {
+        let asks = match c {
+            '几' => true,
+            '多' => chars.next_if_eq(&'少').is_some(),
+            _ => false,
+        };
+        if asks {
+            chars.next_if_eq(&'个');
+            return chars
+                .next()
+                .filter(|c| is_cjk(*c) && !NUMERALS.contains(*c));
+        }
+    }
+    None
+}
+
+/// Chinese numeral characters, read as digits in [`counts_in`].
+const NUMERALS: &str = "零一二两三四五六七八九十百千万亿半";
+
+/// Whether `text` states a number counted in `unit` (a 个 between them allowed): 245家, 6 个月,
+/// 一家. A four-digit number before 年 is a year, not a count of years.
+fn counts_in(text: &str, unit: char) -> bool {
+    let is_digit =
+        |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c) || NUMERALS.contains(c);
+    let mut rest = text;
+    while let Some(at) = rest.find(is_digit) {
+        let from = &rest[at..];
+        rest = from.trim_start_matches(|c: char| is_digit(c) || c == '.' || c.is_whitespace());
+        let number = &from[..from.len() - rest.len()];
+        let year = unit == '年' && number.chars().filter(char::is_ascii_digit).count() == 4;
+        if !year && rest.strip_prefix('个').unwrap_or(rest).starts_with(unit) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A date, deadline or time limit: one of `words` (`6月30日前`, `年底前`, `起实施`,
@@ -246,6 +297,27 @@ mod tests {
 
     fn lexicon() -> Lexicon {
         Lexicon::load(&crate::text::test_support::lexicon_dir()).expect("data/lexicon loads")
+    }
+
+    #[test]
+    fn the_measure_word_follows_the_interrogative() {
+        assert_eq!(measure("安阳今年计划新认定多少家高新技术企业"), Some('家'));
+        assert_eq!(measure("商用货车的贷款能延几个月"), Some('月'));
+        assert_eq!(measure("研发占营收5%以上得几分"), Some('分'));
+        assert_eq!(measure("利率多少"), None);
+        assert_eq!(measure("能贷几十万"), None);
+        assert_eq!(measure("有多大"), None);
+    }
+
+    #[test]
+    fn a_count_is_a_number_in_the_measure_word() {
+        assert!(counts_in("新认定高新技术企业245家", '家'));
+        assert!(counts_in("减免 6 个月租金", '月'));
+        assert!(counts_in("济源原则上只保留一家政府性融资担保机构", '家'));
+        assert!(counts_in("从事相关领域达 10 年及以上", '年'));
+        assert!(!counts_in("2022年起实施", '年'));
+        assert!(!counts_in("支持企业家参加培训", '家'));
+        assert!(!counts_in("", '家'));
     }
 
     #[test]
