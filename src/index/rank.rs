@@ -81,8 +81,11 @@ pub(super) fn prior(
             Level::City | Level::County => 0.9,
         },
     };
+    // A document's header says little of its measures; an interpretation's Q&A (解读) restates
+    // the clauses a user should be cited.
     let kind = match kind {
         ClauseKind::Header => 0.7,
+        ClauseKind::Faq => 0.8,
         _ => 1.0,
     };
     let draft = if doc.draft { 0.9 } else { 1.0 };
