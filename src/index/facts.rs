@@ -21,6 +21,8 @@ pub struct Facts {
     time_limit: bool,
     /// Carries an amount, rate or count.
     amount: bool,
+    /// The measure words it states numbers in (家 of 245家, 月 of 6 个月), sorted.
+    counted: Vec<char>,
 }
 
 /// Facts of every clause, and the index of every clause's own grams and every document's title
@@ -49,6 +51,7 @@ pub(super) fn facts(
             pairs: Pairs::new(grams.pairs),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
+            counted: counted(&c.text),
         })
         .collect();
     (facts, index)
@@ -98,7 +101,10 @@ impl Asks {
         if self.who && !clause.departments.is_empty() {
             b *= ASKS_BOOST;
         }
-        if self.unit.is_some_and(|u| counts_in(&clause.text, u)) {
+        if self
+            .unit
+            .is_some_and(|u| facts.counted.binary_search(&u).is_ok())
+        {
             b *= UNIT_BOOST;
         }
         b
@@ -120,33 +126,65 @@ fn measure(question: &str) -> Option<char> {
         };
         if asks {
             chars.next_if_eq(&'个');
-            return chars
-                .next()
-                .filter(|c| is_cjk(*c) && !NUMERALS.contains(*c));
+            return chars.next().filter(|c| is_cjk(*c) && !is_numeral(*c));
         }
     }
     None
 }
 
-/// Chinese numeral characters, read as digits in [`counts_in`].
-const NUMERALS: &str = "零一二两三四五六七八九十百千万亿半";
+/// A Chinese numeral character (一, 两, 十, 万, 半 …).
+fn is_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '零' | '一'
+            | '二'
+            | '两'
+            | '三'
+            | '四'
+            | '五'
+            | '六'
+            | '七'
+            | '八'
+            | '九'
+            | '十'
+            | '百'
+            | '千'
+            | '万'
+            | '亿'
+            | '半'
+    )
+}
 
-/// Whether `text` states a number counted in `unit` (a 个 between them allowed): 245家, 6 个月,
-/// 一家. A four-digit number before 年 is a year, not a count of years.
-fn counts_in(text: &str, unit: char) -> bool {
-    let is_digit =
-        |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c) || NUMERALS.contains(c);
-    let mut rest = text;
-    while let Some(at) = rest.find(is_digit) {
-        let from = &rest[at..];
-        rest = from.trim_start_matches(|c: char| is_digit(c) || c == '.' || c.is_whitespace());
-        let number = &from[..from.len() - rest.len()];
-        let year = unit == '年' && number.chars().filter(char::is_ascii_digit).count() == 4;
-        if !year && rest.strip_prefix('个').unwrap_or(rest).starts_with(unit) {
-            return true;
+/// The measure words `text` states numbers in (a 个 between them allowed), sorted: 家 of
+/// 245家, 月 of 6 个月, 家 of 一家. A four-digit number before 年 is a year, not a count of years.
+fn counted(text: &str) -> Vec<char> {
+    let mut units = Vec::new();
+    // Inside a number: how many ASCII digits it has so far; and whether a 个 followed it.
+    let mut number: Option<usize> = None;
+    let mut ge = false;
+    for c in text.chars() {
+        let digit = c.is_ascii_digit() || ('０'..='９').contains(&c) || is_numeral(c);
+        match number {
+            Some(ascii) if digit && !ge => number = Some(ascii + usize::from(c.is_ascii_digit())),
+            Some(_) if !ge && (c == '.' || c.is_whitespace()) => {}
+            Some(_) if !ge && c == '个' => ge = true,
+            Some(ascii) => {
+                if is_cjk(c) && !(c == '年' && ascii == 4) {
+                    units.push(c);
+                }
+                number = None;
+                ge = false;
+            }
+            None => {}
+        }
+        if number.is_none() && digit {
+            number = Some(usize::from(c.is_ascii_digit()));
+            ge = false;
         }
     }
-    false
+    units.sort_unstable();
+    units.dedup();
+    units
 }
 
 /// A date, deadline or time limit: one of `words` (`6月30日前`, `年底前`, `起实施`,
@@ -311,13 +349,13 @@ mod tests {
 
     #[test]
     fn a_count_is_a_number_in_the_measure_word() {
-        assert!(counts_in("新认定高新技术企业245家", '家'));
-        assert!(counts_in("减免 6 个月租金", '月'));
-        assert!(counts_in("济源原则上只保留一家政府性融资担保机构", '家'));
-        assert!(counts_in("从事相关领域达 10 年及以上", '年'));
-        assert!(!counts_in("2022年起实施", '年'));
-        assert!(!counts_in("支持企业家参加培训", '家'));
-        assert!(!counts_in("", '家'));
+        assert_eq!(counted("新认定高新技术企业245家"), ['家']);
+        assert_eq!(counted("减免 6 个月租金，其他地区减免 3 个月"), ['月']);
+        assert_eq!(counted("济源原则上只保留一家政府性融资担保机构"), ['家']);
+        assert_eq!(counted("从事相关领域达 10 年及以上"), ['年']);
+        assert_eq!(counted("2022年起实施，奖励 5 万元"), ['元']);
+        assert!(counted("支持企业家参加培训").is_empty());
+        assert!(counted("").is_empty());
     }
 
     #[test]
