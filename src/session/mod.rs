@@ -341,9 +341,26 @@ pub trait SessionStore: Send + Sync {
 
 /// The flood limit: questions per (chat, user) per minute. An unreachable store lets everyone
 /// through.
-pub trait FloodGate: Send + Sync {
+pub trait FloodGate: SessionStore {
     /// Counts one question for `key` in the current window; false when over `limit` per minute.
     fn allow(&self, key: SessionKey, limit: u32) -> impl std::future::Future<Output = bool> + Send;
+
+    /// Counts one question for `key` as [`FloodGate::allow`] does and, when it is allowed, loads
+    /// its session as [`SessionStore::load`] does: the start of every question, in one round
+    /// trip where the store can. `None` when over `limit` per minute.
+    fn admit(
+        &self,
+        key: SessionKey,
+        limit: u32,
+    ) -> impl std::future::Future<Output = Option<Session>> + Send {
+        async move {
+            if self.allow(key, limit).await {
+                Some(self.load(key).await)
+            } else {
+                None
+            }
+        }
+    }
 }
 
 /// The operator's logs: 👍/👎 feedback and unanswered questions, each capped and expiring by
@@ -378,9 +395,15 @@ pub const UPDATE_ATTEMPTS: usize = 5;
 
 /// Load → `change` → store, as one step per (chat, user): when another update of the same
 /// session was stored meanwhile, `change` runs again on that one, so two updates of one user at
-/// once (a press and a message, two replicas) never lose each other's change. Returns the stored
-/// session and what `change` produced.
-pub async fn update<S, T, F, Fut>(store: &S, key: SessionKey, mut change: F) -> (Session, T)
+/// once (a press and a message, two replicas) never lose each other's change. `loaded`: the
+/// session as just loaded (by [`FloodGate::admit`]), used for the first attempt instead of loading
+/// it again. Returns the stored session and what `change` produced.
+pub async fn update<S, T, F, Fut>(
+    store: &S,
+    key: SessionKey,
+    mut loaded: Option<Session>,
+    mut change: F,
+) -> (Session, T)
 where
     S: SessionStore,
     F: FnMut(Session) -> Fut,
@@ -388,7 +411,10 @@ where
 {
     let mut attempt = 1;
     loop {
-        let old = store.load(key).await;
+        let old = match loaded.take() {
+            Some(session) => session,
+            None => store.load(key).await,
+        };
         let (new, out) = change(old.clone()).await;
         if attempt >= UPDATE_ATTEMPTS {
             store.save(key, &new).await;

@@ -287,24 +287,35 @@ fn is_outage(e: &RedisError) -> bool {
     !data_level
 }
 
-impl SessionStore for RedisStore {
-    async fn load(&self, key: SessionKey) -> Session {
-        let cmd = redis::cmd("GETEX")
+impl RedisStore {
+    /// The command that reads the session of `key` and refreshes its TTL.
+    fn getex(&self, key: SessionKey) -> Cmd {
+        redis::cmd("GETEX")
             .arg(self.session_key(key))
             .arg("PX")
             .arg(self.ttl_ms())
-            .take();
-        let Some(Some(json)) = self.query::<Option<String>>(&cmd).await else {
-            return Session::default();
-        };
-        match serde_json::from_str(&json) {
-            Ok(session) => session,
-            Err(e) => {
-                // E.g. written by an older version; the message carries no session contents.
-                tracing::warn!(error = %e, "stored session unreadable; starting fresh");
-                Session::default()
-            }
+            .take()
+    }
+}
+
+/// The session stored as `json`; a fresh one when there is none or it cannot be read.
+fn session_of(json: Option<String>) -> Session {
+    let Some(json) = json else {
+        return Session::default();
+    };
+    match serde_json::from_str(&json) {
+        Ok(session) => session,
+        Err(e) => {
+            // E.g. written by an older version; the message carries no session contents.
+            tracing::warn!(error = %e, "stored session unreadable; starting fresh");
+            Session::default()
         }
+    }
+}
+
+impl SessionStore for RedisStore {
+    async fn load(&self, key: SessionKey) -> Session {
+        session_of(self.query(&self.getex(key)).await.flatten())
     }
 
     async fn save(&self, key: SessionKey, session: &Session) {
@@ -350,8 +361,9 @@ impl SessionStore for RedisStore {
     }
 }
 
-impl FloodGate for RedisStore {
-    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
+impl RedisStore {
+    /// The commands that count one question of `key` in the current flood window.
+    fn count_question(&self, key: SessionKey) -> Pipeline {
         let counter = self.flood_key(key, flood_window());
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -360,10 +372,28 @@ impl FloodGate for RedisStore {
             .arg(&counter)
             .arg(FLOOD_KEY_SECS)
             .ignore();
-        match self.query_pipe::<(u64,)>(&pipe).await {
+        pipe
+    }
+}
+
+impl FloodGate for RedisStore {
+    async fn allow(&self, key: SessionKey, limit: u32) -> bool {
+        match self.query_pipe::<(u64,)>(&self.count_question(key)).await {
             Some((count,)) => count <= u64::from(limit),
             // No Redis, no counting: answering beats refusing everyone.
             None => true,
+        }
+    }
+
+    /// The count and the session in one round trip.
+    async fn admit(&self, key: SessionKey, limit: u32) -> Option<Session> {
+        let mut pipe = self.count_question(key);
+        pipe.add_command(self.getex(key));
+        match self.query_pipe::<(u64, Option<String>)>(&pipe).await {
+            Some((count, _)) if count > u64::from(limit) => None,
+            Some((_, json)) => Some(session_of(json)),
+            // No Redis: no counting and no session, as `allow` and `load` have it.
+            None => Some(Session::default()),
         }
     }
 }

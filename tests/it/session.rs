@@ -108,7 +108,7 @@ async fn concurrent_updates_keep_every_change<S: BotStore>(
         .map(|_| {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
-                session::update(&*store, k, |mut s| async move {
+                session::update(&*store, k, None, |mut s| async move {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     s.shown += 1;
                     (s, ())
@@ -215,6 +215,29 @@ async fn flood_limit<S: BotStore>(make: impl AsyncFn(&str, Duration) -> S) {
     assert!(
         store.allow(key(1, 2), 3).await,
         "help: another user has their own counter"
+    );
+    // admit: the same count, and the session with it.
+    store.save(key(1, 3), &session("kept")).await;
+    for i in 1..=2 {
+        assert_eq!(
+            store.admit(key(1, 3), 2).await,
+            Some(session("kept")),
+            "help: admit {i} is within the limit and loads the session"
+        );
+    }
+    assert_eq!(
+        store.admit(key(1, 3), 2).await,
+        None,
+        "help: the 3rd admit in a minute is over limit 2"
+    );
+    assert!(
+        !store.allow(key(1, 3), 3).await,
+        "help: admit and allow count on one counter"
+    );
+    assert_eq!(
+        store.admit(key(1, 4), 2).await,
+        Some(Session::default()),
+        "help: a user without a session is admitted with a fresh one"
     );
 }
 
@@ -660,6 +683,13 @@ async fn assert_down_behaviour(store: &RedisStore) {
         "help: no counting without Redis"
     );
     assert!(t.elapsed() < quick, "allow took {:?}", t.elapsed());
+    let t = Instant::now();
+    assert_eq!(
+        store.admit(key(1, 1), 0).await,
+        Some(Session::default()),
+        "help: admitted with a fresh session without Redis"
+    );
+    assert!(t.elapsed() < quick, "admit took {:?}", t.elapsed());
     let t = Instant::now();
     store.record_unanswered(key(1, 1), no_match("q")).await;
     assert!(store.logs(0).await.unanswered.is_empty());

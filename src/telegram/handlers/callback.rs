@@ -74,12 +74,19 @@ async fn press<A: Knowledge, S: BotStore>(
     key: SessionKey,
     action: Action,
 ) -> HandlerResult {
-    if action.searches() && !ctx.sessions.allow(key, ctx.flood_per_minute).await {
-        ctx.sender.answer_callback(id, Some(texts::FLOOD)).await?;
-        return Ok(());
-    }
-    let (session, pressed) =
-        update(ctx, key, move |app, session| app.press(session, action)).await?;
+    let loaded = if action.searches() {
+        let Some(loaded) = ctx.sessions.admit(key, ctx.flood_per_minute).await else {
+            ctx.sender.answer_callback(id, Some(texts::FLOOD)).await?;
+            return Ok(());
+        };
+        Some(loaded)
+    } else {
+        None
+    };
+    let (session, pressed) = update(ctx, key, loaded, move |app, session| {
+        app.press(session, action)
+    })
+    .await?;
     let Some(reply) = pressed else {
         return stale(ctx, id).await;
     };

@@ -137,7 +137,7 @@ pub(super) async fn run_command<A: Knowledge, S: BotStore>(
         Command::Region(region) => {
             let shown = |path: &str| short_region(path).to_string();
             let name = region.trim().to_string();
-            let (session, set) = update(ctx, key, move |app, session| match name.as_str() {
+            let (session, set) = update(ctx, key, None, move |app, session| match name.as_str() {
                 "" => Ok(None),
                 name => app.set_region(session, name).map(Some),
             })

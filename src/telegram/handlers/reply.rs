@@ -27,15 +27,15 @@ pub(super) async fn ask<A: Knowledge, S: BotStore>(
     question: String,
     header: Option<String>,
 ) -> HandlerResult {
-    if !ctx.sessions.allow(key, ctx.flood_per_minute).await {
+    let Some(loaded) = ctx.sessions.admit(key, ctx.flood_per_minute).await else {
         ctx.sender.text(target, texts::FLOOD, None).await?;
         return Ok(());
-    }
+    };
     let message = move |app: &A, session: &mut Session| {
         app.message(&question, session, &AskOptions::default())
     };
     let started = Instant::now();
-    let (session, reply) = match update(ctx, key, message).await {
+    let (session, reply) = match update(ctx, key, Some(loaded), message).await {
         Ok(done) => done,
         Err(error) => {
             ctx.sender.text(target, texts::APOLOGY, None).await?;
@@ -65,10 +65,12 @@ fn source(target: Target, header: Option<&str>) -> Source {
 
 /// Runs `change` on the (chat, user) session off the async workers (it may search) and stores
 /// the result before anything is sent, so a quick press finds it; two updates of one session at
-/// once both count ([`session::update`]). `Err` when `change` panicked (the session is kept).
+/// once both count ([`session::update`]; `loaded`: the session as just loaded, if it was).
+/// `Err` when `change` panicked (the session is kept).
 pub(super) async fn update<A, S, T>(
     ctx: &Ctx<A, S>,
     key: SessionKey,
+    loaded: Option<Session>,
     change: impl Fn(&A, &mut Session) -> T + Send + Sync + 'static,
 ) -> Result<(Session, T), JoinError>
 where
@@ -77,7 +79,7 @@ where
     T: Send + 'static,
 {
     let change = Arc::new(change);
-    let (session, out) = session::update(&ctx.sessions, key, |mut session| {
+    let (session, out) = session::update(&ctx.sessions, key, loaded, |mut session| {
         let change = Arc::clone(&change);
         let before = session.clone();
         async move {
