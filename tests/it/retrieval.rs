@@ -221,8 +221,9 @@ fn dev_set_meets_the_floors() {
     assert_eq!(r.wrongly_declined, 0, "{}", r.to_text());
 }
 
-/// Floors at the figures measured when answerability and typo repair landed (session 7), so a
-/// change that loses quality on the independent set fails CI. The held-out (odd) half is scored
+/// Floors just under the figures measured when measure-word counts and the 解读 prior landed
+/// (session 17: r@3 0.888, MRR 0.864; held-out half r@3 0.862), so a change that loses quality
+/// on the independent set fails CI. The held-out (odd) half is scored
 /// separately: it is never tuned on.
 #[test]
 fn independent_set_holds_its_figures() {
@@ -230,8 +231,8 @@ fn independent_set_holds_its_figures() {
         return;
     };
     let r = eval::run(app(), &questions, 10, 1);
-    assert!(r.recall_at_3 >= 0.86, "{}", r.to_text());
-    assert!(r.mrr >= 0.84, "{}", r.to_text());
+    assert!(r.recall_at_3 >= 0.88, "{}", r.to_text());
+    assert!(r.mrr >= 0.86, "{}", r.to_text());
     assert!(r.out_of_scope_declined >= 18, "{}", r.to_text());
     assert!(r.wrongly_declined <= 4, "{}", r.to_text());
     let odd: Vec<_> = questions
@@ -239,7 +240,7 @@ fn independent_set_holds_its_figures() {
         .filter(|q| eval::Half::Odd.contains(&q.id))
         .collect();
     let r = eval::run(app(), &odd, 10, 1);
-    assert!(r.recall_at_3 >= 0.83, "held-out half\n{}", r.to_text());
+    assert!(r.recall_at_3 >= 0.85, "held-out half\n{}", r.to_text());
     assert!(
         r.out_of_scope_declined >= 7,
         "held-out half\n{}",
@@ -253,5 +254,6 @@ fn follow_ups_find_their_clause_in_context() {
         eval::load(&root().join("tests/data/followups.jsonl")).expect("two-turn cases load");
     assert!(questions.len() >= 30 && questions.iter().all(|q| q.first.is_some()));
     let r = eval::run(app(), &questions, 10, 1);
-    assert!(r.recall_at_3 >= 0.60, "{}", r.to_text());
+    // Session 17: 0.702.
+    assert!(r.recall_at_3 >= 0.68, "{}", r.to_text());
 }
