@@ -169,9 +169,11 @@ async fn an_untouched_entry_is_taken_over_after_the_configured_time() {
         .await
         .expect("enqueue");
     dead.ensure_group().await.expect("group");
+    // The entry's idle time starts when Redis hands it to `dead`, inside the call: timing from
+    // before the call keeps `waited` an upper bound of that time.
+    let started = Instant::now();
     let taken = dead.next_batch().await.expect("read");
     assert_eq!(taken.len(), 1);
-    let started = Instant::now();
     assert!(
         alive.next_batch().await.expect("read").is_empty(),
         "help: not stale yet"
