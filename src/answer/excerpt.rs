@@ -3,6 +3,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::text::chars::is_digit;
 use crate::text::normalize::is_ideograph;
 
 use super::Span;
@@ -175,10 +176,9 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
         return Vec::new();
     }
     // In halves of a term: a matching sentence that states a number gains half a term.
-    let digit = |c: &char| c.is_ascii_digit() || ('０'..='９').contains(c);
     let score: Vec<usize> = (distinct.iter().zip(sents))
         .map(|(&d, &(s, e))| {
-            let number = figure && d > 0 && chars[s..e].iter().any(digit);
+            let number = figure && d > 0 && chars[s..e].iter().any(|c| is_digit(*c));
             2 * d + usize::from(number)
         })
         .collect();

@@ -8,7 +8,7 @@
 //! words, which are read off the texts themselves.
 
 use super::grams::{GramIndex, TextGrams};
-use crate::text::chars::{has_amount, is_cjk};
+use crate::text::chars::{has_amount, is_cjk, is_digit, is_numeral};
 use crate::text::lexicon::{AnswerTypes, ClauseFacts};
 use crate::text::segment::Segmenter;
 
@@ -132,29 +132,6 @@ fn measure(question: &str) -> Option<char> {
     None
 }
 
-/// A Chinese numeral character (一, 两, 十, 万, 半 …).
-fn is_numeral(c: char) -> bool {
-    matches!(
-        c,
-        '零' | '一'
-            | '二'
-            | '两'
-            | '三'
-            | '四'
-            | '五'
-            | '六'
-            | '七'
-            | '八'
-            | '九'
-            | '十'
-            | '百'
-            | '千'
-            | '万'
-            | '亿'
-            | '半'
-    )
-}
-
 /// The measure words `text` states numbers in (a 个 between them allowed), sorted: 家 of
 /// 245家, 月 of 6 个月, 家 of 一家. A four-digit number before 年 is a year, not a count of years.
 fn counted(text: &str) -> Vec<char> {
@@ -163,7 +140,7 @@ fn counted(text: &str) -> Vec<char> {
     let mut number: Option<usize> = None;
     let mut ge = false;
     for c in text.chars() {
-        let digit = c.is_ascii_digit() || ('０'..='９').contains(&c) || is_numeral(c);
+        let digit = is_digit(c) || is_numeral(c);
         match number {
             Some(ascii) if digit && !ge => number = Some(ascii + usize::from(c.is_ascii_digit())),
             Some(_) if !ge && (c == '.' || c.is_whitespace()) => {}

@@ -1,5 +1,6 @@
 //! Small character-level rules shared by every module that needs them, so that one name means
-//! one behaviour: what counts as a CJK character, whether a text states an amount (the units are
+//! one behaviour: what counts as a CJK character, a digit or a Chinese numeral, whether a text
+//! states an amount (the units are
 //! data: `data/lexicon/clause_facts.tsv`), and how text is shortened to a number of characters.
 
 /// Han ideographs (with 〇, extensions and compatibility forms), kana and Hangul syllables: the
@@ -19,11 +20,40 @@ pub fn is_cjk(c: char) -> bool {
     )
 }
 
+/// An ASCII or full-width digit.
+#[must_use]
+pub fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+/// A Chinese numeral character (一, 两, 十, 万, 半 …).
+#[must_use]
+pub fn is_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '零' | '一'
+            | '二'
+            | '两'
+            | '三'
+            | '四'
+            | '五'
+            | '六'
+            | '七'
+            | '八'
+            | '九'
+            | '十'
+            | '百'
+            | '千'
+            | '万'
+            | '亿'
+            | '半'
+    )
+}
+
 /// Whether `text` states an amount: a number (ASCII or full-width digits, with spaces or a
 /// decimal point inside) directly followed by one of `units`.
 #[must_use]
 pub fn has_amount<S: AsRef<str>>(text: &str, units: &[S]) -> bool {
-    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
     text.char_indices().any(|(i, c)| {
         is_digit(c) && {
             let rest = &text[i..];
