@@ -70,9 +70,11 @@ impl Folded {
     }
 
     /// The original characters covered by occurrences of `terms` (each term's occurrences taken
-    /// left to right without overlap), and per sentence how many of the terms occur in it.
-    fn matches(&self, terms: &[Vec<char>]) -> (Vec<bool>, Vec<usize>) {
+    /// left to right without overlap), per sentence how many of the terms occur in it, and
+    /// every occurrence as (term, first original character, end), by first character.
+    fn matches(&self, terms: &[Vec<char>]) -> Matches {
         let mut mask = vec![false; self.chars.len()];
+        let mut found = Vec::new();
         let mut distinct = vec![0; self.sentences.len()];
         // The last term (index + 1) counted for each sentence.
         let mut counted = vec![0; self.sentences.len()];
@@ -80,6 +82,7 @@ impl Folded {
             let n = term.len();
             let mut free = 0;
             for p in self.occurrences(term) {
+                found.push((t, self.origin[p], self.origin[p + n - 1] + 1));
                 if p >= free {
                     mask[self.origin[p]..=self.origin[p + n - 1]].fill(true);
                     free = p + n;
@@ -94,8 +97,23 @@ impl Folded {
                 }
             }
         }
-        (mask, distinct)
+        found.sort_by_key(|o| o.1);
+        Matches {
+            mask,
+            distinct,
+            found,
+        }
     }
+}
+
+/// What [`Folded::matches`] finds.
+struct Matches {
+    /// Per original character: inside an occurrence.
+    mask: Vec<bool>,
+    /// Per sentence: how many distinct terms occur in it.
+    distinct: Vec<usize>,
+    /// Every occurrence: (term, first original character, end), by first character.
+    found: Vec<(usize, usize, usize)>,
 }
 
 /// Appends the NFKC + lower case form of `c` to `out`, whitespace dropped. Ideographs and ASCII
@@ -169,7 +187,11 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
 #[must_use]
 pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
     let terms = usable_terms(terms);
-    let (mask, distinct) = folded.matches(&terms);
+    let Matches {
+        mask,
+        distinct,
+        found,
+    } = folded.matches(&terms);
     let chars = &folded.chars;
     let sents = &folded.sentences;
     if sents.is_empty() {
@@ -191,11 +213,7 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
     let (mut from, mut to) = (s, e);
     if budget(s, e) > MAX_EXCERPT_CHARS {
         let width = MAX_EXCERPT_CHARS - 2;
-        let first_hit = (s..e).find(|i| mask[*i]).unwrap_or(s);
-        from = first_hit
-            .saturating_sub(20)
-            .max(s)
-            .min(e.saturating_sub(width));
+        from = best_window(chars, &mask, &found, (s, e), width, figure);
         to = (from + width).min(e);
     } else {
         let (mut prev, mut next) = (best, best + 1);
@@ -218,6 +236,46 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
     }
     spans(chars, &mask, from, to)
 }
+
+/// Where to start a `width`-character window inside the overlong sentence `s..e`: a little
+/// before one of its matches, taking the window with the most distinct terms, then (for a
+/// `figure` question) one that states a number, then the most highlighted characters, then the
+/// earliest; the sentence start when nothing in it matched.
+fn best_window(
+    chars: &[char],
+    mask: &[bool],
+    found: &[(usize, usize, usize)],
+    (s, e): (usize, usize),
+    width: usize,
+    figure: bool,
+) -> usize {
+    let inside: Vec<_> = found.iter().filter(|o| s <= o.1 && o.2 <= e).collect();
+    let mut best = (s, (0, false, 0));
+    let mut terms: Vec<usize> = Vec::new();
+    for o in &inside {
+        let from = o.1.saturating_sub(LEAD).max(s).min(e.saturating_sub(width));
+        let to = (from + width).min(e);
+        terms.clear();
+        terms.extend(
+            inside
+                .iter()
+                .filter(|i| from <= i.1 && i.2 <= to)
+                .map(|i| i.0),
+        );
+        terms.sort_unstable();
+        terms.dedup();
+        let number = figure && chars[from..to].iter().any(|c| is_digit(*c));
+        let lit = mask[from..to].iter().filter(|m| **m).count();
+        let score = (terms.len(), number, lit);
+        if score > best.1 {
+            best = (from, score);
+        }
+    }
+    best.0
+}
+
+/// Characters of context kept before the first match of a window cut out of a long sentence.
+const LEAD: usize = 20;
 
 /// The sentence with the highest `score`, then the most highlighted characters, then the
 /// earliest.
@@ -365,6 +423,18 @@ mod tests {
     }
 
     #[test]
+    fn a_long_sentence_is_cut_where_most_terms_meet() {
+        // The first match stands alone at the start; two terms meet near the end.
+        let text = format!(
+            "受疫情影响的企业{}，本息最长可延6个月，展期不算逾期",
+            "甲".repeat(200)
+        );
+        let out = plain(&excerpt(&text, &terms(&["受疫情影响", "本息", "展期"])));
+        assert!(out.chars().count() <= MAX_EXCERPT_CHARS);
+        assert!(out.contains("本息最长可延6个月，展期"), "help: {out}");
+    }
+
+    #[test]
     fn matching_ignores_width_case_and_stray_spaces() {
         let spans = excerpt(
             "有效期至 2022 年底，LPR 减去 150 个基点。",
@@ -399,7 +469,11 @@ mod tests {
     fn occurrences_are_marked_left_to_right_and_counted_per_sentence() {
         // "补贴补贴补" holds 补贴补 at 0 and (overlapping) at 2: only the first is marked.
         let folded = Folded::new("补贴补贴补。无关。补贴补。");
-        let (mask, distinct) = folded.matches(&[fold("补贴补"), fold("无关")]);
+        let Matches {
+            mask,
+            distinct,
+            found,
+        } = folded.matches(&[fold("补贴补"), fold("无关")]);
         let lit: String = folded
             .chars
             .iter()
@@ -408,8 +482,12 @@ mod tests {
             .collect();
         assert_eq!(lit, "补贴补___无关_补贴补_");
         assert_eq!(distinct, [1, 1, 1]);
+        // Every occurrence is listed, overlapping ones too, by first character.
+        assert_eq!(found, [(0, 0, 3), (0, 2, 5), (1, 6, 8), (0, 9, 12)]);
         // A term across a sentence end counts for neither sentence.
-        let (_, distinct) = Folded::new("申请补。贴息").matches(&[fold("补。贴")]);
+        let distinct = Folded::new("申请补。贴息")
+            .matches(&[fold("补。贴")])
+            .distinct;
         assert_eq!(distinct, [0, 0]);
     }
 
