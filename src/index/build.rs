@@ -29,26 +29,45 @@ use crate::text::spelling::Speller;
 pub(super) struct Generation {
     pub(super) dir: PathBuf,
     loaded: verify::Loaded,
-    haystacks: Vec<(String, usize)>,
-    facts: Vec<super::facts::Facts>,
-    grams: super::grams::GramIndex,
+    derived: Derived,
     multi_char_stopwords: WordList,
     speller: Speller,
 }
 
+/// What ranking reads off the corpus alone: the clause haystacks, facts and grams.
+pub(super) struct Derived {
+    haystacks: Vec<(String, usize)>,
+    facts: Vec<super::facts::Facts>,
+    grams: super::grams::GramIndex,
+}
+
+impl Derived {
+    /// The haystacks, facts and grams of `corpus`, its facts by the words of `lexicon`.
+    pub(super) fn of(corpus: &Corpus, lexicon: &Lexicon) -> Self {
+        let haystacks = haystacks(corpus);
+        let (facts, grams) = super::facts::facts(corpus, &haystacks, &lexicon.clause_facts);
+        Derived {
+            haystacks,
+            facts,
+            grams,
+        }
+    }
+}
+
 impl Generation {
     /// Reads generation `dir` into memory and checks it against `manifest` (see
-    /// [`verify::load`]); `corpus` when the caller has just built it; the clause facts by the
-    /// words of `lexicon`, its multi-character stop words and the spelling vocabulary.
+    /// [`verify::load`]); `built`: the corpus and what was derived from it when the caller has
+    /// just built it; else the clause facts by the words of `lexicon`. Then its
+    /// multi-character stop words and the spelling vocabulary.
     pub(super) fn read(
         dir: &Path,
         manifest: &Manifest,
-        corpus: Option<Corpus>,
+        built: Option<(Corpus, Derived)>,
         lexicon: &Lexicon,
     ) -> Result<Self, String> {
+        let (corpus, derived) = built.unzip();
         let loaded = verify::load(dir, manifest, corpus)?;
-        let haystacks = haystacks(&loaded.corpus);
-        let (facts, grams) = super::facts::facts(&loaded.corpus, &haystacks, &lexicon.clause_facts);
+        let derived = derived.unwrap_or_else(|| Derived::of(&loaded.corpus, lexicon));
         let mut multi_char_stopwords: Vec<String> = lexicon
             .stopwords
             .iter()
@@ -62,9 +81,7 @@ impl Generation {
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,
-            haystacks,
-            facts,
-            grams,
+            derived,
             multi_char_stopwords,
             speller,
         })
@@ -99,9 +116,9 @@ impl Generation {
             segmenter,
             lexicon: lexicon.clone(),
             places: places.clone(),
-            haystacks: self.haystacks,
-            facts: self.facts,
-            grams: self.grams,
+            haystacks: self.derived.haystacks,
+            facts: self.derived.facts,
+            grams: self.derived.grams,
             matcher,
             pages: super::pages::Pages::default(),
             fields,
@@ -172,7 +189,10 @@ pub(super) fn build_into(
     })?;
     let index = Index::create_in_dir(&tantivy_dir, schema)?;
     analyzer::register(&index, segmenter);
-    let mut writer: IndexWriter = index.writer_with_num_threads(1, 64_000_000)?;
+    // Two indexing threads, one per core here: jieba's search-mode cut of every clause is most
+    // of a build. The clauses then fall into two segments; ranking breaks ties by clause number
+    // (`matcher::top`), so answers do not depend on which segment holds a clause.
+    let mut writer: IndexWriter = index.writer_with_num_threads(2, 64_000_000)?;
     let total = corpus.clauses.len();
     for (ord, clause) in corpus.clauses.iter().enumerate() {
         let doc = &corpus.documents[clause.doc];

@@ -288,8 +288,8 @@ fn idf(doc_freq: u64, doc_count: u64) -> Score {
     (1.0 + x).ln()
 }
 
-/// The best `n` matches, best first; equal scores in document order (as `TopDocs` orders
-/// them).
+/// The best `n` matches, best first; equal scores in clause order, so the ranking does not
+/// depend on how the clauses fell into segments (in one segment, as `TopDocs` orders them).
 #[must_use]
 pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
     if n == 0 {
@@ -303,10 +303,9 @@ pub fn top(mut all: Vec<Match>, n: usize) -> Vec<Match> {
     all
 }
 
-/// Better first: higher score, then lower segment and document.
+/// Better first: higher score, then lower clause number.
 fn order(a: &Match, b: &Match) -> Ordering {
-    b.0.total_cmp(&a.0)
-        .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
+    b.0.total_cmp(&a.0).then_with(|| a.3.cmp(&b.3))
 }
 
 #[cfg(test)]
@@ -476,9 +475,17 @@ mod tests {
         let mut next = || walk() as u64;
         for _ in 0..200 {
             let len = next() % 120;
-            // Few distinct scores, so that many ties are broken by segment and document.
+            // Few distinct scores, so that many ties are broken by clause number (distinct,
+            // in another order than segment and document).
             let all: Vec<Match> = (0..len)
-                .map(|i| ((next() % 7) as Score * 0.5, (i % 3) as u32, i as u32, i))
+                .map(|i| {
+                    (
+                        (next() % 7) as Score * 0.5,
+                        (i % 3) as u32,
+                        i as u32,
+                        (i * 7919) % 1009,
+                    )
+                })
                 .collect();
             let mut sorted = all.clone();
             sorted.sort_by(order);
@@ -487,6 +494,14 @@ mod tests {
                 assert_eq!(top(all.clone(), n), expected, "{len} {n}");
             }
         }
+    }
+
+    #[test]
+    fn equal_scores_rank_by_clause_whatever_segment_holds_them() {
+        // Clause 7 sits in the later segment, clause 9 in the earlier one.
+        let all: Vec<Match> = vec![(1.0, 1, 0, 7), (1.0, 0, 4, 9), (2.0, 1, 1, 8)];
+        let ords: Vec<u64> = top(all, 3).iter().map(|m| m.3).collect();
+        assert_eq!(ords, [8, 7, 9]);
     }
 
     /// Posting lists of several blocks (128 documents each; one list ends on a block boundary)

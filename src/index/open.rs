@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::build::{Generation, build_into};
+use super::build::{Derived, Generation, build_into};
 use super::lock::BuildLock;
 use super::schema::{Fields, SCHEMA_VERSION};
 use super::store::{self, Manifest};
@@ -247,11 +247,14 @@ impl KnowledgeBase {
 
             let started = Instant::now();
             let corpus = corpus::load_dir(&compendium, &places)?;
+            // Done while jieba's dictionary may still be loading.
+            let derived = Derived::of(&corpus, &lexicon);
             let segmenter = segmenter()?;
             let scratch = store::scratch(&paths.index_dir)?;
             let checked = build_into(&scratch, &corpus, &segmenter, &fingerprint, progress)
                 .and_then(|manifest| {
-                    let generation = Generation::read(&scratch, &manifest, Some(corpus), &lexicon)
+                    let built = Some((corpus, derived));
+                    let generation = Generation::read(&scratch, &manifest, built, &lexicon)
                         .and_then(|g| g.finish(segmenter, &lexicon, &places))
                         .map_err(|damage| {
                             Error::Index(format!("the new index failed its checks: {damage}"))
