@@ -1,7 +1,7 @@
 //! Small character-level rules shared by every module that needs them, so that one name means
 //! one behaviour: what counts as a CJK character, a digit or a Chinese numeral, whether a text
-//! states an amount (the units are
-//! data: `data/lexicon/clause_facts.tsv`), and how text is shortened to a number of characters.
+//! states an amount (the units are data: `data/lexicon/clause_facts.tsv`), and how text is
+//! shortened to a number of characters.
 
 /// Han ideographs (with 〇, extensions and compatibility forms), kana and Hangul syllables: the
 /// characters the bigram analyzer pairs, and that typo repair and retrieval treat as words of
@@ -29,25 +29,7 @@ pub fn is_digit(c: char) -> bool {
 /// A Chinese numeral character (一, 两, 十, 万, 半 …).
 #[must_use]
 pub fn is_numeral(c: char) -> bool {
-    matches!(
-        c,
-        '零' | '一'
-            | '二'
-            | '两'
-            | '三'
-            | '四'
-            | '五'
-            | '六'
-            | '七'
-            | '八'
-            | '九'
-            | '十'
-            | '百'
-            | '千'
-            | '万'
-            | '亿'
-            | '半'
-    )
+    "零一二三四五六七八九两十百千万亿半".contains(c)
 }
 
 /// Whether `text` states an amount: a number (ASCII or full-width digits, with spaces or a
