@@ -45,6 +45,7 @@ mod tests {
     /// child run of this test) shows through it, and [`tune_allocator`] leaves that choice alone.
     #[test]
     fn the_purge_delay_option_is_the_one_the_environment_sets() {
+        // SAFETY: reads one field of mimalloc's option table.
         let get = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
         if let Some(chosen) = std::env::var_os("MIMALLOC_PURGE_DELAY") {
             let chosen: i64 = chosen
