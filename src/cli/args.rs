@@ -135,10 +135,11 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
-    /// Speed report: full index build, process start to first answer, warm per-question time
-    /// split by stage (segment, search, rerank, compose, render), answers per second through the
-    /// bot's handler path on two threads with 1, 2 and 16 workers (sessions in Redis when
-    /// REDIS_URL is set), peak RSS.
+    /// Speed report: full index build, process start to first answer, per question through
+    /// `ask --json` in batch as a new process (start-up included), warm per-question time split by
+    /// stage (segment, search, rerank, compose, render), answers per second through the bot's
+    /// handler path on two threads with 1, 2 and 16 workers (sessions in Redis when REDIS_URL is
+    /// set), peak RSS.
     Bench {
         /// Questions: an eval JSONL file (its `question` fields) or one question per line.
         file: PathBuf,
@@ -148,7 +149,7 @@ pub enum Command {
         /// Seconds of each handler-path run.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
-        /// Runs of the process-start measurement (the median is reported).
+        /// Runs of the process-start and batch measurements (the median of each is reported).
         #[arg(long, default_value_t = 5)]
         start_runs: usize,
         /// Print the report as JSON.

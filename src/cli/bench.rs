@@ -1,11 +1,12 @@
 //! `policybot bench`: the speed report on the bundled compendium and a question file — full
-//! index build, process start to first answer, warm per-question time split by stage
-//! ([`crate::stages`]), answers per second through the bot's handler path (session load, ask,
-//! HTML + keyboard, session save) with 1, 2 and 16 workers on two threads, and peak RSS. A
-//! table, or `--json`.
+//! index build, process start to first answer, per question through `ask --json` in batch as a
+//! new process, warm per-question time split by stage ([`crate::stages`]), answers per second
+//! through the bot's handler path (session load, ask, HTML + keyboard, session save) with 1, 2
+//! and 16 workers on two threads, and peak RSS. A table, or `--json`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +31,10 @@ struct Report {
     build_ms: f64,
     /// Median wall time of `policybot ask` as a new process on the built index, in ms.
     start_to_first_answer_ms: f64,
+    /// Median wall time of `policybot ask --json` as a new process answering the questions
+    /// `repeat` times from stdin, per question, start-up included, in ms: the figure to set
+    /// against the jieba + rank-bm25 baseline (`benches/baseline_bm25.py`).
+    batch_ms_per_question: f64,
     /// Warm per-question times in ms: p50/p95/p99 of each stage and of the total.
     warm: Vec<StageRow>,
     /// Answers per second through the handler path, per worker count.
@@ -96,12 +101,14 @@ pub(super) fn run(
     let peak_rss_mb_with_build = peak_rss_mb();
     let start_to_first_answer_ms =
         start_to_first_answer(&build_cfg, &questions[0], start_runs.max(1))?;
+    let batch_ms_per_question = batch(&build_cfg, &questions, repeat, start_runs.max(1))?;
 
     let report = Report {
         questions: questions.len(),
         repeat,
         build_ms,
         start_to_first_answer_ms,
+        batch_ms_per_question,
         warm,
         handler,
         session_store,
@@ -289,27 +296,70 @@ fn throughputs<S: SessionStore + 'static>(
 /// Median wall time of `policybot ask QUESTION` as a new process on the index of `cfg`, over
 /// `n` runs.
 fn start_to_first_answer(cfg: &Config, question: &str, n: usize) -> anyhow::Result<f64> {
-    let exe: PathBuf = std::env::current_exe().context("找不到 policybot 可执行文件")?;
     let mut runs = Vec::with_capacity(n);
     for _ in 0..n {
         let started = Instant::now();
-        let status = Command::new(&exe)
-            .arg("--data-dir")
-            .arg(&cfg.data_dir)
-            .arg("--intents-dir")
-            .arg(&cfg.intents_dir)
-            .arg("--index-dir")
-            .arg(&cfg.index_dir)
+        let status = policybot(cfg)?
             .args(["ask", question])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .context("无法启动 policybot ask")?;
         runs.push(started.elapsed().as_secs_f64() * 1e3);
         anyhow::ensure!(status.success(), "policybot ask 失败: {status}");
     }
-    runs.sort_by(f64::total_cmp);
-    Ok(runs[runs.len() / 2])
+    Ok(median(runs))
+}
+
+/// Median over `n` runs of the wall time per question of `policybot ask --json` as a new
+/// process, answering `questions` `repeat` times from stdin (start-up included), in ms.
+fn batch(cfg: &Config, questions: &[String], repeat: usize, n: usize) -> anyhow::Result<f64> {
+    let mut input = String::new();
+    for _ in 0..repeat {
+        for q in questions {
+            input.push_str(&q.replace(['\n', '\r'], " "));
+            input.push('\n');
+        }
+    }
+    let count = (questions.len() * repeat) as f64;
+    let mut runs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let mut child = policybot(cfg)?
+            .args(["ask", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("无法启动 policybot ask --json")?;
+        let mut stdin = child.stdin.take().context("policybot ask 没有标准输入")?;
+        stdin.write_all(input.as_bytes())?;
+        drop(stdin);
+        let status = child.wait()?;
+        runs.push(started.elapsed().as_secs_f64() * 1e3 / count);
+        anyhow::ensure!(status.success(), "policybot ask --json 失败: {status}");
+    }
+    Ok(median(runs))
+}
+
+/// This executable, on the data, intents and index of `cfg`.
+fn policybot(cfg: &Config) -> anyhow::Result<Command> {
+    let exe: PathBuf = std::env::current_exe().context("找不到 policybot 可执行文件")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("--data-dir")
+        .arg(&cfg.data_dir)
+        .arg("--intents-dir")
+        .arg(&cfg.intents_dir)
+        .arg("--index-dir")
+        .arg(&cfg.index_dir);
+    Ok(command)
+}
+
+/// The median of `values` (not empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Peak resident set (`VmHWM`) of this process in MB; `None` where `/proc` has none.
@@ -350,9 +400,12 @@ fn to_text(r: &Report) -> String {
     let mb = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0} MB"));
     out += &format!(
         "\nindex build (parse + index): {:.0} ms\nstart to first answer (new process): {:.0} ms\n\
+         ask --json batch (new process, {} questions, start-up included): {:.3} ms per question\n\
          peak RSS: {} serving, {} with an index build\n",
         r.build_ms,
         r.start_to_first_answer_ms,
+        r.questions * r.repeat,
+        r.batch_ms_per_question,
         mb(r.peak_rss_mb_serving),
         mb(r.peak_rss_mb_with_build)
     );

@@ -538,5 +538,11 @@ fn bench_reports_every_stage_the_handler_path_and_the_build() {
         "no REDIS_URL in the test"
     );
     assert!(report["build_ms"].as_f64().expect("build time") > 0.0);
+    assert!(
+        report["batch_ms_per_question"]
+            .as_f64()
+            .expect("batch time")
+            > 0.0
+    );
     assert!(report["start_to_first_answer_ms"].as_f64().expect("start") > 0.0);
 }
