@@ -143,7 +143,8 @@ pub enum Command {
     Bench {
         /// Questions: an eval JSONL file (its `question` fields) or one question per line.
         file: PathBuf,
-        /// Timed passes over the questions (after one untimed pass).
+        /// Timed passes over the questions (after one untimed pass); the batch answers this many
+        /// copies of them.
         #[arg(long, default_value_t = 5)]
         repeat: usize,
         /// Seconds of each handler-path run.
