@@ -61,25 +61,47 @@ pub(super) fn run(
 /// read as they come and answered by `jobs` threads (each line's answer needs nothing of the
 /// others'), and printed in input order as soon as all before them are. Exit 1 when any line
 /// was rejected.
+///
+/// Lines travel in chunks: the lines already read in with the one that was waited for, up to
+/// [`CHUNK`]; a line typed alone goes alone. Handing each line to a worker, and each answer to
+/// the printer, one by one woke a sleeping thread per line, a tenth of a batch's time.
 fn ask_batch(app: &App, opts: &AskOptions, json: bool, jobs: usize) -> std::io::Result<Outcome> {
     // The reader is not scoped: when stdout closes, the answers stop and the command ends
     // without waiting for stdin to.
-    let (lines_tx, lines_rx) = mpsc::sync_channel::<Numbered<String>>(jobs * 4);
+    let (lines_tx, lines_rx) = mpsc::sync_channel::<Vec<Numbered<String>>>(jobs * 2);
     std::thread::spawn(move || {
-        for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-            let line = line.map(|bytes| {
-                let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
-                String::from_utf8_lossy(bytes).into_owned()
-            });
-            let failed = line.is_err();
-            if lines_tx.send((n + 1, line)).is_err() || failed {
+        let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+        let mut n = 0;
+        let mut failed = false;
+        while !failed {
+            let mut chunk = Vec::new();
+            loop {
+                let mut bytes = Vec::new();
+                let line = match input.read_until(b'\n', &mut bytes) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let bytes = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+                        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+                        Ok(String::from_utf8_lossy(bytes).into_owned())
+                    }
+                    Err(e) => Err(e),
+                };
+                failed = line.is_err();
+                n += 1;
+                chunk.push((n, line));
+                // More only when a whole line is already read in: never wait for one here.
+                if failed || chunk.len() == CHUNK || !input.buffer().contains(&b'\n') {
+                    break;
+                }
+            }
+            if chunk.is_empty() || lines_tx.send(chunk).is_err() {
                 break;
             }
         }
     });
     let lines_rx = Mutex::new(lines_rx);
     let stop = AtomicBool::new(false);
-    let (replies_tx, replies_rx) = mpsc::channel::<Numbered<Reply>>();
+    let (replies_tx, replies_rx) = mpsc::channel::<Vec<Numbered<Reply>>>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let replies_tx = replies_tx.clone();
@@ -87,25 +109,31 @@ fn ask_batch(app: &App, opts: &AskOptions, json: bool, jobs: usize) -> std::io::
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let next = lines_rx.lock().map(|rx| rx.recv_timeout(POLL));
-                    let (n, line) = match next {
-                        Ok(Ok(line)) => line,
+                    let chunk = match next {
+                        Ok(Ok(chunk)) => chunk,
                         Ok(Err(RecvTimeoutError::Timeout)) => continue,
                         _ => break,
                     };
-                    let answered = line.map(|q| reply(app, &q, opts, json, Some(n)));
-                    if replies_tx.send((n, answered)).is_err() {
+                    let answered = chunk
+                        .into_iter()
+                        .map(|(n, line)| (n, line.map(|q| reply(app, &q, opts, json, Some(n)))))
+                        .collect();
+                    if replies_tx.send(answered).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(replies_tx);
-        let printed = print_in_order(replies_rx.iter());
+        let printed = print_in_order(replies_rx.iter().flatten());
         // Printing stopped early (a closed pipe): the workers stop waiting for lines.
         stop.store(true, Ordering::Relaxed);
         printed
     })
 }
+
+/// Most lines handed to a batch worker at once.
+const CHUNK: usize = 8;
 
 /// An input line's number (from 1) and what came of it: the line, its reply, or the error
 /// reading it.

@@ -244,6 +244,40 @@ fn batch_mode_on_several_threads_prints_in_input_order() {
     assert_eq!(text(&four.stdout), text(&one.stdout));
 }
 
+/// Issue 11: lines travel to the answering threads in chunks, but a line typed alone is
+/// answered alone: each answer comes while stdin stays open, before the next line is written.
+#[test]
+fn batch_mode_answers_a_line_typed_alone_without_waiting_for_more() {
+    use std::io::BufRead as _;
+    let mut child = spawn_ask(&["--json", "--jobs", "2"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    for question in ["小店房租能减免吗", "安阳这边上市有奖励没", "担保费能降吗"]
+    {
+        stdin
+            .write_all(format!("{question}\n").as_bytes())
+            .expect("write one line");
+        stdin.flush().expect("flush");
+        let answer = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("help: a line typed alone waits for more lines");
+        let answer: serde_json::Value = serde_json::from_str(&answer).expect("a JSON answer");
+        assert_eq!(answer["question"], question);
+    }
+    drop(stdin);
+    assert!(child.wait().expect("exit").success());
+    reader.join().expect("reader");
+}
+
 /// Issue 11: when the reader goes away, the batch ends although stdin is still open (the
 /// threads answering do not wait for more lines).
 #[test]
