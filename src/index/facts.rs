@@ -21,6 +21,8 @@ pub struct Facts {
     time_limit: bool,
     /// Carries an amount, rate or count.
     amount: bool,
+    /// States a plan's target (its heading or text says 目标, 力争 …).
+    goal: bool,
     /// The measure words it states numbers in (家 of 245家, 月 of 6 个月), sorted.
     counted: Vec<char>,
 }
@@ -51,10 +53,17 @@ pub(super) fn facts(
             pairs: Pairs::new(grams.pairs),
             time_limit: has_time_limit(&c.text, &words.time),
             amount: has_amount(&c.text, &words.quantity),
+            goal: states_goal(&c.path, &c.text, &words.goal),
             counted: counted(&c.text),
         })
         .collect();
     (facts, index)
+}
+
+/// Whether a clause states a plan's target: its heading path (二、工作目标) or its text (力争…,
+/// 培育目标是…) holds one of `words`.
+fn states_goal(path: &[String], text: &str, words: &[String]) -> bool {
+    (words.iter()).any(|w| text.contains(w.as_str()) || path.iter().any(|h| h.contains(w.as_str())))
 }
 
 /// What kind of answer the question asks for, read from its question words (which are stop
@@ -67,6 +76,8 @@ pub(super) struct Asks {
     amount: bool,
     /// 谁负责 / 哪个部门 …: the responsible units.
     who: bool,
+    /// 目标 / 要新增 …: a plan's target.
+    goal: bool,
     /// The measure word a count is asked in (家 in 多少家, 月 in 几个月).
     unit: Option<char>,
 }
@@ -81,6 +92,7 @@ impl Asks {
             when: has(&types.when),
             amount: has(&types.amount),
             who: has(&types.who),
+            goal: has(&types.goal),
             unit: measure(question),
         }
     }
@@ -99,6 +111,9 @@ impl Asks {
             b *= ASKS_BOOST;
         }
         if self.who && !clause.departments.is_empty() {
+            b *= ASKS_BOOST;
+        }
+        if self.goal && facts.goal {
             b *= ASKS_BOOST;
         }
         if self
@@ -353,6 +368,54 @@ mod tests {
         ));
         assert!(has_time_limit("自印发之日起施行", time));
         assert!(!has_time_limit("加大信贷投放力度", time));
+    }
+
+    /// A question after a plan's target (要新增多少, 计划…多少, 目标) favours a clause that states
+    /// one, in its heading or its text; other questions leave it be.
+    #[test]
+    fn a_target_question_favours_a_clause_that_states_a_target() {
+        let Lexicon {
+            answer_types: types,
+            clause_facts,
+            ..
+        } = lexicon();
+        let goal = &clause_facts.goal;
+        let path = |h: &str| vec![h.to_string()];
+        assert!(states_goal(
+            &path("二、工作目标"),
+            "信贷投放新增达280亿元以上",
+            goal
+        ));
+        assert!(states_goal(
+            &[],
+            "力争上半年各项贷款新增投放达到 180 亿元以上",
+            goal
+        ));
+        assert!(!states_goal(&path("三、工作措施"), "扩大普惠覆盖", goal));
+        let clause = crate::corpus::Clause {
+            id: String::new(),
+            doc: 0,
+            kind: crate::corpus::ClauseKind::Measure,
+            path: Vec::new(),
+            text: String::new(),
+            departments: Vec::new(),
+            deadline: None,
+            sources: Vec::new(),
+            lines: Vec::new(),
+        };
+        let target = Facts {
+            goal: true,
+            ..Facts::default()
+        };
+        let asks = Asks::of("安阳今年要新增多少家规上工业企业", &types);
+        assert!(asks.goal);
+        assert!(asks.boost(&target, &clause) > asks.boost(&Facts::default(), &clause));
+        let asks = Asks::of("小店房租能减免吗", &types);
+        assert!(!asks.goal);
+        assert_eq!(
+            asks.boost(&target, &clause),
+            asks.boost(&Facts::default(), &clause)
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub struct Lexicon {
     pub stopwords: HashSet<String>,
     /// Words by which a question says what kind of answer it wants.
     pub answer_types: AnswerTypes,
-    /// Words and units by which a clause states a time limit or an amount.
+    /// Words and units by which a clause states a time limit, an amount or a target.
     pub clause_facts: ClauseFacts,
 }
 
@@ -40,6 +40,8 @@ pub struct AnswerTypes {
     pub amount: Vec<String>,
     /// The responsible units (谁, 哪个部门, 牵头 …).
     pub who: Vec<String>,
+    /// A plan's target (目标, 要新增, 计划 …).
+    pub goal: Vec<String>,
 }
 
 /// Words and units by which a clause states a kind of fact (`clause_facts.tsv`), as written:
@@ -52,6 +54,8 @@ pub struct ClauseFacts {
     pub quantity: Vec<String>,
     /// Units that, right after a number, state what an enterprise gets (万元, %, 倍, 个月 …).
     pub benefit: Vec<String>,
+    /// Words that state a plan's target (目标, 力争 …).
+    pub goal: Vec<String>,
 }
 
 impl AnswerTypes {
@@ -61,6 +65,7 @@ impl AnswerTypes {
             .iter()
             .chain(&self.amount)
             .chain(&self.who)
+            .chain(&self.goal)
             .map(String::as_str)
     }
 }
@@ -182,26 +187,38 @@ pub fn parse_stopwords(text: &str, path: &Path) -> Result<HashSet<String>, Error
     Ok(out)
 }
 
-/// Parses `type<TAB>word` lines, type `when`, `amount` or `who`; words are normalised.
+/// Parses `type<TAB>word` lines, type `when`, `amount`, `who` or `goal`; words are normalised.
 ///
 /// # Errors
 /// A line without a tab, an unknown type or an empty word, naming the line.
 pub fn parse_answer_types(text: &str, path: &Path) -> Result<AnswerTypes, Error> {
-    let [when, amount, who] = parse_kinds(text, path, ["when", "amount", "who"], normalize)?;
-    Ok(AnswerTypes { when, amount, who })
+    let [when, amount, who, goal] =
+        parse_kinds(text, path, ["when", "amount", "who", "goal"], normalize)?;
+    Ok(AnswerTypes {
+        when,
+        amount,
+        who,
+        goal,
+    })
 }
 
-/// Parses `kind<TAB>word` lines, kind `time`, `quantity` or `benefit`; words are kept as written.
+/// Parses `kind<TAB>word` lines, kind `time`, `quantity`, `benefit` or `goal`; words are kept as
+/// written.
 ///
 /// # Errors
 /// A line without a tab, an unknown kind or an empty word, naming the line.
 pub fn parse_clause_facts(text: &str, path: &Path) -> Result<ClauseFacts, Error> {
-    let [time, quantity, benefit] =
-        parse_kinds(text, path, ["time", "quantity", "benefit"], str::to_string)?;
+    let [time, quantity, benefit, goal] = parse_kinds(
+        text,
+        path,
+        ["time", "quantity", "benefit", "goal"],
+        str::to_string,
+    )?;
     Ok(ClauseFacts {
         time,
         quantity,
         benefit,
+        goal,
     })
 }
 
