@@ -1,8 +1,9 @@
 //! What ranking knows beyond the words: per clause, computed once when the index is opened
-//! ([`Facts`]: character bigrams for copy detection, whether it states a time limit or an
-//! amount, the measure words it counts in; built with the [`GramIndex`] of all clauses' grams),
-//! and per question, what kind of answer it asks for ([`Asks`]: a date, an amount, the
-//! responsible units, the measure word of a count), the boost of a clause that carries it, and
+//! ([`Facts`]: character bigrams for copy detection, whether it states a time limit, an amount
+//! or a plan's target, the measure words it counts in; built with the [`GramIndex`] of all
+//! clauses' grams), and per question, what kind of answer it asks for ([`Asks`]: a date, an
+//! amount, the responsible units, a target, the measure word of a count), the boost of a clause
+//! that carries it, and
 //! the question without those words (for follow-ups). The words on both sides are the lexicon's
 //! (`answer_types.tsv` for the question, `clause_facts.tsv` for the clause), except the measure
 //! words, which are read off the texts themselves.
