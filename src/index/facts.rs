@@ -77,7 +77,8 @@ pub(super) struct Asks {
     amount: bool,
     /// 谁负责 / 哪个部门 …: the responsible units.
     who: bool,
-    /// 目标 / 要新增 …: a plan's target.
+    /// 目标 / 要新增 … with 多少 / 几 …: a plan's target. The target words alone do not
+    /// count: 计划 also names programmes (科技计划, 春笋计划) whose questions ask no target.
     goal: bool,
     /// The measure word a count is asked in (家 in 多少家, 月 in 几个月).
     unit: Option<char>,
@@ -93,7 +94,7 @@ impl Asks {
             when: has(&types.when),
             amount: has(&types.amount),
             who: has(&types.who),
-            goal: has(&types.goal),
+            goal: has(&types.goal) && has(&types.amount),
             unit: measure(question),
         }
     }
@@ -371,8 +372,9 @@ mod tests {
         assert!(!has_time_limit("加大信贷投放力度", time));
     }
 
-    /// A question after a plan's target (要新增多少, 计划…多少, 目标) favours a clause that states
-    /// one, in its heading or its text; other questions leave it be.
+    /// A question after a plan's target (要新增多少, 计划…多少, 目标是多少) favours a clause that
+    /// states one, in its heading or its text; other questions, a programme's name among them
+    /// (科技计划), leave it be.
     #[test]
     fn a_target_question_favours_a_clause_that_states_a_target() {
         let Lexicon {
@@ -411,6 +413,7 @@ mod tests {
         let asks = Asks::of("安阳今年要新增多少家规上工业企业", &types);
         assert!(asks.goal);
         assert!(asks.boost(&target, &clause) > asks.boost(&Facts::default(), &clause));
+        assert!(!Asks::of("申报科技计划项目有补贴吗", &types).goal);
         let asks = Asks::of("小店房租能减免吗", &types);
         assert!(!asks.goal);
         assert_eq!(
