@@ -3,10 +3,9 @@
 //! or a plan's target, the measure words it counts in; built with the [`GramIndex`] of all
 //! clauses' grams), and per question, what kind of answer it asks for ([`Asks`]: a date, an
 //! amount, the responsible units, a target, the measure word of a count), the boost of a clause
-//! that carries it, and
-//! the question without those words (for follow-ups). The words on both sides are the lexicon's
-//! (`answer_types.tsv` for the question, `clause_facts.tsv` for the clause), except the measure
-//! words, which are read off the texts themselves.
+//! that carries it, and the question without those words (for follow-ups). The words on both
+//! sides are the lexicon's (`answer_types.tsv` for the question, `clause_facts.tsv` for the
+//! clause), except the measure words, which are read off the texts themselves.
 
 use super::grams::{GramIndex, TextGrams};
 use crate::text::chars::{has_amount, is_cjk, is_digit, is_numeral};
@@ -90,11 +89,12 @@ const ASKS_BOOST: f32 = 1.4;
 impl Asks {
     pub(super) fn of(question: &str, types: &AnswerTypes) -> Self {
         let has = |words: &[String]| words.iter().any(|w| question.contains(w.as_str()));
+        let amount = has(&types.amount);
         Asks {
             when: has(&types.when),
-            amount: has(&types.amount),
+            amount,
             who: has(&types.who),
-            goal: has(&types.goal) && has(&types.amount),
+            goal: amount && has(&types.goal),
             unit: measure(question),
         }
     }
@@ -324,6 +324,7 @@ pub fn without_question_words(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corpus::ClauseKind;
     use crate::text::lexicon::Lexicon;
     use crate::text::test_support::walk;
 
@@ -395,17 +396,7 @@ mod tests {
             goal
         ));
         assert!(!states_goal(&path("三、工作措施"), "扩大普惠覆盖", goal));
-        let clause = crate::corpus::Clause {
-            id: String::new(),
-            doc: 0,
-            kind: crate::corpus::ClauseKind::Measure,
-            path: Vec::new(),
-            text: String::new(),
-            departments: Vec::new(),
-            deadline: None,
-            sources: Vec::new(),
-            lines: Vec::new(),
-        };
+        let clause = crate::broadcast::fixtures::clause(0, ClauseKind::Measure, &[], "");
         let target = Facts {
             goal: true,
             ..Facts::default()
