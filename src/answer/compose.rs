@@ -51,6 +51,9 @@ pub struct ComposeInput<'a> {
     /// The hits only touch the question (the answerability model said so): cite them under a
     /// hedge, without claiming they answer it.
     pub related: bool,
+    /// The words a follow-up added to the last question ("申请条件"): excerpts favour the
+    /// sentences that hold them; empty for a question of its own.
+    pub focus: &'a str,
 }
 
 /// Composes the answer. Conversational intents (greeting, help, thanks, human) answer with
@@ -139,7 +142,14 @@ fn cite(input: &ComposeInput<'_>, hit: &Hit) -> Option<Cited> {
     let (mut cited, prepared) = cited(input.corpus, input.memo, hit.clause, input.today)?;
     cited.score = hit.score;
     let figure = input.retrieval.wants_figure;
-    cited.excerpt = excerpt::excerpt(&prepared.folded, &hit.matched, figure);
+    let focus: Vec<String> = match input.focus.is_empty() {
+        true => Vec::new(),
+        false => (hit.matched.iter())
+            .filter(|t| input.focus.contains(t.as_str()))
+            .cloned()
+            .collect(),
+    };
+    cited.excerpt = excerpt::excerpt(&prepared.folded, &hit.matched, figure, &focus);
     Some(cited)
 }
 
@@ -484,6 +494,7 @@ mod tests {
             today: "2025-01-15",
             regions: &[],
             related: false,
+            focus: "",
         }
     }
 

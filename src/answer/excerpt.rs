@@ -178,14 +178,19 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
 }
 
 /// Builds the excerpt of a clause's `folded` text for the matched question `terms`; `figure`:
-/// the question asks for a date or an amount.
+/// the question asks for a date or an amount; `focus`: those of the terms a follow-up added to
+/// the last question ("要什么材料"), which count twice.
 ///
 /// The best sentence (most distinct terms, half a term more for one that states a number when
 /// the question asks for a `figure`, then most highlighted characters, then earliest) is
 /// always included, cut around its first match when it alone is too long; neighbours are added
 /// (following first) while the total stays within [`MAX_EXCERPT_CHARS`].
 #[must_use]
-pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
+pub fn excerpt(folded: &Folded, terms: &[String], figure: bool, focus: &[String]) -> Vec<Span> {
+    let focused = match focus.is_empty() {
+        true => Vec::new(),
+        false => folded.matches(&usable_terms(focus)).distinct,
+    };
     let terms = usable_terms(terms);
     let Matches {
         mask,
@@ -197,11 +202,13 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool) -> Vec<Span> {
     if sents.is_empty() {
         return Vec::new();
     }
-    // In halves of a term: a matching sentence that states a number gains half a term.
+    // In halves of a term: a matching sentence that states a number gains half a term, and a
+    // focus term counts twice.
     let score: Vec<usize> = (distinct.iter().zip(sents))
-        .map(|(&d, &(s, e))| {
+        .enumerate()
+        .map(|(i, (&d, &(s, e)))| {
             let number = figure && d > 0 && chars[s..e].iter().any(|c| is_digit(*c));
-            2 * d + usize::from(number)
+            2 * (d + focused.get(i).copied().unwrap_or(0)) + usize::from(number)
         })
         .collect();
     let best = best_sentence(&score, &mask, sents);
@@ -348,7 +355,7 @@ mod tests {
     }
 
     fn excerpt(text: &str, terms: &[String]) -> Vec<Span> {
-        super::excerpt(&Folded::new(text), terms, false)
+        super::excerpt(&Folded::new(text), terms, false, &[])
     }
 
     #[test]
@@ -361,7 +368,7 @@ mod tests {
         );
         let folded = Folded::new(&text);
         let terms = terms(&["贴息"]);
-        let plain_of = |figure| plain(&super::excerpt(&folded, &terms, figure));
+        let plain_of = |figure| plain(&super::excerpt(&folded, &terms, figure, &[]));
         assert!(plain_of(false).contains("财政安排"), "{}", plain_of(false));
         assert!(!plain_of(false).contains("50%"), "{}", plain_of(false));
         assert!(plain_of(true).contains("50%"), "{}", plain_of(true));
@@ -371,7 +378,24 @@ mod tests {
             "甲".repeat(70),
             "乙".repeat(70)
         ));
-        assert!(!plain(&super::excerpt(&other, &terms, true)).contains("50%"));
+        assert!(!plain(&super::excerpt(&other, &terms, true, &[])).contains("50%"));
+    }
+
+    #[test]
+    fn a_follow_up_prefers_the_sentence_with_its_own_words() {
+        // Both sentences hold two terms; only the second holds the follow-up's 材料.
+        let text = format!(
+            "{}房租减免按月执行。{}减免需提交材料。",
+            "甲".repeat(70),
+            "乙".repeat(70)
+        );
+        let folded = Folded::new(&text);
+        let terms = terms(&["房租", "减免", "材料"]);
+        let plain_of = |focus: &[String]| plain(&super::excerpt(&folded, &terms, false, focus));
+        assert!(plain_of(&[]).contains("按月执行"), "{}", plain_of(&[]));
+        let focused = plain_of(&["材料".to_string()]);
+        assert!(focused.contains("提交材料"), "{focused}");
+        assert!(!focused.contains("按月执行"), "{focused}");
     }
 
     #[test]

@@ -80,13 +80,17 @@ impl App {
                     k: opts.k,
                     own_region: true,
                 };
-                self.search_and_compose(kb, &question, 0, session, &opts)
+                self.search_and_compose(kb, &question, 0, session, &opts, "")
             }
-            Turn::Combine { question, fallback } => {
-                let answer = self.search_and_compose(kb, &question, 0, session, opts);
+            Turn::Combine {
+                question,
+                fallback,
+                focus,
+            } => {
+                let answer = self.search_and_compose(kb, &question, 0, session, opts, &focus);
                 match (answer.status, fallback) {
                     (Status::NoMatch, Some(fallback)) => {
-                        self.search_and_compose(kb, &fallback, 0, session, opts)
+                        self.search_and_compose(kb, &fallback, 0, session, opts, &focus)
                     }
                     _ => answer,
                 }
@@ -107,11 +111,12 @@ impl App {
                         today: &self.today,
                         regions: &[],
                         related: false,
+                        focus: "",
                     });
                     self.remember(session, &answer, 0, false);
                     return answer;
                 }
-                self.search_and_compose(kb, &question, 0, session, opts)
+                self.search_and_compose(kb, &question, 0, session, opts, "")
             }
         }
     }
@@ -133,10 +138,10 @@ impl App {
                     k: None,
                     own_region: true,
                 };
-                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
+                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts, ""))
             }
             Followup::Ask { question, .. } => {
-                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts))
+                Reply::Answer(self.search_and_compose(kb, &question, 0, session, &opts, ""))
             }
         })
     }
@@ -157,11 +162,13 @@ impl App {
         // The answer shown so far stays valid: its 全文 N and other buttons still work.
         session.keep_page();
         let earlier = std::mem::take(&mut session.earlier);
-        let answer = self.search_and_compose(kb, &question, offset, session, &opts);
+        let answer = self.search_and_compose(kb, &question, offset, session, &opts, "");
         session.earlier = earlier;
         answer
     }
 
+    /// Searches `question` and composes its answer; `focus`: the words a follow-up added (see
+    /// [`answer::ComposeInput::focus`]), empty otherwise.
     fn search_and_compose(
         &self,
         kb: &KnowledgeBase,
@@ -169,6 +176,7 @@ impl App {
         offset: usize,
         session: &mut Session,
         opts: &AskOptions,
+        focus: &str,
     ) -> Answer {
         let k = opts.k.unwrap_or(self.page_size).max(1);
         let named = kb.places.detect(question).is_some();
@@ -203,6 +211,7 @@ impl App {
             today: &self.today,
             regions: &[],
             related,
+            focus,
         });
         let answer = Answer {
             continued: offset > 0,

@@ -23,10 +23,12 @@ pub(super) enum Turn {
     /// nothing (the aspect's words can dilute an answerable question below the coverage
     /// floor), `fallback`: the last question with only the aspect's question words
     /// ("降到啥时候" → 啥时候), which say what kind of answer it wants; `None` when it has
-    /// none (the last question alone would only repeat the last answer).
+    /// none (the last question alone would only repeat the last answer); `focus`: the
+    /// follow-up's own words, which the excerpts favour.
     Combine {
         question: String,
         fallback: Option<String>,
+        focus: String,
     },
     /// Next page.
     More,
@@ -134,6 +136,7 @@ impl App {
             return Turn::Combine {
                 question: format!("{last} {core}"),
                 fallback: (!asks.is_empty()).then(|| format!("{last} {}", asks.join(" "))),
+                focus: core.to_string(),
             };
         }
         Turn::Fresh(text.to_string())

@@ -1,7 +1,7 @@
 //! The shared session logic of `App::ask` (used by `chat` and the bot): follow-ups by number,
 //! "那安阳呢", aspect follow-ups, paging, intents and bad input.
 
-use policybot::answer::{Followup, Status};
+use policybot::answer::{Answer, Cited, Followup, Status};
 use policybot::app::{Action, AskOptions, Reply};
 use policybot::render;
 use policybot::session::Session;
@@ -194,6 +194,35 @@ fn a_follow_up_that_finds_nothing_asks_the_last_question_for_its_kind_of_answer(
         a.hits.iter().any(|h| h.text.contains("2023 年 4 月 30 日")),
         "the end date of the cut is cited: {:?}",
         a.hits.iter().map(|h| &h.text).collect::<Vec<_>>()
+    );
+}
+
+/// Issue 8 (#8): a follow-up that cites a clause the last answer cited too shows, in its
+/// excerpt, the sentence with the follow-up's own words ("要什么材料": the 佐证材料 sentence),
+/// not the same excerpt again.
+#[test]
+fn a_follow_up_excerpt_shows_the_sentence_with_its_own_words() {
+    let mut s = Session::default();
+    let opts = AskOptions::default();
+    let first = app().ask("安阳研发费用补助咋补的", &mut s, &opts);
+    let a = app().ask("要什么材料", &mut s, &opts);
+    let excerpt_of = |answer: &Answer, id: &str| {
+        (answer.hits.iter())
+            .find(|h| h.clause_id == id)
+            .map(Cited::excerpt_text)
+    };
+    let again: Vec<(String, String)> = (a.hits.iter())
+        .filter_map(|h| Some((excerpt_of(&first, &h.clause_id)?, h.excerpt_text())))
+        .collect();
+    assert!(
+        !again.is_empty(),
+        "the follow-up cites a clause of the last answer"
+    );
+    assert!(
+        again
+            .iter()
+            .any(|(before, now)| !before.contains("材料") && now.contains("材料")),
+        "{again:?}"
     );
 }
 
