@@ -125,6 +125,9 @@ pub enum FollowupKind {
     Ask,
 }
 
+/// The label of the 全文 follow-up before its rank (`全文 2`).
+pub const FULL_TEXT_LABEL: &str = "全文";
+
 impl Followup {
     /// Its kind.
     #[must_use]
@@ -142,7 +145,7 @@ impl Followup {
     pub fn label(&self) -> String {
         match self {
             Followup::More => "更多结果".to_string(),
-            Followup::FullText { rank, .. } => format!("全文 {rank}"),
+            Followup::FullText { rank, .. } => format!("{FULL_TEXT_LABEL} {rank}"),
             Followup::Region { region } => format!("只看{region}"),
             Followup::Ask { label, .. } => label.clone(),
         }

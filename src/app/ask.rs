@@ -9,7 +9,7 @@ use crate::intents::IntentKind;
 use crate::session::Session;
 
 use super::documents::{cited_in, full_text_in};
-use super::turn::Turn;
+use super::turn::{Turn, Unknown};
 use super::{Action, App, AskOptions, Reply, next_answer_id, validate};
 
 /// A follow-up of an answer that is no longer the session's last.
@@ -18,8 +18,8 @@ const EXPIRED: &str = "这个选项已过期，请重新提问。";
 impl App {
     /// What a user types, in the context of `session`: a follow-up of the last answer typed by
     /// its number or label (`2`, `全文 1`, `更多`) is [`App::press`]ed exactly as its button
-    /// would be; anything else is [`App::ask`]ed. A bare number that is no follow-up is
-    /// `Invalid`.
+    /// would be; anything else is [`App::ask`]ed. A bare number that is no follow-up, and a
+    /// 全文 N for a rank the last answer did not cite, are `Invalid`.
     #[must_use]
     pub fn message(&self, text: &str, session: &mut Session, opts: &AskOptions) -> Reply {
         match self.typed(text, session) {
@@ -27,8 +27,13 @@ impl App {
                 Some(reply) => reply,
                 None => Reply::Answer(self.plain(text, Status::Invalid, EXPIRED.to_string())),
             },
-            Some(Err(n)) => {
-                let lead = format!("没有编号为 {n} 的后续选项，请重新提问。");
+            Some(Err(unknown)) => {
+                let lead = match unknown {
+                    Unknown::Option(n) => format!("没有编号为 {n} 的后续选项，请重新提问。"),
+                    Unknown::FullText(n) => {
+                        format!("上一个回答没有第 {n} 条条款，请重新提问。")
+                    }
+                };
                 Reply::Answer(self.plain(text, Status::Invalid, lead))
             }
             None => Reply::Answer(self.ask(text, session, opts)),

@@ -3,7 +3,7 @@
 //! plus an aspect, or a question of its own ([`Turn`]). The words it goes by (更多, the aspects,
 //! the fillers around a place name, the particles that mark a follow-up) are the intents' `[words]` ([`crate::intents::Words`]).
 
-use crate::answer::Followup;
+use crate::answer::{FULL_TEXT_LABEL, Followup};
 use crate::index::KnowledgeBase;
 use crate::session::Session;
 
@@ -11,6 +11,15 @@ use super::{Action, App};
 
 /// A message this short (in characters) that names no topic or place continues the last question.
 const SHORT_FOLLOW_UP_CHARS: usize = 8;
+
+/// A follow-up typed by number or label that the last answer did not offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Unknown {
+    /// A bare number that numbers no follow-up.
+    Option(usize),
+    /// 全文 N for a rank the last answer did not cite.
+    FullText(usize),
+}
 
 /// How a message relates to the conversation so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +46,7 @@ pub(super) enum Turn {
 impl App {
     /// The follow-up of the session's last answer that `text` names by number or label;
     /// `Err(n)` for a bare number that is none; `None` when `text` is no follow-up.
-    pub(super) fn typed(&self, text: &str, session: &Session) -> Option<Result<Action, usize>> {
+    pub(super) fn typed(&self, text: &str, session: &Session) -> Option<Result<Action, Unknown>> {
         let t: String = text
             .trim()
             .trim_end_matches(['？', '?', '。', '！', '!'])
@@ -53,7 +62,7 @@ impl App {
             let n: usize = t.parse().ok()?;
             return Some(match (1..=session.followups.len()).contains(&n) {
                 true => Ok(at(n - 1)),
-                false => Err(n),
+                false => Err(Unknown::Option(n)),
             });
         }
         let more = &self.intents.words().more;
@@ -66,7 +75,13 @@ impl App {
                     _ => false,
                 }
         };
-        session.followups.iter().position(names).map(|i| Ok(at(i)))
+        if let Some(i) = session.followups.iter().position(names) {
+            return Some(Ok(at(i)));
+        }
+        // "全文 9" when the last answer offered no 9th clause: said so, not searched for.
+        let rank = t.strip_prefix(FULL_TEXT_LABEL)?;
+        (!rank.is_empty() && rank.len() <= 3 && rank.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Err(Unknown::FullText(rank.parse().unwrap_or_default())))
     }
 
     pub(super) fn turn(&self, kb: &KnowledgeBase, text: &str, session: &Session) -> Turn {

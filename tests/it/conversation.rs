@@ -98,6 +98,17 @@ fn numbered_follow_ups_page_and_open_full_text() {
         Reply::Answer(a) => assert_eq!(a.status, Status::Invalid, "{}", a.lead),
         other => panic!("expected an explanation, got {other:?}"),
     }
+    // 全文 N for a rank the answer did not cite is explained, not searched for.
+    for typed in ["全文 9", "全文9"] {
+        match app().message(typed, &mut s, &AskOptions::default()) {
+            Reply::Answer(a) => {
+                assert_eq!(a.status, Status::Invalid, "{typed}: {}", a.lead);
+                assert!(a.lead.contains("第 9 条"), "{}", a.lead);
+                assert!(a.hits.is_empty());
+            }
+            other => panic!("expected an explanation, got {other:?}"),
+        }
+    }
 }
 
 #[test]
