@@ -4,6 +4,7 @@
 //! the spelling vocabulary). The only place that registers the analyzers on an index. Which
 //! generation is live, and when one is built, is `open`'s.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
@@ -22,7 +23,7 @@ use crate::text::lexicon::Lexicon;
 use crate::text::normalize::normalize;
 use crate::text::occur::WordList;
 use crate::text::segment::Segmenter;
-use crate::text::spelling::Speller;
+use crate::text::spelling::{MIN_DOC_FREQ, Speller};
 
 /// A generation read from disk: everything of a [`KnowledgeBase`] but what needs the segmenter
 /// (so all of it is done while jieba's dictionary loads on another thread).
@@ -77,7 +78,16 @@ impl Generation {
         multi_char_stopwords
             .sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
         let multi_char_stopwords = WordList::new(multi_char_stopwords);
-        let speller = Speller::new(vocabulary(&loaded.reader, loaded.fields.body));
+        // Stop words are read too, so that a mistyped one (多绍 for 多少) is stripped as a
+        // question word instead of counting as a content word the corpus lacks.
+        let mut words: HashMap<String, u32> = vocabulary(&loaded.reader, loaded.fields.body)
+            .into_iter()
+            .collect();
+        for w in &lexicon.stopwords {
+            let df = words.entry(w.clone()).or_default();
+            *df = (*df).max(MIN_DOC_FREQ);
+        }
+        let speller = Speller::new(words);
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,

@@ -169,11 +169,21 @@ impl KnowledgeBase {
     /// of the same search when there is one. A ranking with a page after this one is kept.
     fn search_one(&self, question: &str, opts: &SearchOptions, paging: bool) -> Retrieval {
         let started = Instant::now();
+        let numbers = normalize_numbers(&self.places.blank_out(question));
+        let (mut repaired, corrections) = self.repair_typos(numbers);
+        // A place is named in the question, or typed wrong and repaired (安样 → 安阳).
+        let mut named = self.places.detect(question);
+        if named.is_none() && !corrections.is_empty() {
+            named = self.places.detect(&repaired);
+            if named.is_some() {
+                repaired = self.places.blank_out(&repaired);
+            }
+        }
         let region = opts
             .region
             .as_deref()
             .and_then(|r| self.places.resolve(r))
-            .or_else(|| self.places.detect(question).map(|(_, path)| path))
+            .or_else(|| named.map(|(_, path)| path))
             .map(str::to_string);
         let key = || PageKey::new(question, region.as_deref(), opts.own_region);
         if paging
@@ -184,8 +194,6 @@ impl KnowledgeBase {
         {
             return page;
         }
-        let numbers = normalize_numbers(&self.places.blank_out(question));
-        let (repaired, corrections) = self.repair_typos(numbers);
         let stripped = collapse_a_not_a(&self.multi_char_stopwords.blank_out(&repaired));
         let terms = self.terms(&stripped);
         let content: Vec<String> = terms
@@ -260,7 +268,10 @@ impl KnowledgeBase {
     }
 
     /// Where typos may be in `text`: its default-mode words, marking the ones jieba made up or
-    /// left as a single character (what a mistyped word becomes) and the function words.
+    /// left as a single character (what a mistyped word becomes) and the function words: stop
+    /// words, single stop-word characters, and any word holding a grammar character. A longer
+    /// word jieba made up around a stop-word character (神请, 公四在) stays odd: the character
+    /// may be the typo (申请 typed 神请).
     fn suspects(&self, text: &str) -> Suspects {
         let char_at = |byte: usize| text[..byte].chars().count();
         let words = self
@@ -269,18 +280,19 @@ impl KnowledgeBase {
             .into_iter()
             .map(|w| {
                 let (from, to) = (char_at(w.start), char_at(w.end));
-                let function_char = |c: char| {
-                    FUNCTION_CHARS.contains(c)
-                        || self
-                            .lexicon
-                            .stopwords
-                            .contains(c.encode_utf8(&mut [0; 4]) as &str)
+                let single = to - from == 1;
+                let stop_char = |c: char| {
+                    self.lexicon
+                        .stopwords
+                        .contains(c.encode_utf8(&mut [0; 4]) as &str)
                 };
+                let grammar = |c: char| FUNCTION_CHARS.contains(c) || PARTICLES.contains(c);
                 let kind = if self.lexicon.stopwords.contains(&w.text)
-                    || w.text.chars().any(function_char)
+                    || w.text.chars().any(grammar)
+                    || (single && w.text.chars().any(stop_char))
                 {
                     Suspect::Function
-                } else if to - from == 1 || !self.segmenter.knows(&w.text) {
+                } else if single || !self.segmenter.knows(&w.text) {
                     Suspect::Odd
                 } else {
                     Suspect::Word
@@ -585,6 +597,9 @@ impl KnowledgeBase {
 
 /// Single characters that are grammar, not content: never part of a typo.
 const FUNCTION_CHARS: &str = "不没给对从向把被将和跟同或及等个些每各该其之以于为所而且";
+/// Particles and modal verbs, which frame a question rather than name its topic: a word that
+/// holds one is never part of a typo, even one jieba made up (得 in 高得离谱, 能 in 期能).
+const PARTICLES: &str = "的地得了着吗呢吧啊呀哦嘛么啦呗能会要可";
 
 /// How a word of the question may take part in a typo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -603,12 +618,18 @@ struct Suspects {
 }
 
 impl Suspects {
-    /// A span may be a typo when it starts and ends on word boundaries, holds at least one odd
-    /// word and no function word or character.
+    /// A span may be a typo when it starts and ends on word boundaries (or inside a word jieba
+    /// made up: its bounds are guesses, and it may have glued a mistyped character to its
+    /// neighbour, as 公四在 for 公司在), holds or overlaps at least one odd word, and holds no
+    /// function word.
     fn allows(&self, from: usize, to: usize) -> bool {
-        let starts = self.words.iter().any(|w| w.0 == from);
-        let ends = self.words.iter().any(|w| w.1 == to);
-        let inside = self.words.iter().filter(|w| from <= w.0 && w.1 <= to);
+        let made_up_around =
+            |w: &(usize, usize, Suspect), at: usize| w.2 == Suspect::Odd && w.0 < at && at < w.1;
+        let starts = (self.words.iter()).any(|w| w.0 == from || made_up_around(w, from));
+        let ends = (self.words.iter()).any(|w| w.1 == to || made_up_around(w, to));
+        let inside = self.words.iter().filter(|w| {
+            (from <= w.0 && w.1 <= to) || (w.2 == Suspect::Odd && w.0 < to && from < w.1)
+        });
         let (mut odd, mut function) = (false, false);
         for w in inside {
             odd |= w.2 == Suspect::Odd;

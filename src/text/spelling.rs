@@ -14,8 +14,9 @@ use crate::text::chars::is_cjk;
 const MAX_SPAN: usize = 4;
 /// Readings combined per span (polyphonic characters multiply them).
 const MAX_READINGS: usize = 8;
-/// A replacement must occur in at least this many clauses.
-const MIN_DOC_FREQ: u32 = 3;
+/// A replacement must occur in at least this many clauses (stop words, read as replacements too,
+/// count as this many).
+pub const MIN_DOC_FREQ: u32 = 3;
 
 /// One repaired span: what was typed and the corpus word it was read as.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

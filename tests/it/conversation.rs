@@ -148,6 +148,40 @@ fn a_typed_homophone_is_read_as_the_corpus_word_and_the_reply_says_so() {
     assert!(b.hits.iter().any(|h| h.text.contains("专精特新")), "{b:?}");
 }
 
+/// Issue 8 (#8): typos that jieba glues to a stop-word character (神请, 公四在), typos of a place
+/// (安样: the place then narrows the answer, as a place typed right does) and typos of a question
+/// word (多绍: stripped as 多少, not searched as a content word); and no repair of a particle or
+/// modal verb beside a content word (期能, 高得), which the corpus never pairs either.
+#[test]
+fn typos_beside_stop_words_of_places_and_of_question_words_are_read_right() {
+    let ask = |q: &str| app().ask(q, &mut Session::default(), &AskOptions::default());
+    for (q, typed, read_as) in [
+        ("科技贷去哪里神请", "神请", "申请"),
+        (
+            "我们公四在融资信用平台上的信息，自己查要收钱吗",
+            "公四",
+            "公司",
+        ),
+        ("要在这个行业干满多绍年", "多绍", "多少"),
+        ("安样个人创业担保贷款最多能贷多少", "安样", "安阳"),
+    ] {
+        let a = ask(q);
+        let note = format!("“{typed}”按“{read_as}”理解");
+        assert!(a.lead.contains(&note), "{q}: {}", a.lead);
+    }
+    let place = ask("安样个人创业担保贷款最多能贷多少");
+    assert_eq!(
+        place.region.as_deref(),
+        Some("河南省/安阳市"),
+        "{}",
+        place.lead
+    );
+    for q in ["整改期能延长吗", "违约金高得离谱，我们能请求法院调减吗"] {
+        let a = ask(q);
+        assert!(!a.lead.contains("理解"), "{q}: {}", a.lead);
+    }
+}
+
 #[test]
 fn requests_outside_support_policy_are_not_answered_with_citations() {
     for q in ["注销公司要多长时间", "我想注册商标，商标申请怎么交材料"] {
