@@ -45,7 +45,8 @@ pub(super) enum Turn {
 
 impl App {
     /// The follow-up of the session's last answer that `text` names by number or label;
-    /// `Err(n)` for a bare number that is none; `None` when `text` is no follow-up.
+    /// `Err` for a bare number that is none, or a 全文 N for a rank the answer did not cite;
+    /// `None` when `text` is no follow-up.
     pub(super) fn typed(&self, text: &str, session: &Session) -> Option<Result<Action, Unknown>> {
         let t: String = text
             .trim()

@@ -4,7 +4,6 @@
 //! the spelling vocabulary). The only place that registers the analyzers on an index. Which
 //! generation is live, and when one is built, is `open`'s.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
@@ -80,14 +79,12 @@ impl Generation {
         let multi_char_stopwords = WordList::new(multi_char_stopwords);
         // Stop words are read too, so that a mistyped one (多绍 for 多少) is stripped as a
         // question word instead of counting as a content word the corpus lacks.
-        let mut words: HashMap<String, u32> = vocabulary(&loaded.reader, loaded.fields.body)
-            .into_iter()
-            .collect();
-        for w in &lexicon.stopwords {
-            let df = words.entry(w.clone()).or_default();
-            *df = (*df).max(MIN_DOC_FREQ);
-        }
-        let speller = Speller::new(words);
+        let stopwords = (lexicon.stopwords.iter()).map(|w| (w.clone(), MIN_DOC_FREQ));
+        let speller = Speller::new(
+            vocabulary(&loaded.reader, loaded.fields.body)
+                .into_iter()
+                .chain(stopwords),
+        );
         Ok(Generation {
             dir: dir.to_path_buf(),
             loaded,

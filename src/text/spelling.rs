@@ -35,8 +35,9 @@ pub struct Speller {
 }
 
 impl Speller {
-    /// Indexes `words` (corpus words with the number of clauses containing them); only words of
-    /// 2–4 CJK characters occurring in at least [`MIN_DOC_FREQ`] clauses are kept.
+    /// Indexes `words` (corpus words with the number of clauses containing them; a word given
+    /// twice counts with the larger number); only words of 2–4 CJK characters occurring in at
+    /// least [`MIN_DOC_FREQ`] clauses are kept.
     #[must_use]
     pub fn new(words: impl IntoIterator<Item = (String, u32)>) -> Self {
         let mut by_sound: HashMap<String, Vec<(String, u32)>> = HashMap::new();
@@ -50,8 +51,10 @@ impl Speller {
             }
         }
         for list in by_sound.values_mut() {
-            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            // A word given twice keeps its larger count.
+            list.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
             list.dedup_by(|a, b| a.0 == b.0);
+            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         }
         Speller { by_sound }
     }
@@ -201,6 +204,14 @@ mod tests {
             let got: Vec<&str> = fixes.iter().map(|f| f.typed.as_str()).collect();
             assert_eq!(got, fixed, "help: {typed}");
         }
+    }
+
+    #[test]
+    fn a_word_given_twice_counts_with_its_larger_count() {
+        // 罕见 occurs in one clause, too few; given again as a stop word would be, it is read.
+        let words = [("罕见", 1), ("罕见", MIN_DOC_FREQ)].map(|(w, n)| (w.to_string(), n));
+        let (text, _) = Speller::new(words).repair("悍见", |_, _, _| true);
+        assert_eq!(text, "罕见");
     }
 
     #[test]
