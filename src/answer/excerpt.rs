@@ -70,16 +70,18 @@ impl Folded {
     }
 
     /// The original characters covered by occurrences of `terms` (each term's occurrences taken
-    /// left to right without overlap), per sentence how many of the terms occur in it, and
-    /// every occurrence as (term, first original character, end), by first character.
-    fn matches(&self, terms: &[Vec<char>]) -> Matches {
+    /// left to right without overlap), per sentence how many of the terms occur in it and how
+    /// many of those are also in `focus`, and every occurrence as (term, first original character, end), by first character.
+    fn matches(&self, terms: &[Vec<char>], focus: &[Vec<char>]) -> Matches {
         let mut mask = vec![false; self.chars.len()];
         let mut found = Vec::new();
         let mut distinct = vec![0; self.sentences.len()];
+        let mut focused = vec![0; self.sentences.len()];
         // The last term (index + 1) counted for each sentence.
         let mut counted = vec![0; self.sentences.len()];
         for (t, term) in terms.iter().enumerate().filter(|(_, t)| !t.is_empty()) {
             let n = term.len();
+            let in_focus = focus.contains(term);
             let mut free = 0;
             for p in self.occurrences(term) {
                 found.push((t, self.origin[p], self.origin[p + n - 1] + 1));
@@ -94,6 +96,7 @@ impl Folded {
                 {
                     *seen = t + 1;
                     distinct[k] += 1;
+                    focused[k] += usize::from(in_focus);
                 }
             }
         }
@@ -101,6 +104,7 @@ impl Folded {
         Matches {
             mask,
             distinct,
+            focused,
             found,
         }
     }
@@ -112,6 +116,8 @@ struct Matches {
     mask: Vec<bool>,
     /// Per sentence: how many distinct terms occur in it.
     distinct: Vec<usize>,
+    /// Per sentence: how many of those are focus terms.
+    focused: Vec<usize>,
     /// Every occurrence: (term, first original character, end), by first character.
     found: Vec<(usize, usize, usize)>,
 }
@@ -187,16 +193,13 @@ fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
 /// (following first) while the total stays within [`MAX_EXCERPT_CHARS`].
 #[must_use]
 pub fn excerpt(folded: &Folded, terms: &[String], figure: bool, focus: &[String]) -> Vec<Span> {
-    let focused = match focus.is_empty() {
-        true => Vec::new(),
-        false => folded.matches(&usable_terms(focus)).distinct,
-    };
     let terms = usable_terms(terms);
     let Matches {
         mask,
         distinct,
+        focused,
         found,
-    } = folded.matches(&terms);
+    } = folded.matches(&terms, &usable_terms(focus));
     let chars = &folded.chars;
     let sents = &folded.sentences;
     if sents.is_empty() {
@@ -208,7 +211,7 @@ pub fn excerpt(folded: &Folded, terms: &[String], figure: bool, focus: &[String]
         .enumerate()
         .map(|(i, (&d, &(s, e)))| {
             let number = figure && d > 0 && chars[s..e].iter().any(|c| is_digit(*c));
-            2 * (d + focused.get(i).copied().unwrap_or(0)) + usize::from(number)
+            2 * (d + focused[i]) + usize::from(number)
         })
         .collect();
     let best = best_sentence(&score, &mask, sents);
@@ -497,7 +500,7 @@ mod tests {
             mask,
             distinct,
             found,
-        } = folded.matches(&[fold("补贴补"), fold("无关")]);
+        } = folded.matches(&[fold("补贴补"), fold("无关")], &[]);
         let lit: String = folded
             .chars
             .iter()
@@ -510,7 +513,7 @@ mod tests {
         assert_eq!(found, [(0, 0, 3), (0, 2, 5), (1, 6, 8), (0, 9, 12)]);
         // A term across a sentence end counts for neither sentence.
         let distinct = Folded::new("申请补。贴息")
-            .matches(&[fold("补。贴")])
+            .matches(&[fold("补。贴")], &[])
             .distinct;
         assert_eq!(distinct, [0, 0]);
     }
