@@ -499,8 +499,9 @@ mod tests {
         let Matches {
             mask,
             distinct,
+            focused,
             found,
-        } = folded.matches(&[fold("补贴补"), fold("无关")], &[]);
+        } = folded.matches(&[fold("补贴补"), fold("无关")], &[fold("无关")]);
         let lit: String = folded
             .chars
             .iter()
@@ -509,6 +510,7 @@ mod tests {
             .collect();
         assert_eq!(lit, "补贴补___无关_补贴补_");
         assert_eq!(distinct, [1, 1, 1]);
+        assert_eq!(focused, [0, 1, 0], "only 无关 is a focus term");
         // Every occurrence is listed, overlapping ones too, by first character.
         assert_eq!(found, [(0, 0, 3), (0, 2, 5), (1, 6, 8), (0, 9, 12)]);
         // A term across a sentence end counts for neither sentence.
